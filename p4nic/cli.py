@@ -1,0 +1,50 @@
+"""The `p4nic` command: one front for every tool, each subcommand living in its own module.
+
+Each entry maps a subcommand to "module:function"; the function takes the remaining argv and
+returns an exit code. Modules are imported only when their subcommand runs, so a slow or heavy
+import (grpc, scapy) never delays the others.
+"""
+import importlib
+import sys
+
+from p4nic import __version__
+
+SUBCOMMANDS = {
+    "compile": ("p4nic.compiler.cli:main", "compile P4-16 (v1model) to BMv2 JSON and P4Info, like p4c-bm2-ss"),
+    "switch": ("p4nic.nic.cli:main", "run the software NIC, with simple_switch_grpc's flags"),
+    "stf": ("p4nic.stf.cli:main", "run a p4c STF test against the software NIC"),
+    "demo": ("p4nic.demo:main", "the main job: compile p4src/ and run it on the embedded NIC"),
+    "bench": ("p4nic.bench:main", "benchmarks: compile time, packets/s, P4Runtime inserts/s"),
+}
+
+
+def usage() -> str:
+    width = max(len(name) for name in SUBCOMMANDS)
+    lines = ["usage: p4nic COMMAND [ARGS...]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in SUBCOMMANDS.items()]
+    lines += ["", "Run `p4nic COMMAND --help` for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    if argv[0] == "--version":
+        print(f"p4nic {__version__}")
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in SUBCOMMANDS:
+        print(f"p4nic: unknown command '{name}'\n\n{usage()}", file=sys.stderr)
+        return 2
+    module_name, func_name = SUBCOMMANDS[name][0].split(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    try:
+        return int(func(rest) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The pipeline DSL: filters, stages and services compiled to P4Runtime entities."""

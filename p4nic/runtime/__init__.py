@@ -1,0 +1,1 @@
+"""P4Runtime client side: connections, entity writes, packet I/O, offload manager."""
