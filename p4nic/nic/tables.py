@@ -1,0 +1,636 @@
+"""Match-action tables of the software NIC: entries of every BMv2 match kind, fast lookup.
+
+The control plane (P4Runtime server, STF runner) talks to a `MatchTable` in JSON action ids and
+plain ints; the packet path calls `table.lookup(key)`, a closure chosen once per table so that a
+lookup costs one dict probe (exact), one probe per prefix length (lpm) or one priority-ordered
+scan over precomputed value/mask pairs (ternary, range). Semantics follow BMv2's match units
+(src/bm_sim/match_units.cpp, lookup_structures.cpp); priorities follow P4Runtime (larger wins).
+
+The error classes here are shared by every runtime-state module (tables, action profiles,
+externs, replication, value sets); each names the gRPC status a P4Runtime server should return.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from typing import Callable, NamedTuple, Optional, Sequence
+
+EXACT = "exact"
+LPM = "lpm"
+TERNARY = "ternary"
+RANGE = "range"
+OPTIONAL = "optional"
+VALID = "valid"
+MATCH_KINDS = (EXACT, LPM, TERNARY, RANGE, OPTIONAL, VALID)
+
+# P4Runtime spec, TableEntry.priority: a 32-bit signed value that must be positive.
+MAX_PRIORITY = (1 << 31) - 1
+
+
+class TableError(ValueError):
+    """A rejected control-plane operation on runtime state; `status` is the gRPC code name."""
+
+    status = "INVALID_ARGUMENT"
+
+
+class AlreadyExists(TableError):
+    status = "ALREADY_EXISTS"
+
+
+class NotFound(TableError):
+    status = "NOT_FOUND"
+
+
+class ResourceExhausted(TableError):
+    status = "RESOURCE_EXHAUSTED"
+
+
+class PermissionDenied(TableError):
+    """Writes to const tables / const default actions (P4Runtime: PERMISSION_DENIED)."""
+
+    status = "PERMISSION_DENIED"
+
+
+class FailedPrecondition(TableError):
+    """E.g. deleting an action-profile member that table entries still point to."""
+
+    status = "FAILED_PRECONDITION"
+
+
+class KeyField(NamedTuple):
+    """One element of a table key, in JSON "key" order.
+
+    `bitwidth` is the width of the matched field (1 for `valid` and `$valid$`); `mask` is the
+    static mask from the JSON key (p4c emits one for `f & M` and slice keys) or None. The packet
+    path passes field values already ANDed with `mask`.
+    """
+
+    name: str
+    match_type: str
+    bitwidth: int
+    target: object
+    mask: Optional[int]
+
+
+class ActionSpec(NamedTuple):
+    """An action as the control plane sees it: JSON id, name and parameter widths."""
+
+    id: int
+    name: str
+    param_names: tuple
+    param_widths: tuple
+
+
+def check_action_call(actions: dict, action_id, args, where: str) -> tuple:
+    """Validate an action id and its arguments against `actions` (id -> ActionSpec).
+
+    Returns the arguments as a tuple of ints; raises TableError naming `where`.
+    """
+    spec = actions.get(action_id)
+    if spec is None:
+        raise TableError(f"{where}: action id {action_id!r} is not allowed here")
+    args = tuple(args)
+    if len(args) != len(spec.param_widths):
+        raise TableError(
+            f"{where}: action {spec.name} takes {len(spec.param_widths)} argument(s), "
+            f"got {len(args)}"
+        )
+    for name, width, value in zip(spec.param_names, spec.param_widths, args):
+        if not isinstance(value, int) or value < 0 or value >> width:
+            raise TableError(
+                f"{where}: argument {name} of action {spec.name} = {value!r} "
+                f"does not fit in {width} bits"
+            )
+    return args
+
+
+class Entry:
+    """A table entry (or a table's default entry, `handle` None).
+
+    A direct table entry has `action_id`/`args`; an entry of an indirect table has `member_id` or
+    `group_id` instead. `packets`/`bytes` are the direct counters, `meter` the direct meter cell,
+    `last_hit` (time.monotonic seconds) drives idle timeouts. The packet path updates these
+    attributes in place.
+    """
+
+    __slots__ = (
+        "handle", "match", "priority", "action_id", "args", "member_id", "group_id",
+        "timeout_ms", "last_hit", "reported_hit", "packets", "bytes", "meter", "is_const", "seq",
+    )
+
+    def __init__(self, handle, match, priority, action_id, args, member_id, group_id, seq):
+        self.handle = handle
+        self.match = match
+        self.priority = priority
+        self.action_id = action_id
+        self.args = args
+        self.member_id = member_id
+        self.group_id = group_id
+        self.timeout_ms = None
+        self.last_hit = time.monotonic()
+        self.reported_hit = None
+        self.packets = 0
+        self.bytes = 0
+        self.meter = None
+        self.is_const = False
+        self.seq = seq
+
+    def __repr__(self):
+        what = (
+            f"action={self.action_id} args={self.args}" if self.member_id is None and
+            self.group_id is None else f"member={self.member_id} group={self.group_id}"
+        )
+        return f"Entry(handle={self.handle} match={self.match} priority={self.priority} {what})"
+
+
+# Key match kinds each JSON table match_type may hold (JSON_format.md, end of "pipelines").
+_KINDS_IN_TABLE = {
+    EXACT: (EXACT, VALID),
+    LPM: (EXACT, VALID, LPM),
+    TERNARY: (EXACT, VALID, LPM, TERNARY, OPTIONAL),
+    RANGE: MATCH_KINDS,
+}
+
+
+def _fits(value, width: int) -> bool:
+    return isinstance(value, int) and value >= 0 and not value >> width
+
+
+def _make_packer(widths: Sequence[int]) -> Callable:
+    """A function packing a key tuple into one int, first field most significant."""
+    if len(widths) == 1:
+        return lambda k: k[0]
+    shift = sum(widths)
+    terms = []
+    for i, width in enumerate(widths):
+        shift -= width
+        terms.append(f"(k[{i}] << {shift})" if shift else f"k[{i}]")
+    return eval("lambda k: " + " | ".join(terms))  # generated once per table
+
+
+class MatchTable:
+    """A BMv2 match table: entries, default entry, lookup.
+
+    `match_type` is the JSON table match type (exact, lpm, ternary, range): it decides the lookup
+    structure, as in BMv2. Ternary and range tables need a priority on every entry; an lpm key
+    field inside a ternary table is matched as a mask and ordered by priority (BMv2 converts it
+    with create_mask_from_pref_len in match_units.cpp), while an lpm table picks the longest
+    prefix.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        id: int,
+        match_type: str,
+        key: Sequence[KeyField],
+        actions: dict,
+        *,
+        max_size: int = 1024,
+        with_counters: bool = False,
+        support_timeout: bool = False,
+        direct_meter=None,
+        action_profile=None,
+        default_entry: Optional[tuple] = None,
+        default_action_const: bool = False,
+        default_entry_const: bool = False,
+    ):
+        if match_type not in _KINDS_IN_TABLE:
+            raise TableError(f"table {name}: unknown match_type {match_type!r}")
+        allowed = _KINDS_IN_TABLE[match_type]
+        for field in key:
+            if field.match_type not in allowed:
+                raise TableError(
+                    f"table {name}: {field.match_type} key field {field.name} "
+                    f"in a {match_type} table"
+                )
+        if sum(field.match_type == LPM for field in key) > 1:
+            raise TableError(f"table {name}: more than one lpm key field")
+        self.name = name
+        self.id = id
+        self.match_type = match_type
+        self.key = list(key)
+        self.actions = actions
+        self.max_size = max_size
+        self.with_counters = with_counters
+        self.support_timeout = support_timeout
+        self.direct_meter = direct_meter
+        self.action_profile = action_profile
+        self.is_const = False
+        self.needs_priority = match_type in (TERNARY, RANGE)
+        self._initial_default = default_entry
+        self.default_action_const = default_action_const
+        self.default_entry_const = default_entry_const
+        self.default_entry = Entry(None, (), None, None, (), None, None, 0)
+        if direct_meter is not None:
+            self.default_entry.meter = direct_meter.new_cell()
+        self.reset_default(_force=True)
+
+        self._handles: dict = {}
+        self._by_match: dict = {}
+        self._next_handle = 0
+        self._widths = [k.bitwidth for k in self.key]
+        self._total_width = sum(self._widths)
+        self._shifts = []
+        shift = self._total_width
+        for width in self._widths:
+            shift -= width
+            self._shifts.append(shift)
+        self._pack = _make_packer(self._widths) if self.key else None
+        self._exact: dict = {}
+        self._lpm_levels: list = []  # [(prefix_len, mask, dict)], longest prefix first
+        self._scan: list = []  # ternary/range: [(value, mask, ranges, entry)], best first
+        self._scan_order: list = []  # parallel sort keys (-priority, seq)
+        self.lookup = self._build_lookup()
+
+    # ---- packet path -------------------------------------------------------------------------
+
+    def _build_lookup(self) -> Callable:
+        """The `lookup(key_tuple) -> Entry | None` closure for this table's match type."""
+        if not self.key:
+            return lambda key: None
+        if self.match_type == EXACT:
+            get = self._exact.get
+            return get
+        pack = self._pack
+        if self.match_type == LPM:
+            levels = self._lpm_levels
+
+            def lookup_lpm(key):
+                k = pack(key)
+                for _, mask, found in levels:
+                    e = found.get(k & mask)
+                    if e is not None:
+                        return e
+                return None
+
+            return lookup_lpm
+        scan = self._scan
+        if self.match_type == TERNARY:
+
+            def lookup_ternary(key):
+                k = pack(key)
+                for value, mask, _, e in scan:
+                    if k & mask == value:
+                        return e
+                return None
+
+            return lookup_ternary
+
+        def lookup_range(key):
+            k = pack(key)
+            for value, mask, ranges, e in scan:
+                if k & mask == value:
+                    for shift, fmask, low, high in ranges:
+                        x = (k >> shift) & fmask
+                        if x < low or x > high:
+                            break
+                    else:
+                        return e
+            return None
+
+        return lookup_range
+
+    # ---- entry checks --------------------------------------------------------------------------
+
+    def _normalize(self, match) -> tuple:
+        """Check `match` against the key and return its canonical form.
+
+        Canonical: exact/valid `(v,)`; lpm `(v, plen)`; ternary `(v, mask)`; range `(lo, hi)`;
+        optional `(v,)`; fields that match everything (lpm /0, ternary mask 0, full range,
+        optional wildcard) become None, so two spellings of one key compare equal.
+        """
+        if match is None:
+            match = ()
+        match = tuple(match)
+        if len(match) != len(self.key):
+            raise TableError(
+                f"table {self.name}: key has {len(self.key)} field(s), got {len(match)}"
+            )
+        out = []
+        for field, mv in zip(self.key, match):
+            kind, width = field.match_type, field.bitwidth
+            where = f"table {self.name}, key field {field.name}"
+            if mv is None:
+                if kind in (EXACT, VALID):
+                    raise TableError(f"{where}: {kind} match needs a value")
+                out.append(None)
+                continue
+            if isinstance(mv, int):
+                mv = (mv,)
+            mv = tuple(mv)
+            if kind in (EXACT, VALID, OPTIONAL) or (kind == TERNARY and len(mv) == 1):
+                # A 1-tuple in a ternary field is an optional-match value (p4c emits optional
+                # key fields as ternary in the JSON).
+                if len(mv) != 1:
+                    raise TableError(f"{where}: {kind} match takes one value, got {mv!r}")
+                if not _fits(mv[0], width):
+                    raise TableError(f"{where}: value {mv[0]!r} does not fit in {width} bits")
+                out.append(mv if kind != TERNARY else (mv[0], (1 << width) - 1))
+            elif kind == LPM:
+                if len(mv) != 2:
+                    raise TableError(f"{where}: lpm match takes (value, prefix_len), got {mv!r}")
+                value, plen = mv
+                if not isinstance(plen, int) or not 0 <= plen <= width:
+                    raise TableError(f"{where}: prefix length {plen!r} not in 0..{width}")
+                if not _fits(value, width):
+                    raise TableError(f"{where}: value {value!r} does not fit in {width} bits")
+                if value & ((1 << (width - plen)) - 1):
+                    raise TableError(
+                        f"{where}: value {value:#x} has bits set beyond prefix length {plen}"
+                    )
+                out.append(None if plen == 0 else (value, plen))
+            elif kind == TERNARY:
+                if len(mv) != 2:
+                    raise TableError(f"{where}: ternary match takes (value, mask), got {mv!r}")
+                value, mask = mv
+                if not _fits(value, width) or not _fits(mask, width):
+                    raise TableError(f"{where}: value/mask {mv!r} do not fit in {width} bits")
+                if value & ~mask:
+                    raise TableError(
+                        f"{where}: value {value:#x} has bits set outside mask {mask:#x}"
+                    )
+                out.append(None if mask == 0 else (value, mask))
+            elif kind == RANGE:
+                if len(mv) != 2:
+                    raise TableError(f"{where}: range match takes (low, high), got {mv!r}")
+                low, high = mv
+                if not _fits(low, width) or not _fits(high, width):
+                    raise TableError(f"{where}: range {mv!r} does not fit in {width} bits")
+                if low > high:
+                    raise TableError(f"{where}: range low {low} > high {high}")
+                out.append(None if low == 0 and high == (1 << width) - 1 else (low, high))
+            else:
+                raise TableError(f"{where}: unknown match kind {kind!r}")
+        return tuple(out)
+
+    def _check_priority(self, priority):
+        if self.needs_priority:
+            if priority is None:
+                raise TableError(f"table {self.name}: {self.match_type} entries need a priority")
+            if not isinstance(priority, int) or not 0 < priority <= MAX_PRIORITY:
+                raise TableError(
+                    f"table {self.name}: priority {priority!r} not in 1..{MAX_PRIORITY}"
+                )
+            return priority
+        if priority not in (None, 0):
+            raise TableError(
+                f"table {self.name}: priority given for a {self.match_type} table "
+                "(only ternary/range tables have priorities)"
+            )
+        return None
+
+    def _check_action(self, action_id, args, member_id, group_id):
+        where = f"table {self.name}"
+        if self.action_profile is None:
+            if member_id is not None or group_id is not None:
+                raise TableError(f"{where}: not an indirect table, give an action")
+            return check_action_call(self.actions, action_id, args, where), None, None
+        if action_id is not None:
+            raise TableError(f"{where}: indirect table, give a member or group id")
+        if (member_id is None) == (group_id is None):
+            raise TableError(f"{where}: give exactly one of member id and group id")
+        profile = self.action_profile
+        if member_id is not None and not profile.has_member(member_id):
+            raise NotFound(f"{where}: action profile {profile.name} has no member {member_id}")
+        if group_id is not None:
+            if profile.selector is None:
+                raise TableError(f"{where}: action profile {profile.name} has no groups")
+            if not profile.has_group(group_id):
+                raise NotFound(f"{where}: action profile {profile.name} has no group {group_id}")
+        return (), member_id, group_id
+
+    def _check_timeout(self, timeout_ms):
+        if timeout_ms is None:
+            return None
+        if not self.support_timeout:
+            raise TableError(f"table {self.name} does not support idle timeouts")
+        if not isinstance(timeout_ms, (int, float)) or timeout_ms < 0:
+            raise TableError(f"table {self.name}: bad idle timeout {timeout_ms!r}")
+        return timeout_ms
+
+    def _compile(self, match) -> tuple:
+        """(value, mask, ranges) of a canonical match over the packed key."""
+        value = mask = 0
+        ranges = []
+        for field, shift, mv in zip(self.key, self._shifts, match):
+            width = field.bitwidth
+            full = (1 << width) - 1
+            if mv is None:
+                continue
+            kind = field.match_type
+            if kind == LPM:
+                fmask = full ^ ((1 << (width - mv[1])) - 1)
+                fvalue = mv[0]
+            elif kind == TERNARY:
+                fvalue, fmask = mv
+            elif kind == RANGE:
+                ranges.append((shift, full, mv[0], mv[1]))
+                continue
+            else:
+                fvalue, fmask = mv[0], full
+            value |= fvalue << shift
+            mask |= fmask << shift
+        return value, mask, tuple(ranges)
+
+    # ---- control plane -------------------------------------------------------------------------
+
+    def add(
+        self,
+        match,
+        action_id=None,
+        args=(),
+        priority=None,
+        timeout_ms=None,
+        *,
+        member_id=None,
+        group_id=None,
+    ) -> int:
+        """Insert an entry; returns its handle.
+
+        Raises TableError (bad key/action), AlreadyExists, NotFound (unknown member/group),
+        ResourceExhausted (table full), PermissionDenied (const table).
+        """
+        if self.is_const:
+            raise PermissionDenied(f"table {self.name} has const entries and cannot be changed")
+        return self._insert(match, action_id, args, priority, timeout_ms, member_id, group_id)
+
+    def _insert(self, match, action_id, args, priority, timeout_ms, member_id, group_id):
+        if not self.key:
+            raise TableError(f"table {self.name} has no key and takes no entries")
+        match = self._normalize(match)
+        priority = self._check_priority(priority)
+        args, member_id, group_id = self._check_action(action_id, args, member_id, group_id)
+        timeout_ms = self._check_timeout(timeout_ms)
+        ident = (match, priority)
+        if ident in self._by_match:
+            raise AlreadyExists(f"table {self.name}: an entry with this key already exists")
+        if len(self._handles) >= self.max_size:
+            raise ResourceExhausted(f"table {self.name} is full ({self.max_size} entries)")
+        handle = self._next_handle
+        self._next_handle += 1
+        entry = Entry(handle, match, priority, action_id, args, member_id, group_id, handle)
+        entry.timeout_ms = timeout_ms
+        if self.direct_meter is not None:
+            entry.meter = self.direct_meter.new_cell()
+        self._place(entry)
+        self._handles[handle] = entry
+        self._by_match[ident] = entry
+        if self.action_profile is not None:
+            self.action_profile.add_reference(member_id, group_id)
+        return handle
+
+    def _place(self, entry: Entry):
+        """Put `entry` into the lookup structure."""
+        if self.match_type == EXACT:
+            self._exact[tuple(mv[0] for mv in entry.match)] = entry
+            return
+        value, mask, ranges = self._compile(entry.match)
+        if self.match_type == LPM:
+            plen = self._lpm_prefix(entry.match)
+            for level in self._lpm_levels:
+                if level[0] == plen:
+                    level[2][value] = entry
+                    return
+            self._lpm_levels.append((plen, mask, {value: entry}))
+            self._lpm_levels.sort(key=lambda level: -level[0])
+            return
+        order = (-entry.priority, entry.seq)
+        i = bisect.bisect(self._scan_order, order)
+        self._scan_order.insert(i, order)
+        self._scan.insert(i, (value, mask, ranges, entry))
+
+    def _lpm_prefix(self, match) -> int:
+        for field, mv in zip(self.key, match):
+            if field.match_type == LPM:
+                return 0 if mv is None else mv[1]
+        return 0
+
+    def _unplace(self, entry: Entry):
+        if self.match_type == EXACT:
+            del self._exact[tuple(mv[0] for mv in entry.match)]
+            return
+        if self.match_type == LPM:
+            value = self._compile(entry.match)[0]
+            plen = self._lpm_prefix(entry.match)
+            for i, level in enumerate(self._lpm_levels):
+                if level[0] == plen:
+                    del level[2][value]
+                    if not level[2]:
+                        del self._lpm_levels[i]
+                    return
+            return
+        i = bisect.bisect_left(self._scan_order, (-entry.priority, entry.seq))
+        del self._scan_order[i]
+        del self._scan[i]
+
+    def get(self, handle) -> Entry:
+        """The entry with `handle`; NotFound otherwise."""
+        entry = self._handles.get(handle)
+        if entry is None:
+            raise NotFound(f"table {self.name}: no entry with handle {handle!r}")
+        return entry
+
+    def find(self, match, priority=None) -> Optional[Entry]:
+        """The entry with this key (and priority, for ternary/range tables), or None."""
+        match = self._normalize(match)
+        priority = self._check_priority(priority)
+        return self._by_match.get((match, priority))
+
+    def modify(self, handle, action_id=None, args=(), timeout_ms=None, *, member_id=None,
+               group_id=None):
+        """Replace an entry's action (direct counters and meter state are kept, as BMv2)."""
+        if self.is_const:
+            raise PermissionDenied(f"table {self.name} has const entries and cannot be changed")
+        entry = self.get(handle)
+        args, member_id, group_id = self._check_action(action_id, args, member_id, group_id)
+        timeout_ms = self._check_timeout(timeout_ms)
+        if self.action_profile is not None:
+            self.action_profile.add_reference(member_id, group_id)
+            self.action_profile.drop_reference(entry.member_id, entry.group_id)
+        entry.action_id, entry.args = action_id, args
+        entry.member_id, entry.group_id = member_id, group_id
+        if timeout_ms is not None:
+            entry.timeout_ms = timeout_ms
+
+    def delete(self, handle):
+        if self.is_const:
+            raise PermissionDenied(f"table {self.name} has const entries and cannot be changed")
+        entry = self.get(handle)
+        self._unplace(entry)
+        del self._handles[handle]
+        del self._by_match[(entry.match, entry.priority)]
+        if self.action_profile is not None:
+            self.action_profile.drop_reference(entry.member_id, entry.group_id)
+
+    def clear(self):
+        """Delete every entry (const entries stay)."""
+        if self.is_const:
+            return
+        for handle in list(self._handles):
+            self.delete(handle)
+
+    def __len__(self):
+        return len(self._handles)
+
+    def entries(self) -> list:
+        """All entries in a deterministic order independent of insertion order: by key, then
+        priority (highest first)."""
+
+        def order(entry):
+            fields = tuple((0,) if mv is None else (1,) + mv for mv in entry.match)
+            return fields, -(entry.priority or 0)
+
+        return sorted(self._handles.values(), key=order)
+
+    # ---- default entry -------------------------------------------------------------------------
+
+    def set_default(self, action_id, args=()):
+        """Set the default (miss) action; PermissionDenied when the JSON made it const."""
+        where = f"table {self.name} default action"
+        if self.default_entry_const:
+            raise PermissionDenied(f"{where} is const and cannot be changed")
+        if self.default_action_const and action_id != self.default_entry.action_id:
+            raise PermissionDenied(f"{where}: only the arguments of the const action can change")
+        args = check_action_call(self.actions, action_id, args, where)
+        self.default_entry.action_id = action_id
+        self.default_entry.args = args
+
+    def reset_default(self, _force=False):
+        """Restore the JSON `default_entry` (no action at all if the JSON had none, as BMv2)."""
+        if self.default_entry_const and not _force:
+            raise PermissionDenied(f"table {self.name} default action is const")
+        if self._initial_default is None:
+            self.default_entry.action_id, self.default_entry.args = None, ()
+        else:
+            self.default_entry.action_id, self.default_entry.args = self._initial_default
+
+    # ---- idle timeout --------------------------------------------------------------------------
+
+    def expired(self, now: Optional[float] = None) -> list:
+        """Entries whose idle timeout has run out and that were not reported since their last
+        hit (BMv2 src/bm_sim/ageing.cpp notifies an entry once per idle period). Marks them
+        reported."""
+        if now is None:
+            now = time.monotonic()
+        out = []
+        for entry in self._handles.values():
+            if (
+                entry.timeout_ms is not None
+                and (now - entry.last_hit) * 1000.0 >= entry.timeout_ms
+                and entry.reported_hit != entry.last_hit
+            ):
+                entry.reported_hit = entry.last_hit
+                out.append(entry)
+        out.sort(key=lambda e: e.handle)
+        return out
+
+    # ---- const entries from the JSON ---------------------------------------------------------------
+
+    def load_const_entries(self, entries: Sequence[tuple]):
+        """Install JSON `entries` (match, action_id, args, p4runtime_priority) and freeze."""
+        for match, action_id, args, priority in entries:
+            handle = self._insert(match, action_id, args, priority, None, None, None)
+            self._handles[handle].is_const = True
+        self.is_const = True
