@@ -1,0 +1,118 @@
+"""The port loop: gathers whatever packets wait on the ports into a batch, runs the batch
+through the Device, and hands each output packet to the source that owns its port.
+
+One thread runs the loop; `inject` lets another thread (P4Runtime packet-out) push a batch
+through the same Device. Both hold `lock` while the Device runs, and so should anything else
+that changes the Device's state while packets flow.
+"""
+import logging
+import select
+import threading
+
+POLL_INTERVAL = 0.05  # seconds between checks of polled sources and of the stop flag
+BATCH_LIMIT = 256  # packets taken from one source per turn, so no port starves the others
+
+
+class Dataplane:
+    """Wires packet sources to a Device.
+
+    `device` needs only `process(batch) -> batch`. Outputs to `cpu_port` go to `on_cpu_packets`
+    (the P4Runtime packet-in path, as simple_switch_grpc's transmit_fn does); outputs to a port
+    no source owns are dropped, as BMv2's BMI ports do.
+    """
+
+    def __init__(self, device, sources: list, *, cpu_port: int | None = None, capture=None,
+                 logger: logging.Logger | None = None, dump_packet_data: int = 0):
+        self.device = device
+        self.sources = list(sources)
+        self.cpu_port = cpu_port
+        self.on_cpu_packets = None  # callable(list[bytes]), set by the P4Runtime server
+        self.capture = capture
+        self.log = logger or logging.getLogger("p4nic.switch")
+        self.dump_packet_data = dump_packet_data
+        self.lock = threading.RLock()
+        self._owner = {}
+        self._default_owner = None  # a source that carries every port (nanomsg)
+        for source in self.sources:
+            if source.ports is None:
+                self._default_owner = source
+            else:
+                self._owner.update(dict.fromkeys(source.ports, source))
+        self._stop = threading.Event()
+        self._thread = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="p4nic-dataplane", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        for source in self.sources:
+            source.close()
+        if self.capture is not None:
+            self.capture.close()
+
+    def _run(self) -> None:
+        waited = {source.fileno(): source for source in self.sources if source.fileno() is not None}
+        polled = [source for source in self.sources if source.fileno() is None]
+        while not self._stop.is_set():
+            if waited:
+                ready, _, _ = select.select(list(waited), [], [], POLL_INTERVAL)
+            else:
+                ready = []
+                self._stop.wait(POLL_INTERVAL)
+            batch = []
+            for fd in ready:
+                batch += waited[fd].receive(BATCH_LIMIT)
+            for source in polled:
+                batch += self._poll(source, polled)
+            if batch:
+                self.inject(batch)
+
+    def _poll(self, source, polled: list) -> list:
+        try:
+            return source.receive(BATCH_LIMIT)
+        except Exception as e:  # a broken input file stops that source, not the switch
+            self.log.error("%s", e)
+            polled.remove(source)
+            return []
+
+    def inject(self, batch: list[tuple[int, bytes]]) -> None:
+        """Runs `batch` of (ingress port, packet) through the Device and sends the results."""
+        if self.capture is not None:
+            self.capture.received(batch)
+        if self.dump_packet_data:
+            for port, packet in batch:
+                self.log.info("Processing packet received on port %d: %s", port,
+                              packet[:self.dump_packet_data].hex())
+        with self.lock:
+            try:
+                out = self.device.process(batch)
+            except Exception:  # a pipeline bug must not take the switch down
+                self.log.exception("packet processing failed; batch of %d dropped", len(batch))
+                return
+        self._dispatch(out)
+
+    def _dispatch(self, out: list[tuple[int, bytes]]) -> None:
+        if not out:
+            return
+        if self.capture is not None:
+            self.capture.sent(out)
+        per_source: dict[int, tuple[object, list]] = {}
+        to_cpu = []
+        for port, packet in out:
+            if self.dump_packet_data:
+                self.log.info("Sending packet of length %d on port %d: %s", len(packet), port,
+                              packet[:self.dump_packet_data].hex())
+            if port == self.cpu_port:
+                to_cpu.append(packet)
+                continue
+            source = self._owner.get(port, self._default_owner)
+            if source is not None:
+                per_source.setdefault(id(source), (source, []))[1].append((port, packet))
+        for source, packets in per_source.values():
+            source.transmit(packets)
+        if to_cpu and self.on_cpu_packets is not None:
+            self.on_cpu_packets(to_cpu)

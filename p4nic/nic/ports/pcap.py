@@ -1,0 +1,108 @@
+"""The classic libpcap file format: writing captures and reading packet files.
+
+Written here rather than through scapy so the dataplane needs no heavy import. Files are
+microsecond-resolution, Ethernet link type, as BMv2 writes them (src/bm_sim/pcap_file.cpp);
+the reader also takes big-endian and nanosecond files, as written by other tools.
+"""
+import os
+import struct
+import time
+
+MAGIC_USEC = 0xA1B2C3D4
+MAGIC_NSEC = 0xA1B23C4D
+LINKTYPE_ETHERNET = 1
+SNAPLEN = 65535
+
+GLOBAL_HEADER = struct.Struct("<IHHiIII")  # magic, major, minor, thiszone, sigfigs, snaplen, linktype
+RECORD_HEADER = struct.Struct("<IIII")  # ts_sec, ts_frac, caplen, len
+
+
+class PcapError(Exception):
+    """A file that is not a readable pcap capture."""
+
+
+class PcapWriter:
+    """Appends packets to a new pcap file; `flush` makes them visible to readers."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
+        self._file = open(self.path, "wb")
+        self._file.write(GLOBAL_HEADER.pack(MAGIC_USEC, 2, 4, 0, 0, SNAPLEN, LINKTYPE_ETHERNET))
+        self._file.flush()
+
+    def write(self, packet: bytes, timestamp: float | None = None) -> None:
+        ts = time.time() if timestamp is None else timestamp
+        sec = int(ts)
+        usec = min(int(round((ts - sec) * 1_000_000)), 999_999)
+        self._file.write(RECORD_HEADER.pack(sec, usec, len(packet), len(packet)))
+        self._file.write(packet)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def read_pcap(path: str | os.PathLike) -> list[tuple[float, bytes]]:
+    """Every record of a pcap file as (timestamp in seconds, packet bytes)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < GLOBAL_HEADER.size:
+        raise PcapError(f"{os.fspath(path)}: too short for a pcap file header")
+    for endian in ("<", ">"):
+        magic = struct.unpack_from(endian + "I", data)[0]
+        if magic in (MAGIC_USEC, MAGIC_NSEC):
+            break
+    else:
+        raise PcapError(f"{os.fspath(path)}: not a pcap file (magic 0x{data[:4].hex()})")
+    divisor = 1e9 if magic == MAGIC_NSEC else 1e6
+    record = struct.Struct(endian + "IIII")
+    packets = []
+    offset = GLOBAL_HEADER.size
+    while offset < len(data):
+        if offset + record.size > len(data):
+            raise PcapError(f"{os.fspath(path)}: truncated record header at byte {offset}")
+        sec, frac, caplen, _ = record.unpack_from(data, offset)
+        offset += record.size
+        if offset + caplen > len(data):
+            raise PcapError(f"{os.fspath(path)}: truncated packet at byte {offset}")
+        packets.append((sec + frac / divisor, data[offset:offset + caplen]))
+        offset += caplen
+    return packets
+
+
+def write_batch(writers: dict[int, PcapWriter], batch: list[tuple[int, bytes]]) -> None:
+    """Writes each (port, packet) to its port's file, skipping ports without one; flushes once."""
+    touched = set()
+    for port, packet in batch:
+        writer = writers.get(port)
+        if writer is not None:
+            writer.write(packet)
+            touched.add(port)
+    for port in touched:
+        writers[port].flush()
+
+
+class PcapCapture:
+    """`--pcap DIR`: every packet a port receives or sends, in DIR/<iface>_in.pcap and _out.pcap.
+
+    Names follow BMv2 (src/bm_sim/switch.cpp): one file per direction, named after the
+    interface given with `-i PORT@IFACE`.
+    """
+
+    def __init__(self, directory: str, interfaces: dict[int, str]):
+        self._in = {port: PcapWriter(os.path.join(directory, f"{name}_in.pcap"))
+                    for port, name in interfaces.items()}
+        self._out = {port: PcapWriter(os.path.join(directory, f"{name}_out.pcap"))
+                     for port, name in interfaces.items()}
+
+    def received(self, batch: list[tuple[int, bytes]]) -> None:
+        write_batch(self._in, batch)
+
+    def sent(self, batch: list[tuple[int, bytes]]) -> None:
+        write_batch(self._out, batch)
+
+    def close(self) -> None:
+        for writer in (*self._in.values(), *self._out.values()):
+            writer.close()
