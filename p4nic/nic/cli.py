@@ -1,0 +1,300 @@
+"""`p4nic switch`: the software NIC as a process, with simple_switch_grpc's command line.
+
+    p4nic switch [PROG.json] [BMv2 options] [-- target options]
+
+BMv2's general options come first (behavioral-model src/bm_sim/options_parse.cpp), the
+target's after `--` (targets/simple_switch_grpc/main.cpp); target options are also accepted
+before `--`. Options that only make sense for BMv2's own services (Thrift, nanomsg logs and
+notifications) are accepted and ignored with a note, so existing launch scripts keep working.
+"""
+import argparse
+import json
+import logging
+import logging.handlers
+import os
+import signal
+import sys
+import threading
+
+from p4nic import __version__
+
+DEFAULT_GRPC_ADDR = "0.0.0.0:9559"  # simple_switch_grpc's default
+DEFAULT_DROP_PORT = 511  # SimpleSwitchGrpcRunner::default_drop_port
+TRACE = 5  # BMv2's 'trace' level, below logging.DEBUG
+LOG_LEVELS = {"trace": TRACE, "debug": logging.DEBUG, "info": logging.INFO,
+              "warn": logging.WARNING, "error": logging.ERROR, "off": logging.CRITICAL + 10}
+LOG_LETTERS = {TRACE: "T", logging.DEBUG: "D", logging.INFO: "I", logging.WARNING: "W",
+               logging.ERROR: "E", logging.CRITICAL: "C"}
+
+
+class SwitchUsageError(Exception):
+    """A command line that cannot start a switch."""
+
+
+class UsageParser(argparse.ArgumentParser):
+    """argparse, but errors raise instead of exiting, so `main` decides what is printed."""
+
+    def error(self, message):
+        raise SwitchUsageError(message)
+
+
+def interface(text: str) -> tuple[int, str]:
+    """`PORT@IFACE`, as BMv2's validate(interface) parses it."""
+    port, sep, name = text.partition("@")
+    if not sep or not name or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"'{text}' is not PORT@INTERFACE (e.g. 1@veth1)")
+    return int(port), name
+
+
+def unsigned(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"'{text}' is not a non-negative integer")
+    return int(text)
+
+
+def add_target_options(parser: argparse.ArgumentParser, default) -> None:
+    """simple_switch_grpc's own options. `default` is the value an absent option gets."""
+    parser.add_argument("--grpc-server-addr", metavar="HOST:PORT", default=default,
+                        help=f"bind the P4Runtime gRPC server here (default {DEFAULT_GRPC_ADDR})")
+    parser.add_argument("--cpu-port", type=unsigned, metavar="P", default=default,
+                        help="port number for P4Runtime packet-in/out; 0 is not valid; "
+                             "without it there is no packet I/O over P4Runtime")
+    parser.add_argument("--drop-port", type=unsigned, metavar="P", default=default,
+                        help=f"egress port that drops the packet (default {DEFAULT_DROP_PORT})")
+    parser.add_argument("--priority-queues", type=unsigned, metavar="K", default=default,
+                        help="priority queues per egress port (default 1)")
+    parser.add_argument("--disable-swap", action="store_true", default=default,
+                        help="accepted for compatibility: pipeline configs are always swapped atomically")
+    for name in ("--max-mc-groups", "--max-l1-entries", "--max-l2-entries"):
+        parser.add_argument(name, type=unsigned, metavar="N", default=default,
+                            help="accepted for compatibility; multicast tables grow as needed")
+
+
+def build_parser() -> UsageParser:
+    parser = UsageParser(
+        prog="p4nic switch", allow_abbrev=False,
+        usage="p4nic switch [options] [PROG.json] [-- target options]",
+        description="Run the software NIC: load a BMv2 JSON program, serve P4Runtime, move packets "
+                    "between ports. Flags as simple_switch_grpc.")
+    parser.add_argument("config", nargs="?", metavar="PROG.json", help="BMv2 JSON program")
+    parser.add_argument("-i", "--interface", type=interface, action="append", default=[],
+                        metavar="PORT@IFACE",
+                        help="attach Linux interface IFACE as port PORT (raw socket, needs root); repeatable")
+    parser.add_argument("--pcap", nargs="?", const=".", metavar="DIR",
+                        help="write <iface>_in.pcap / <iface>_out.pcap for every interface into DIR "
+                             "(default: current directory)")
+    parser.add_argument("--use-files", type=int, metavar="WAIT",
+                        help="port X@NAME reads NAME_in.pcap and writes NAME_out.pcap; start after WAIT s")
+    parser.add_argument("--packet-in", metavar="ADDR",
+                        help="carry every port over this nanomsg PAIR socket (ipc://PATH or "
+                             "tcp://HOST:PORT), BMv2's protocol, what PTF's nn platform speaks; "
+                             "--interface options are then ignored")
+    parser.add_argument("--device-id", type=unsigned, default=0, metavar="N",
+                        help="device id, as in P4Runtime messages (default 0)")
+    parser.add_argument("--log-console", action="store_true", help="log to stdout")
+    parser.add_argument("--log-file", metavar="FILE", help="log to FILE")
+    parser.add_argument("-L", "--log-level", choices=list(LOG_LEVELS), default="trace",
+                        help="trace, debug, info, warn, error or off (default trace)")
+    parser.add_argument("--log-flush", action="store_true",
+                        help="with --log-file: flush after every message (always done)")
+    parser.add_argument("--log-file-max-size", type=unsigned, default=5 * 1024 * 1024, metavar="BYTES",
+                        help="rotate the log file at this size (default 5242880)")
+    parser.add_argument("--log-file-max-files", type=unsigned, default=3, metavar="N",
+                        help="rotated log files to keep (default 3)")
+    parser.add_argument("--dump-packet-data", type=unsigned, default=0, metavar="N",
+                        help="log the first N bytes of every packet received and sent, at level info")
+    parser.add_argument("--no-p4", action="store_true",
+                        help="start without a program; load one later over P4Runtime")
+    parser.add_argument("--max-port-count", type=unsigned, default=512, metavar="N",
+                        help="accepted for compatibility; ports are not limited")
+    parser.add_argument("-v", "--version", action="store_true", help="print the version and exit")
+    for name in ("--thrift-port", "--nanolog", "--notifications-addr"):
+        parser.add_argument(name, metavar="X", help="accepted and ignored: p4nic has no such service")
+    add_target_options(parser, argparse.SUPPRESS)
+    return parser
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Both halves of the command line into one namespace, defaults filled in, checked."""
+    if "--" in argv:
+        cut = argv.index("--")
+        general, target = argv[:cut], argv[cut + 1:]
+    else:
+        general, target = argv, []
+    opts = build_parser().parse_args(general)
+    target_parser = UsageParser(prog="p4nic switch ... --", allow_abbrev=False, add_help=False)
+    add_target_options(target_parser, None)
+    target_opts = target_parser.parse_args(target)
+    for name, value in vars(target_opts).items():
+        if value is not None or not hasattr(opts, name):
+            setattr(opts, name, value)
+    defaults = {"grpc_server_addr": DEFAULT_GRPC_ADDR, "drop_port": DEFAULT_DROP_PORT,
+                "priority_queues": 1, "disable_swap": False}
+    for name, value in defaults.items():
+        if getattr(opts, name) is None:
+            setattr(opts, name, value)
+    check(opts)
+    return opts
+
+
+def check(opts: argparse.Namespace) -> None:
+    """The cross-option rules of options_parse.cpp and simple_switch_grpc's main.cpp."""
+    if opts.version:
+        return
+    if not opts.no_p4 and not opts.config:
+        raise SwitchUsageError("please specify an input JSON configuration file (or --no-p4)")
+    if opts.log_console and opts.log_file:
+        raise SwitchUsageError("--log-console and --log-file are exclusive")
+    if opts.use_files is not None and opts.packet_in:
+        raise SwitchUsageError("--use-files and --packet-in are exclusive")
+    if opts.pcap is not None and not os.path.isdir(opts.pcap):
+        raise SwitchUsageError(f"directory '{opts.pcap}' specified with '--pcap' does not exist")
+    if opts.cpu_port == 0:
+        raise SwitchUsageError("--cpu-port 0 is not valid")
+    if opts.priority_queues == 0:
+        raise SwitchUsageError("--priority-queues must be at least 1")
+    if opts.log_file_max_size == 0:
+        raise SwitchUsageError("--log-file-max-size must be greater than 0")
+    ports = [port for port, _ in opts.interface]
+    duplicates = sorted({port for port in ports if ports.count(port) > 1})
+    if duplicates:
+        raise SwitchUsageError(f"port {duplicates[0]} is given more than one interface")
+    if opts.cpu_port is not None and opts.cpu_port in ports:
+        raise SwitchUsageError(f"CPU port {opts.cpu_port} is used as a data port")
+
+
+class BMv2Formatter(logging.Formatter):
+    """BMv2's log line: `[12:00:00.123] [bmv2] [D] [thread 42] message` (src/bm_sim/logger.cpp)."""
+
+    def format(self, record):
+        clock = self.formatTime(record, "%H:%M:%S") + f".{int(record.msecs):03d}"
+        letter = LOG_LETTERS.get(record.levelno, record.levelname[:1])
+        line = f"[{clock}] [p4nic] [{letter}] [thread {record.thread % 100000}] {record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def make_logger(opts: argparse.Namespace) -> logging.Logger:
+    """The switch's logger: nothing unless --log-console or --log-file, like BMv2."""
+    logging.addLevelName(TRACE, "TRACE")
+    logger = logging.getLogger(f"p4nic.switch.{opts.device_id}")
+    logger.propagate = False
+    logger.handlers.clear()
+    if opts.log_console:
+        handler = logging.StreamHandler(sys.stdout)
+    elif opts.log_file:
+        handler = logging.handlers.RotatingFileHandler(
+            opts.log_file, maxBytes=opts.log_file_max_size, backupCount=opts.log_file_max_files)
+    else:
+        handler = logging.NullHandler()
+    handler.setFormatter(BMv2Formatter())
+    logger.addHandler(handler)
+    logger.setLevel(LOG_LEVELS[opts.log_level])
+    return logger
+
+
+def notes(opts: argparse.Namespace) -> list[str]:
+    """What the switch accepted but will not do, said once at start."""
+    said = []
+    for flag in ("thrift_port", "nanolog", "notifications_addr"):
+        if getattr(opts, flag) is not None:
+            said.append(f"note: --{flag.replace('_', '-')} ignored: p4nic has no Thrift or nanomsg "
+                        "control service; use P4Runtime")
+    if opts.packet_in and opts.interface:
+        said.append("note: --interface options ignored because --packet-in is used")
+    if opts.no_p4 and opts.config:
+        said.append("warning: ignoring input config as '--no-p4' was used")
+    return said
+
+
+def load_program(path: str) -> dict:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError as e:
+        raise SwitchUsageError(f"cannot read '{path}': {e.strerror}") from None
+    except json.JSONDecodeError as e:
+        raise SwitchUsageError(f"'{path}' is not valid JSON: line {e.lineno} column {e.colno}: {e.msg}") from None
+
+
+def open_sources(opts: argparse.Namespace, logger: logging.Logger) -> list:
+    """The port backends the options ask for: nanomsg, files, or raw interfaces."""
+    if opts.packet_in:
+        from p4nic.nic.ports.nanomsg import NanomsgPorts
+        return [NanomsgPorts(opts.packet_in, logger)]
+    interfaces = dict(opts.interface)
+    if opts.use_files is not None:
+        from p4nic.nic.ports.files import FilePorts
+        return [FilePorts(interfaces, opts.use_files)] if interfaces else []
+    from p4nic.nic.ports.rawsock import RawSocketPort
+    sources = []
+    try:
+        for port, name in interfaces.items():
+            sources.append(RawSocketPort(port, name))
+    except Exception:
+        for source in sources:
+            source.close()
+        raise
+    return sources
+
+
+def main(argv: list[str]) -> int:
+    try:
+        opts = parse_args(list(argv))
+    except SwitchUsageError as e:
+        print(f"p4nic switch: error: {e}\n{build_parser().format_usage().rstrip()}\n"
+              "Run `p4nic switch --help` for every option.", file=sys.stderr)
+        return 2
+    if opts.version:
+        print(f"p4nic {__version__}")
+        return 0
+    for line in notes(opts):
+        print(line, file=sys.stderr)
+    try:
+        return run(opts)
+    except SwitchUsageError as e:
+        print(f"p4nic switch: error: {e}", file=sys.stderr)
+        return 1
+
+
+def run(opts: argparse.Namespace) -> int:
+    program = None if opts.no_p4 else load_program(opts.config)
+    from p4nic.nic.device import Device
+    from p4nic.nic.ports import PortError
+    from p4nic.nic.ports.dataplane import Dataplane
+    from p4nic.nic.ports.pcap import PcapCapture
+    from p4nic.nic.program import ProgramError
+
+    logger = make_logger(opts)
+    device = Device(device_id=opts.device_id, cpu_port=opts.cpu_port, drop_port=opts.drop_port,
+                    logger=logger)
+    if program is not None:
+        try:
+            device.load(program)
+        except ProgramError as e:
+            raise SwitchUsageError(f"cannot load '{opts.config}': {e}") from None
+    try:
+        sources = open_sources(opts, logger)
+    except PortError as e:
+        raise SwitchUsageError(str(e)) from None
+    if not opts.packet_in:
+        for port, name in opts.interface:
+            print(f"Adding interface {name} as port {port}" + (" (files)" if opts.use_files is not None else ""))
+    capture = None
+    if opts.pcap is not None and opts.interface and not opts.packet_in and opts.use_files is None:
+        capture = PcapCapture(opts.pcap, dict(opts.interface))
+    dataplane = Dataplane(device, sources, cpu_port=opts.cpu_port, capture=capture, logger=logger,
+                          dump_packet_data=opts.dump_packet_data)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    dataplane.start()
+    if opts.packet_in:
+        print(f"Packet ports on nanomsg socket {opts.packet_in}", flush=True)
+    sys.stdout.flush()
+    try:
+        stop.wait()
+    finally:
+        dataplane.stop()
+    return 0
