@@ -1,0 +1,1 @@
+"""p4c's STF packet tests (`.stf` files), run against the software NIC in-process."""
