@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .action_profiles import ActionProfile
+from .externs import CounterArray, MeterArray, RegisterArray
+from .hashing import make_hash
+from .replication import Replication
 from .tables import (
     EXACT,
     LPM,
@@ -21,6 +25,7 @@ from .tables import (
     KeyField,
     MatchTable,
     TableError,
+    ValueSet,
 )
 
 
@@ -30,6 +35,26 @@ class FieldRef(NamedTuple):
     header: str
     field: str
     bitwidth: int
+
+
+class LearnList(NamedTuple):
+    """A digest field list (JSON `learn_lists`)."""
+
+    name: str
+    id: int
+    fields: tuple
+
+
+class Calculation(NamedTuple):
+    """A named calculation (JSON `calculations`): its algorithm, a hash callable for it, and the
+    raw JSON `input` list (fields, hexstr constants, headers, payload) the pipeline serialises
+    with `hashing.pack_fields`."""
+
+    name: str
+    id: int
+    algo: str
+    hash: object
+    input: tuple
 
 
 def _hex(text, where: str) -> int:
@@ -60,6 +85,17 @@ class RuntimeState:
             )
             self.actions[spec.id] = spec
             self.action_ids.setdefault(spec.name, spec.id)
+        self.counters: dict = {}
+        self.meters: dict = {}
+        self.registers: dict = {}
+        self.direct_counters: dict = {}  # direct counter name -> MatchTable
+        self.direct_meters: dict = {}  # direct meter name -> MeterArray (is_direct)
+        self._build_externs(bmv2_json)
+        self.action_profiles: dict = {}
+        for pipeline in bmv2_json.get("pipelines", ()):
+            for profile_json in pipeline.get("action_profiles", ()):
+                profile = self._build_action_profile(profile_json)
+                self.action_profiles[profile.name] = profile
         self.tables: dict = {}
         self.tables_by_id: dict = {}
         for pipeline in bmv2_json.get("pipelines", ()):
@@ -67,6 +103,50 @@ class RuntimeState:
                 table = self._build_table(table_json)
                 self.tables[table.name] = table
                 self.tables_by_id[table.id] = table
+        for counter_json in bmv2_json.get("counter_arrays", ()):
+            if counter_json.get("is_direct"):
+                binding = self.tables.get(counter_json.get("binding"))
+                if binding is None:
+                    raise TableError(
+                        f"direct counter {counter_json['name']}: unknown table "
+                        f"{counter_json.get('binding')!r}"
+                    )
+                self.direct_counters[counter_json["name"]] = binding
+        self.value_sets: dict = {}
+        for vset in bmv2_json.get("parse_vsets", ()):
+            self.value_sets[vset["name"]] = ValueSet(
+                vset["name"], vset["id"], int(vset["compressed_bitwidth"]), vset.get("max_size")
+            )
+        self.learn_lists: dict = {}
+        for learn in bmv2_json.get("learn_lists", ()):
+            where = f"learn list {learn['name']}"
+            fields = tuple(self.field(e["value"], where) for e in learn.get("elements", ()))
+            self.learn_lists[learn["name"]] = LearnList(learn["name"], learn["id"], fields)
+        self.calculations: dict = {}
+        for calc in bmv2_json.get("calculations", ()):
+            self.calculations[calc["name"]] = Calculation(
+                calc["name"], calc["id"], calc["algo"], make_hash(calc["algo"]),
+                tuple(calc.get("input", ())),
+            )
+        self.replication = Replication()
+
+    def reset(self):
+        """Forget all control-plane state: the program as freshly loaded (const entries and
+        JSON default entries stay)."""
+        for table in self.tables.values():
+            table.clear()
+            if not table.default_entry_const:
+                table.reset_default()
+        for profile in self.action_profiles.values():
+            for group_id in list(profile.groups):
+                profile.delete_group(group_id)
+            for member_id in list(profile.members):
+                profile.delete_member(member_id)
+        for array in (*self.counters.values(), *self.meters.values(), *self.registers.values()):
+            array.reset()
+        for vset in self.value_sets.values():
+            vset.set_members(())
+        self.replication.clear()
 
     # ---- field widths ------------------------------------------------------------------------
 
@@ -95,6 +175,39 @@ class RuntimeState:
         if width is None:
             raise TableError(f"{where}: unknown or variable-width field {header}.{name}")
         return FieldRef(header, name, width)
+
+    # ---- externs and action profiles ----------------------------------------------------------
+
+    def _build_externs(self, bmv2_json: dict):
+        for cj in bmv2_json.get("counter_arrays", ()):
+            if not cj.get("is_direct"):
+                self.counters[cj["name"]] = CounterArray(cj["name"], cj["id"], int(cj["size"]))
+        for mj in bmv2_json.get("meter_arrays", ()):
+            meter = MeterArray(
+                mj["name"], mj["id"], int(mj.get("size", 0)), mj.get("type", "packets"),
+                int(mj.get("rate_count", 2)), bool(mj.get("is_direct")), mj.get("binding"),
+                mj.get("result_target"),
+            )
+            (self.direct_meters if meter.is_direct else self.meters)[meter.name] = meter
+        for rj in bmv2_json.get("register_arrays", ()):
+            self.registers[rj["name"]] = RegisterArray(
+                rj["name"], rj["id"], int(rj["size"]), int(rj["bitwidth"])
+            )
+
+    def _build_action_profile(self, pj: dict) -> ActionProfile:
+        name = pj["name"]
+        selector = pj.get("selector")
+        if selector is None:
+            return ActionProfile(name, pj["id"], int(pj.get("max_size", 0)), {})
+        fields = []
+        for element in selector.get("input", ()):
+            if element.get("type") != "field":
+                raise TableError(f"action profile {name}: selector input must be fields")
+            fields.append(self.field(element["value"], f"action profile {name}"))
+        return ActionProfile(
+            name, pj["id"], int(pj.get("max_size", 0)), {}, selector["algo"], fields,
+            make_hash(selector["algo"]),
+        )
 
     # ---- tables --------------------------------------------------------------------------------
 
@@ -144,15 +257,37 @@ class RuntimeState:
             )
             action_const = bool(default.get("action_const", False))
             entry_const = bool(default.get("action_entry_const", False)) and data is not None
+        profile = None
+        if tj.get("type", "simple") != "simple":
+            profile = self.action_profiles.get(tj.get("action_profile"))
+            if profile is None:
+                raise TableError(f"{where}: unknown action profile {tj.get('action_profile')!r}")
+            if tj["type"] == "indirect_ws" and profile.selector is None:
+                raise TableError(f"{where}: indirect_ws table on a profile without selector")
+            profile.actions.update(actions)
+        direct_meter = None
+        if tj.get("direct_meters"):
+            direct_meter = self.direct_meters.get(tj["direct_meters"])
+            if direct_meter is None:
+                raise TableError(f"{where}: unknown direct meter {tj['direct_meters']!r}")
+        # BMv2 P4Objects::get_table_size: max_size, else the number of const entries.
+        if "max_size" in tj:
+            max_size = int(tj["max_size"])
+        elif "entries" in tj:
+            max_size = len(tj["entries"])
+        else:
+            raise TableError(f"{where} has neither max_size nor entries")
         table = MatchTable(
             name,
             tj["id"],
             tj.get("match_type", EXACT),
             key,
             actions,
-            max_size=int(tj.get("max_size", 1024)),
+            max_size=max_size,
             with_counters=bool(tj.get("with_counters", False)),
             support_timeout=bool(tj.get("support_timeout", False)),
+            direct_meter=direct_meter,
+            action_profile=profile,
             default_entry=initial_default,
             default_action_const=action_const,
             default_entry_const=entry_const,

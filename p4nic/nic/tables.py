@@ -52,6 +52,12 @@ class PermissionDenied(TableError):
     status = "PERMISSION_DENIED"
 
 
+class OutOfRange(TableError):
+    """An index past the end of a counter, meter or register array."""
+
+    status = "OUT_OF_RANGE"
+
+
 class FailedPrecondition(TableError):
     """E.g. deleting an action-profile member that table entries still point to."""
 
@@ -468,6 +474,8 @@ class MatchTable:
             raise AlreadyExists(f"table {self.name}: an entry with this key already exists")
         if len(self._handles) >= self.max_size:
             raise ResourceExhausted(f"table {self.name} is full ({self.max_size} entries)")
+        if self.action_profile is not None:
+            self.action_profile.add_reference(member_id, group_id)
         handle = self._next_handle
         self._next_handle += 1
         entry = Entry(handle, match, priority, action_id, args, member_id, group_id, handle)
@@ -477,8 +485,6 @@ class MatchTable:
         self._place(entry)
         self._handles[handle] = entry
         self._by_match[ident] = entry
-        if self.action_profile is not None:
-            self.action_profile.add_reference(member_id, group_id)
         return handle
 
     def _place(self, entry: Entry):
@@ -634,3 +640,75 @@ class MatchTable:
             handle = self._insert(match, action_id, args, priority, None, None, None)
             self._handles[handle].is_const = True
         self.is_const = True
+
+
+class ValueSet:
+    """A parser value set (JSON `parse_vsets`): values with optional masks, of `bitwidth` bits.
+
+    BMv2's ParseVSet (src/bm_sim/parser.cpp) holds plain values; a member here may also carry a
+    mask (P4Runtime ValueSetMember with a ternary match) and then matches when
+    `key & mask == value`. `contains` is the packet-path test.
+    """
+
+    def __init__(self, name: str, id: int, bitwidth: int, max_size: Optional[int] = None):
+        self.name = name
+        self.id = id
+        self.bitwidth = bitwidth
+        self.max_size = max_size
+        self._exact: set = set()
+        self._masked: list = []  # [(value, mask)]
+
+    def _member(self, value, mask) -> tuple:
+        full = (1 << self.bitwidth) - 1
+        if mask is None:
+            mask = full
+        if not _fits(value, self.bitwidth) or not _fits(mask, self.bitwidth):
+            raise TableError(
+                f"value set {self.name}: ({value!r}, {mask!r}) does not fit {self.bitwidth} bits"
+            )
+        if value & ~mask:
+            raise TableError(
+                f"value set {self.name}: value {value:#x} has bits set outside mask {mask:#x}"
+            )
+        return value, mask
+
+    def members(self) -> list:
+        """Members as (value, mask), sorted."""
+        full = (1 << self.bitwidth) - 1
+        return sorted([(v, full) for v in self._exact] + self._masked)
+
+    def set_members(self, members):
+        """Replace the whole set (P4Runtime ValueSetEntry MODIFY); [(value, mask|None)]."""
+        checked = []
+        for member in members:
+            value, mask = member if isinstance(member, tuple) else (member, None)
+            checked.append(self._member(value, mask))
+        checked = sorted(set(checked))
+        if self.max_size is not None and len(checked) > self.max_size:
+            raise ResourceExhausted(f"value set {self.name} holds at most {self.max_size}")
+        full = (1 << self.bitwidth) - 1
+        self._exact.clear()
+        self._exact.update(v for v, m in checked if m == full)
+        self._masked[:] = [(v, m) for v, m in checked if m != full]
+
+    def add(self, value: int, mask: Optional[int] = None):
+        member = self._member(value, mask)
+        if member in self.members():
+            raise AlreadyExists(f"value set {self.name} already holds {member!r}")
+        self.set_members(self.members() + [member])
+
+    def remove(self, value: int, mask: Optional[int] = None):
+        member = self._member(value, mask)
+        current = self.members()
+        if member not in current:
+            raise NotFound(f"value set {self.name} does not hold {member!r}")
+        current.remove(member)
+        self.set_members(current)
+
+    def contains(self, key: int) -> bool:
+        if key in self._exact:
+            return True
+        for value, mask in self._masked:
+            if key & mask == value:
+                return True
+        return False
