@@ -62,7 +62,8 @@ def add_target_options(parser: argparse.ArgumentParser, default) -> None:
     parser.add_argument("--drop-port", type=unsigned, metavar="P", default=default,
                         help=f"egress port that drops the packet (default {DEFAULT_DROP_PORT})")
     parser.add_argument("--priority-queues", type=unsigned, metavar="K", default=default,
-                        help="priority queues per egress port (default 1)")
+                        help="accepted for compatibility (default 1): packets leave in the order "
+                             "the pipeline emits them")
     parser.add_argument("--disable-swap", action="store_true", default=default,
                         help="accepted for compatibility: pipeline configs are always swapped atomically")
     for name in ("--max-mc-groups", "--max-l1-entries", "--max-l2-entries"):
@@ -261,6 +262,7 @@ def main(argv: list[str]) -> int:
 def run(opts: argparse.Namespace) -> int:
     program = None if opts.no_p4 else load_program(opts.config)
     from p4nic.nic.device import Device
+    from p4nic.nic.p4runtime.server import start_server
     from p4nic.nic.ports import PortError
     from p4nic.nic.ports.dataplane import Dataplane
     from p4nic.nic.ports.pcap import PcapCapture
@@ -286,15 +288,25 @@ def run(opts: argparse.Namespace) -> int:
         capture = PcapCapture(opts.pcap, dict(opts.interface))
     dataplane = Dataplane(device, sources, cpu_port=opts.cpu_port, capture=capture, logger=logger,
                           dump_packet_data=opts.dump_packet_data)
+    try:
+        server = start_server(device, address=opts.grpc_server_addr, device_id=opts.device_id,
+                              cpu_port=opts.cpu_port, lock=dataplane.lock, inject=dataplane.inject)
+    except OSError as e:
+        dataplane.stop()
+        raise SwitchUsageError(f"cannot serve P4Runtime on {opts.grpc_server_addr}: {e}") from None
+    dataplane.on_cpu_packets = server.packet_in
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     dataplane.start()
+    host = opts.grpc_server_addr.rpartition(":")[0]
+    print(f"Server listening on {host}:{server.port}")
     if opts.packet_in:
-        print(f"Packet ports on nanomsg socket {opts.packet_in}", flush=True)
+        print(f"Packet ports on nanomsg socket {opts.packet_in}")
     sys.stdout.flush()
     try:
         stop.wait()
     finally:
+        server.stop()
         dataplane.stop()
     return 0

@@ -148,7 +148,8 @@ class STFRunner:
         self.ports_named: set[int] = set()
         self.expected: dict[int, list[Expectation]] = {}
         self.received: dict[int, list[bytes]] = {}
-        self.mc_nodes: dict[int, tuple] = {}  # node handle -> (rid, ports), as BMv2's CLI hands out
+        self.mc_nodes: list[tuple[int, list[int]]] = []  # node handle (index) -> (rid, ports)
+        self.mc_groups: dict[int, list[int]] = {}  # group -> node handles, in association order
 
     def run(self, commands: list[Command], filename: str = "<stf>") -> Outcome:
         for command in commands:
@@ -252,6 +253,73 @@ class STFRunner:
                 "note: output on port(s) " + ", ".join(map(str, ignored))
                 + " not checked: the test names no such port (as with BMv2's interfaces)")
 
+    # ---- multicast and mirroring, as simple_switch_CLI's mc_* and mirroring_* commands --------
+
+    def numbers(self, command: Command, where: str) -> list[int]:
+        return [parse_number(v, where) for v in command.args["values"]]
+
+    def do_mc_mgrp_create(self, command: Command, where: str) -> None:
+        (group,) = self.numbers(command, where)
+        self.state.replication.create_group(group)
+        self.mc_groups[group] = []
+
+    def do_mc_node_create(self, command: Command, where: str) -> None:
+        rid, *ports = self.numbers(command, where)
+        self.mc_nodes.append((rid, ports))
+        self.outcome.log.append(f"node was created with handle {len(self.mc_nodes) - 1}")
+
+    def node(self, handle: int, where: str) -> tuple[int, list[int]]:
+        if not 0 <= handle < len(self.mc_nodes):
+            raise STFRunError(f"{where}: no multicast node with handle {handle}")
+        return self.mc_nodes[handle]
+
+    def do_mc_node_update(self, command: Command, where: str) -> None:
+        handle, *ports = self.numbers(command, where)
+        rid, _ = self.node(handle, where)
+        self.mc_nodes[handle] = (rid, ports)
+        for group, handles in self.mc_groups.items():
+            if handle in handles:
+                self.sync_group(group)
+
+    def do_mc_node_associate(self, command: Command, where: str) -> None:
+        group, handle = self.numbers(command, where)
+        self.node(handle, where)
+        if group not in self.mc_groups:
+            raise STFRunError(f"{where}: multicast group {group} was not created")
+        self.mc_groups[group].append(handle)
+        self.sync_group(group)
+
+    def sync_group(self, group: int) -> None:
+        """Gives the replication engine the group's replicas: node by node, ports ascending."""
+        replicas = [(port, rid) for handle in self.mc_groups[group]
+                    for rid, ports in [self.mc_nodes[handle]] for port in sorted(ports)]
+        self.state.replication.modify_group(group, replicas)
+
+    def set_session(self, session: int, replicas: list) -> None:
+        replication = self.state.replication
+        if session in replication.clone_sessions:
+            replication.modify_session(session, replicas)
+        else:
+            replication.create_session(session, replicas)
+
+    def do_mirroring_add(self, command: Command, where: str) -> None:
+        session, port = self.numbers(command, where)
+        self.set_session(session, [(port, 0)])
+
+    def do_mirroring_add_mc(self, command: Command, where: str) -> None:
+        """The session copies to the group's replicas as they are now (our clone sessions hold
+        replicas, not a group reference)."""
+        session, group = self.numbers(command, where)
+        self.set_session(session, list(self.state.replication.get_group(group)))
+
+    def do_mirroring_delete(self, command: Command, where: str) -> None:
+        (session,) = self.numbers(command, where)
+        self.state.replication.delete_session(session)
+
+    def do_mirroring_get(self, command: Command, where: str) -> None:
+        (session,) = self.numbers(command, where)
+        self.outcome.log.append(str(self.state.replication.get_session(session)))
+
     # ---- counters, registers, meters -----------------------------------------------------------
 
     def extern(self, kind: str, name: str, where: str):
@@ -302,8 +370,9 @@ class STFRunner:
         self.extern("registers", command.args["values"][0], where).reset()
 
     def meter_rates(self, pairs: list, where: str) -> list[tuple[float, int]]:
-        """RATE:BURST pairs as simple_switch_CLI takes them: rate per microsecond, burst."""
-        return [(float(rate), parse_number(burst, where)) for rate, burst in pairs]
+        """RATE:BURST pairs as simple_switch_CLI takes them (units per microsecond, units), as
+        our meters take them (units per second, units)."""
+        return [(float(rate) * 1e6, parse_number(burst, where)) for rate, burst in pairs]
 
     def do_meter_set_rates(self, command: Command, where: str) -> None:
         name, index, pairs = command.args["values"][0], command.args["values"][1], command.args["values"][2:]
