@@ -1,0 +1,174 @@
+"""Client arbitration: which StreamChannel is primary for each (device, role), and who may write.
+
+Follows P4Runtime spec "Client Arbitration and Controller Replication": the primary of a role is
+the live controller whose election id equals the highest election id ever received for that
+role; when it leaves, the role has no primary until a controller sends an id at least that high.
+Roles are named by `@p4runtime_role("name")` annotations in the P4Info (see `translate.role_of`);
+the default role "" has full pipeline access. A role config (`Role.config`) is not part of our
+role scheme, so a set config is refused with INVALID_ARGUMENT.
+"""
+import threading
+from dataclasses import dataclass, field
+
+import grpc
+from google.rpc import code_pb2
+from p4.v1 import p4runtime_pb2
+
+from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
+
+# PI keeps at most 16 live StreamChannels per device (proto/server/pi_server.cpp max_connections).
+MAX_CONTROLLERS_PER_ROLE = 16
+
+
+def election_key(message) -> tuple | None:
+    """A Uint128 election id as a comparable (high, low) tuple; None when unset."""
+    if not message.HasField("election_id"):
+        return None
+    return (message.election_id.high, message.election_id.low)
+
+
+class Controller:
+    """One StreamChannel that has sent a MasterArbitrationUpdate; `send` queues a response."""
+
+    def __init__(self, send):
+        self.send = send
+        self.role = None             # role name once arbitrated
+        self.election_id = None      # (high, low) or None
+
+
+@dataclass
+class RoleState:
+    controllers: list = field(default_factory=list)
+    highest: tuple | None = None     # highest election id ever received for this role
+    primary: Controller | None = None
+
+
+class Arbitrator:
+    """Arbitration state of one device, shared by StreamChannel, Write and notification senders."""
+
+    def __init__(self, device_id: int):
+        self.device_id = device_id
+        self.lock = threading.Lock()
+        self.roles: dict[str, RoleState] = {}
+
+    # -- StreamChannel side ---------------------------------------------------------------------
+
+    def update(self, controller: Controller, update: p4runtime_pb2.MasterArbitrationUpdate):
+        """Apply one MasterArbitrationUpdate; raises P4RuntimeError to end the stream."""
+        role_name = update.role.name
+        if update.role.HasField("config"):
+            raise invalid("role.config is not supported: roles are defined by @p4runtime_role "
+                          "annotations in the P4Info")
+        election_id = election_key(update)
+        with self.lock:
+            if controller.role is None:
+                if update.device_id != self.device_id:
+                    raise P4RuntimeError(grpc.StatusCode.NOT_FOUND,
+                                         f"unknown device id {update.device_id}")
+                state = self.roles.setdefault(role_name, RoleState())
+                self._check_unique(state, controller, election_id)
+                if len(state.controllers) >= MAX_CONTROLLERS_PER_ROLE:
+                    raise P4RuntimeError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                         "too many controllers for this role")
+                state.controllers.append(controller)
+                controller.role = role_name
+            else:
+                if update.device_id != self.device_id:
+                    raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
+                                         "device id differs from the one of this stream")
+                if role_name != controller.role:
+                    raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
+                                         "role differs from the one of this stream")
+                state = self.roles[role_name]
+                self._check_unique(state, controller, election_id)
+            controller.election_id = election_id
+            self._elect(state, controller)
+
+    def remove(self, controller: Controller):
+        """The stream of `controller` ended: forget it, and tell the others if it was primary."""
+        with self.lock:
+            if controller.role is None:
+                return
+            state = self.roles[controller.role]
+            state.controllers.remove(controller)
+            if state.primary is controller:
+                state.primary = None
+                self._notify(state, controller.role, state.controllers)
+
+    @staticmethod
+    def _check_unique(state, controller, election_id):
+        if election_id is None:
+            return
+        for other in state.controllers:
+            if other is not controller and other.election_id == election_id:
+                raise invalid("election id already used by another controller of this role")
+
+    def _elect(self, state: RoleState, controller: Controller):
+        """Spec "Rules for Handling MasterArbitrationUpdate Messages", after acceptance."""
+        election_id = controller.election_id
+        role = controller.role
+        if election_id is not None and (state.highest is None or election_id >= state.highest):
+            had_primary = state.primary is not None
+            state.primary = controller
+            state.highest = election_id
+            if had_primary:
+                self._notify(state, role, [c for c in state.controllers if c is not controller])
+                self._notify(state, role, [controller])
+            else:
+                self._notify(state, role, state.controllers)
+        elif state.primary is controller:
+            state.primary = None            # a primary downgraded itself
+            self._notify(state, role, state.controllers)
+        else:
+            self._notify(state, role, [controller])
+
+    def _notify(self, state: RoleState, role: str, controllers):
+        for controller in controllers:
+            response = p4runtime_pb2.StreamMessageResponse()
+            arbitration = response.arbitration
+            arbitration.device_id = self.device_id
+            if role:
+                arbitration.role.name = role
+            if state.highest is not None:
+                arbitration.election_id.high, arbitration.election_id.low = state.highest
+            if state.primary is controller:
+                arbitration.status.code = code_pb2.OK
+                arbitration.status.message = "is primary"
+            elif state.primary is not None:
+                arbitration.status.code = code_pb2.ALREADY_EXISTS
+                arbitration.status.message = "is backup"
+            else:
+                arbitration.status.code = code_pb2.NOT_FOUND
+                arbitration.status.message = "no primary"
+            controller.send(response)
+
+    # -- unary RPC side -------------------------------------------------------------------------
+
+    def check_primary(self, device_id: int, role: str, request, known_roles) -> None:
+        """Spec checks for Write / SetForwardingPipelineConfig: NOT_FOUND, then PERMISSION_DENIED.
+
+        Like simple_switch_grpc (PI pi_server.cpp), a role with no live controller accepts
+        requests that carry no election id, which keeps grpc_cli-style tools usable.
+        """
+        if device_id != self.device_id:
+            raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"unknown device id {device_id}")
+        with self.lock:
+            state = self.roles.get(role)
+            if role and role not in known_roles and (state is None or not state.controllers):
+                raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"unknown role '{role}'")
+            election_id = election_key(request)
+            if state is None or not state.controllers:
+                if election_id is None:
+                    return
+                raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED, "not primary")
+            if state.primary is None or election_id != state.primary.election_id:
+                raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED, "not primary")
+
+    def primaries(self) -> dict:
+        """role name -> the primary Controller, for roles that have one."""
+        with self.lock:
+            return {role: s.primary for role, s in self.roles.items() if s.primary is not None}
+
+    def is_primary(self, controller: Controller) -> bool:
+        with self.lock:
+            return controller.role is not None and self.roles[controller.role].primary is controller

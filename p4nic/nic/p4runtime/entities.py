@@ -1,0 +1,518 @@
+"""Write and Read of P4Runtime entities against a loaded Device's RuntimeState.
+
+One `Entities` object serves one pipeline config. Each entity type has a writer (validates the
+message the way the P4Runtime spec "P4 Entity Messages" asks, then calls RuntimeState) and a
+reader (yields `p4.v1.Entity` messages, honouring the spec's wildcards). RuntimeState keeps the
+data-plane state; this module only keeps what the data plane does not need but Read must echo
+back (controller_metadata, metadata, idle_timeout_ns, meter configs as written).
+"""
+import time
+
+import grpc
+from p4.config.v1 import p4info_pb2
+from p4.v1 import p4runtime_pb2
+
+from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
+from p4nic.nic.p4runtime.translate import P4InfoIndex, TableInfo, decode_bytes, encode_int
+from p4nic.nic.tables import TableError
+
+Update = p4runtime_pb2.Update
+INSERT, MODIFY, DELETE = Update.INSERT, Update.MODIFY, Update.DELETE
+
+
+def state_error(exc: TableError) -> P4RuntimeError:
+    """A RuntimeState refusal as the status it names (TableError.status, nic/tables.py)."""
+    return P4RuntimeError(getattr(grpc.StatusCode, exc.status, grpc.StatusCode.INVALID_ARGUMENT),
+                          str(exc))
+
+
+def permission_denied(message: str) -> P4RuntimeError:
+    return P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED, message)
+
+
+def unimplemented(message: str) -> P4RuntimeError:
+    return P4RuntimeError(grpc.StatusCode.UNIMPLEMENTED, message)
+
+
+def table_default_is_const(index: P4InfoIndex, te) -> bool:
+    return bool(index.tables[te.table_id].const_default_action_id)
+
+
+class Entities:
+    """P4Runtime Write/Read for one (device, P4Info) pair."""
+
+    def __init__(self, device, index: P4InfoIndex):
+        self.device = device
+        self.index = index
+        self.state = device.state
+        # (table JSON name, handle) -> TableEntry holding controller_metadata, metadata,
+        # idle_timeout_ns and meter_config exactly as written, for read-write symmetry.
+        self.entry_extras: dict = {}
+        self.default_extras: dict = {}        # table id -> TableEntry (modified default entries)
+        self.digest_configs: dict = {}        # digest id -> DigestEntry.Config
+
+    # -- role checks --------------------------------------------------------------------------
+
+    @staticmethod
+    def check_role(role: str, owner_role: str, what: str):
+        """Default role "" may touch everything; a named role only objects annotated with it."""
+        if role and role != owner_role:
+            raise permission_denied(f"role '{role}' may not write {what}")
+
+    # -- Write ----------------------------------------------------------------------------------
+
+    def write(self, update: p4runtime_pb2.Update, role: str):
+        """Apply one update; raises P4RuntimeError with the spec's code."""
+        if update.type not in (INSERT, MODIFY, DELETE):
+            raise invalid("update type must be INSERT, MODIFY or DELETE")
+        kind = update.entity.WhichOneof("entity")
+        writer = getattr(self, f"write_{kind}", None) if kind else None
+        if writer is None:
+            raise unimplemented(f"writing {kind or 'an empty entity'} is not supported")
+        try:
+            writer(update.type, getattr(update.entity, kind), role)
+        except TableError as exc:
+            raise state_error(exc) from None
+
+    def inverse(self, update: p4runtime_pb2.Update) -> p4runtime_pb2.Update:
+        """The update that undoes `update` if applied right after it (for batch rollback)."""
+        probe = p4runtime_pb2.Entity()
+        probe.CopyFrom(update.entity)
+        if probe.HasField("table_entry"):
+            # Capture the entry's full current state, counters and meter config included.
+            probe.table_entry.ClearField("action")
+            probe.table_entry.counter_data.SetInParent()
+            probe.table_entry.meter_config.SetInParent()
+        before = list(self.read(probe, exact=True))
+        undo = p4runtime_pb2.Update()
+        if not before:
+            undo.type = DELETE
+            undo.entity.CopyFrom(update.entity)
+        else:
+            undo.type = INSERT if update.type == DELETE else MODIFY
+            undo.entity.CopyFrom(before[0])
+            if undo.entity.HasField("table_entry"):
+                undo.entity.table_entry.is_const = False
+        return undo
+
+    # -- Read -----------------------------------------------------------------------------------
+
+    def read(self, entity: p4runtime_pb2.Entity, exact: bool = False, role: str = ""):
+        """Yield the entities `entity` selects (wildcards per the spec's "Wildcard Reads").
+
+        `exact` asks for the one entity the message names (no wildcard); a non-default `role`
+        filters out objects of other roles (spec "Read RPC").
+        """
+        kind = entity.WhichOneof("entity")
+        reader = getattr(self, f"read_{kind}", None) if kind else None
+        if reader is None:
+            raise unimplemented(f"reading {kind or 'an empty entity'} is not supported")
+        self.read_role = role
+        for found in reader(getattr(entity, kind), exact):
+            out = p4runtime_pb2.Entity()
+            getattr(out, kind).CopyFrom(found)
+            yield out
+            if exact:
+                return
+
+    def visible(self, owner_role: str) -> bool:
+        return not self.read_role or self.read_role == owner_role
+
+    # -- whole-state copy, for COMMIT and RECONCILE_AND_COMMIT -----------------------------------
+
+    # Entity kinds in the order they must be written back (members before the groups and table
+    # entries that point to them), with the update type that restores each.
+    SNAPSHOT_ORDER = (
+        ("action_profile_member", INSERT), ("action_profile_group", INSERT),
+        ("table_entry", INSERT), ("packet_replication_engine_entry", INSERT),
+        ("value_set_entry", MODIFY), ("counter_entry", MODIFY), ("meter_entry", MODIFY),
+        ("register_entry", MODIFY), ("digest_entry", INSERT),
+    )
+
+    def snapshot(self) -> list:
+        """Every piece of writable state as Updates that recreate it (see SNAPSHOT_ORDER)."""
+        updates = []
+        for kind, update_type in self.SNAPSHOT_ORDER:
+            if not hasattr(self, f"read_{kind}"):
+                continue
+            query = p4runtime_pb2.Entity()
+            getattr(query, kind).SetInParent()
+            if kind == "table_entry":
+                query.table_entry.counter_data.SetInParent()
+                query.table_entry.meter_config.SetInParent()
+            if kind == "packet_replication_engine_entry":
+                for sub in ("multicast_group_entry", "clone_session_entry"):
+                    getattr(query.packet_replication_engine_entry, sub).SetInParent()
+                    updates += self.snapshot_of(query, update_type)
+                    query.packet_replication_engine_entry.Clear()
+                continue
+            updates += self.snapshot_of(query, update_type)
+            if kind == "table_entry":
+                query.table_entry.is_default_action = True
+                updates += self.snapshot_of(query, MODIFY, defaults=True)
+        return updates
+
+    def snapshot_of(self, query, update_type, defaults=False) -> list:
+        updates = []
+        for entity in self.read(query):
+            if entity.HasField("table_entry"):
+                if entity.table_entry.is_const:
+                    continue
+                if defaults and table_default_is_const(self.index, entity.table_entry):
+                    continue
+            updates.append(p4runtime_pb2.Update(type=update_type, entity=entity))
+        return updates
+
+    def replay(self, updates):
+        """Write a snapshot back; raises the first P4RuntimeError."""
+        for update in updates:
+            self.write(update, "")
+
+    # == table entries ==========================================================================
+
+    def match_table(self, table: TableInfo):
+        return self.state.tables[table.name]
+
+    def decode_match(self, table: TableInfo, field_matches) -> list:
+        """FieldMatch list -> RuntimeState MatchValues in key order (spec "Match Format")."""
+        by_id = {}
+        for fm in field_matches:
+            if fm.field_id in by_id:
+                raise invalid(f"table '{table.name}': match field id {fm.field_id} given twice")
+            by_id[fm.field_id] = fm
+        values = []
+        for field in table.fields:
+            fm = by_id.pop(field.id, None)
+            what = f"table '{table.name}' field '{field.name}'"
+            if fm is None:
+                if field.kind == "exact":
+                    raise invalid(f"{what}: exact match fields may not be omitted")
+                values.append(None)
+                continue
+            given = fm.WhichOneof("field_match_type")
+            if given != field.kind:
+                raise invalid(f"{what}: expected a {field.kind} match, got {given or 'none'}")
+            width = field.bitwidth
+            if given in ("exact", "optional"):
+                values.append((decode_bytes(getattr(fm, given).value, width, what),))
+            elif given == "lpm":
+                value = decode_bytes(fm.lpm.value, width, what)
+                plen = fm.lpm.prefix_len
+                if not 0 < plen <= width:
+                    raise invalid(f"{what}: prefix length {plen} not in 1..{width} "
+                                  "(a don't-care lpm match must be omitted)")
+                if value & ((1 << (width - plen)) - 1):
+                    raise invalid(f"{what}: value has bits set beyond the prefix length")
+                values.append((value, plen))
+            elif given == "ternary":
+                value = decode_bytes(fm.ternary.value, width, what)
+                mask = decode_bytes(fm.ternary.mask, width, what)
+                if mask == 0:
+                    raise invalid(f"{what}: a don't-care ternary match must be omitted")
+                if value & ~mask:
+                    raise invalid(f"{what}: value has bits set outside the mask")
+                values.append((value, mask))
+            else:
+                low = decode_bytes(fm.range.low, width, what)
+                high = decode_bytes(fm.range.high, width, what)
+                if low > high:
+                    raise invalid(f"{what}: range low bound is above the high bound")
+                if low == 0 and high == (1 << width) - 1:
+                    raise invalid(f"{what}: a don't-care range match must be omitted")
+                values.append((low, high))
+        if by_id:
+            raise invalid(f"table '{table.name}': unknown match field id {sorted(by_id)[0]}")
+        return values
+
+    @staticmethod
+    def encode_match(table: TableInfo, values) -> list:
+        """RuntimeState canonical match -> FieldMatch messages (don't-care fields omitted)."""
+        out = []
+        for field, value in zip(table.fields, values):
+            if value is None:
+                continue
+            fm = p4runtime_pb2.FieldMatch(field_id=field.id)
+            if field.kind == "exact":
+                fm.exact.value = encode_int(value[0])
+            elif field.kind == "optional":
+                fm.optional.value = encode_int(value[0])
+            elif field.kind == "lpm":
+                fm.lpm.value, fm.lpm.prefix_len = encode_int(value[0]), value[1]
+            elif field.kind == "ternary":
+                fm.ternary.value, fm.ternary.mask = encode_int(value[0]), encode_int(value[1])
+            else:
+                fm.range.low, fm.range.high = encode_int(value[0]), encode_int(value[1])
+            out.append(fm)
+        return out
+
+    def decode_action(self, table: TableInfo, action: p4runtime_pb2.Action, default: bool) -> tuple:
+        """A direct action of `table` -> (JSON action id, args), checking ids, scope, params."""
+        scope = table.action_scopes.get(action.action_id)
+        if scope is None:
+            raise invalid(f"table '{table.name}': action id {action.action_id} is not one of "
+                          "its actions")
+        if default and scope == p4info_pb2.ActionRef.TABLE_ONLY:
+            raise permission_denied(f"table '{table.name}': action is TABLE_ONLY, "
+                                    "it cannot be the default action")
+        if not default and scope == p4info_pb2.ActionRef.DEFAULT_ONLY:
+            raise permission_denied(f"table '{table.name}': action is DEFAULT_ONLY, "
+                                    "it cannot be used in an entry")
+        info = self.index.action(action.action_id)
+        return table.json_action_ids[action.action_id], self.decode_params(info, action.params)
+
+    @staticmethod
+    def decode_params(info, params) -> tuple:
+        given = {}
+        for param in params:
+            if param.param_id in given:
+                raise invalid(f"action '{info.name}': parameter id {param.param_id} given twice")
+            given[param.param_id] = param.value
+        args = []
+        for param_id, name, width in info.params:
+            if param_id not in given:
+                raise invalid(f"action '{info.name}': parameter '{name}' is missing")
+            args.append(decode_bytes(given.pop(param_id), width, f"action '{info.name}' param '{name}'"))
+        if given:
+            raise invalid(f"action '{info.name}': unknown parameter id {sorted(given)[0]}")
+        return tuple(args)
+
+    def encode_action(self, table: TableInfo, json_action_id: int, args) -> p4runtime_pb2.Action:
+        action_id = table.p4info_action_ids[json_action_id]
+        info = self.index.actions[action_id]
+        out = p4runtime_pb2.Action(action_id=action_id)
+        for (param_id, _, _), value in zip(info.params, args):
+            out.params.add(param_id=param_id, value=encode_int(value))
+        return out
+
+    def table_action_args(self, table: TableInfo, table_action) -> dict:
+        """TableAction -> MatchTable keyword arguments (action or member/group reference)."""
+        which = table_action.WhichOneof("type")
+        if which is None:
+            raise invalid(f"table '{table.name}': the entry has no action")
+        if table.implementation_id == 0:
+            if which != "action":
+                raise invalid(f"table '{table.name}' is a direct table: give an action")
+            action_id, args = self.decode_action(table, table_action.action, default=False)
+            return {"action_id": action_id, "args": args}
+        if which == "action_profile_member_id":
+            return {"member_id": table_action.action_profile_member_id}
+        if which == "action_profile_group_id":
+            profile = self.index.action_profiles[table.implementation_id]
+            if not profile.extra["with_selector"]:
+                raise invalid(f"table '{table.name}': its action profile has no groups")
+            return {"group_id": table_action.action_profile_group_id}
+        if which == "action_profile_action_set":
+            raise unimplemented("one-shot action selector programming is not supported")
+        raise invalid(f"table '{table.name}' is an indirect table: give a member or group id")
+
+    def write_table_entry(self, kind, te: p4runtime_pb2.TableEntry, role: str):
+        table = self.index.table(te.table_id)
+        self.check_role(role, table.role, f"table '{table.name}'")
+        if te.is_const:
+            raise invalid("is_const must be false in a Write")
+        if te.HasField("time_since_last_hit"):
+            raise invalid("time_since_last_hit must be unset in a Write")
+        if te.is_default_action:
+            return self.write_default_entry(kind, table, te)
+        mt = self.match_table(table)
+        if not table.fields and kind == INSERT:
+            raise invalid(f"table '{table.name}' has no key: only its default entry can be written")
+        if te.priority < 0:
+            raise invalid("priority must be positive")
+        if table.needs_priority and te.priority == 0:
+            raise invalid(f"table '{table.name}' has ternary/range/optional fields: "
+                          "entries need a priority > 0")
+        if not table.needs_priority and te.priority != 0:
+            raise invalid(f"table '{table.name}' has no ternary/range/optional fields: "
+                          "priority must be 0")
+        if te.idle_timeout_ns and not table.supports_idle_timeout:
+            raise invalid(f"table '{table.name}' does not support idle timeout")
+        if te.idle_timeout_ns < 0:
+            raise invalid("idle_timeout_ns must not be negative")
+        match = self.decode_match(table, te.match)
+        priority = te.priority or None
+        if mt.is_const:
+            if kind != MODIFY or te.HasField("action"):
+                raise permission_denied(f"table '{table.name}' is const")
+        existing = mt.find(match, priority)
+        if kind == INSERT:
+            if existing is not None:
+                raise P4RuntimeError(grpc.StatusCode.ALREADY_EXISTS,
+                                     f"table '{table.name}': an entry with this key exists")
+            self.check_direct_resources(table, te)
+            timeout_ms = te.idle_timeout_ns / 1e6 if te.idle_timeout_ns else None
+            handle = mt.add(match, priority=priority, timeout_ms=timeout_ms,
+                            **self.table_action_args(table, te.action))
+            entry = mt.get(handle)
+            self.store_entry_data(table, entry, te)
+            return
+        if existing is None:
+            raise P4RuntimeError(grpc.StatusCode.NOT_FOUND,
+                                 f"table '{table.name}': no entry with this key")
+        if kind == DELETE:
+            mt.delete(existing.handle)
+            self.entry_extras.pop((table.name, existing.handle), None)
+            return
+        self.check_direct_resources(table, te)
+        if not mt.is_const:
+            timeout_ms = te.idle_timeout_ns / 1e6 if te.idle_timeout_ns else None
+            mt.modify(existing.handle, timeout_ms=timeout_ms,
+                      **self.table_action_args(table, te.action))
+            existing.timeout_ms = timeout_ms
+        self.store_entry_data(table, existing, te, modify=True)
+
+    def check_direct_resources(self, table: TableInfo, te):
+        if te.HasField("counter_data") and not table.direct_counter_id:
+            raise invalid(f"table '{table.name}' has no direct counter")
+        if (te.HasField("meter_config") or te.HasField("meter_counter_data")) \
+                and not table.direct_meter_id:
+            raise invalid(f"table '{table.name}' has no direct meter")
+
+    def store_entry_data(self, table: TableInfo, entry, te, modify: bool = False):
+        """Direct counter / meter data and the fields Read must echo (spec "Direct Resources")."""
+        if te.HasField("counter_data"):
+            entry.bytes = te.counter_data.byte_count
+            entry.packets = te.counter_data.packet_count
+        extras = p4runtime_pb2.TableEntry(controller_metadata=te.controller_metadata,
+                                          metadata=te.metadata, idle_timeout_ns=te.idle_timeout_ns)
+        if table.direct_meter_id:
+            self.configure_direct_meter(table, entry, te.meter_config
+                                        if te.HasField("meter_config") else None)
+            if te.HasField("meter_config"):
+                extras.meter_config.CopyFrom(te.meter_config)
+        self.entry_extras[(table.name, entry.handle)] = extras
+
+    def configure_direct_meter(self, table: TableInfo, entry, config):
+        raise unimplemented("direct meters are not supported yet")
+
+    def write_default_entry(self, kind, table: TableInfo, te):
+        """Spec "Default Entry": only MODIFY; no match, no priority, no idle timeout."""
+        if te.match or te.priority:
+            raise invalid("a default entry has no match and no priority")
+        if te.idle_timeout_ns:
+            raise invalid("a default entry has no idle timeout")
+        if kind != MODIFY:
+            raise invalid("the default entry can only be modified (INSERT/DELETE are invalid)")
+        if table.const_default_action_id:
+            raise permission_denied(f"table '{table.name}' has a const default action")
+        mt = self.match_table(table)
+        if not te.HasField("action"):
+            mt.reset_default()
+            self.default_extras.pop(table.id, None)
+            return
+        if table.implementation_id:
+            raise unimplemented("default entries of indirect tables are not supported")
+        if te.action.WhichOneof("type") != "action":
+            raise invalid(f"table '{table.name}': the default entry takes a direct action")
+        action_id, args = self.decode_action(table, te.action.action, default=True)
+        self.check_direct_resources(table, te)
+        mt.set_default(action_id, args)
+        if te.HasField("counter_data"):
+            mt.default_entry.bytes = te.counter_data.byte_count
+            mt.default_entry.packets = te.counter_data.packet_count
+        self.default_extras[table.id] = p4runtime_pb2.TableEntry(
+            controller_metadata=te.controller_metadata, metadata=te.metadata)
+
+    def read_table_entry(self, query: p4runtime_pb2.TableEntry, exact: bool):
+        if query.table_id == 0:
+            tables = list(self.index.tables.values())
+        else:
+            tables = [self.index.table(query.table_id)]
+        for table in tables:
+            if not self.visible(table.role):
+                continue
+            if query.is_default_action:
+                yield self.read_default_entry(table, query)
+                continue
+            mt = self.match_table(table)
+            if query.match or exact:
+                match = self.decode_match(table, query.match)
+                found = mt.find(match, query.priority or None)
+                entries = [found] if found is not None else []
+            else:
+                entries = mt.entries()
+            for entry in entries:
+                out = self.entry_message(table, entry, query)
+                if out is not None:
+                    yield out
+
+    def entry_message(self, table: TableInfo, entry, query):
+        """One installed entry as a TableEntry, or None when the query's filters exclude it."""
+        if query.priority and (entry.priority or 0) != query.priority:
+            return None
+        extras = self.entry_extras.get((table.name, entry.handle))
+        if extras is not None:
+            if query.controller_metadata and extras.controller_metadata != query.controller_metadata:
+                return None
+            if query.metadata and extras.metadata != query.metadata:
+                return None
+        elif query.controller_metadata or query.metadata:
+            return None
+        out = p4runtime_pb2.TableEntry(table_id=table.id, priority=entry.priority or 0)
+        out.match.extend(self.encode_match(table, entry.match))
+        if entry.member_id is not None:
+            out.action.action_profile_member_id = entry.member_id
+        elif entry.group_id is not None:
+            out.action.action_profile_group_id = entry.group_id
+        else:
+            action = self.encode_action(table, entry.action_id, entry.args)
+            if query.HasField("action") and query.action.action.action_id \
+                    and query.action.action.action_id != action.action_id:
+                return None
+            out.action.action.CopyFrom(action)
+        if extras is not None:
+            out.controller_metadata = extras.controller_metadata
+            out.metadata = extras.metadata
+            out.idle_timeout_ns = extras.idle_timeout_ns
+            if query.HasField("meter_config") and extras.HasField("meter_config"):
+                out.meter_config.CopyFrom(extras.meter_config)
+        out.is_const = bool(entry.is_const)
+        if query.HasField("counter_data") and table.direct_counter_id:
+            out.counter_data.byte_count = entry.bytes
+            out.counter_data.packet_count = entry.packets
+        if query.HasField("time_since_last_hit"):
+            elapsed = max(0.0, time.monotonic() - entry.last_hit)
+            out.time_since_last_hit.elapsed_ns = int(elapsed * 1e9)
+        return out
+
+    def read_default_entry(self, table: TableInfo, query):
+        mt = self.match_table(table)
+        default = mt.default_entry
+        out = p4runtime_pb2.TableEntry(table_id=table.id, is_default_action=True)
+        if default.action_id is not None and default.action_id in table.p4info_action_ids:
+            out.action.action.CopyFrom(self.encode_action(table, default.action_id, default.args))
+        extras = self.default_extras.get(table.id)
+        if extras is not None:
+            out.controller_metadata = extras.controller_metadata
+            out.metadata = extras.metadata
+        if query.HasField("counter_data") and table.direct_counter_id:
+            out.counter_data.byte_count = default.bytes
+            out.counter_data.packet_count = default.packets
+        return out
+
+    def idle_notifications(self) -> list:
+        """(role, IdleTimeoutNotification) per table with entries idle past their TTL.
+
+        Each reported entry's timer restarts, so it is reported again after another TTL
+        without hits (spec "Table Idle Timeout Notification").
+        """
+        out = []
+        now = time.monotonic()
+        for table in self.index.tables.values():
+            if not table.supports_idle_timeout:
+                continue
+            expired = self.match_table(table).expired(now)
+            if not expired:
+                continue
+            notification = p4runtime_pb2.IdleTimeoutNotification(timestamp=time.time_ns())
+            for entry in expired:
+                entry.last_hit = now
+                te = notification.table_entry.add(table_id=table.id, priority=entry.priority or 0)
+                te.match.extend(self.encode_match(table, entry.match))
+                extras = self.entry_extras.get((table.name, entry.handle))
+                if extras is not None:
+                    te.controller_metadata = extras.controller_metadata
+                    te.metadata = extras.metadata
+                    te.idle_timeout_ns = extras.idle_timeout_ns
+            out.append((table.role, notification))
+        return out

@@ -1,0 +1,29 @@
+"""The one exception the P4Runtime server raises for a bad request, carrying the spec's gRPC code.
+
+Every check in the server raises `P4RuntimeError(code, message)`; the RPC layer turns it into the
+gRPC status (or, inside a Write batch, into that update's `p4.v1.Error`), so a bad request never
+becomes a traceback.
+"""
+import grpc
+
+
+class P4RuntimeError(Exception):
+    """A request the server refuses, with the status code the P4Runtime spec prescribes."""
+
+    def __init__(self, code: grpc.StatusCode, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @property
+    def rpc_code(self) -> int:
+        """The numeric google.rpc.Code of this error."""
+        return self.code.value[0]
+
+
+def invalid(message: str) -> P4RuntimeError:
+    return P4RuntimeError(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
+def not_found(message: str) -> P4RuntimeError:
+    return P4RuntimeError(grpc.StatusCode.NOT_FOUND, message)

@@ -1,0 +1,434 @@
+"""The P4Runtime gRPC service of the software NIC, and `start_server`, its one entry point.
+
+The service owns the P4Runtime view of one `Device`: the committed (or saved) pipeline config,
+the `Entities` that Write/Read go through, client arbitration, and the StreamChannel traffic
+(packet-out/in, digest lists, idle-timeout notifications). Every touch of the device happens
+under one lock shared with the port loop of `p4nic switch`, so a Write batch is atomic with
+respect to packet processing. Requests are checked in the order the P4Runtime spec gives; any
+bad request gets a gRPC status, never a server crash.
+"""
+import importlib.metadata
+import logging
+import queue
+import threading
+import time
+from concurrent import futures
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, status_pb2
+from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
+
+from p4nic.nic.p4runtime.arbitration import Arbitrator, Controller
+from p4nic.nic.p4runtime.entities import Entities
+from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
+from p4nic.nic.p4runtime.pipeline_config import Pipeline, get_response, verify
+from p4nic.nic.p4runtime.stream import DigestBuffers, PacketIO, stream_error
+
+log = logging.getLogger("p4nic.p4runtime")
+
+SetRequest = p4runtime_pb2.SetForwardingPipelineConfigRequest
+WriteRequest = p4runtime_pb2.WriteRequest
+# How often the timer thread flushes digest buffers and scans for idle entries (the spec's
+# pseudo-code suggests a 10 ms scanning interval; 20 ms spares the shared CPU).
+TICK_SECONDS = 0.02
+# Entities per ReadResponse message (the spec lets the server split a Read freely).
+READ_CHUNK = 1000
+
+
+def api_version() -> str:
+    try:
+        return importlib.metadata.version("p4runtime")
+    except importlib.metadata.PackageNotFoundError:
+        return "1.4.1"
+
+
+def abort(context, error: P4RuntimeError, details=()):
+    """End a unary RPC with `error`; `details` (p4.v1.Error list) go in grpc-status-details-bin."""
+    if details:
+        status = status_pb2.Status(code=error.rpc_code, message=error.message)
+        for detail in details:
+            packed = any_pb2.Any()
+            packed.Pack(detail)
+            status.details.append(packed)
+        context.set_trailing_metadata((("grpc-status-details-bin", status.SerializeToString()),))
+    context.abort(error.code, error.message)
+
+
+def error_details(errors) -> list:
+    """One p4.v1.Error per update/request, OK ones left empty (spec "Error Reporting")."""
+    return [p4runtime_pb2.Error(canonical_code=code_pb2.OK) if e is None else
+            p4runtime_pb2.Error(canonical_code=e.rpc_code, message=e.message) for e in errors]
+
+
+class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
+    """P4Runtime for one device id; see module docstring."""
+
+    def __init__(self, device, device_id: int, cpu_port, lock, inject, device_factory):
+        self.device = device
+        self.device_id = device_id
+        self.cpu_port = cpu_port
+        self.lock = lock
+        self.inject = inject or self.process_unattached
+        self.device_factory = device_factory
+        self.arbitrator = Arbitrator(device_id)
+        self.pipeline: Pipeline | None = None     # what Read/Write refer to
+        self.entities: Entities | None = None
+        self.packet_io: PacketIO | None = None    # of the committed pipeline
+        self.saved = None                         # (Pipeline, scratch Entities) awaiting COMMIT
+        self.digests = DigestBuffers(self.send_digest)
+        self.controllers: set = set()
+        device.on_digest = self.on_digest
+
+    # -- unary RPCs -----------------------------------------------------------------------------
+
+    def Capabilities(self, request, context):
+        return p4runtime_pb2.CapabilitiesResponse(p4runtime_api_version=api_version())
+
+    def SetForwardingPipelineConfig(self, request, context):
+        try:
+            self.arbitrator.check_primary(request.device_id, request.role, request,
+                                          self.known_roles())
+            if request.role:
+                raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED,
+                                     "only the default role may set the pipeline config")
+            self.set_pipeline(request)
+        except P4RuntimeError as exc:
+            abort(context, exc)
+        return p4runtime_pb2.SetForwardingPipelineConfigResponse()
+
+    def set_pipeline(self, request):
+        action = request.action
+        if action == SetRequest.COMMIT:
+            if request.HasField("config"):
+                raise invalid("COMMIT takes no config: it commits the saved one")
+            if self.saved is None:
+                raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, "no saved config to commit")
+            pipeline, scratch = self.saved
+            self.commit(pipeline, scratch.snapshot())
+            return
+        if action not in (SetRequest.VERIFY, SetRequest.VERIFY_AND_SAVE,
+                          SetRequest.VERIFY_AND_COMMIT, SetRequest.RECONCILE_AND_COMMIT):
+            raise invalid(f"unknown SetForwardingPipelineConfig action {action}")
+        if not request.HasField("config"):
+            raise invalid("no config given")
+        pipeline = verify(request.config, self.device_factory)
+        if action == SetRequest.VERIFY:
+            return
+        if action == SetRequest.VERIFY_AND_SAVE:
+            # Read/Write now refer to the new config, but forwarding is untouched until COMMIT
+            # (spec): a scratch device holds the writes, replayed into the real one at COMMIT.
+            scratch_device = self.device_factory()
+            scratch_device.load(pipeline.bmv2_json)
+            scratch = Entities(scratch_device, pipeline.index)
+            with self.lock:
+                self.saved = (pipeline, scratch)
+                self.pipeline, self.entities = pipeline, scratch
+            return
+        if action == SetRequest.RECONCILE_AND_COMMIT and self.entities is not None:
+            state = self.entities.snapshot()
+            self.commit(pipeline, state, restore=(self.pipeline, state))
+        else:
+            self.commit(pipeline, [])
+
+    def commit(self, pipeline: Pipeline, state, restore=None):
+        """Load `pipeline` into the device and replay `state` (a list of Updates) into it.
+
+        When the state cannot be replayed (RECONCILE_AND_COMMIT with an incompatible program)
+        and `restore` = (old pipeline, old state) is given, the old program and state come back
+        and INVALID_ARGUMENT is returned.
+        """
+        with self.lock:
+            self.device.load(pipeline.bmv2_json)
+            entities = Entities(self.device, pipeline.index)
+            try:
+                entities.replay(state)
+            except P4RuntimeError as exc:
+                if restore is None:
+                    raise
+                old_pipeline, old_state = restore
+                self.device.load(old_pipeline.bmv2_json)
+                self.entities = Entities(self.device, old_pipeline.index)
+                self.entities.replay(old_state)
+                raise invalid(f"the forwarding state cannot be kept with the new config: "
+                              f"{exc.message}") from None
+            self.pipeline, self.entities, self.saved = pipeline, entities, None
+            self.packet_io = PacketIO(pipeline.index.packet_out, pipeline.index.packet_in)
+            self.digests.clear()
+
+    def GetForwardingPipelineConfig(self, request, context):
+        try:
+            if request.device_id != self.device_id:
+                raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"unknown device id {request.device_id}")
+            # After VERIFY_AND_SAVE this is the saved config, the one Read/Write refer to.
+            return get_response(self.pipeline, request.response_type)
+        except P4RuntimeError as exc:
+            abort(context, exc)
+
+    def Write(self, request, context):
+        try:
+            self.arbitrator.check_primary(request.device_id, request.role, request,
+                                          self.known_roles())
+            if self.entities is None:
+                raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
+                                     "no forwarding pipeline config set")
+            if request.atomicity not in WriteRequest.Atomicity.values():
+                raise invalid(f"unknown atomicity {request.atomicity}")
+            with self.lock:
+                errors = self.apply_batch(self.entities, request)
+        except P4RuntimeError as exc:
+            abort(context, exc)
+        if any(errors):
+            abort(context, P4RuntimeError(grpc.StatusCode.UNKNOWN, "write failure"),
+                  error_details(errors))
+        return p4runtime_pb2.WriteResponse()
+
+    @staticmethod
+    def apply_batch(entities: Entities, request) -> list:
+        """Apply the updates in order; per-update errors, None for success.
+
+        CONTINUE_ON_ERROR tries every update. ROLLBACK_ON_ERROR and DATAPLANE_ATOMIC stop at
+        the first error and undo the applied updates; since the whole batch runs under the
+        device lock, no packet sees a partial batch, so both modes are also data-plane atomic.
+        """
+        atomic = request.atomicity != WriteRequest.CONTINUE_ON_ERROR
+        errors, undo = [], []
+        for update in request.updates:
+            try:
+                inverse = entities.inverse(update) if atomic else None
+                entities.write(update, request.role)
+                errors.append(None)
+                undo.append(inverse)
+            except P4RuntimeError as exc:
+                errors.append(exc)
+            except Exception as exc:  # noqa: BLE001 - a bug must not take the server down
+                log.exception("write failed")
+                errors.append(P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}"))
+            if atomic and errors[-1] is not None:
+                break
+        if atomic and errors[-1:] != [None] and errors:
+            for inverse in reversed(undo):
+                try:
+                    entities.write(inverse, "")
+                except P4RuntimeError:
+                    log.exception("rollback of an update failed")
+            aborted = P4RuntimeError(grpc.StatusCode.ABORTED,
+                                     "not applied: another update of the batch failed")
+            errors = [e or aborted for e in errors]
+            errors += [aborted] * (len(request.updates) - len(errors))
+        return errors
+
+    def Read(self, request, context):
+        try:
+            if request.device_id != self.device_id:
+                raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"unknown device id {request.device_id}")
+            if self.entities is None:
+                raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
+                                     "no forwarding pipeline config set")
+        except P4RuntimeError as exc:
+            abort(context, exc)
+        found, errors = [], []
+        with self.lock:
+            for entity in request.entities:
+                try:
+                    if entity.WhichOneof("entity") is None:
+                        raise invalid("an empty entity cannot be read")
+                    found.extend(self.entities.read(entity, role=request.role))
+                    errors.append(None)
+                except P4RuntimeError as exc:
+                    errors.append(exc)
+                except Exception as exc:  # noqa: BLE001
+                    log.exception("read failed")
+                    errors.append(P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}"))
+        for start in range(0, len(found), READ_CHUNK):
+            yield p4runtime_pb2.ReadResponse(entities=found[start:start + READ_CHUNK])
+        if not found:
+            yield p4runtime_pb2.ReadResponse()
+        if any(errors):
+            if len(errors) == 1:
+                abort(context, errors[0])
+            abort(context, P4RuntimeError(grpc.StatusCode.UNKNOWN, "read failure"),
+                  error_details(errors))
+
+    def known_roles(self) -> set:
+        return set() if self.pipeline is None else self.pipeline.index.roles
+
+    # -- StreamChannel --------------------------------------------------------------------------
+
+    def StreamChannel(self, request_iterator, context):
+        outbox = queue.Queue()
+        controller = Controller(outbox.put)
+        context.add_callback(lambda: outbox.put(None))
+        self.controllers.add(controller)
+
+        def read_requests():
+            try:
+                for request in request_iterator:
+                    self.on_stream_request(controller, request)
+            except P4RuntimeError as exc:
+                outbox.put(exc)
+            except Exception:  # noqa: BLE001 - the client went away mid-read
+                pass
+            finally:
+                outbox.put(None)
+
+        threading.Thread(target=read_requests, daemon=True, name="p4rt-stream").start()
+        try:
+            while True:
+                item = outbox.get()
+                if item is None:
+                    return
+                if isinstance(item, P4RuntimeError):
+                    context.abort(item.code, item.message)
+                yield item
+        finally:
+            self.controllers.discard(controller)
+            self.arbitrator.remove(controller)
+
+    def on_stream_request(self, controller: Controller, request):
+        """One StreamMessageRequest; arbitration errors raise (ending the stream)."""
+        kind = request.WhichOneof("update")
+        if kind == "arbitration":
+            self.arbitrator.update(controller, request.arbitration)
+            return
+        try:
+            if controller.role is None:
+                raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
+                                     "send a MasterArbitrationUpdate first")
+            if not self.arbitrator.is_primary(controller):
+                raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED, "not primary")
+            if kind == "packet":
+                self.packet_out(request.packet)
+            elif kind == "digest_ack":
+                self.digests.ack(request.digest_ack)
+            else:
+                raise P4RuntimeError(grpc.StatusCode.UNIMPLEMENTED,
+                                     f"stream message {kind or '(empty)'} is not supported")
+        except P4RuntimeError as exc:
+            controller.send(stream_error(exc.code, exc.message, request))
+
+    def packet_out(self, message: p4runtime_pb2.PacketOut):
+        if self.packet_io is None:
+            raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
+                                 "no forwarding pipeline config set")
+        if self.cpu_port is None:
+            raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
+                                 "no CPU port configured (--cpu-port)")
+        self.inject([(self.cpu_port, self.packet_io.frame(message))])
+
+    def process_unattached(self, batch):
+        """`inject` when no port loop is attached: CPU-port output loops back as packet-in."""
+        with self.lock:
+            out = self.device.process(batch)
+        self.packet_in([data for port, data in out if port == self.cpu_port])
+
+    def packet_in(self, frames):
+        """Send frames the device emitted on the CPU port to every role's primary."""
+        packet_io = self.packet_io
+        if not frames or packet_io is None:
+            return
+        primaries = list(self.arbitrator.primaries().values())
+        for frame in frames:
+            message = packet_io.packet_in_message(frame)
+            if message is None:
+                log.warning("packet on the CPU port is shorter than the packet_in header")
+                continue
+            for controller in primaries:
+                controller.send(p4runtime_pb2.StreamMessageResponse(packet=message))
+
+    # -- notifications --------------------------------------------------------------------------
+
+    def notify(self, owner_role: str, response):
+        """Send a notification to the default role's primary and the owner role's primary."""
+        primaries = self.arbitrator.primaries()
+        for role in {"", owner_role}:
+            if role in primaries:
+                primaries[role].send(response)
+
+    def on_digest(self, learn_list_id: int, name: str, samples):
+        pipeline = self.pipeline
+        if pipeline is None:
+            return
+        digest = pipeline.index.digest_by_learn_list.get(learn_list_id)
+        if digest is not None:
+            self.digests.add(digest.id, samples)
+
+    def send_digest(self, digest_list):
+        role = self.pipeline.index.digests[digest_list.digest_id].role if self.pipeline else ""
+        self.notify(role, p4runtime_pb2.StreamMessageResponse(digest=digest_list))
+
+    def tick(self):
+        """Timer work: flush digest buffers, send idle-timeout notifications."""
+        self.digests.tick()
+        entities = self.entities
+        if entities is None:
+            return
+        with self.lock:
+            notifications = entities.idle_notifications()
+        for role, notification in notifications:
+            self.notify(role, p4runtime_pb2.StreamMessageResponse(
+                idle_timeout_notification=notification))
+
+    def close_streams(self):
+        for controller in list(self.controllers):
+            controller.send(None)
+
+
+class ServerHandle:
+    """What `start_server` returns: the bound port, packet-in delivery, and stop()."""
+
+    def __init__(self, server: grpc.Server, service: P4RuntimeService, port: int):
+        self.server = server
+        self.service = service
+        self.port = port
+        self.lock = service.lock
+        self._stopping = threading.Event()
+        self._timer = threading.Thread(target=self._run_timer, daemon=True, name="p4rt-timer")
+        self._timer.start()
+
+    def _run_timer(self):
+        while not self._stopping.wait(TICK_SECONDS):
+            try:
+                self.service.tick()
+            except Exception:  # noqa: BLE001 - keep serving
+                log.exception("P4Runtime timer")
+
+    def packet_in(self, frames):
+        """Hand over the packets (list of bytes) the Device emitted on the CPU port."""
+        self.service.packet_in(frames)
+
+    def stop(self, grace: float | None = 0.5):
+        self._stopping.set()
+        self.service.close_streams()
+        self.server.stop(grace).wait()
+        self._timer.join(timeout=1)
+
+    def wait(self):
+        self.server.wait_for_termination()
+
+
+def start_server(device, address: str = "0.0.0.0:9559", device_id: int = 0, cpu_port=None,
+                 lock=None, inject=None, device_factory=None, max_workers: int = 32) -> ServerHandle:
+    """Serve P4Runtime for `device` on `address`; returns a ServerHandle.
+
+    `lock` (an RLock) is held around every device access; share it with the port loop.
+    `inject(batch)` runs packet-outs, [(cpu_port, frame)], through the device and routes the
+    output (the port loop's own inject; CPU-port output must come back via handle.packet_in).
+    Without it the server processes packet-outs itself and only loops CPU output back.
+    `device_factory()` makes a scratch Device to verify configs (default: `type(device)()`).
+    Raises OSError when the address cannot be bound.
+    """
+    lock = lock if lock is not None else threading.RLock()
+    service = P4RuntimeService(device, device_id, cpu_port, lock, inject,
+                               device_factory or type(device))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers,
+                                                    thread_name_prefix="p4rt"))
+    p4runtime_pb2_grpc.add_P4RuntimeServicer_to_server(service, server)
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as exc:
+        raise OSError(f"cannot bind the P4Runtime server to {address}: {exc}") from None
+    if port == 0:
+        raise OSError(f"cannot bind the P4Runtime server to {address}")
+    server.start()
+    return ServerHandle(server, service, port)
