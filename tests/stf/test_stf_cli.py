@@ -1,0 +1,72 @@
+"""`p4nic stf PROG TEST.stf` as a user runs it: a process, exit status, readable report."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("p4nic.nic.device", reason="the Device (p4nic/nic/device.py) has not landed yet")
+
+PROGRAMS = Path(__file__).parent / "programs"
+ROUTER = PROGRAMS / "l3_router.json"
+ROUTES = """add ipv4_lpm hdr.ipv4.dstAddr:0x0a000000/8 MyIngress.forward(port:2, dstAddr:0x000000000202)
+"""
+TO_10_1_2_3 = "packet 1 0000000000AA 0000000000BB 0800 45000014 00000000 4006 0000 C0A80001 0A010203\n"
+
+
+def stf(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "p4nic.cli", "stf", *map(str, args)],
+                          capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+def write(tmp_path, text):
+    path = tmp_path / "t.stf"
+    path.write_text(text)
+    return path
+
+
+def test_router_test_passes():
+    r = stf(ROUTER, PROGRAMS / "l3_router.stf")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "PASS" in r.stdout and "5 packet(s) sent, 4 expectation(s) met" in r.stdout
+
+
+def test_wrong_bytes_are_shown_with_position(tmp_path):
+    test = write(tmp_path, ROUTES + TO_10_1_2_3 + "expect 2 000000000202 0000000000AA 0800 45000014 00000000 4006\n")
+    r = stf(ROUTER, test)
+    assert r.returncode == 1
+    assert "port 2, packet 1 (expect on line 3): differs at byte 22 (nibble 44): expected 4, got 3" in r.stdout
+    assert "expected 0000000002020000000000AA0800450000140000000040" in r.stdout
+    assert "received 0000000002020000000000AA080045000014000000003F06" in r.stdout
+    assert "FAIL" in r.stdout
+
+
+def test_missing_and_unexpected_packets(tmp_path):
+    test = write(tmp_path, ROUTES + TO_10_1_2_3 + "expect 3 00\n" + "expect 0\n")
+    r = stf(ROUTER, test)
+    assert r.returncode == 1
+    assert "port 2: expected 0 packet(s), received 1" in r.stdout
+    assert "unexpected: 0000000002020000000000AA" in r.stdout
+    assert "port 3: expected 1 packet(s), received 0" in r.stdout
+    assert "missing:    00 (line 3)" in r.stdout
+    assert "port 0: expected 1 packet(s), received 0" in r.stdout
+
+
+def test_unknown_names_and_bad_lines_point_at_the_line(tmp_path):
+    r = stf(ROUTER, write(tmp_path, "\nadd ipv6_lpm hdr.ipv6.dstAddr:1 drop()\n"))
+    assert r.returncode == 1 and f"{tmp_path}/t.stf:2: no table 'ipv6_lpm'" in r.stdout
+    r = stf(ROUTER, write(tmp_path, "add ipv4_lpm dstAddr:1/8 forward(port:2)\n"))
+    assert r.returncode == 1 and "t.stf:1: action MyIngress.forward needs parameter 'dstAddr'" in r.stdout
+    r = stf(ROUTER, write(tmp_path, "packet 1 0g\n"))
+    assert r.returncode == 1 and "t.stf:1: invalid packet data '0g'" in r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_unreadable_inputs(tmp_path):
+    r = stf(tmp_path / "nope.json", PROGRAMS / "l3_router.stf")
+    assert r.returncode == 1 and "cannot read" in r.stderr
+    (tmp_path / "bad.json").write_text("{")
+    r = stf(tmp_path / "bad.json", PROGRAMS / "l3_router.stf")
+    assert r.returncode == 1 and "is not valid JSON" in r.stderr
+    r = stf(ROUTER)
+    assert r.returncode == 2 and "usage: p4nic stf" in r.stderr
