@@ -48,6 +48,10 @@ class Group:
         self.weights: dict = {}
         self.slots: tuple = ()
 
+    @property
+    def member_ids(self) -> list:
+        return list(self.weights)
+
 
 class ActionProfile:
     """A BMv2 action profile, with a selector when the JSON gives one.
@@ -70,6 +74,7 @@ class ActionProfile:
         self.groups: dict = {}
         self._member_refs: dict = {}  # member id -> number of table entries and groups using it
         self._group_refs: dict = {}  # group id -> number of table entries using it
+        self._member_entries: dict = {}  # member id -> table entries pointing at it
         self._next_seq = 0
 
     # ---- members -------------------------------------------------------------------------------
@@ -96,6 +101,8 @@ class ActionProfile:
         where = f"action profile {self.name} member {member_id}"
         member.args = check_action_call(self.actions, action_id, args, where)
         member.action_id = action_id
+        for entry in self._member_entries.get(member_id, ()):
+            entry.action_id, entry.args = action_id, member.args
 
     def delete_member(self, member_id: int):
         self.get_member(member_id)
@@ -121,8 +128,8 @@ class ActionProfile:
         if self.selector is None:
             raise TableError(f"action profile {self.name} has no selector, so no groups")
 
-    def create_group(self, group_id: int, members=(), max_size: int = 0) -> Group:
-        """Create a group; `members` is [(member_id, weight)] or [member_id]."""
+    def add_group(self, group_id: int, max_size: int = 0, members=()) -> Group:
+        """Create a group (`max_size` 0: unbounded); `members` as for `set_group_members`."""
         self._need_selector()
         if not isinstance(group_id, int) or group_id < 0:
             raise TableError(f"action profile {self.name}: bad group id {group_id!r}")
@@ -135,8 +142,9 @@ class ActionProfile:
         self.groups[group_id] = group
         return group
 
-    def modify_group(self, group_id: int, members):
-        """Replace the members of a group (P4Runtime ActionProfileGroup MODIFY)."""
+    def set_group_members(self, group_id: int, members):
+        """Replace the members of a group (P4Runtime ActionProfileGroup MODIFY); `members` is
+        [(member_id, weight)] or [member_id]."""
         self._set_group_members(self.get_group(group_id), members)
 
     def delete_group(self, group_id: int):
@@ -179,21 +187,29 @@ class ActionProfile:
 
     # ---- table entries ---------------------------------------------------------------------------
 
-    def add_reference(self, member_id, group_id):
-        """A table entry now points at this member or group (MatchTable calls this)."""
-        if group_id is not None:
-            if not self.groups[group_id].slots:
-                # BMv2 MatchTableIndirectWS::add_entry refuses empty groups (EMPTY_GRP).
-                raise TableError(f"action profile {self.name} group {group_id} is empty")
-            self._group_refs[group_id] = self._group_refs.get(group_id, 0) + 1
-        if member_id is not None:
-            self._member_refs[member_id] = self._member_refs.get(member_id, 0) + 1
+    def attach(self, entry):
+        """A table entry now points at its `member_id` or `group_id` (MatchTable calls this).
 
-    def drop_reference(self, member_id, group_id):
-        if group_id is not None:
-            self._group_refs[group_id] -= 1
-        if member_id is not None:
-            self._member_refs[member_id] -= 1
+        A member entry mirrors the member's action in `entry.action_id/args`, kept in sync by
+        `modify_member`."""
+        if entry.group_id is not None:
+            if not self.groups[entry.group_id].slots:
+                # BMv2 MatchTableIndirectWS::add_entry refuses empty groups (EMPTY_GRP).
+                raise TableError(f"action profile {self.name} group {entry.group_id} is empty")
+            self._group_refs[entry.group_id] = self._group_refs.get(entry.group_id, 0) + 1
+            entry.action_id, entry.args = None, ()
+        if entry.member_id is not None:
+            member = self.members[entry.member_id]
+            self._member_refs[member.id] = self._member_refs.get(member.id, 0) + 1
+            self._member_entries.setdefault(member.id, set()).add(entry)
+            entry.action_id, entry.args = member.action_id, member.args
+
+    def detach(self, entry):
+        if entry.group_id is not None:
+            self._group_refs[entry.group_id] -= 1
+        if entry.member_id is not None:
+            self._member_refs[entry.member_id] -= 1
+            self._member_entries[entry.member_id].discard(entry)
 
     def choose(self, group_id: int, hash_value: int) -> Optional[Member]:
         """Packet path: the member of `group_id` for `hash_value`; None for an empty group (BMv2

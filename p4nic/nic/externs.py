@@ -42,18 +42,20 @@ class CounterArray:
             self.bytes[index] += nbytes
 
     def read(self, index: int) -> tuple:
+        """(bytes, packets), BMv2's order (BmCounterValue)."""
         _check_index(self.name, self.size, index)
-        return self.packets[index], self.bytes[index]
+        return self.bytes[index], self.packets[index]
 
-    def write(self, index: int, packets: int, nbytes: int):
+    def write(self, index: int, nbytes: int, packets: int):
         _check_index(self.name, self.size, index)
-        for value in (packets, nbytes):
+        for value in (nbytes, packets):
             if not isinstance(value, int) or value < 0:
                 raise TableError(f"{self.name}: counter value {value!r} must be an int >= 0")
         self.packets[index] = packets
         self.bytes[index] = nbytes
 
     def reset(self):
+        """Zero every counter."""
         self.packets[:] = [0] * self.size
         self.bytes[:] = [0] * self.size
 
@@ -160,7 +162,7 @@ class MeterArray:
             return self.meters[index].execute(nbytes, now)
         return None
 
-    def set_config(self, index: int, rates, now: Optional[float] = None):
+    def set_rates(self, index: int, rates, now: Optional[float] = None):
         """Configure meter `index` with [(CIR, CBS), (PIR, PBS)] (units/s, units); None resets."""
         _check_index(self.name, self.size, index)
         self.meters[index].configure(check_meter_rates(self.name, self.rate_count, rates), now)
@@ -169,12 +171,17 @@ class MeterArray:
         """Configure one direct-meter cell (a table entry's `meter`); None resets it."""
         meter.configure(check_meter_rates(self.name, self.rate_count, rates), now)
 
-    def get_config(self, index: int) -> Optional[tuple]:
+    def get_rates(self, index: int) -> Optional[tuple]:
+        """The configuration as given to `set_rates`, or None when unconfigured."""
         _check_index(self.name, self.size, index)
         return self.meters[index].rates
 
-    def reset(self):
-        """Unconfigure every meter (all GREEN), as BMv2 MeterArray::reset_state."""
+    def reset(self, index: Optional[int] = None):
+        """Unconfigure meter `index`, or every meter (BMv2 MeterArray::reset_state)."""
+        if index is not None:
+            _check_index(self.name, self.size, index)
+            self.meters[index].configure(None)
+            return
         for meter in self.meters:
             meter.configure(None)
 

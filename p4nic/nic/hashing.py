@@ -1,4 +1,4 @@
-"""BMv2's hash algorithms, by the names BMv2 JSON uses, and BMv2's hash-input layout.
+"""BMv2's hash algorithms, by the names BMv2 JSON uses.
 
 BMv2 registers its algorithms in src/bm_sim/calculations.cpp (REGISTER_HASH): crc16, crc32,
 crcCCITT, cksum16, csum16, xor16, xor32, identity, xxh64, toeplitz, round_robin,
@@ -7,7 +7,8 @@ crc64_custom. p4c also emits "random" for v1model's HashAlgorithm.random, which 
 it draws a random 64-bit value.
 
 `make_hash(name)` returns a fresh callable `bytes -> int`; callables with state (custom CRC
-parameters, toeplitz key, round-robin counters) are per calculation, as in BMv2.
+parameters, toeplitz key, round-robin counters) are per calculation, as in BMv2. Inputs are
+built with `p4nic.nic.packet.pack_fields` (BMv2's BufBuilder layout).
 """
 
 from __future__ import annotations
@@ -15,24 +16,9 @@ from __future__ import annotations
 import binascii
 import random
 import zlib
-from typing import Callable, Sequence
+from typing import Callable
 
 from .tables import TableError
-
-
-def pack_fields(values: Sequence[int], widths: Sequence[int]) -> bytes:
-    """Concatenate fields MSB-first into bytes, zero-padding the last byte on the right.
-
-    This is BMv2's BufBuilder layout (calculations.cpp, BufBuilder::Deparse): fields are
-    deparsed back to back at bit granularity into a buffer of ceil(total/8) bytes.
-    """
-    total = 0
-    acc = 0
-    for value, width in zip(values, widths):
-        acc = (acc << width) | (value & ((1 << width) - 1))
-        total += width
-    pad = -total % 8
-    return (acc << pad).to_bytes((total + pad) // 8, "big")
 
 
 def _reflect(value: int, width: int) -> int:

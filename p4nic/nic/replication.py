@@ -5,7 +5,7 @@ maps a multicast group to L1 nodes, each with a replication id (`egress_rid`) an
 copies come out node by node, ports ascending within a node. P4Runtime's MulticastGroupEntry
 lists replicas (egress_port, instance); here the replicas of one instance form one node, nodes in
 order of first appearance. A clone session sends a copy to its replicas, optionally truncated
-to `packet_length` bytes (0: whole packet), with a class of service.
+to `packet_length_bytes` (0: whole packet), with a class of service.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class CloneSession(NamedTuple):
     id: int
     replicas: tuple
     class_of_service: int
-    packet_length: int
+    packet_length_bytes: int
 
 
 def _check_replicas(what: str, replicas: Sequence) -> tuple:
@@ -84,27 +84,27 @@ class Replication:
 
     # ---- clone sessions ------------------------------------------------------------------------
 
-    def _session(self, session_id, replicas, class_of_service, packet_length) -> CloneSession:
+    def _session(self, session_id, replicas, class_of_service, packet_length_bytes) -> CloneSession:
         what = f"clone session {session_id}"
         if not isinstance(session_id, int) or session_id < 0:
             raise TableError(f"clone session id {session_id!r} must be an int >= 0")
         if not isinstance(class_of_service, int) or class_of_service < 0:
             raise TableError(f"{what}: class of service {class_of_service!r} must be >= 0")
-        if not isinstance(packet_length, int) or packet_length < 0:
-            raise TableError(f"{what}: packet length {packet_length!r} must be >= 0")
+        if not isinstance(packet_length_bytes, int) or packet_length_bytes < 0:
+            raise TableError(f"{what}: packet length {packet_length_bytes!r} must be >= 0")
         return CloneSession(session_id, _check_replicas(what, replicas), class_of_service,
-                            packet_length)
+                            packet_length_bytes)
 
     def create_session(self, session_id: int, replicas: Sequence, class_of_service: int = 0,
-                       packet_length: int = 0):
-        session = self._session(session_id, replicas, class_of_service, packet_length)
+                       packet_length_bytes: int = 0):
+        session = self._session(session_id, replicas, class_of_service, packet_length_bytes)
         if session_id in self.clone_sessions:
             raise AlreadyExists(f"clone session {session_id} already exists")
         self.clone_sessions[session_id] = session
 
     def modify_session(self, session_id: int, replicas: Sequence, class_of_service: int = 0,
-                       packet_length: int = 0):
-        session = self._session(session_id, replicas, class_of_service, packet_length)
+                       packet_length_bytes: int = 0):
+        session = self._session(session_id, replicas, class_of_service, packet_length_bytes)
         self.get_session(session_id)
         self.clone_sessions[session_id] = session
 

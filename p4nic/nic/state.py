@@ -145,7 +145,7 @@ class RuntimeState:
         for array in (*self.counters.values(), *self.meters.values(), *self.registers.values()):
             array.reset()
         for vset in self.value_sets.values():
-            vset.set_members(())
+            vset.clear()
         self.replication.clear()
 
     # ---- field widths ------------------------------------------------------------------------

@@ -229,6 +229,7 @@ class MatchTable:
         self.default_action_const = default_action_const
         self.default_entry_const = default_entry_const
         self.default_entry = Entry(None, (), None, None, (), None, None, 0)
+        self.default_action: Optional[tuple] = None  # (action_id, args) run on a miss
         if direct_meter is not None:
             self.default_entry.meter = direct_meter.new_cell()
         self.reset_default(_force=True)
@@ -249,6 +250,8 @@ class MatchTable:
         self._scan: list = []  # ternary/range: [(value, mask, ranges, entry)], best first
         self._scan_order: list = []  # parallel sort keys (-priority, seq)
         self.lookup = self._build_lookup()
+        if action_profile is not None and action_profile.selector is not None:
+            self.lookup = self._selecting_lookup(self.lookup)
 
     # ---- packet path -------------------------------------------------------------------------
 
@@ -297,6 +300,32 @@ class MatchTable:
             return None
 
         return lookup_range
+
+    def _selecting_lookup(self, base: Callable) -> Callable:
+        """Wrap `base` for an action-selector table: `lookup(key, selector=())`, where
+        `selector` holds the values of the profile's selector input fields in JSON order. On a
+        group hit the chosen member's action is written into the returned entry (valid until the
+        next lookup in this table); an empty group gives action None (BMv2 runs no action)."""
+        profile = self.action_profile
+        widths = [f.bitwidth for f in profile.selector_fields]
+        hash_input = _make_packer(widths) if widths else (lambda values: 0)
+        nbytes = (sum(widths) + 7) // 8
+        pad = nbytes * 8 - sum(widths)
+        choose = profile.choose
+        digest = profile.hash
+
+        def lookup_selecting(key, selector=()):
+            e = base(key)
+            if e is not None and e.group_id is not None:
+                data = (hash_input(selector) << pad).to_bytes(nbytes, "big") if widths else b""
+                member = choose(e.group_id, digest(data))
+                if member is None:
+                    e.action_id, e.args = None, ()
+                else:
+                    e.action_id, e.args = member.action_id, member.args
+            return e
+
+        return lookup_selecting
 
     # ---- entry checks --------------------------------------------------------------------------
 
@@ -474,11 +503,11 @@ class MatchTable:
             raise AlreadyExists(f"table {self.name}: an entry with this key already exists")
         if len(self._handles) >= self.max_size:
             raise ResourceExhausted(f"table {self.name} is full ({self.max_size} entries)")
-        if self.action_profile is not None:
-            self.action_profile.add_reference(member_id, group_id)
         handle = self._next_handle
-        self._next_handle += 1
         entry = Entry(handle, match, priority, action_id, args, member_id, group_id, handle)
+        if self.action_profile is not None:
+            self.action_profile.attach(entry)
+        self._next_handle += 1
         entry.timeout_ms = timeout_ms
         if self.direct_meter is not None:
             entry.meter = self.direct_meter.new_cell()
@@ -553,10 +582,17 @@ class MatchTable:
         args, member_id, group_id = self._check_action(action_id, args, member_id, group_id)
         timeout_ms = self._check_timeout(timeout_ms)
         if self.action_profile is not None:
-            self.action_profile.add_reference(member_id, group_id)
-            self.action_profile.drop_reference(entry.member_id, entry.group_id)
-        entry.action_id, entry.args = action_id, args
-        entry.member_id, entry.group_id = member_id, group_id
+            old = entry.member_id, entry.group_id
+            self.action_profile.detach(entry)
+            entry.member_id, entry.group_id = member_id, group_id
+            try:
+                self.action_profile.attach(entry)
+            except TableError:
+                entry.member_id, entry.group_id = old
+                self.action_profile.attach(entry)
+                raise
+        else:
+            entry.action_id, entry.args = action_id, args
         if timeout_ms is not None:
             entry.timeout_ms = timeout_ms
 
@@ -568,7 +604,7 @@ class MatchTable:
         del self._handles[handle]
         del self._by_match[(entry.match, entry.priority)]
         if self.action_profile is not None:
-            self.action_profile.drop_reference(entry.member_id, entry.group_id)
+            self.action_profile.detach(entry)
 
     def clear(self):
         """Delete every entry (const entries stay)."""
@@ -590,10 +626,51 @@ class MatchTable:
 
         return sorted(self._handles.values(), key=order)
 
+    # ---- direct counters and meters --------------------------------------------------------------
+
+    def record_hit(self, entry: Entry, nbytes: int):
+        """Packet path, on a hit in a table with direct counters or idle timeouts."""
+        entry.packets += 1
+        entry.bytes += nbytes
+        entry.last_hit = time.monotonic()
+
+    def execute_direct_meter(self, entry: Entry, nbytes: int) -> int:
+        """Packet path, on a hit in a table with a direct meter: the colour."""
+        return entry.meter.execute(nbytes)
+
+    def direct_counter(self, handle) -> tuple:
+        """(bytes, packets) of an entry's direct counter (BMv2 order)."""
+        entry = self.get(handle)
+        return entry.bytes, entry.packets
+
+    def set_direct_counter(self, handle, nbytes: int, packets: int):
+        entry = self.get(handle)
+        for value in (nbytes, packets):
+            if not isinstance(value, int) or value < 0:
+                raise TableError(f"table {self.name}: counter value {value!r} must be >= 0")
+        entry.bytes, entry.packets = nbytes, packets
+
+    def _meter_of(self, handle):
+        if self.direct_meter is None:
+            raise TableError(f"table {self.name} has no direct meter")
+        return self.get(handle).meter
+
+    def set_direct_meter(self, handle, rates):
+        """Configure an entry's meter: [(CIR, CBS), (PIR, PBS)] in units/s and units (as
+        P4Runtime MeterConfig), or None for unconfigured (all GREEN)."""
+        cell = self._meter_of(handle)
+        self.direct_meter.configure_cell(cell, rates)
+
+    def direct_meter_config(self, handle) -> Optional[tuple]:
+        return self._meter_of(handle).rates
+
     # ---- default entry -------------------------------------------------------------------------
 
     def set_default(self, action_id, args=()):
-        """Set the default (miss) action; PermissionDenied when the JSON made it const."""
+        """Set the default (miss) action; PermissionDenied when the JSON made it const.
+
+        Indirect tables take a plain action here too (p4c gives them no JSON default entry);
+        member or group defaults are not supported."""
         where = f"table {self.name} default action"
         if self.default_entry_const:
             raise PermissionDenied(f"{where} is const and cannot be changed")
@@ -602,6 +679,7 @@ class MatchTable:
         args = check_action_call(self.actions, action_id, args, where)
         self.default_entry.action_id = action_id
         self.default_entry.args = args
+        self.default_action = (action_id, args)
 
     def reset_default(self, _force=False):
         """Restore the JSON `default_entry` (no action at all if the JSON had none, as BMv2)."""
@@ -609,8 +687,10 @@ class MatchTable:
             raise PermissionDenied(f"table {self.name} default action is const")
         if self._initial_default is None:
             self.default_entry.action_id, self.default_entry.args = None, ()
+            self.default_action = None
         else:
             self.default_entry.action_id, self.default_entry.args = self._initial_default
+            self.default_action = self._initial_default
 
     # ---- idle timeout --------------------------------------------------------------------------
 
@@ -657,6 +737,7 @@ class ValueSet:
         self.max_size = max_size
         self._exact: set = set()
         self._masked: list = []  # [(value, mask)]
+        self.version = 0  # bumped on every change, for packet-path caches
 
     def _member(self, value, mask) -> tuple:
         full = (1 << self.bitwidth) - 1
@@ -672,8 +753,8 @@ class ValueSet:
             )
         return value, mask
 
-    def members(self) -> list:
-        """Members as (value, mask), sorted."""
+    def entries(self) -> list:
+        """Members as (value, mask), sorted; exact members have an all-ones mask."""
         full = (1 << self.bitwidth) - 1
         return sorted([(v, full) for v in self._exact] + self._masked)
 
@@ -690,16 +771,20 @@ class ValueSet:
         self._exact.clear()
         self._exact.update(v for v, m in checked if m == full)
         self._masked[:] = [(v, m) for v, m in checked if m != full]
+        self.version += 1
+
+    def clear(self):
+        self.set_members(())
 
     def add(self, value: int, mask: Optional[int] = None):
         member = self._member(value, mask)
-        if member in self.members():
+        if member in self.entries():
             raise AlreadyExists(f"value set {self.name} already holds {member!r}")
-        self.set_members(self.members() + [member])
+        self.set_members(self.entries() + [member])
 
     def remove(self, value: int, mask: Optional[int] = None):
         member = self._member(value, mask)
-        current = self.members()
+        current = self.entries()
         if member not in current:
             raise NotFound(f"value set {self.name} does not hold {member!r}")
         current.remove(member)

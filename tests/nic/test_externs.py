@@ -11,10 +11,10 @@ def test_counter_counts_packets_and_bytes():
     c.count(2, 100)
     c.count(2, 60)
     c.count(9, 60)  # out of range on the packet path: ignored, as BMv2
-    assert c.read(2) == (2, 160)
+    assert c.read(2) == (160, 2)
     assert c.read(0) == (0, 0)
-    c.write(1, 5, 500)
-    assert c.read(1) == (5, 500)
+    c.write(1, 500, 5)
+    assert c.read(1) == (500, 5)
     c.reset()
     assert [c.read(i) for i in range(4)] == [(0, 0)] * 4
 
@@ -26,7 +26,7 @@ def test_counter_control_plane_errors():
     with pytest.raises(OutOfRange):
         c.write(-1, 0, 0)
     with pytest.raises(TableError, match="must be an int >= 0"):
-        c.write(0, -5, 0)
+        c.write(0, 0, -5)
 
 
 def test_register_wraps_on_packet_path_and_checks_on_control_plane():
@@ -48,25 +48,25 @@ def test_register_wraps_on_packet_path_and_checks_on_control_plane():
 def test_unconfigured_meter_is_green():
     m = MeterArray("m", 1, 2, "packets")
     assert [m.execute(0, 64, now=t / 1000) for t in range(100)] == [GREEN] * 100
-    assert m.get_config(0) is None
+    assert m.get_rates(0) is None
     assert m.execute(2, 64) is None  # out of range: BMv2 leaves the destination alone
 
 
 def test_packet_meter_two_rates_three_colours():
     m = MeterArray("m", 1, 1, "packets")
     # CIR 1000 pkt/s burst 2, PIR 2000 pkt/s burst 4
-    m.set_config(0, [(1000, 2), (2000, 4)], now=0.0)
+    m.set_rates(0, [(1000, 2), (2000, 4)], now=0.0)
     colours = [m.execute(0, 1500, now=0.0) for _ in range(6)]
     # 2 within CIR burst, 2 more within PIR burst, then red
     assert colours == [GREEN, GREEN, YELLOW, YELLOW, RED, RED]
     # 1 ms later: one CIR token and two PIR tokens came back
     assert [m.execute(0, 1500, now=0.001) for _ in range(3)] == [GREEN, YELLOW, RED]
-    assert m.get_config(0) == ((1000, 2), (2000, 4))
+    assert m.get_rates(0) == ((1000, 2), (2000, 4))
 
 
 def test_byte_meter_uses_packet_length():
     m = MeterArray("m", 1, 1, "bytes")
-    m.set_config(0, [(1_000_000, 1000), (2_000_000, 3000)], now=0.0)
+    m.set_rates(0, [(1_000_000, 1000), (2_000_000, 3000)], now=0.0)
     assert m.execute(0, 800, now=0.0) == GREEN
     assert m.execute(0, 800, now=0.0) == YELLOW  # 200 committed bytes left
     assert m.execute(0, 2000, now=0.0) == RED  # 1400 peak bytes left
@@ -77,20 +77,23 @@ def test_byte_meter_uses_packet_length():
 def test_meter_config_checks_and_reset():
     m = MeterArray("m", 1, 2, "packets")
     with pytest.raises(TableError, match="must not decrease"):
-        m.set_config(0, [(2000, 1), (1000, 1)])
+        m.set_rates(0, [(2000, 1), (1000, 1)])
     with pytest.raises(TableError, match="expected 2"):
-        m.set_config(0, [(1000, 1)])
+        m.set_rates(0, [(1000, 1)])
     with pytest.raises(TableError, match="bad meter burst"):
-        m.set_config(0, [(1000, -1), (2000, 1)])
+        m.set_rates(0, [(1000, -1), (2000, 1)])
     with pytest.raises(OutOfRange):
-        m.set_config(2, [(1, 1), (2, 2)])
-    m.set_config(1, [(0, 0), (0, 0)], now=0.0)
+        m.set_rates(2, [(1, 1), (2, 2)])
+    m.set_rates(1, [(0, 0), (0, 0)], now=0.0)
     assert m.execute(1, 1, now=1.0) == RED
-    m.set_config(1, None)
+    m.set_rates(1, None)
     assert m.execute(1, 1, now=1.0) == GREEN
-    m.set_config(0, [(0, 0), (0, 0)], now=0.0)
+    m.set_rates(0, [(0, 0), (0, 0)], now=0.0)
+    m.set_rates(1, [(0, 0), (0, 0)], now=0.0)
+    m.reset(0)
+    assert (m.execute(0, 1, now=1.0), m.execute(1, 1, now=1.0)) == (GREEN, RED)
     m.reset()
-    assert m.execute(0, 1, now=1.0) == GREEN
+    assert m.execute(1, 1, now=1.0) == GREEN
 
 
 def test_direct_meter_array_makes_cells():

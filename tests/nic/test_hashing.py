@@ -1,10 +1,10 @@
-"""BMv2 hash algorithms against published check values, and BMv2's hash-input layout."""
+"""BMv2 hash algorithms against published check values."""
 
 import socket
 
 import pytest
 
-from p4nic.nic.hashing import HASH_ALGORITHMS, Toeplitz, make_hash, pack_fields
+from p4nic.nic.hashing import HASH_ALGORITHMS, Toeplitz, make_hash
 from p4nic.nic.tables import TableError
 
 CHECK = b"123456789"  # the CRC catalogue's check input
@@ -102,12 +102,3 @@ def test_every_algorithm_hashes_bytes_to_an_int():
 def test_unknown_algorithm_is_a_clear_error():
     with pytest.raises(TableError, match="unknown hash algorithm 'md5'.*crc16"):
         make_hash("md5")
-
-
-def test_pack_fields_is_bit_contiguous_and_right_padded():
-    assert pack_fields([0xA, 0xB], [4, 4]) == b"\xab"
-    assert pack_fields([0xA, 0xB, 1], [4, 4, 1]) == b"\xab\x80"
-    assert pack_fields([1, 0x1FF], [1, 9]) == bytes([0b11111111, 0b11000000])
-    assert pack_fields([0xC0A80001, 80], [32, 16]) == bytes.fromhex("c0a800010050")
-    assert pack_fields([0x1FF], [8]) == b"\xff"  # values are truncated to their width
-    assert pack_fields([], []) == b""
