@@ -1,0 +1,326 @@
+"""`p4nic bench`: the numbers that matter, on this machine.
+
+- compile time of every p4src/*.p4 program;
+- packets/s of an IPv4 LPM router (64-byte packets, 1000 routes) in-process, with
+  Device.process on batches;
+- the same router as a `p4nic switch` process: P4Runtime table inserts/s (Write requests of
+  1000 updates) and packets/s through its nanomsg port, sent the way PTF sends them.
+
+A part whose component is missing or broken prints one `skipped:` line and the rest still runs.
+"""
+import argparse
+import json
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROUTES = 1000
+INSERT_BATCH = 1000
+INSERT_BATCHES = 4  # the router's table holds 4096 entries
+PACKET_SIZE = 64
+
+# A plain v1model IPv4 router, as in the P4 tutorials: LPM on the destination, next-hop MAC
+# rewrite, TTL decrement, checksum update.
+ROUTER_P4 = r"""
+#include <core.p4>
+#include <v1model.p4>
+
+header ethernet_t { bit<48> dstAddr; bit<48> srcAddr; bit<16> etherType; }
+header ipv4_t {
+    bit<4> version; bit<4> ihl; bit<8> diffserv; bit<16> totalLen; bit<16> identification;
+    bit<3> flags; bit<13> fragOffset; bit<8> ttl; bit<8> protocol; bit<16> hdrChecksum;
+    bit<32> srcAddr; bit<32> dstAddr;
+}
+struct headers_t { ethernet_t ethernet; ipv4_t ipv4; }
+struct metadata_t { }
+
+parser RouterParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
+                    inout standard_metadata_t std) {
+    state start {
+        pkt.extract(hdr.ethernet);
+        transition select(hdr.ethernet.etherType) { 0x0800: parse_ipv4; default: accept; }
+    }
+    state parse_ipv4 { pkt.extract(hdr.ipv4); transition accept; }
+}
+
+control RouterVerify(inout headers_t hdr, inout metadata_t meta) { apply { } }
+
+control RouterIngress(inout headers_t hdr, inout metadata_t meta, inout standard_metadata_t std) {
+    action drop() { mark_to_drop(std); }
+    action forward(bit<9> port, bit<48> dstAddr) {
+        std.egress_spec = port;
+        hdr.ethernet.srcAddr = hdr.ethernet.dstAddr;
+        hdr.ethernet.dstAddr = dstAddr;
+        hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
+    }
+    table ipv4_lpm {
+        key = { hdr.ipv4.dstAddr: lpm; }
+        actions = { forward; drop; }
+        size = 4096;
+        default_action = drop();
+    }
+    apply { if (hdr.ipv4.isValid()) { ipv4_lpm.apply(); } }
+}
+
+control RouterEgress(inout headers_t hdr, inout metadata_t meta, inout standard_metadata_t std) {
+    apply { }
+}
+
+control RouterChecksum(inout headers_t hdr, inout metadata_t meta) {
+    apply {
+        update_checksum(hdr.ipv4.isValid(),
+            { hdr.ipv4.version, hdr.ipv4.ihl, hdr.ipv4.diffserv, hdr.ipv4.totalLen,
+              hdr.ipv4.identification, hdr.ipv4.flags, hdr.ipv4.fragOffset, hdr.ipv4.ttl,
+              hdr.ipv4.protocol, hdr.ipv4.srcAddr, hdr.ipv4.dstAddr },
+            hdr.ipv4.hdrChecksum, HashAlgorithm.csum16);
+    }
+}
+
+control RouterDeparser(packet_out pkt, in headers_t hdr) {
+    apply { pkt.emit(hdr.ethernet); pkt.emit(hdr.ipv4); }
+}
+
+V1Switch(RouterParser(), RouterVerify(), RouterIngress(), RouterEgress(), RouterChecksum(),
+         RouterDeparser()) main;
+"""
+
+
+class Skip(Exception):
+    """A benchmark part that cannot run here; the message says why."""
+
+
+def route(i: int) -> tuple[int, int]:
+    """Route i: 10.x.y.0/24 -> port 1 + i % 4."""
+    return 0x0A000000 | (i << 8), 1 + i % 4
+
+
+def router_packets(count: int) -> list[bytes]:
+    """64-byte IPv4 frames spread over the routes."""
+    frames = []
+    for i in range(count):
+        dst = route(i % ROUTES)[0] | 7
+        ip = struct.pack("!BBHHHBBH4sI", 0x45, 0, PACKET_SIZE - 14, i & 0xFFFF, 0, 64, 17, 0,
+                         bytes([192, 168, 0, 1]), dst)
+        frames.append((b"\x00\x00\x00\x00\x00\xaa\x00\x00\x00\x00\x00\xbb\x08\x00" + ip)
+                      .ljust(PACKET_SIZE, b"\0"))
+    return frames
+
+
+def compile_router(workdir: Path):
+    """(bmv2_json, p4info) of ROUTER_P4, from our compiler."""
+    source = workdir / "router.p4"
+    source.write_text(ROUTER_P4)
+    try:
+        from p4nic.compiler.driver import compile_file
+        result = compile_file(str(source))
+    except Exception as e:  # compiler absent or failing: report, do not abort the benchmark
+        raise Skip(f"the compiler cannot build the router: {type(e).__name__}: {e}".splitlines()[0]) from None
+    return result.bmv2_json, result.p4info
+
+
+def bench_compile(repo_root: Path) -> None:
+    programs = sorted((repo_root / "p4src").glob("*.p4"))
+    if not programs:
+        raise Skip("no p4src/*.p4 programs found")
+    from p4nic.compiler.driver import compile_file
+    for program in programs:
+        start = time.perf_counter()
+        try:
+            compile_file(str(program), include_dirs=[str(repo_root / "p4src")])
+        except Exception as e:
+            print(f"  {program.name}: skipped: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+            continue
+        print(f"  {program.name}: {time.perf_counter() - start:.2f} s")
+
+
+def bench_in_process(program: dict, packets: int) -> None:
+    from p4nic.nic.device import Device
+
+    device = Device(device_id=0)
+    device.load(program)
+    table = next(t for name, t in device.state.tables.items() if name.endswith("ipv4_lpm"))
+    forward = next(a.id for a in table.actions.values() if a.name.endswith("forward"))
+    for i in range(ROUTES):
+        prefix, port = route(i)
+        table.add([(prefix, 24)], forward, (port, 0x000000000100 + port))
+    frames = [(0, frame) for frame in router_packets(packets)]
+    device.process(frames[:256])  # warm up
+    start = time.perf_counter()
+    out = 0
+    for i in range(0, len(frames), 256):
+        out += len(device.process(frames[i:i + 256]))
+    elapsed = time.perf_counter() - start
+    if out != len(frames):
+        raise Skip(f"router forwarded {out} of {len(frames)} packets; numbers would be meaningless")
+    print(f"  {len(frames) / elapsed:,.0f} packets/s ({len(frames)} packets in {elapsed:.2f} s)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SwitchProcess:
+    """A `p4nic switch --no-p4` process on loopback with a nanomsg packet socket."""
+
+    def __init__(self, workdir: Path):
+        self.grpc_port = free_port()
+        self.packet_addr = f"ipc://{workdir}/bench.ipc"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "p4nic.cli", "switch", "--no-p4", "--packet-in", self.packet_addr,
+             "--", "--grpc-server-addr", f"127.0.0.1:{self.grpc_port}"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = self.proc.stdout.readline()
+        if "Server listening" not in line:
+            rest = line + self.proc.stdout.read() if self.proc.poll() is not None else line
+            self.stop()
+            raise Skip(f"p4nic switch did not start: {rest.strip()[-300:]}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def p4runtime_setup(address: str, program: dict, p4info):
+    """Primary-controller connection with the router loaded; returns (stub, stream pieces)."""
+    import queue
+
+    import grpc
+    from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
+
+    channel = grpc.insecure_channel(address)
+    grpc.channel_ready_future(channel).result(timeout=15)
+    stub = p4runtime_pb2_grpc.P4RuntimeStub(channel)
+    requests = queue.Queue()
+    arbitration = p4runtime_pb2.StreamMessageRequest()
+    arbitration.arbitration.device_id = 0
+    arbitration.arbitration.election_id.low = 1
+    requests.put(arbitration)
+    responses = stub.StreamChannel(iter(requests.get, None))
+    next(responses)  # arbitration answer: we are primary
+    config = p4runtime_pb2.SetForwardingPipelineConfigRequest(
+        device_id=0, action=p4runtime_pb2.SetForwardingPipelineConfigRequest.VERIFY_AND_COMMIT)
+    config.election_id.low = 1
+    config.config.p4info.CopyFrom(p4info)
+    config.config.p4_device_config = json.dumps(program).encode()
+    stub.SetForwardingPipelineConfig(config)
+    return channel, stub, requests
+
+
+def route_writes(p4info, count: int):
+    """Write requests inserting `count` routes, INSERT_BATCH updates each."""
+    from p4.v1 import p4runtime_pb2
+
+    table = next(t for t in p4info.tables if t.preamble.name.endswith("ipv4_lpm"))
+    action = next(a for a in p4info.actions if a.preamble.name.endswith("forward"))
+    requests = []
+    for first in range(0, count, INSERT_BATCH):
+        request = p4runtime_pb2.WriteRequest(device_id=0)
+        request.election_id.low = 1
+        for i in range(first, min(first + INSERT_BATCH, count)):
+            prefix, port = route(i)
+            update = request.updates.add(type=p4runtime_pb2.Update.INSERT)
+            entry = update.entity.table_entry
+            entry.table_id = table.preamble.id
+            match = entry.match.add(field_id=table.match_fields[0].id)
+            match.lpm.value = prefix.to_bytes(4, "big")
+            match.lpm.prefix_len = 24
+            entry.action.action.action_id = action.preamble.id
+            entry.action.action.params.add(param_id=action.params[0].id, value=port.to_bytes(2, "big"))
+            entry.action.action.params.add(param_id=action.params[1].id,
+                                           value=(0x100 + port).to_bytes(6, "big"))
+        requests.append(request)
+    return requests
+
+
+def bench_switch(program: dict, p4info, packets: int, workdir: Path) -> None:
+    switch = SwitchProcess(workdir)
+    try:
+        channel, stub, stream = p4runtime_setup(f"127.0.0.1:{switch.grpc_port}", program, p4info)
+        try:
+            writes = route_writes(p4info, INSERT_BATCH * INSERT_BATCHES)
+            start = time.perf_counter()
+            for request in writes:
+                stub.Write(request)
+            elapsed = time.perf_counter() - start
+            total = INSERT_BATCH * INSERT_BATCHES
+            print(f"  {total / elapsed:,.0f} inserts/s ({total} entries in {elapsed:.2f} s)")
+            print(f"== packets/s through the nanomsg port (p4nic switch process, "
+                  f"{PACKET_SIZE}-byte packets) ==")
+            bench_nanomsg(switch.packet_addr, packets)
+        finally:
+            stream.put(None)
+            channel.close()
+    finally:
+        switch.stop()
+
+
+def bench_nanomsg(address: str, packets: int, window: int = 512) -> None:
+    """Sends like PTF's nn platform, keeping at most `window` packets in flight."""
+    import pynng
+
+    frames = router_packets(packets)
+    client = pynng.Pair0(recv_timeout=2000, send_timeout=2000, recv_buffer_size=4096,
+                         send_buffer_size=4096)
+    client.dial(address, block=True)
+    try:
+        client.send(struct.pack("<iii", 0, 0, 0))  # PORT_ADD 0
+        header = struct.Struct("<iii")
+        sent = received = 0
+        start = time.perf_counter()
+        while received < len(frames):
+            while sent < len(frames) and sent - received < window:
+                frame = frames[sent]
+                client.send(header.pack(3, 0, len(frame)) + frame)
+                sent += 1
+            try:
+                client.recv()
+            except pynng.Timeout:
+                raise Skip(f"only {received} of {len(frames)} packets came back") from None
+            received += 1
+        elapsed = time.perf_counter() - start
+    finally:
+        client.close()
+    print(f"  {received / elapsed:,.0f} packets/s ({received} packets in {elapsed:.2f} s)")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="p4nic bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--packets", type=int, default=20000,
+                        help="packets per throughput run (default 20000)")
+    args = parser.parse_args(argv)
+    repo_root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="p4nic-bench-") as tmp:
+        workdir = Path(tmp)
+        compiled = []
+
+        def router():
+            if not compiled:
+                compiled.append(compile_router(workdir))
+            return compiled[0]
+
+        parts = [
+            ("compile time (p4nic.compiler)", lambda: bench_compile(repo_root)),
+            (f"packets/s in-process (Device.process, batches of 256, {PACKET_SIZE}-byte packets, "
+             f"{ROUTES} LPM routes)", lambda: bench_in_process(router()[0], args.packets)),
+            (f"P4Runtime table inserts/s (Write requests of {INSERT_BATCH} updates), "
+             "p4nic switch process", lambda: bench_switch(*router(), args.packets, workdir)),
+        ]
+        for title, part in parts:
+            print(f"== {title} ==", flush=True)
+            try:
+                part()
+            except Skip as e:
+                print(f"  skipped: {e}")
+            except ImportError as e:
+                print(f"  skipped: {e.name or e} is not available yet")
+            sys.stdout.flush()
+    return 0
