@@ -13,7 +13,7 @@ Semantics follow p4c's backends/bmv2/bmv2stf.py, which drives simple_switch:
 """
 from dataclasses import dataclass, field
 
-from p4nic.nic.tables import LPM, OPTIONAL, RANGE, TERNARY, TableError
+from p4nic.nic.tables import LPM, OPTIONAL, RANGE, TERNARY, MatchTable, TableError
 from p4nic.stf.parser import Command
 
 
@@ -325,17 +325,22 @@ class STFRunner:
     def extern(self, kind: str, name: str, where: str):
         return pick(getattr(self.state, kind), name, kind[:-1], where)
 
-    def do_check_counter(self, command: Command, where: str) -> None:
-        index = command.args["index"]
+    def read_counter(self, name: str, index: str, where: str) -> tuple[int, int]:
+        """(bytes, packets) of counter `name` at `index`: a cell of a counter array, or the
+        direct counter of a table entry given by handle or by `$NAME` from `add ... = NAME`."""
         if index.startswith("$"):
             if index[1:] not in self.named_entries:
                 raise STFRunError(f"{where}: no entry was added with '= {index[1:]}'")
             table, handle = self.named_entries[index[1:]]
-            entry = table.get(handle)
-            packets, nbytes = entry.packets, entry.bytes
-        else:
-            counter = self.extern("counters", command.args["counter"], where)
-            packets, nbytes = counter.read(parse_number(index, where))
+            return table.direct_counter(handle)
+        counters = {**self.state.counters, **self.state.direct_counters}
+        counter = pick(counters, name, "counter", where)
+        if isinstance(counter, MatchTable):
+            return counter.direct_counter(parse_number(index, where))
+        return counter.read(parse_number(index, where))
+
+    def do_check_counter(self, command: Command, where: str) -> None:
+        nbytes, packets = self.read_counter(command.args["counter"], command.args["index"], where)
         actual = packets if command.args["kind"] == "packets" else nbytes
         wanted = parse_number(command.args["value"], where)
         comparison = command.args["comparison"]
@@ -343,18 +348,19 @@ class STFRunner:
                  "<=": actual <= wanted, ">": actual > wanted, ">=": actual >= wanted}[comparison]
         if not holds:
             self.outcome.failures.append(
-                f"{where}: counter {command.args['counter']}({index}) {command.args['kind']} is "
-                f"{actual}, expected {comparison} {wanted}")
+                f"{where}: counter {command.args['counter']}({command.args['index']}) "
+                f"{command.args['kind']} is {actual}, expected {comparison} {wanted}")
 
     def do_counter_read(self, command: Command, where: str) -> None:
         name, index = command.args["values"]
-        packets, nbytes = self.extern("counters", name, where).read(parse_number(index, where))
+        nbytes, packets = self.read_counter(name, index, where)
         self.outcome.log.append(f"{name}[{index}]= (packets={packets}, bytes={nbytes})")
 
     def do_counter_write(self, command: Command, where: str) -> None:
+        """simple_switch_CLI's argument order: NAME INDEX PACKETS BYTES."""
         name, index, packets, nbytes = command.args["values"]
         self.extern("counters", name, where).write(
-            parse_number(index, where), parse_number(packets, where), parse_number(nbytes, where))
+            parse_number(index, where), parse_number(nbytes, where), parse_number(packets, where))
 
     def do_register_read(self, command: Command, where: str) -> None:
         name, index = command.args["values"]
@@ -376,7 +382,7 @@ class STFRunner:
 
     def do_meter_set_rates(self, command: Command, where: str) -> None:
         name, index, pairs = command.args["values"][0], command.args["values"][1], command.args["values"][2:]
-        self.extern("meters", name, where).set_config(parse_number(index, where),
+        self.extern("meters", name, where).set_rates(parse_number(index, where),
                                                       self.meter_rates(pairs, where))
 
     def do_meter_array_set_rates(self, command: Command, where: str) -> None:
@@ -384,11 +390,11 @@ class STFRunner:
         meters = self.extern("meters", name, where)
         rates = self.meter_rates(pairs, where)
         for index in range(meters.size):
-            meters.set_config(index, rates)
+            meters.set_rates(index, rates)
 
     def do_meter_get_rates(self, command: Command, where: str) -> None:
         name, index = command.args["values"]
-        rates = self.extern("meters", name, where).get_config(parse_number(index, where))
+        rates = self.extern("meters", name, where).get_rates(parse_number(index, where))
         self.outcome.log.append(f"{name}[{index}] rates: {rates}")
 
 
