@@ -293,7 +293,7 @@ def run(opts: argparse.Namespace) -> int:
                               cpu_port=opts.cpu_port, lock=dataplane.lock, inject=dataplane.inject)
     except OSError as e:
         dataplane.stop()
-        raise SwitchUsageError(f"cannot serve P4Runtime on {opts.grpc_server_addr}: {e}") from None
+        raise SwitchUsageError(str(e)) from None
     dataplane.on_cpu_packets = server.packet_in
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
