@@ -247,7 +247,11 @@ class MatchTable:
         self._pack = _make_packer(self._widths) if self.key else None
         self._exact: dict = {}
         self._lpm_levels: list = []  # [(prefix_len, mask, dict)], longest prefix first
-        self._scan: list = []  # ternary/range: [(value, mask, ranges, entry)], best first
+        # ternary: one record [max_priority, mask, {value: [entries, best first]}] per distinct
+        # mask ("tuple space search"), records by descending max_priority
+        self._mask_groups: list = []
+        self._mask_index: dict = {}  # mask -> its record
+        self._scan: list = []  # range: [(value, mask, ranges, entry)], best first
         self._scan_order: list = []  # parallel sort keys (-priority, seq)
         self.lookup = self._build_lookup()
         if action_profile is not None and action_profile.selector is not None:
@@ -265,6 +269,17 @@ class MatchTable:
         pack = self._pack
         if self.match_type == LPM:
             levels = self._lpm_levels
+            if len(self.key) == 1:
+
+                def lookup_lpm_one_field(key):
+                    k = key[0]
+                    for _, mask, found in levels:
+                        e = found.get(k & mask)
+                        if e is not None:
+                            return e
+                    return None
+
+                return lookup_lpm_one_field
 
             def lookup_lpm(key):
                 k = pack(key)
@@ -275,17 +290,28 @@ class MatchTable:
                 return None
 
             return lookup_lpm
-        scan = self._scan
         if self.match_type == TERNARY:
+            groups = self._mask_groups
 
             def lookup_ternary(key):
                 k = pack(key)
-                for value, mask, _, e in scan:
-                    if k & mask == value:
-                        return e
-                return None
+                best = None
+                for max_priority, mask, found in groups:
+                    if best is not None and best.priority > max_priority:
+                        break
+                    candidates = found.get(k & mask)
+                    if candidates is not None:
+                        e = candidates[0]
+                        if (
+                            best is None
+                            or e.priority > best.priority
+                            or (e.priority == best.priority and e.seq < best.seq)
+                        ):
+                            best = e
+                return best
 
             return lookup_ternary
+        scan = self._scan
 
         def lookup_range(key):
             k = pack(key)
@@ -532,6 +558,16 @@ class MatchTable:
             self._lpm_levels.sort(key=lambda level: -level[0])
             return
         order = (-entry.priority, entry.seq)
+        if self.match_type == TERNARY:
+            group = self._mask_index.get(mask)
+            if group is None:
+                group = self._mask_index[mask] = [entry.priority, mask, {}]
+                self._mask_groups.append(group)
+            candidates = group[2].setdefault(value, [])
+            bisect.insort(candidates, entry, key=lambda e: (-e.priority, e.seq))
+            group[0] = max(group[0], entry.priority)
+            self._mask_groups.sort(key=lambda g: -g[0])
+            return
         i = bisect.bisect(self._scan_order, order)
         self._scan_order.insert(i, order)
         self._scan.insert(i, (value, mask, ranges, entry))
@@ -555,6 +591,21 @@ class MatchTable:
                     if not level[2]:
                         del self._lpm_levels[i]
                     return
+            return
+        if self.match_type == TERNARY:
+            value, mask, _ = self._compile(entry.match)
+            group = self._mask_index[mask]
+            candidates = group[2][value]
+            candidates.remove(entry)
+            if not candidates:
+                del group[2][value]
+            if not group[2]:
+                del self._mask_index[mask]
+                del self._mask_groups[next(
+                    i for i, g in enumerate(self._mask_groups) if g is group)]
+                return
+            group[0] = max(c[0].priority for c in group[2].values())
+            self._mask_groups.sort(key=lambda g: -g[0])
             return
         i = bisect.bisect_left(self._scan_order, (-entry.priority, entry.seq))
         del self._scan_order[i]

@@ -1,5 +1,6 @@
 """MatchTable through RuntimeState, driven by a hand-written BMv2 JSON program."""
 
+import random
 import time
 
 import pytest
@@ -52,7 +53,8 @@ def program(*tables):
         "header_types": [
             {"name": "scalars_0", "id": 0, "fields": [["meta_port", 9, False], ["_pad", 7, False]]},
             {"name": "ipv4_t", "id": 1, "fields": [["proto", 8, False], ["src", 32, False],
-                                                     ["dst", 32, False], ["dport", 16, False]]},
+                                                     ["dst", 32, False], ["dport", 16, False],
+                                                     ["nib", 4, False]]},
         ],
         "headers": [
             {"name": "scalars", "id": 0, "header_type": "scalars_0", "metadata": True},
@@ -355,3 +357,72 @@ def test_bad_json_gives_table_error():
         make(table("t", 1, "exact", [key("ternary", DPORT)]))
     with pytest.raises(TableError, match="more than one lpm"):
         make(table("t", 1, "lpm", [key("lpm", DPORT), key("lpm", DST)]))
+
+
+def reference_lookup(entries, key, kinds, widths):
+    """Brute force: every entry matching field by field; best = highest priority, then oldest."""
+    def field_matches(kind, width, mv, x):
+        if mv is None:
+            return True
+        if kind in ("exact", "optional"):
+            return x == mv[0]
+        if kind == "lpm":
+            value, plen = mv
+            return x >> (width - plen) == value >> (width - plen)
+        if kind == "ternary":
+            return x & mv[1] == mv[0]
+        return mv[0] <= x <= mv[1]
+
+    hits = [e for e in entries
+            if all(field_matches(k, w, mv, x) for k, w, mv, x in zip(kinds, widths, e[0], key))]
+    if not hits:
+        return None
+    if all(k != "lpm" for k in kinds) or "ternary" in kinds or "range" in kinds:
+        return max(hits, key=lambda e: (e[1], -e[2]))[3]
+    return max(hits, key=lambda e: sum(mv[1] for mv in e[0] if mv and len(mv) == 2))[3]
+
+
+@pytest.mark.parametrize("match_type, kinds", [
+    ("ternary", ["ternary", "exact"]),
+    ("ternary", ["lpm", "ternary"]),
+    ("lpm", ["exact", "lpm"]),
+    ("range", ["range", "ternary"]),
+])
+def test_lookup_agrees_with_brute_force(match_type, kinds):
+    rng = random.Random(7)
+    widths = [8, 4]
+    fields = [PROTO, ["ipv4", "nib"]]
+    t = make(table("t", 1, match_type, [key(k, f) for k, f in zip(kinds, fields)],
+                   max_size=500)).tables["t"]
+    reference = {}
+
+    def random_match(kind, width):
+        if kind == "exact":
+            return (rng.randrange(1 << width),)
+        if kind == "lpm":
+            plen = rng.randrange(width + 1)
+            return (rng.randrange(1 << width) >> (width - plen) << (width - plen), plen) \
+                if plen else None
+        if kind == "ternary":
+            mask = rng.randrange(1 << width)
+            return (rng.randrange(1 << width) & mask, mask) if mask else None
+        low = rng.randrange(1 << width)
+        return (low, rng.randrange(low, 1 << width))
+
+    for seq in range(300):
+        match = [random_match(k, w) for k, w in zip(kinds, widths)]
+        priority = rng.randrange(1, 20) if match_type != "lpm" else None
+        try:
+            handle = t.add(match, FWD, (seq,), priority=priority)
+        except TableError:
+            continue
+        reference[handle] = (tuple(match), priority, seq, seq)
+        if rng.random() < 0.3:
+            victim = rng.choice(list(reference))
+            t.delete(victim)
+            del reference[victim]
+    for _ in range(500):
+        probe = tuple(rng.randrange(1 << w) for w in widths)
+        got = t.lookup(probe)
+        expected = reference_lookup(list(reference.values()), probe, kinds, widths)
+        assert (got.args[0] if got else None) == expected, probe
