@@ -50,7 +50,8 @@ class Annotated(Node):
 
 @dataclass(eq=False)
 class TypeRef(Node):
-    """A type expression in the source."""
+    """A type expression in the source; `type` is the types.P4Type the type checker resolved."""
+    type: object = field(default=None, kw_only=True, compare=False, repr=False)
 
 
 @dataclass(eq=False)

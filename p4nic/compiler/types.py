@@ -237,3 +237,27 @@ def base_type(t: P4Type) -> P4Type:
             t = t.underlying
         else:
             return t
+
+
+@dataclass(frozen=True)
+class SetType(P4Type):
+    """`set<T>`: keysets in select/entries (`a &&& m`, `lo .. hi`) and value_set instances."""
+    element: P4Type
+
+    def __str__(self) -> str:
+        return f"set<{self.element}>"
+
+
+@dataclass(frozen=True)
+class ParserStateType(_Named):
+    """A parser state used as a transition target."""
+
+
+@dataclass(frozen=True)
+class ActionEnumType(_Named):
+    """`t.apply().action_run`: an enum whose members are the table's action names (name is the
+    table's name)."""
+    members: tuple = field(default=(), compare=False, hash=False)
+
+    def __str__(self) -> str:
+        return f"action_list({self.name})"

@@ -1,0 +1,129 @@
+"""Compile-time evaluation of typed expressions: widths, constants, enum values, table sizes.
+
+Works on expressions whose `.type` the type checker has already set, so that arithmetic wraps
+at the expression's width (P4-16 spec 8.6 "Operations on fixed-width bit types": unsigned
+arithmetic is modulo 2^W, signed is two's complement). Values are Python ints for `int`,
+`bit<W>`, `int<W>` and serializable enums, bools for `bool`, and `(type name, member)` pairs
+for `error` members and plain enum members.
+"""
+from __future__ import annotations
+
+from p4nic.compiler import ast, types as T
+
+
+class NotConstant(Exception):
+    """The expression is not a compile-time constant (the caller decides if that is an error)."""
+
+    def __init__(self, expr):
+        super().__init__("not a compile-time constant")
+        self.expr = expr
+
+
+def wrap(value: int, t) -> int:
+    """`value` reduced to the range of bits type `t` (unchanged for `int` and non-bit types)."""
+    t = T.base_type(t)
+    if not isinstance(t, T.BitsType):
+        return value
+    value &= (1 << t.w) - 1
+    if t.signed and t.w and value >> (t.w - 1):
+        value -= 1 << t.w
+    return value
+
+
+def _saturate(value: int, t) -> int:
+    t = T.base_type(t)
+    if not isinstance(t, T.BitsType):
+        return value
+    lo, hi = ((-(1 << (t.w - 1)), (1 << (t.w - 1)) - 1) if t.signed else (0, (1 << t.w) - 1))
+    return max(lo, min(hi, value))
+
+
+def evaluate(e, constants: dict):
+    """The value of typed expression `e`; `constants` maps const declarations to their values."""
+    if isinstance(e, ast.IntLiteral):
+        return wrap(e.value, e.type) if e.type is not None else e.value
+    if isinstance(e, ast.BoolLiteral):
+        return e.value
+    if isinstance(e, ast.StringLiteral):
+        return e.value
+    if isinstance(e, ast.Name):
+        if e.decl in constants:
+            value = constants[e.decl]
+            return wrap(value, e.type) if isinstance(value, int) and not isinstance(value, bool) else value
+        raise NotConstant(e)
+    if isinstance(e, (ast.Member, ast.TypeMember)):
+        return _member_value(e, constants)
+    if isinstance(e, ast.Unary):
+        v = evaluate(e.operand, constants)
+        if e.op == "!":
+            return not v
+        if e.op == "-":
+            return wrap(-v, e.type)
+        if e.op == "~":
+            return wrap(~v, e.type)
+        return v
+    if isinstance(e, ast.Binary):
+        return _binary(e, constants)
+    if isinstance(e, ast.Mux):
+        return evaluate(e.then if evaluate(e.cond, constants) else e.else_, constants)
+    if isinstance(e, ast.Cast):
+        v = evaluate(e.expr, constants)
+        target = T.base_type(e.type)
+        if isinstance(target, T.BoolType):
+            return bool(v)
+        if isinstance(target, T.BitsType):
+            return wrap(int(v), target)
+        return v
+    if isinstance(e, ast.Slice):
+        v = evaluate(e.expr, constants)
+        hi, lo = evaluate(e.hi, constants), evaluate(e.lo, constants)
+        return (v >> lo) & ((1 << (hi - lo + 1)) - 1)
+    raise NotConstant(e)
+
+
+def _member_value(e, constants):
+    t = e.type
+    if isinstance(t, T.ErrorType):
+        return ("error", e.member)
+    if isinstance(t, T.EnumType):
+        if t.underlying is not None and e.member in t.members:
+            return t.values[t.members.index(e.member)]
+        return (t.name, e.member)
+    if isinstance(e, ast.Member) and e.member == "size" and isinstance(e.expr.type, T.StackType):
+        return e.expr.type.size
+    raise NotConstant(e)
+
+
+def _binary(e, constants):
+    op = e.op
+    a = evaluate(e.left, constants)
+    if op == "&&":
+        return bool(a) and bool(evaluate(e.right, constants))
+    if op == "||":
+        return bool(a) or bool(evaluate(e.right, constants))
+    b = evaluate(e.right, constants)
+    t = e.type
+    if op == "==":
+        return a == b
+    if op == "!=":
+        return a != b
+    if op in ("<", ">", "<=", ">="):
+        return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
+    if op == "++":
+        rw = T.base_type(e.right.type).width()
+        return wrap((a << rw) | (b & ((1 << rw) - 1)), t)
+    if op == "|+|":
+        return _saturate(a + b, t)
+    if op == "|-|":
+        return _saturate(a - b, t)
+    if op in ("/", "%"):
+        if b == 0:
+            raise NotConstant(e)
+        # P4 division is defined on non-negative values only (spec 8.7).
+        return wrap(a // b if op == "/" else a % b, t)
+    ops = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
+           "&": lambda: a & b, "|": lambda: a | b, "^": lambda: a ^ b,
+           "<<": lambda: a << b, ">>": lambda: a >> b}
+    if op in ops:
+        return wrap(ops[op](), t)
+    raise NotConstant(e)

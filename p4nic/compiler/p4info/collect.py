@@ -1,0 +1,184 @@
+"""Find the control-plane objects of a typed program and their fully qualified names.
+
+p4c writes P4Info after its front end (backends/bmv2/simple_switch/main.cpp calls
+serializeP4RuntimeIfRequired before the midend), so what P4Info shows is what survives the
+front end, named as the front end names it:
+
+* names are those of naming.py (inlined sub-blocks, hierarchical names);
+* top-level actions used by a table keep their global name (localizeActions.cpp);
+* tables, actions and sub-blocks nothing uses are removed (unusedDeclarations.cpp), extern
+  instances are kept even when unused; actions called directly are inlined into the caller;
+* a table with no `default_action` gets `NoAction` as default, and as a `@defaultonly` entry of
+  its action list when it is not listed (createBuiltins.cpp).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from p4nic.compiler import ast
+from p4nic.compiler.p4info.naming import BlockPath, control_plane_name
+
+
+def iter_nodes(node):
+    """Every ast node below `node` (inclusive), not following resolved `decl` links."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (list, tuple)):
+            stack.extend(reversed(n))
+            continue
+        if not isinstance(n, ast.Node):
+            continue
+        yield n
+        for f in dataclasses.fields(n):
+            if f.name in ("decl", "type", "loc"):
+                continue
+            v = getattr(n, f.name)
+            if isinstance(v, (ast.Node, list, tuple)):
+                stack.append(v)
+
+
+@dataclass
+class Table:
+    decl: ast.TableDeclaration
+    name: str
+    scope: BlockPath
+    actions: list                       # [(ActionDeclaration, ActionRef annotations)]
+    default: ast.ActionRef | None       # None: NoAction added by the front end
+
+
+@dataclass
+class Instance:
+    decl: ast.Instantiation | ast.ValueSetDeclaration
+    name: str
+    extern: str                         # extern type name (counter, register, ...) or value_set
+
+
+@dataclass
+class ControlPlaneObjects:
+    tables: list = field(default_factory=list)
+    actions: dict = field(default_factory=dict)      # name -> ActionDeclaration
+    instances: list = field(default_factory=list)    # extern instances and value sets
+    digests: list = field(default_factory=list)      # (name, P4Type)
+    extern_function_called: bool = False             # in a control (p4c then creates type_info)
+
+
+class Collector:
+    def __init__(self, typed):
+        self.typed = typed
+        self.out = ControlPlaneObjects()
+        self.top_level = set(typed.program.declarations)
+        self.no_action = next((d for d in typed.program.declarations
+                               if isinstance(d, ast.ActionDeclaration) and d.name == "NoAction"),
+                              None)
+        self.digest_auto_names: dict = {}
+
+    def run(self) -> ControlPlaneObjects:
+        seen = set()
+        for d in self.typed.program.declarations:
+            if isinstance(d, ast.Instantiation) and d.name != "main":
+                self.instance(d, BlockPath(None), seen)
+        for b in self.typed.blocks:
+            if b.instance is not None:
+                self.instance(b.instance, BlockPath(None), seen)
+            elif isinstance(b.decl, (ast.ControlDeclaration, ast.ParserDeclaration)):
+                self.block(b.decl, BlockPath(b.decl.name), seen)
+        return self.out
+
+    def instance(self, inst: ast.Instantiation, scope: BlockPath, seen) -> None:
+        if id(inst) in seen:
+            return
+        seen.add(id(inst))
+        decl = inst.type_ref.decl
+        if isinstance(decl, ast.ExternDeclaration):
+            self.out.instances.append(Instance(inst, scope.name(inst), decl.name))
+        elif isinstance(decl, (ast.ControlDeclaration, ast.ParserDeclaration)):
+            if scope.top is None:
+                self.block(decl, BlockPath(decl.name), seen)
+            else:
+                self.block(decl, scope.enter(inst), seen)
+
+    def block(self, decl, scope: BlockPath, seen) -> None:
+        used = self.used(decl)
+        for local in decl.locals:
+            if isinstance(local, ast.Instantiation):
+                sub = local.type_ref.decl
+                if isinstance(sub, ast.ExternDeclaration) or local in used:
+                    self.instance(local, scope, seen)
+            elif isinstance(local, ast.TableDeclaration) and local in used:
+                self.table(local, scope)
+            elif isinstance(local, ast.ValueSetDeclaration) and local in used:
+                self.out.instances.append(Instance(local, scope.name(local), "value_set"))
+        if isinstance(decl, ast.ControlDeclaration):
+            self.scan_calls(decl, used)
+
+    def used(self, decl) -> set:
+        """Declarations the block's code reaches (its apply body or states), following tables
+        to their actions and calls into actions and functions."""
+        roots = [decl.body] if isinstance(decl, ast.ControlDeclaration) else list(decl.states)
+        reached, work = set(), list(roots)
+        while work:
+            for n in iter_nodes(work.pop()):
+                target = getattr(n, "decl", None) if isinstance(n, (ast.Name,)) else None
+                if target is None or target in reached:
+                    continue
+                reached.add(target)
+                if isinstance(target, ast.TableDeclaration):
+                    work.append(target.properties)
+                elif isinstance(target, (ast.ActionDeclaration, ast.FunctionDeclaration)):
+                    work.append(target.body)
+        return reached
+
+    def table(self, t: ast.TableDeclaration, scope: BlockPath) -> None:
+        actions = []
+        for ref in t.prop("actions").value:
+            actions.append((ref.name.decl, ref.annotations))
+        default = t.prop("default_action")
+        if default is None and self.no_action is not None and not any(
+                a is self.no_action for a, _ in actions):
+            actions.append((self.no_action, [ast.Annotation("defaultonly")]))
+        self.out.tables.append(Table(t, scope.name(t), scope, actions,
+                                     default.value if default is not None else None))
+        for a, _ in actions:
+            self.out.actions.setdefault(self.action_name(a, scope), a)
+        if default is None and self.no_action is not None:
+            self.out.actions.setdefault(control_plane_name(self.no_action), self.no_action)
+
+    def action_name(self, action: ast.ActionDeclaration, scope: BlockPath) -> str:
+        if action in self.top_level:
+            return control_plane_name(action)
+        return scope.name(action)
+
+    def scan_calls(self, control: ast.ControlDeclaration, used: set) -> None:
+        """Extern function calls (and digests among them) in the control's code, actions and
+        functions included, as p4c sees them after inlining."""
+        roots = [control.body] + [d.body for d in used
+                                  if isinstance(d, (ast.ActionDeclaration, ast.FunctionDeclaration))]
+        for root in roots:
+            for n in iter_nodes(root):
+                if not isinstance(n, ast.MethodCall) or not isinstance(n.callee, ast.Name):
+                    continue
+                fn = n.callee.decl
+                if not isinstance(fn, ast.ExternFunctionDeclaration):
+                    continue
+                self.out.extern_function_called = True
+                if fn.name == "digest" and len(n.args) == 2:
+                    self.digest(n)
+
+    def digest(self, call: ast.MethodCall) -> None:
+        data_type = call.args[1].value.type
+        if call.type_args:
+            data_type = call.type_args[0].type
+        decl = getattr(data_type, "decl", None)
+        if decl is not None and hasattr(data_type, "fields"):
+            name = control_plane_name(decl, data_type.name)
+        else:
+            name = self.digest_auto_names.setdefault(id(call),
+                                                     f"digest_{len(self.digest_auto_names)}")
+        if all(n != name for n, _ in self.out.digests):
+            self.out.digests.append((name, data_type))
+
+
+def collect(typed) -> ControlPlaneObjects:
+    return Collector(typed).run()
