@@ -269,8 +269,11 @@ def run(opts: argparse.Namespace) -> int:
     from p4nic.nic.program import ProgramError
 
     logger = make_logger(opts)
+    # The Device builds trace calls into its generated code only when given a logger, so it gets
+    # one only when its lines (trace/debug, and log_msg at info) can be seen.
+    tracing = (opts.log_console or opts.log_file) and LOG_LEVELS[opts.log_level] <= logging.INFO
     device = Device(device_id=opts.device_id, cpu_port=opts.cpu_port, drop_port=opts.drop_port,
-                    logger=logger)
+                    logger=logger if tracing else None)
     if program is not None:
         try:
             device.load(program)
