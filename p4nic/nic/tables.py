@@ -225,6 +225,12 @@ class MatchTable:
         self.action_profile = action_profile
         self.is_const = False
         self.needs_priority = match_type in (TERNARY, RANGE)
+        if default_entry is not None:
+            default_entry = (
+                default_entry[0],
+                check_action_call(actions, default_entry[0], default_entry[1],
+                                  f"table {name} JSON default entry"),
+            )
         self._initial_default = default_entry
         self.default_action_const = default_action_const
         self.default_entry_const = default_entry_const
@@ -232,7 +238,7 @@ class MatchTable:
         self.default_action: Optional[tuple] = None  # (action_id, args) run on a miss
         if direct_meter is not None:
             self.default_entry.meter = direct_meter.new_cell()
-        self.reset_default(_force=True)
+        self._restore_default()
 
         self._handles: dict = {}
         self._by_match: dict = {}
@@ -732,10 +738,13 @@ class MatchTable:
         self.default_entry.args = args
         self.default_action = (action_id, args)
 
-    def reset_default(self, _force=False):
+    def reset_default(self):
         """Restore the JSON `default_entry` (no action at all if the JSON had none, as BMv2)."""
-        if self.default_entry_const and not _force:
+        if self.default_entry_const:
             raise PermissionDenied(f"table {self.name} default action is const")
+        self._restore_default()
+
+    def _restore_default(self):
         if self._initial_default is None:
             self.default_entry.action_id, self.default_entry.args = None, ()
             self.default_action = None

@@ -292,6 +292,8 @@ def test_reset_forgets_control_plane_state(state):
      "variable-width field meta.opts"),
     (lambda p: p["pipelines"][0]["tables"][0].pop("max_size"), "neither max_size nor entries"),
     (lambda p: p["calculations"][0].update(algo="sha1"), "unknown hash algorithm 'sha1'"),
+    (lambda p: p["pipelines"][0]["tables"][0]["default_entry"].update(action_data=["0x1"]),
+     "JSON default entry: action NoAction takes 0 argument"),
     (lambda p: p["counter_arrays"][1].update(binding="nope"), "direct counter .*unknown table"),
     (lambda p: p["pipelines"][0]["tables"][0].update(match_type="fuzzy"),
      "unknown match_type 'fuzzy'"),
