@@ -89,7 +89,7 @@ class ActionProfile:
         if member_id in self.members:
             raise AlreadyExists(f"{where} already exists")
         args = check_action_call(self.actions, action_id, args, where)
-        if len(self.members) >= self.max_size:
+        if self.max_size and len(self.members) >= self.max_size:  # 0: no JSON max_size
             raise ResourceExhausted(f"action profile {self.name} is full ({self.max_size})")
         member = Member(member_id, action_id, args, self._next_seq)
         self._next_seq += 1
