@@ -1,0 +1,1092 @@
+"""P4-16 parser: preprocessed text -> ast.Program, with lark's LALR parser and our own lexer.
+
+P4's grammar is not context-free on its own: `T(x) y;` declares an instance while `f(x);` calls,
+and `(T) x` casts while `(a) - b` subtracts. p4c's lexer solves this by knowing which names are
+types (frontends/parsers/p4/p4lexer.ll: TYPE_IDENTIFIER vs IDENTIFIER), and so does `_Lexer`
+here: it follows the declarations in the token stream (header/struct/enum/extern/parser/
+control/package/typedef/type names, and generic type parameters within their scope) and
+classifies every name before lark sees it.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
+from lark.lexer import Lexer
+
+from p4nic.compiler import ast
+from p4nic.compiler.errors import CompileError, SourceLocation
+from p4nic.compiler.preprocess import PreprocessedSource
+
+GRAMMAR_PATH = Path(__file__).parent / "grammar.lark"
+
+# ------------------------------------------------------------------------------- raw tokens
+
+_RAW_TOKEN = re.compile(r"""
+    (?P<ws>[ \t\r\f\v]+)
+  | (?P<nl>\n)
+  | (?P<string>"(?:\\.|[^"\\\n])*")
+  | (?P<int>(?:[0-9]+[ws])?(?:0[xX][0-9a-fA-F_]+|0[dD][0-9_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*))
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<punct>&&&|\|\+\|=|\|-\|=|<<=|>>=|\{\#\}|\|\+\||\|-\||\.\.|<<|&&|\|\||==|!=|>=|<=|\+\+
+              |\+=|-=|\*=|/=|%=|&=|\|=|\^=|[-+*/%&|^~!<>=?:;,.(){}\[\]@])
+  | (?P<bad>.)
+""", re.VERBOSE)
+
+# Keywords that open a declaration of a type named by the next identifier.
+_TYPE_DECL_KEYWORDS = {"header", "header_union", "struct", "parser", "control", "package"}
+# Keywords after which '<' opens type arguments.
+_GENERIC_KEYWORDS = {"bit", "int", "varbit", "tuple", "value_set"}
+# Tokens that can end a type, so that a following name is being declared.
+_TYPE_END_TEXTS = {">", "]", "bool", "error", "string", "int", "bit", "void", "match_kind"}
+# Tokens allowed between '<' and '>' of type arguments (used to tell `f<T>(x)` from `a < b`).
+_TYPE_ARG_TOKENS = {"ident", "int", "<", ">", ",", "[", "]", "_", "."}
+
+_ASSIGN_OPS = {"+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>=", "|+|=", "|-|="}
+
+_PLAIN_WORDS = {
+    "IDENTIFIER": "a name", "TYPE_IDENTIFIER": "a type name", "INTEGER": "a number",
+    "STRING_LITERAL": "a string", "ANNOTATION": "an annotation", "_L_ANGLE_ARGS": "'<'",
+    "_R_ANGLE_SHIFT": "'>'", "ASSIGN_OP": "an assignment operator", "$END": "end of input",
+}
+
+
+@dataclass
+class RawToken:
+    kind: str          # 'int', 'string', 'ident', 'punct'
+    text: str
+    pos: int
+    line: int
+    column: int
+
+
+@dataclass
+class AnnotationData:
+    """What the lexer knows about one annotation: name, body text and the body's tokens."""
+    name: str
+    raw: str
+    bracket: Optional[str]      # '(' or '[' for bodies, None without one
+    tokens: list
+
+    def __str__(self) -> str:
+        return "@" + self.name
+
+
+def _raw_tokens(text: str, source: PreprocessedSource) -> list:
+    tokens = []
+    line, line_start = 1, 0
+    for m in _RAW_TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind == "nl":
+            line += 1
+            line_start = m.end()
+            continue
+        if kind == "ws":
+            continue
+        column = m.start() - line_start + 1
+        if kind == "bad":
+            raise CompileError(f"unexpected character '{m.group()}'",
+                               source.location(line, column), kind="syntax")
+        tokens.append(RawToken(kind, m.group(), m.start(), line, column))
+    return tokens
+
+
+# ------------------------------------------------------------------------------- the lexer
+
+class _Scopes:
+    """Names visible at a point: each scope maps a name to 'type' or 'object'.
+
+    A scope is `pending` from a declaration's '(' or type parameter list until its '{' (then it
+    becomes the block's scope) or its ';' (then it ends), so that parameters and type
+    parameters are visible in the body."""
+
+    def __init__(self):
+        self.stack = [({}, False)]
+
+    def is_type(self, name: str) -> bool:
+        for names, _ in reversed(self.stack):
+            if name in names:
+                return names[name] == "type"
+        return False
+
+    def declare(self, name: str, kind: str):
+        self.stack[-1][0][name] = kind
+
+    def declare_outer(self, name: str, kind: str):
+        """Declare in the innermost scope that is not pending (where a declaration lives)."""
+        for names, pending in reversed(self.stack):
+            if not pending:
+                names[name] = kind
+                return
+
+    def open_pending(self):
+        if not self.stack[-1][1]:
+            self.stack.append(({}, True))
+
+    def open_block(self):
+        if self.stack[-1][1]:
+            self.stack[-1] = (self.stack[-1][0], False)
+        else:
+            self.stack.append(({}, False))
+
+    def close_block(self):
+        while len(self.stack) > 1:
+            _, pending = self.stack.pop()
+            if not pending:
+                return
+
+    def end_statement(self):
+        while len(self.stack) > 1 and self.stack[-1][1]:
+            self.stack.pop()
+
+
+class _Classifier:
+    """Turns raw tokens into lark Tokens, deciding type names and angle brackets."""
+
+    def __init__(self, raw: list, literal_types: dict, source: PreprocessedSource):
+        self.raw = raw
+        self.literal_types = literal_types
+        self.source = source
+        self.scopes = _Scopes()
+        self.out: list = []
+        self.declare_type_at: set = set()     # raw indices of names that typedef/enum declare
+
+    def run(self) -> list:
+        raw = self.raw
+        i = 0
+        n = len(raw)
+        while i < n:
+            tok = raw[i]
+            if tok.kind == "punct" and tok.text == "@":
+                i = self.annotation(i)
+                continue
+            if tok.kind == "ident":
+                self.identifier(i)
+            elif tok.kind == "punct":
+                self.punctuation(i)
+            elif tok.kind == "int":
+                self.emit("INTEGER", tok)
+            else:
+                self.emit("STRING_LITERAL", tok)
+            i += 1
+        return self.out
+
+    def emit(self, type_: str, tok: RawToken, value=None) -> Token:
+        value = tok.text if value is None else value
+        end = tok.pos + len(tok.text)
+        t = Token(type_, value, tok.pos, tok.line, tok.column, tok.line,
+                  tok.column + len(tok.text), end)
+        self.out.append(t)
+        return t
+
+    def prev_type(self, back: int = 1) -> Optional[str]:
+        return self.out[-back].type if len(self.out) >= back else None
+
+    def prev_text(self, back: int = 1) -> Optional[str]:
+        return str(self.out[-back]) if len(self.out) >= back else None
+
+    def prev_ends_type(self, back: int) -> bool:
+        """Whether the token `back` places behind can end a type (then a name is declared)."""
+        return self.prev_type(back) == "TYPE_IDENTIFIER" or self.prev_text(back) in _TYPE_END_TEXTS
+
+    def next_text(self, i: int, ahead: int = 1) -> Optional[str]:
+        j = i + ahead
+        return self.raw[j].text if j < len(self.raw) else None
+
+    # -- identifiers and keywords --------------------------------------------------------------
+
+    def identifier(self, i: int):
+        tok = self.raw[i]
+        text = tok.text
+        if text == "_":
+            self.emit(self.literal_types["_"], tok)
+            return
+        keyword = self.literal_types.get(text)
+        if keyword is not None:
+            self.emit(keyword, tok)
+            if text in ("typedef", "type"):
+                self.mark_typedef_name(i)
+            elif text == "enum":
+                self.mark_enum_name(i)
+            return
+        prev = self.prev_text()
+        if i in self.declare_type_at:
+            self.emit("TYPE_IDENTIFIER" if self.scopes.is_type(text) else "IDENTIFIER", tok)
+            self.scopes.declare_outer(text, "type")
+            return
+        if prev in _TYPE_DECL_KEYWORDS and self.prev_type() != "DOT" or (
+                prev == "extern" and self.next_text(i) in ("{", "<")):
+            self.emit("TYPE_IDENTIFIER" if self.scopes.is_type(text) else "IDENTIFIER", tok)
+            self.scopes.declare_outer(text, "type")
+            return
+        if self.scopes.is_type(text):
+            if self.prev_ends_type(1) and self.next_text(i) in (";", "=", ",", ")"):
+                # A declaration reusing a type's name for a variable or parameter: it hides
+                # the type in this scope (as p4c's ProgramStructure::declareObject does).
+                self.emit("IDENTIFIER", tok)
+                self.scopes.declare(text, "object")
+                return
+            self.emit("TYPE_IDENTIFIER", tok)
+            return
+        self.emit("IDENTIFIER", tok)
+
+    def mark_typedef_name(self, i: int):
+        """`typedef T N;` / `type T N;` declare N, the name right before the ';'."""
+        depth = 0
+        for j in range(i + 1, len(self.raw)):
+            t = self.raw[j].text
+            if t in ("(", "[", "{"):
+                depth += 1
+            elif t in (")", "]", "}"):
+                depth -= 1
+            elif t == ";" and depth == 0:
+                if self.raw[j - 1].kind == "ident":
+                    self.declare_type_at.add(j - 1)
+                return
+            if depth < 0:
+                return
+
+    def mark_enum_name(self, i: int):
+        """`enum E {` and `enum bit<8> E {` declare E, the name right before the '{'."""
+        for j in range(i + 1, min(i + 12, len(self.raw))):
+            if self.raw[j].text == "{":
+                if self.raw[j - 1].kind == "ident":
+                    self.declare_type_at.add(j - 1)
+                return
+
+    # -- punctuation -----------------------------------------------------------------------------
+
+    def punctuation(self, i: int):
+        tok = self.raw[i]
+        text = tok.text
+        if text == "<":
+            self.left_angle(i)
+            return
+        if text == ">":
+            following = self.raw[i + 1] if i + 1 < len(self.raw) else None
+            if following is not None and following.text.startswith(">") \
+                    and following.pos == tok.pos + 1:
+                self.emit("_R_ANGLE_SHIFT", tok)
+            else:
+                self.emit(self.literal_types[">"], tok)
+            return
+        if text in _ASSIGN_OPS:
+            self.emit("ASSIGN_OP", tok)
+            return
+        type_ = self.literal_types.get(text)
+        if type_ is None:
+            raise CompileError(f"unexpected '{text}'", self.source.location(tok.line, tok.column),
+                               kind="syntax")
+        self.emit(type_, tok)
+        if text == "(":
+            self.scopes.open_pending()
+        elif text == "{":
+            self.scopes.open_block()
+        elif text == "}":
+            self.scopes.close_block()
+        elif text == ";":
+            self.scopes.end_statement()
+
+    def left_angle(self, i: int):
+        tok = self.raw[i]
+        prev_type, prev = self.prev_type(), self.prev_text()
+        if prev_type == "TYPE_IDENTIFIER" or prev in _GENERIC_KEYWORDS:
+            self.emit("_L_ANGLE_ARGS", tok)
+            return
+        if prev_type == "IDENTIFIER":
+            before = self.prev_text(2)
+            declaring = before in _TYPE_DECL_KEYWORDS or before == "extern" or (
+                (self.prev_ends_type(2) or self.prev_type(2) == "IDENTIFIER")
+                and self.is_type_param_list(i))
+            if declaring:
+                self.emit("_L_ANGLE_ARGS", tok)
+                self.declare_type_params(i)
+                return
+            if self.is_type_arg_list(i):
+                self.emit("_L_ANGLE_ARGS", tok)
+                return
+        self.emit(self.literal_types["<"], tok)
+
+    def is_type_param_list(self, i: int) -> bool:
+        """`< A, B > (`: the type parameters of a generic function or method prototype."""
+        j = i + 1
+        while j + 1 < len(self.raw) and self.raw[j].kind == "ident":
+            sep = self.raw[j + 1].text
+            if sep == ">":
+                return j + 2 < len(self.raw) and self.raw[j + 2].text == "("
+            if sep != ",":
+                return False
+            j += 2
+        return False
+
+    def is_type_arg_list(self, i: int) -> bool:
+        """`< types > (`: explicit type arguments of a call (not a comparison)."""
+        depth = 0
+        for j in range(i, min(i + 64, len(self.raw))):
+            t = self.raw[j]
+            if t.kind == "punct" and t.text not in _TYPE_ARG_TOKENS:
+                return False
+            if t.text == "<":
+                depth += 1
+            elif t.text == ">":
+                depth -= 1
+                if depth == 0:
+                    return j + 1 < len(self.raw) and self.raw[j + 1].text == "("
+        return False
+
+    def declare_type_params(self, i: int):
+        self.scopes.open_pending()
+        j = i + 1
+        while j < len(self.raw) and self.raw[j].text != ">":
+            if self.raw[j].kind == "ident":
+                self.scopes.declare(self.raw[j].text, "type")
+            j += 1
+
+    # -- annotations -----------------------------------------------------------------------------
+
+    def annotation(self, i: int) -> int:
+        """`@name`, `@name(body)`, `@name[body]`, `@pragma rest-of-line`: one ANNOTATION token."""
+        at = self.raw[i]
+        if i + 1 >= len(self.raw) or self.raw[i + 1].kind != "ident":
+            raise CompileError("expected an annotation name after '@'",
+                               self.source.location(at.line, at.column), kind="syntax")
+        name = self.raw[i + 1].text
+        j = i + 2
+        body: list = []
+        bracket = None
+        raw_text = ""
+        if name == "pragma":
+            # p4c: `@pragma` takes the rest of the line as its body (p4lexer.ll PRAGMA_LINE).
+            while j < len(self.raw) and self.raw[j].line == at.line:
+                body.append(self.raw[j])
+                j += 1
+            if body:
+                name_tok = body.pop(0)
+                name = name_tok.text
+                raw_text = " ".join(t.text for t in body)
+        elif j < len(self.raw) and self.raw[j].text in ("(", "["):
+            bracket = self.raw[j].text
+            closer = ")" if bracket == "(" else "]"
+            depth = 0
+            start = j
+            while j < len(self.raw):
+                t = self.raw[j].text
+                if t in ("(", "[", "{"):
+                    depth += 1
+                elif t in (")", "]", "}"):
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            if j >= len(self.raw) or self.raw[j].text != closer:
+                opener = self.raw[start]
+                raise CompileError(f"unterminated body of annotation @{name}: missing '{closer}'",
+                                   self.source.location(opener.line, opener.column), kind="syntax")
+            body = self.raw[start + 1:j]
+            raw_text = _source_slice(self.raw[start], self.raw[j], self.source)
+            j += 1
+        sub = _Classifier(body, self.literal_types, self.source)
+        sub.scopes = self.scopes
+        data = AnnotationData(name, raw_text, bracket, sub.run() if body else [])
+        # The scopes are shared so type names in bodies are recognised; a body cannot open one.
+        self.emit("ANNOTATION", at, data)
+        return j
+
+
+def _source_slice(first: RawToken, last: RawToken, source: PreprocessedSource) -> str:
+    return source.text[first.pos + 1:last.pos]
+
+
+class _TokenListLexer(Lexer):
+    """Hands lark the tokens our classifier made (lark's custom-lexer interface)."""
+
+    def __init__(self, lexer_conf):
+        pass
+
+    def lex(self, data):
+        return iter(data)
+
+
+# ------------------------------------------------------------------------------- AST building
+
+def _parse_int(text: str, loc) -> ast.IntLiteral:
+    width = None
+    signed = False
+    m = re.match(r"([0-9]+)([ws])(.*)$", text)
+    if m:
+        width, signed, text = int(m.group(1)), m.group(2) == "s", m.group(3)
+    digits = text.replace("_", "")
+    base = 10
+    if len(digits) > 1 and digits[0] == "0" and digits[1] in "xXdDoObB":
+        base = {"x": 16, "d": 10, "o": 8, "b": 2}[digits[1].lower()]
+        digits = digits[2:]
+    return ast.IntLiteral(int(digits, base), width, signed, base, loc=loc)
+
+
+def _values(children) -> list:
+    """Children that are not placeholders or leftover punctuation tokens."""
+    return [c for c in children if c is not None and not isinstance(c, Token)]
+
+
+@v_args(meta=True)
+class _AstBuilder(Transformer):
+    """lark callbacks, one per grammar rule or alias, each building the ast node it names."""
+
+    def __init__(self, source: PreprocessedSource, parser: Lark):
+        super().__init__()
+        self.source = source
+        self.parser = parser
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def loc(self, meta) -> Optional[SourceLocation]:
+        if getattr(meta, "empty", True):
+            return None
+        return self.source.location(meta.line, meta.column)
+
+    def tloc(self, tok) -> Optional[SourceLocation]:
+        if isinstance(tok, Token) and tok.line is not None:
+            return self.source.location(tok.line, tok.column)
+        return None
+
+    # -- program, annotations, names -------------------------------------------------------------
+
+    def program(self, meta, children):
+        return ast.Program([c for c in children if c is not None], loc=self.loc(meta))
+
+    def empty_decl(self, meta, children):
+        return None
+
+    def annotations(self, meta, children):
+        return [self.annotation(tok) for tok in children]
+
+    def annotation(self, tok: Token) -> ast.Annotation:
+        data: AnnotationData = tok.value
+        node = ast.Annotation(data.name, raw=data.raw, loc=self.tloc(tok))
+        if data.tokens:
+            start = "annotation_kv" if data.bracket == "[" and any(
+                t.type == "EQUAL" for t in data.tokens) else "annotation_args"
+            try:
+                parsed = self.transform(self.parser.parse(data.tokens, start=start))
+            except (UnexpectedInput, VisitError, CompileError):
+                parsed = None     # an unstructured body: only `raw` carries it
+            if isinstance(parsed, dict):
+                node.kv = parsed
+            elif isinstance(parsed, list):
+                node.args = parsed
+        return node
+
+    def annotation_args(self, meta, children):
+        return children[0] or [] if children else []
+
+    def annotation_kv(self, meta, children):
+        return dict(_values(children))
+
+    def non_type_name(self, meta, children):
+        return children[0]
+
+    def name(self, meta, children):
+        return children[0]
+
+    def member(self, meta, children):
+        return children[0]
+
+    def prefixed_non_type_name(self, meta, children):
+        return ast.Name(str(children[0]), loc=self.tloc(children[0]))
+
+    def global_non_type_name(self, meta, children):
+        return ast.Name(str(children[0]), global_scope=True, loc=self.loc(meta))
+
+    def type_params(self, meta, children):
+        return [str(c) for c in children]
+
+    # -- types -----------------------------------------------------------------------------------
+
+    def prefixed_type(self, meta, children):
+        return ast.NamedTypeRef(str(children[0]), loc=self.tloc(children[0]))
+
+    def global_type(self, meta, children):
+        return ast.NamedTypeRef(str(children[0]), global_scope=True, loc=self.loc(meta))
+
+    def named_type(self, meta, children):
+        return children[0]
+
+    def specialized_type(self, meta, children):
+        base, args = children
+        base.type_args = args
+        return base
+
+    def header_stack_type(self, meta, children):
+        return ast.StackTypeRef(children[0], children[1], loc=self.loc(meta))
+
+    def tuple_type(self, meta, children):
+        return ast.TupleTypeRef(children[0] or [], loc=self.loc(meta))
+
+    def type_args(self, meta, children):
+        return list(children)
+
+    def bool_type(self, meta, children):
+        return ast.BoolTypeRef(loc=self.loc(meta))
+
+    def error_type(self, meta, children):
+        return ast.ErrorTypeRef(loc=self.loc(meta))
+
+    def match_kind_type(self, meta, children):
+        return ast.MatchKindTypeRef(loc=self.loc(meta))
+
+    def string_type(self, meta, children):
+        return ast.StringTypeRef(loc=self.loc(meta))
+
+    def int_type(self, meta, children):
+        return ast.IntTypeRef(loc=self.loc(meta))
+
+    def bit1_type(self, meta, children):
+        loc = self.loc(meta)
+        return ast.BitsTypeRef(ast.IntLiteral(1, loc=loc), loc=loc)
+
+    def bit_type(self, meta, children):
+        return ast.BitsTypeRef(children[0], loc=self.loc(meta))
+
+    def signed_type(self, meta, children):
+        return ast.BitsTypeRef(children[0], signed=True, loc=self.loc(meta))
+
+    def varbit_type(self, meta, children):
+        return ast.VarbitTypeRef(children[0], loc=self.loc(meta))
+
+    def void_type(self, meta, children):
+        return ast.VoidTypeRef(loc=self.loc(meta))
+
+    def dont_care_type(self, meta, children):
+        return ast.DontCareTypeRef(loc=self.loc(meta))
+
+    def type_variable(self, meta, children):
+        return ast.NamedTypeRef(str(children[0]), loc=self.tloc(children[0]))
+
+    # -- type declarations -----------------------------------------------------------------------
+
+    def _fields_decl(self, cls, children):
+        annotations, name, type_params, *fields = children
+        return cls(str(name), fields, type_params=type_params or [],
+                   annotations=annotations or [], loc=self.tloc(name))
+
+    def header_decl(self, meta, children):
+        return self._fields_decl(ast.HeaderTypeDeclaration, children)
+
+    def header_union_decl(self, meta, children):
+        return self._fields_decl(ast.HeaderUnionDeclaration, children)
+
+    def struct_decl(self, meta, children):
+        return self._fields_decl(ast.StructDeclaration, children)
+
+    def struct_field(self, meta, children):
+        annotations, type_ref, name = children
+        return ast.StructField(str(name), type_ref, annotations=annotations or [],
+                               loc=self.tloc(name))
+
+    def enum_decl(self, meta, children):
+        annotations, name, *members = children
+        members = [(str(m), None, self.tloc(m)) for m in members if m is not None]
+        return ast.EnumDeclaration(str(name), members, annotations=annotations or [],
+                                   loc=self.tloc(name))
+
+    def serializable_enum_decl(self, meta, children):
+        annotations, underlying, name, *members = children
+        return ast.EnumDeclaration(str(name), [m for m in members if m is not None],
+                                   underlying=underlying, annotations=annotations or [],
+                                   loc=self.tloc(name))
+
+    def enum_member(self, meta, children):
+        name, value = children
+        return (str(name), value, self.tloc(name))
+
+    def error_decl(self, meta, children):
+        return ast.ErrorDeclaration([str(c) for c in children if c is not None],
+                                    loc=self.loc(meta))
+
+    def match_kind_decl(self, meta, children):
+        return ast.MatchKindDeclaration([str(c) for c in children if c is not None],
+                                        loc=self.loc(meta))
+
+    def typedef_decl(self, meta, children):
+        annotations, type_ref, name = children
+        return ast.TypedefDeclaration(str(name), type_ref, annotations=annotations or [],
+                                      loc=self.tloc(name))
+
+    def newtype_decl(self, meta, children):
+        annotations, _, type_ref, name = children
+        return ast.TypedefDeclaration(str(name), type_ref, new_type=True,
+                                      annotations=annotations or [], loc=self.tloc(name))
+
+    # -- parameters and arguments ----------------------------------------------------------------
+
+    def params(self, meta, children):
+        return list(children)
+
+    def param(self, meta, children):
+        annotations, direction, type_ref, name, default = children
+        return ast.Parameter(str(name), type_ref, direction, default,
+                             annotations=annotations or [], loc=self.tloc(name))
+
+    def direction(self, meta, children):
+        return str(children[0])
+
+    def args(self, meta, children):
+        out = []
+        for c in children:
+            if isinstance(c, ast.Argument):
+                out.append(c)
+            elif isinstance(c, ast.DontCare):
+                out.append(ast.Argument(None, loc=c.loc))
+            else:
+                out.append(ast.Argument(c, loc=c.loc))
+        return out
+
+    def named_arg(self, meta, children):
+        return ast.Argument(children[1], str(children[0]), loc=self.tloc(children[0]))
+
+    def named_dont_care(self, meta, children):
+        return ast.Argument(None, str(children[0]), loc=self.tloc(children[0]))
+
+    # -- externs, functions, packages, instances -------------------------------------------------
+
+    def extern_decl(self, meta, children):
+        annotations, name, type_params, *methods = children
+        return ast.ExternDeclaration(str(name), methods, type_params=type_params or [],
+                                     annotations=annotations or [], loc=self.tloc(name))
+
+    def function_prototype(self, meta, children):
+        return_type, name, type_params, params = children
+        return (return_type, name, type_params or [], params or [])
+
+    def method_prototype(self, meta, children):
+        annotations, (return_type, name, type_params, params) = children
+        return ast.MethodPrototype(str(name), return_type, params, type_params=type_params,
+                                   annotations=annotations or [], loc=self.tloc(name))
+
+    def abstract_method(self, meta, children):
+        annotations, _, (return_type, name, type_params, params) = children
+        return ast.MethodPrototype(str(name), return_type, params, type_params=type_params,
+                                   abstract=True, annotations=annotations or [],
+                                   loc=self.tloc(name))
+
+    def constructor_prototype(self, meta, children):
+        annotations, name, params = children
+        return ast.MethodPrototype(str(name), None, params or [], annotations=annotations or [],
+                                   loc=self.tloc(name))
+
+    def extern_function_decl(self, meta, children):
+        annotations, (return_type, name, type_params, params) = children
+        return ast.ExternFunctionDeclaration(str(name), return_type, params,
+                                             type_params=type_params,
+                                             annotations=annotations or [], loc=self.tloc(name))
+
+    def function_decl(self, meta, children):
+        annotations, (return_type, name, type_params, params), body = children
+        return ast.FunctionDeclaration(str(name), return_type, params, body,
+                                       type_params=type_params, annotations=annotations or [],
+                                       loc=self.tloc(name))
+
+    def package_type_decl(self, meta, children):
+        annotations, name, type_params, params = children
+        return ast.PackageTypeDeclaration(str(name), params or [], type_params=type_params or [],
+                                          annotations=annotations or [], loc=self.tloc(name))
+
+    def instantiation(self, meta, children):
+        annotations, type_ref, args, name, *initializer = children
+        return ast.Instantiation(str(name), type_ref, args or [], initializer=initializer,
+                                 annotations=annotations or [], loc=self.tloc(name))
+
+    def constant_decl(self, meta, children):
+        annotations, _, type_ref, name, value = children
+        return ast.ConstantDeclaration(str(name), type_ref, value,
+                                       annotations=annotations or [], loc=self.tloc(name))
+
+    def variable_decl(self, meta, children):
+        annotations, type_ref, name, init = children
+        return ast.VariableDeclaration(str(name), type_ref, init, annotations=annotations or [],
+                                       loc=self.tloc(name))
+
+    variable_decl_noterm = variable_decl
+
+    def action_decl(self, meta, children):
+        annotations, name, params, body = children
+        return ast.ActionDeclaration(str(name), params or [], body,
+                                     annotations=annotations or [], loc=self.tloc(name))
+
+    # -- parsers ---------------------------------------------------------------------------------
+
+    def parser_type_decl(self, meta, children):
+        annotations, name, type_params, params = children
+        return ast.ParserTypeDeclaration(str(name), params or [], type_params=type_params or [],
+                                         annotations=annotations or [], loc=self.tloc(name))
+
+    def parser_decl(self, meta, children):
+        proto, ctor_params, *rest = children
+        states = [c for c in rest if isinstance(c, ast.ParserState)]
+        local_decls = [c for c in rest if not isinstance(c, ast.ParserState)]
+        return ast.ParserDeclaration(proto.name, proto.params, ctor_params or [], local_decls,
+                                     states, type_params=proto.type_params,
+                                     annotations=proto.annotations, loc=proto.loc)
+
+    def value_set_decl(self, meta, children):
+        annotations, element_type, size, name = children
+        return ast.ValueSetDeclaration(str(name), element_type, size,
+                                       annotations=annotations or [], loc=self.tloc(name))
+
+    def parser_state(self, meta, children):
+        annotations, _, name, *rest = children
+        transition = rest.pop() if rest else None
+        if isinstance(transition, Token):
+            transition = ast.Name(str(transition), loc=self.tloc(transition))
+        elif transition is None:
+            # The spec: a state without a transition statement implicitly rejects.
+            transition = ast.Name("reject", loc=self.tloc(name))
+        return ast.ParserState(str(name), rest, transition, annotations=annotations or [],
+                               loc=self.tloc(name))
+
+    def select_expression(self, meta, children):
+        exprs, *cases = children
+        return ast.SelectExpression(exprs or [], cases, loc=self.loc(meta))
+
+    def select_case(self, meta, children):
+        keyset, state = children
+        return ast.SelectCase(keyset, str(state), loc=self.loc(meta))
+
+    def tuple_keyset(self, meta, children):
+        return ast.ListExpression(_values(children), loc=self.loc(meta))
+
+    def mask(self, meta, children):
+        return ast.Binary("&&&", children[0], children[1], loc=self.loc(meta))
+
+    def range(self, meta, children):
+        return ast.Binary("..", children[0], children[1], loc=self.loc(meta))
+
+    def default(self, meta, children):
+        return ast.DefaultExpression(loc=self.loc(meta))
+
+    def dont_care(self, meta, children):
+        return ast.DontCare(loc=self.loc(meta))
+
+    # -- controls and tables ---------------------------------------------------------------------
+
+    def control_type_decl(self, meta, children):
+        annotations, name, type_params, params = children
+        return ast.ControlTypeDeclaration(str(name), params or [], type_params=type_params or [],
+                                          annotations=annotations or [], loc=self.tloc(name))
+
+    def control_decl(self, meta, children):
+        proto, ctor_params, *rest = children
+        body = rest.pop()
+        local_decls = [c for c in rest if not isinstance(c, Token)]
+        return ast.ControlDeclaration(proto.name, proto.params, ctor_params or [], local_decls,
+                                      body, type_params=proto.type_params,
+                                      annotations=proto.annotations, loc=proto.loc)
+
+    def table_decl(self, meta, children):
+        annotations, name, *properties = children
+        return ast.TableDeclaration(str(name), properties, annotations=annotations or [],
+                                    loc=self.tloc(name))
+
+    def key_property(self, meta, children):
+        keyword, *elements = children
+        return ast.TableProperty("key", elements, loc=self.tloc(keyword))
+
+    def key_element(self, meta, children):
+        expr, match_kind, annotations = children
+        return ast.KeyElement(expr, str(match_kind), annotations=annotations or [],
+                              loc=self.loc(meta))
+
+    def actions_property(self, meta, children):
+        keyword, *actions = children
+        return ast.TableProperty("actions", actions, loc=self.tloc(keyword))
+
+    def action_item(self, meta, children):
+        annotations, ref = children
+        ref.annotations = annotations or []
+        return ref
+
+    def action_ref(self, meta, children):
+        name, args = children
+        return ast.ActionRef(name, args or [], loc=self.loc(meta))
+
+    def entries_property(self, meta, children):
+        annotations, const, keyword, *entries = children
+        return ast.TableProperty("entries", entries, const=const is not None,
+                                 annotations=annotations or [], loc=self.tloc(keyword))
+
+    def entry(self, meta, children):
+        const, priority, keys, action, annotations = children
+        return ast.TableEntry(keys, action, priority, const=const is not None,
+                              annotations=annotations or [], loc=self.loc(meta))
+
+    def int_literal_priority(self, meta, children):
+        return _parse_int(str(children[1]), self.tloc(children[1]))
+
+    def entry_priority(self, meta, children):
+        return _values(children)[0]
+
+    def simple_property(self, meta, children):
+        annotations, const, name, value = children
+        if str(name) == "default_action":
+            value = self.as_action_ref(value)
+        return ast.TableProperty(str(name), value, const=const is not None,
+                                 annotations=annotations or [], loc=self.tloc(name))
+
+    def property_name(self, meta, children):
+        return children[0]
+
+    @staticmethod
+    def as_action_ref(value):
+        """`default_action = a(1)` parses as a call; the table wants an ActionRef."""
+        if isinstance(value, ast.MethodCall) and not value.type_args:
+            return ast.ActionRef(value.callee, value.args, loc=value.loc)
+        if isinstance(value, ast.Name):
+            return ast.ActionRef(value, [], loc=value.loc)
+        return value
+
+    # -- statements ------------------------------------------------------------------------------
+
+    def block(self, meta, children):
+        annotations, *statements = children
+        return ast.BlockStatement(statements, annotations=annotations or [], loc=self.loc(meta))
+
+    def empty_statement(self, meta, children):
+        return ast.EmptyStatement(annotations=children[0] or [], loc=self.loc(meta))
+
+    def exit_statement(self, meta, children):
+        return ast.ExitStatement(annotations=children[0] or [], loc=self.loc(meta))
+
+    def break_statement(self, meta, children):
+        return ast.BreakStatement(annotations=children[0] or [], loc=self.loc(meta))
+
+    def continue_statement(self, meta, children):
+        return ast.ContinueStatement(annotations=children[0] or [], loc=self.loc(meta))
+
+    def return_statement(self, meta, children):
+        annotations, value = children
+        return ast.ReturnStatement(value, annotations=annotations or [], loc=self.loc(meta))
+
+    @staticmethod
+    def _split_annotations(children):
+        if children and (children[0] is None or isinstance(children[0], list)) and \
+                len(children) > 2:
+            return children[0] or [], children[1:]
+        return [], children
+
+    def assignment(self, meta, children):
+        annotations, (left, right) = self._split_annotations(children)
+        return ast.AssignmentStatement(left, right, annotations=annotations, loc=self.loc(meta))
+
+    def op_assignment(self, meta, children):
+        annotations, (left, op, right) = self._split_annotations(children)
+        value = ast.Binary(str(op)[:-1], copy.deepcopy(left), right, loc=self.loc(meta))
+        return ast.AssignmentStatement(left, value, annotations=annotations, loc=self.loc(meta))
+
+    def call_statement(self, meta, children):
+        if len(children) == 3:
+            annotations, callee, args = children
+        else:
+            annotations, (callee, args) = [], children
+        call = ast.MethodCall(callee, args or [], loc=self.loc(meta))
+        return ast.MethodCallStatement(call, annotations=annotations or [], loc=self.loc(meta))
+
+    def generic_call_statement(self, meta, children):
+        annotations, callee, type_args, args = children
+        call = ast.MethodCall(callee, args or [], type_args, loc=self.loc(meta))
+        return ast.MethodCallStatement(call, annotations=annotations or [], loc=self.loc(meta))
+
+    def direct_application(self, meta, children):
+        """`T.apply(args);` on a parser or control type: a TypeMember callee named 'apply'."""
+        annotations, type_ref, apply_tok, args = children
+        callee = ast.TypeMember(type_ref, "apply", loc=self.loc(meta))
+        call = ast.MethodCall(callee, args or [], loc=self.loc(meta))
+        return ast.MethodCallStatement(call, annotations=annotations or [], loc=self.loc(meta))
+
+    def if_statement(self, meta, children):
+        annotations, cond, then, else_ = children
+        return ast.IfStatement(cond, then, else_, annotations=annotations or [],
+                               loc=self.loc(meta))
+
+    def switch_statement(self, meta, children):
+        annotations, expr, *cases = children
+        return ast.SwitchStatement(expr, cases, annotations=annotations or [], loc=self.loc(meta))
+
+    def switch_case(self, meta, children):
+        label, body = children
+        return ast.SwitchCase(label, body, loc=self.loc(meta))
+
+    def for_statement(self, meta, children):
+        annotations, init, cond, updates, body = children
+        return ast.ForStatement(init or [], cond, updates or [], body,
+                                annotations=annotations or [], loc=self.loc(meta))
+
+    def for_in_statement(self, meta, children):
+        annotations, type_ref, name, _, collection, body = children
+        var = ast.VariableDeclaration(str(name), type_ref, loc=self.tloc(name))
+        return ast.ForInStatement(var, collection, body, annotations=annotations or [],
+                                  loc=self.loc(meta))
+
+    def for_updates(self, meta, children):
+        return list(children)
+
+    # -- expressions -----------------------------------------------------------------------------
+
+    def expression_list(self, meta, children):
+        return list(children)
+
+    def binary(self, meta, children):
+        left, op, right = children
+        return ast.Binary(str(op), left, right, loc=self.loc(meta))
+
+    def shift_right(self, meta, children):
+        values = _values(children)
+        return ast.Binary(">>", values[0], values[1], loc=self.loc(meta))
+
+    def unary(self, meta, children):
+        op, operand = children
+        return ast.Unary(str(op), operand, loc=self.loc(meta))
+
+    def cast(self, meta, children):
+        type_ref, expr = _values(children)
+        return ast.Cast(type_ref, expr, loc=self.loc(meta))
+
+    def mux(self, meta, children):
+        return ast.Mux(*children, loc=self.loc(meta))
+
+    def member_expr(self, meta, children):
+        expr, member = children
+        return ast.Member(expr, str(member), loc=self.loc(meta))
+
+    def index_expr(self, meta, children):
+        return ast.Index(children[0], children[1], loc=self.loc(meta))
+
+    def slice_expr(self, meta, children):
+        return ast.Slice(children[0], children[1], children[2], loc=self.loc(meta))
+
+    def call_expr(self, meta, children):
+        callee, args = children
+        return ast.MethodCall(callee, args or [], loc=self.loc(meta))
+
+    def generic_call_expr(self, meta, children):
+        callee, type_args, args = children
+        return ast.MethodCall(callee, args or [], type_args, loc=self.loc(meta))
+
+    def int_literal(self, meta, children):
+        return _parse_int(str(children[0]), self.tloc(children[0]))
+
+    def true_literal(self, meta, children):
+        return ast.BoolLiteral(True, loc=self.loc(meta))
+
+    def false_literal(self, meta, children):
+        return ast.BoolLiteral(False, loc=self.loc(meta))
+
+    def this_expr(self, meta, children):
+        return ast.This(loc=self.loc(meta))
+
+    def string_literal(self, meta, children):
+        return ast.StringLiteral(str(children[0])[1:-1], loc=self.tloc(children[0]))
+
+    def name_expr(self, meta, children):
+        return children[0]
+
+    def list_expr(self, meta, children):
+        elements = children[0] if children and isinstance(children[0], list) else []
+        return ast.ListExpression(elements, loc=self.loc(meta))
+
+    def struct_expr(self, meta, children):
+        return ast.StructExpression(_values(children), loc=self.loc(meta))
+
+    def kv_pair(self, meta, children):
+        return (str(children[0]), children[1])
+
+    def invalid_header(self, meta, children):
+        return ast.InvalidHeader(loc=self.loc(meta))
+
+    def type_member(self, meta, children):
+        type_ref, member = children
+        return ast.TypeMember(type_ref, str(member), loc=self.loc(meta))
+
+    def error_member(self, meta, children):
+        return ast.TypeMember(ast.ErrorTypeRef(loc=self.loc(meta)), str(children[0]),
+                              loc=self.loc(meta))
+
+    def constructor_call(self, meta, children):
+        type_ref, args = children
+        return ast.ConstructorCall(type_ref, args or [], loc=self.loc(meta))
+
+
+# ------------------------------------------------------------------------------- entry point
+
+@lru_cache(maxsize=1)
+def _build():
+    # cache=True keeps lark's LALR tables in the temp dir: building them takes ~0.8 s.
+    parser = Lark(GRAMMAR_PATH.read_text(), parser="lalr", lexer=_TokenListLexer,
+                  start=["program", "annotation_args", "annotation_kv"],
+                  propagate_positions=True, maybe_placeholders=True, cache=True)
+    literal_types = {}
+    for term in parser.terminals:
+        if term.pattern.type == "str":
+            literal_types[term.pattern.value] = term.name
+    return parser, literal_types
+
+
+def tokenize(source: PreprocessedSource) -> list:
+    """The classified token stream of a preprocessed program (what the grammar sees)."""
+    _, literal_types = _build()
+    return _Classifier(_raw_tokens(source.text, source), literal_types, source).run()
+
+
+def parse(source: PreprocessedSource) -> ast.Program:
+    """Parse a preprocessed P4-16 program; raises CompileError (kind 'syntax') on bad input."""
+    parser, literal_types = _build()
+    tokens = tokenize(source)
+    try:
+        tree = parser.parse(tokens, start="program")
+    except UnexpectedToken as e:
+        raise _syntax_error(e, tokens, source, literal_types) from None
+    try:
+        return _AstBuilder(source, parser).transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, CompileError):
+            raise e.orig_exc from None
+        raise
+
+
+def _describe(name: str, literal_names: dict) -> str:
+    if name in _PLAIN_WORDS:
+        return _PLAIN_WORDS[name]
+    if name in literal_names:
+        return f"'{literal_names[name]}'"
+    return name.lower()
+
+
+def _syntax_error(e: UnexpectedToken, tokens: list, source: PreprocessedSource,
+                  literal_types: dict) -> CompileError:
+    literal_names = {v: k for k, v in literal_types.items()}
+    tok = e.token
+    expected = sorted({_describe(n, literal_names) for n in e.expected})
+    if tok.type == "$END":
+        last = tokens[-1] if tokens else None
+        loc = source.location(last.end_line, last.end_column) if last else \
+            source.location(1, 1)
+        found = "end of input"
+    else:
+        loc = source.location(tok.line, tok.column)
+        found = f"'{tok}'"
+    message = f"syntax error: unexpected {found}"
+    if tok.type == "TYPE_IDENTIFIER" and "IDENTIFIER" in e.expected:
+        message += f" ('{tok}' is declared as a type, so it cannot be used as a value here)"
+    elif tok.type == "IDENTIFIER" and "TYPE_IDENTIFIER" in e.expected and len(e.expected) < 4:
+        message += f" ('{tok}' is not a declared type)"
+    if expected:
+        if len(expected) > 10:
+            expected = expected[:10] + ["..."]
+        message += "; expected " + (expected[0] if len(expected) == 1 else
+                                     "one of " + ", ".join(expected))
+    return CompileError(message, loc, kind="syntax")
