@@ -13,7 +13,8 @@ from p4.config.v1 import p4info_pb2
 from p4.v1 import p4runtime_pb2
 
 from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
-from p4nic.nic.p4runtime.translate import P4InfoIndex, TableInfo, decode_bytes, encode_int
+from p4nic.nic.p4runtime.translate import (P4InfoIndex, TableInfo, decode_bytes, encode_int,
+                                           encode_signed)
 from p4nic.nic.tables import TableError
 
 Update = p4runtime_pb2.Update
@@ -41,10 +42,12 @@ def table_default_is_const(index: P4InfoIndex, te) -> bool:
 class Entities:
     """P4Runtime Write/Read for one (device, P4Info) pair."""
 
-    def __init__(self, device, index: P4InfoIndex):
+    def __init__(self, device, index: P4InfoIndex, digests=None):
         self.device = device
         self.index = index
         self.state = device.state
+        self.digests = digests                # stream.DigestBuffers fed by DigestEntry writes
+        self.read_role = ""
         # (table JSON name, handle) -> TableEntry holding controller_metadata, metadata,
         # idle_timeout_ns and meter_config exactly as written, for read-write symmetry.
         self.entry_extras: dict = {}
@@ -516,3 +519,455 @@ class Entities:
                     te.idle_timeout_ns = extras.idle_timeout_ns
             out.append((table.role, notification))
         return out
+
+    # == direct resources =======================================================================
+
+    def configure_direct_meter(self, table: TableInfo, entry, config):
+        """Set (or, with None, reset to all-GREEN) an entry's direct meter cell."""
+        mt = self.match_table(table)
+        mt.direct_meter.configure_cell(entry.meter, meter_rates(config))
+
+    def find_entry(self, table: TableInfo, te):
+        """The installed entry (or default entry) a key-only TableEntry names; NOT_FOUND if none."""
+        mt = self.match_table(table)
+        if te.is_default_action:
+            return mt.default_entry
+        entry = mt.find(self.decode_match(table, te.match), te.priority or None)
+        if entry is None:
+            raise P4RuntimeError(grpc.StatusCode.NOT_FOUND,
+                                 f"table '{table.name}': no entry with this key")
+        return entry
+
+    def write_direct_counter_entry(self, kind, dce, role: str):
+        table = self.index.table(dce.table_entry.table_id)
+        self.check_role(role, table.role, f"table '{table.name}'")
+        if kind != MODIFY:
+            raise invalid("direct counter entries can only be modified")
+        if not table.direct_counter_id:
+            raise invalid(f"table '{table.name}' has no direct counter")
+        entry = self.find_entry(table, dce.table_entry)
+        if dce.HasField("data"):
+            check_counter_data(dce.data)
+            entry.bytes, entry.packets = dce.data.byte_count, dce.data.packet_count
+
+    def read_direct_counter_entry(self, query, exact: bool):
+        for table, entry, key in self.direct_cells(query.table_entry, "direct_counter_id", exact):
+            yield p4runtime_pb2.DirectCounterEntry(
+                table_entry=key, data=p4runtime_pb2.CounterData(byte_count=entry.bytes,
+                                                                packet_count=entry.packets))
+
+    def write_direct_meter_entry(self, kind, dme, role: str):
+        table = self.index.table(dme.table_entry.table_id)
+        self.check_role(role, table.role, f"table '{table.name}'")
+        if kind != MODIFY:
+            raise invalid("direct meter entries can only be modified")
+        if not table.direct_meter_id:
+            raise invalid(f"table '{table.name}' has no direct meter")
+        entry = self.find_entry(table, dme.table_entry)
+        self.configure_direct_meter(table, entry, dme.config if dme.HasField("config") else None)
+        key = (table.name, entry.handle)
+        if key in self.entry_extras:
+            if dme.HasField("config"):
+                self.entry_extras[key].meter_config.CopyFrom(dme.config)
+            else:
+                self.entry_extras[key].ClearField("meter_config")
+
+    def read_direct_meter_entry(self, query, exact: bool):
+        for table, entry, key in self.direct_cells(query.table_entry, "direct_meter_id", exact):
+            out = p4runtime_pb2.DirectMeterEntry(table_entry=key)
+            if entry.meter is not None and entry.meter.rates is not None:
+                out.config.CopyFrom(meter_config(entry.meter.rates))
+            yield out
+
+    def direct_cells(self, te, resource: str, exact: bool):
+        """(table, entry, key-only TableEntry) for every entry a direct-resource read selects."""
+        if te.table_id:
+            tables = [self.index.table(te.table_id)]
+            if not getattr(tables[0], resource):
+                raise invalid(f"table '{tables[0].name}' has no such direct resource")
+        else:
+            tables = [t for t in self.index.tables.values() if getattr(t, resource)]
+        for table in tables:
+            if not self.visible(table.role):
+                continue
+            if te.is_default_action:
+                entries = [self.match_table(table).default_entry]
+            elif te.match or exact:
+                entries = [self.find_entry(table, te)]
+            else:
+                entries = self.match_table(table).entries()
+            for entry in entries:
+                key = p4runtime_pb2.TableEntry(table_id=table.id)
+                if entry.handle is None:
+                    key.is_default_action = True
+                else:
+                    key.priority = entry.priority or 0
+                    key.match.extend(self.encode_match(table, entry.match))
+                yield table, entry, key
+
+    # == indexed externs: counters, meters, registers ===========================================
+
+    def indexed(self, kind: str, object_id: int, index_message, has_index: bool, role: str,
+                writing: bool):
+        """(info, state object, indices) for an indexed extern access; spec index rules."""
+        info = self.index.lookup(kind, object_id)
+        if writing:
+            self.check_role(role, info.role, f"{kind[:-1]} '{info.name}'")
+        state_object = getattr(self.state, kind)[info.name]
+        if not has_index:
+            return info, state_object, range(state_object.size)
+        if index_message.index < 0:
+            raise invalid("index must not be negative")
+        if index_message.index >= state_object.size:
+            raise P4RuntimeError(grpc.StatusCode.OUT_OF_RANGE,
+                                 f"index {index_message.index} is beyond the size "
+                                 f"{state_object.size} of '{info.name}'")
+        return info, state_object, [index_message.index]
+
+    def extern_ids(self, kind: str, object_id: int):
+        """Ids a read of `kind` selects: all (id 0) or the one given."""
+        if object_id == 0:
+            return [i for i, info in getattr(self.index, kind).items() if self.visible(info.role)]
+        info = self.index.lookup(kind, object_id)
+        return [object_id] if self.visible(info.role) else []
+
+    def write_counter_entry(self, kind, ce, role: str):
+        if kind != MODIFY:
+            raise invalid("counter entries can only be modified")
+        _, counter, indices = self.indexed("counters", ce.counter_id, ce.index,
+                                           ce.HasField("index"), role, writing=True)
+        if ce.HasField("data"):
+            check_counter_data(ce.data)
+            for i in indices:
+                counter.write(i, ce.data.byte_count, ce.data.packet_count)
+
+    def read_counter_entry(self, query, exact: bool):
+        for counter_id in self.extern_ids("counters", query.counter_id):
+            _, counter, indices = self.indexed("counters", counter_id, query.index,
+                                               query.HasField("index"), "", writing=False)
+            for i in indices:
+                byte_count, packet_count = counter.read(i)
+                yield p4runtime_pb2.CounterEntry(
+                    counter_id=counter_id, index=p4runtime_pb2.Index(index=i),
+                    data=p4runtime_pb2.CounterData(byte_count=byte_count, packet_count=packet_count))
+
+    def write_meter_entry(self, kind, me, role: str):
+        if kind != MODIFY:
+            raise invalid("meter entries can only be modified")
+        _, meter, indices = self.indexed("meters", me.meter_id, me.index, me.HasField("index"),
+                                         role, writing=True)
+        rates = meter_rates(me.config if me.HasField("config") else None)
+        for i in indices:
+            meter.set_rates(i, rates)
+
+    def read_meter_entry(self, query, exact: bool):
+        for meter_id in self.extern_ids("meters", query.meter_id):
+            _, meter, indices = self.indexed("meters", meter_id, query.index,
+                                             query.HasField("index"), "", writing=False)
+            for i in indices:
+                out = p4runtime_pb2.MeterEntry(meter_id=meter_id, index=p4runtime_pb2.Index(index=i))
+                rates = meter.get_rates(i)
+                if rates is not None:
+                    out.config.CopyFrom(meter_config(rates))
+                yield out
+
+    def write_register_entry(self, kind, re, role: str):
+        if kind != MODIFY:
+            raise invalid("register entries can only be modified")
+        info, register, indices = self.indexed("registers", re.register_id, re.index,
+                                                re.HasField("index"), role, writing=True)
+        if re.data.WhichOneof("data") != "bitstring":
+            raise invalid(f"register '{info.name}' holds bitstrings: data must be a bitstring")
+        value = decode_bytes(re.data.bitstring, info.bitwidth, f"register '{info.name}'")
+        for i in indices:
+            register.write(i, value)
+
+    def read_register_entry(self, query, exact: bool):
+        for register_id in self.extern_ids("registers", query.register_id):
+            info, register, indices = self.indexed("registers", register_id, query.index,
+                                                   query.HasField("index"), "", writing=False)
+            encode = (lambda v: encode_signed(v, info.bitwidth)) if info.extra.get("signed") \
+                else encode_int
+            for i in indices:
+                out = p4runtime_pb2.RegisterEntry(register_id=register_id,
+                                                  index=p4runtime_pb2.Index(index=i))
+                out.data.bitstring = encode(register.read(i))
+                yield out
+
+    # == action profiles ========================================================================
+
+    def profile(self, profile_id: int, role: str, writing: bool):
+        info = self.index.lookup("action_profiles", profile_id)
+        if writing:
+            self.check_role(role, info.role, f"action profile '{info.name}'")
+        return info, self.state.action_profiles[info.name]
+
+    def member_action(self, info, action) -> tuple:
+        """A member's action, valid for the profile's tables -> (JSON action id, args)."""
+        table = self.index.tables[info.extra["table_ids"][0]]
+        return self.decode_action(table, action, default=False)
+
+    def write_action_profile_member(self, kind, member, role: str):
+        info, profile = self.profile(member.action_profile_id, role, writing=True)
+        if kind == DELETE:
+            profile.delete_member(member.member_id)
+            return
+        if not member.HasField("action"):
+            raise invalid("an action profile member needs an action")
+        action_id, args = self.member_action(info, member.action)
+        if kind == INSERT:
+            profile.add_member(member.member_id, action_id, args)
+        else:
+            profile.modify_member(member.member_id, action_id, args)
+
+    def read_action_profile_member(self, query, exact: bool):
+        for profile_id in self.profile_ids(query.action_profile_id):
+            info, profile = self.profile(profile_id, "", writing=False)
+            table = self.index.tables[info.extra["table_ids"][0]]
+            for member_id, member in sorted(profile.members.items()):
+                if query.member_id and member_id != query.member_id:
+                    continue
+                yield p4runtime_pb2.ActionProfileMember(
+                    action_profile_id=profile_id, member_id=member_id,
+                    action=self.encode_action(table, member.action_id, member.args))
+
+    def profile_ids(self, profile_id: int):
+        if profile_id == 0:
+            return [i for i, info in self.index.action_profiles.items() if self.visible(info.role)]
+        info = self.index.lookup("action_profiles", profile_id)
+        return [profile_id] if self.visible(info.role) else []
+
+    def write_action_profile_group(self, kind, group, role: str):
+        info, profile = self.profile(group.action_profile_id, role, writing=True)
+        if not info.extra["with_selector"]:
+            raise invalid(f"action profile '{info.name}' has no selector, so no groups")
+        if kind == DELETE:
+            profile.delete_group(group.group_id)
+            return
+        max_group_size = info.extra["max_group_size"]
+        if max_group_size and group.max_size > max_group_size:
+            raise invalid(f"max_size {group.max_size} is above the profile's max group size "
+                          f"{max_group_size}")
+        if group.max_size < 0:
+            raise invalid("max_size must not be negative")
+        members = [(m.member_id, m.weight) for m in group.members]
+        if kind == INSERT:
+            profile.add_group(group.group_id, group.max_size, members)
+            return
+        existing = profile.get_group(group.group_id)
+        if group.max_size != existing.max_size:
+            raise invalid("the max_size of a group cannot change")
+        profile.set_group_members(group.group_id, members)
+
+    def read_action_profile_group(self, query, exact: bool):
+        for profile_id in self.profile_ids(query.action_profile_id):
+            info, profile = self.profile(profile_id, "", writing=False)
+            if not info.extra["with_selector"]:
+                continue
+            for group_id, group in sorted(profile.groups.items()):
+                if query.group_id and group_id != query.group_id:
+                    continue
+                out = p4runtime_pb2.ActionProfileGroup(action_profile_id=profile_id,
+                                                       group_id=group_id, max_size=group.max_size)
+                for member_id, weight in group.weights.items():
+                    out.members.add(member_id=member_id, weight=weight)
+                yield out
+
+    # == packet replication engine ==============================================================
+
+    def write_packet_replication_engine_entry(self, kind, pre, role: str):
+        if role:
+            raise permission_denied(f"role '{role}' may not write replication entries")
+        replication = self.state.replication
+        which = pre.WhichOneof("type")
+        if which == "multicast_group_entry":
+            group = pre.multicast_group_entry
+            if group.multicast_group_id == 0:
+                raise invalid("multicast group id 0 is reserved for wildcard reads")
+            if kind == DELETE:
+                replication.delete_group(group.multicast_group_id)
+            elif kind == INSERT:
+                replication.create_group(group.multicast_group_id, replicas(group.replicas))
+            else:
+                replication.modify_group(group.multicast_group_id, replicas(group.replicas))
+        elif which == "clone_session_entry":
+            session = pre.clone_session_entry
+            if session.session_id == 0:
+                raise invalid("clone session id 0 is reserved for wildcard reads")
+            if kind == DELETE:
+                replication.delete_session(session.session_id)
+                return
+            make = replication.create_session if kind == INSERT else replication.modify_session
+            make(session.session_id, replicas(session.replicas), session.class_of_service,
+                 session.packet_length_bytes)
+        else:
+            raise invalid("the replication entry is empty")
+
+    def read_packet_replication_engine_entry(self, query, exact: bool):
+        replication = self.state.replication
+        which = query.WhichOneof("type")
+        if which == "multicast_group_entry":
+            wanted = query.multicast_group_entry.multicast_group_id
+            if wanted and wanted not in replication.multicast_groups:
+                raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"no multicast group {wanted}")
+            for group_id, group_replicas in sorted(replication.multicast_groups.items()):
+                if wanted and group_id != wanted:
+                    continue
+                out = p4runtime_pb2.PacketReplicationEngineEntry()
+                out.multicast_group_entry.multicast_group_id = group_id
+                for port, rid in group_replicas:
+                    out.multicast_group_entry.replicas.add(egress_port=port, instance=rid)
+                yield out
+        elif which == "clone_session_entry":
+            wanted = query.clone_session_entry.session_id
+            if wanted and wanted not in replication.clone_sessions:
+                raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"no clone session {wanted}")
+            for session_id, session in sorted(replication.clone_sessions.items()):
+                if wanted and session_id != wanted:
+                    continue
+                out = p4runtime_pb2.PacketReplicationEngineEntry()
+                entry = out.clone_session_entry
+                entry.session_id = session_id
+                entry.class_of_service = session.class_of_service
+                entry.packet_length_bytes = session.packet_length_bytes
+                for port, rid in session.replicas:
+                    entry.replicas.add(egress_port=port, instance=rid)
+                yield out
+        else:
+            raise invalid("say which replication entries to read (multicast group or clone session)")
+
+    # == value sets =============================================================================
+
+    def write_value_set_entry(self, kind, vse, role: str):
+        info = self.index.lookup("value_sets", vse.value_set_id)
+        self.check_role(role, info.role, f"value set '{info.name}'")
+        if kind != MODIFY:
+            raise invalid("value set entries can only be modified")
+        if info.size and len(vse.members) > info.size:
+            raise P4RuntimeError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                 f"value set '{info.name}' holds at most {info.size} members")
+        members = [self.value_set_member(info, member) for member in vse.members]
+        self.state.value_sets[info.name].set_members(members)
+
+    def value_set_member(self, info, member) -> tuple:
+        """A ValueSetMember -> (value, mask) over the concatenated match fields."""
+        fields = info.extra["fields"]
+        given = {fm.field_id: fm for fm in member.match}
+        value = mask = 0
+        for field in fields:
+            fm = given.pop(field.id, None)
+            width = field.bitwidth
+            full = (1 << width) - 1
+            what = f"value set '{info.name}' field {field.id}"
+            field_value, field_mask = 0, 0
+            if fm is not None:
+                kind = fm.WhichOneof("field_match_type")
+                if kind == "exact":
+                    field_value, field_mask = decode_bytes(fm.exact.value, width, what), full
+                elif kind == "ternary":
+                    field_value = decode_bytes(fm.ternary.value, width, what)
+                    field_mask = decode_bytes(fm.ternary.mask, width, what)
+                elif kind == "optional":
+                    field_value, field_mask = decode_bytes(fm.optional.value, width, what), full
+                elif kind == "lpm" and 0 <= fm.lpm.prefix_len <= width:
+                    field_value = decode_bytes(fm.lpm.value, width, what)
+                    field_mask = full ^ ((1 << (width - fm.lpm.prefix_len)) - 1)
+                else:
+                    raise invalid(f"{what}: unsupported match {kind}")
+                if field_value & ~field_mask:
+                    raise invalid(f"{what}: value has bits set outside the mask")
+            elif field.kind == "exact":
+                raise invalid(f"{what}: exact match fields may not be omitted")
+            value = (value << width) | field_value
+            mask = (mask << width) | field_mask
+        if given:
+            raise invalid(f"value set '{info.name}': unknown match field id {sorted(given)[0]}")
+        return value, mask
+
+    def read_value_set_entry(self, query, exact: bool):
+        for vs_id in self.extern_ids("value_sets", query.value_set_id):
+            info = self.index.value_sets[vs_id]
+            out = p4runtime_pb2.ValueSetEntry(value_set_id=vs_id)
+            for value, mask in self.state.value_sets[info.name].entries():
+                member = out.members.add()
+                shift = sum(f.bitwidth for f in info.extra["fields"])
+                for field in info.extra["fields"]:
+                    shift -= field.bitwidth
+                    full = (1 << field.bitwidth) - 1
+                    field_value, field_mask = (value >> shift) & full, (mask >> shift) & full
+                    if field_mask == 0 and field.kind != "exact":
+                        continue
+                    fm = member.match.add(field_id=field.id)
+                    if field_mask == full and field.kind in ("exact", "optional"):
+                        getattr(fm, field.kind).value = encode_int(field_value)
+                    else:
+                        fm.ternary.value = encode_int(field_value)
+                        fm.ternary.mask = encode_int(field_mask)
+            yield out
+
+    # == digests ================================================================================
+
+    def write_digest_entry(self, kind, de, role: str):
+        info = self.index.lookup("digests", de.digest_id)
+        self.check_role(role, info.role, f"digest '{info.name}'")
+        enabled = de.digest_id in self.digest_configs
+        if kind == DELETE:
+            if not enabled:
+                raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"digest '{info.name}' is not enabled")
+            del self.digest_configs[de.digest_id]
+            if self.digests is not None:
+                self.digests.disable(de.digest_id)
+            return
+        if kind == INSERT and enabled:
+            raise P4RuntimeError(grpc.StatusCode.ALREADY_EXISTS,
+                                 f"digest '{info.name}' is already enabled")
+        if kind == MODIFY and not enabled:
+            raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"digest '{info.name}' is not enabled")
+        if not de.HasField("config"):
+            raise invalid("a digest entry needs a config")
+        config = de.config
+        if config.max_timeout_ns < 0 or config.ack_timeout_ns < 0 or config.max_list_size < 0:
+            raise invalid("digest config values must not be negative")
+        self.digest_configs[de.digest_id] = p4runtime_pb2.DigestEntry.Config()
+        self.digest_configs[de.digest_id].CopyFrom(config)
+        if self.digests is not None:
+            self.digests.configure(de.digest_id, config, info.extra["type_spec"])
+
+    def read_digest_entry(self, query, exact: bool):
+        for digest_id in self.extern_ids("digests", query.digest_id):
+            config = self.digest_configs.get(digest_id)
+            if config is not None:
+                yield p4runtime_pb2.DigestEntry(digest_id=digest_id, config=config)
+
+
+def check_counter_data(data):
+    if data.byte_count < 0 or data.packet_count < 0:
+        raise invalid("counter values must not be negative")
+
+
+def meter_rates(config):
+    """MeterConfig -> externs.MeterArray rates [(CIR, CBS), (PIR, PBS)] (units per second); None if unset."""
+    if config is None:
+        return None
+    if config.eburst:
+        raise invalid("eburst is not supported by v1model meters")
+    if min(config.cir, config.cburst, config.pir, config.pburst) < 0:
+        raise invalid("meter rates and bursts must not be negative")
+    return ((config.cir, config.cburst), (config.pir, config.pburst))
+
+
+def meter_config(rates) -> p4runtime_pb2.MeterConfig:
+    (cir, cburst), (pir, pburst) = rates
+    return p4runtime_pb2.MeterConfig(cir=int(cir), cburst=cburst, pir=int(pir), pburst=pburst)
+
+
+def replicas(messages) -> list:
+    """Replica messages -> [(port, instance)]; a `port` bytestring is a port number too."""
+    out = []
+    for replica in messages:
+        if replica.WhichOneof("port_kind") == "port":
+            port = int.from_bytes(replica.port, "big") if replica.port else 0
+        else:
+            port = replica.egress_port
+        out.append((port, replica.instance))
+    return out

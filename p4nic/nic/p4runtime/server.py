@@ -140,7 +140,7 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
         """
         with self.lock:
             self.device.load(pipeline.bmv2_json)
-            entities = Entities(self.device, pipeline.index)
+            entities = Entities(self.device, pipeline.index, self.digests)
             try:
                 entities.replay(state)
             except P4RuntimeError as exc:
@@ -148,7 +148,7 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
                     raise
                 old_pipeline, old_state = restore
                 self.device.load(old_pipeline.bmv2_json)
-                self.entities = Entities(self.device, old_pipeline.index)
+                self.entities = Entities(self.device, old_pipeline.index, self.digests)
                 self.entities.replay(old_state)
                 raise invalid(f"the forwarding state cannot be kept with the new config: "
                               f"{exc.message}") from None
