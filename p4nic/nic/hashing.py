@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import binascii
 import random
+import sys
 import zlib
 from typing import Callable
 
 from .tables import TableError
+
+
+_LITTLE_ENDIAN = sys.byteorder == "little"
 
 
 def _reflect(value: int, width: int) -> int:
@@ -54,8 +58,20 @@ class CustomCrc:
         self.polynomial, self.initial, self.final_xor = polynomial, initial, final_xor
         self.reflect_data, self.reflect_remainder = reflect_data, reflect_remainder
         self._byte_map = [_reflect(b, 8) if reflect_data else b for b in range(256)]
+        # Fully reflected CRCs (the common case) run the mirrored, shift-right algorithm.
+        self._reflected_table = (
+            [_reflect(table[_reflect(b, 8)], width) for b in range(256)]
+            if reflect_data and reflect_remainder else None
+        )
+        self._reflected_initial = _reflect(initial, width)
 
     def __call__(self, data: bytes) -> int:
+        reflected = self._reflected_table
+        if reflected is not None:
+            crc = self._reflected_initial
+            for byte in data:
+                crc = reflected[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+            return crc ^ self.final_xor
         table, mask, byte_map = self._table, self._mask, self._byte_map
         shift = self.width - 8
         remainder = self.initial
@@ -77,12 +93,18 @@ def crc_ccitt(data: bytes) -> int:
 
 
 def csum16(data: bytes) -> int:
-    """BMv2 csum16 / cksum16: the Internet checksum (RFC 1071), odd byte padded with zero."""
+    """BMv2 csum16 / cksum16: the Internet checksum (RFC 1071), odd byte padded with zero.
+
+    Sums native-order 16-bit words and swaps the folded sum on little-endian hosts: the ones'
+    complement sum commutes with byte swapping (RFC 1071 section 2(B)), as BMv2's cksum16 uses.
+    """
     if len(data) % 2:
-        data += b"\0"
-    total = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+        data = bytes(data) + b"\0"
+    total = sum(memoryview(data).cast("H"))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
+    if _LITTLE_ENDIAN:
+        total = ((total & 0xFF) << 8) | (total >> 8)
     return ~total & 0xFFFF
 
 

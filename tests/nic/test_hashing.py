@@ -102,3 +102,11 @@ def test_every_algorithm_hashes_bytes_to_an_int():
 def test_unknown_algorithm_is_a_clear_error():
     with pytest.raises(TableError, match="unknown hash algorithm 'md5'.*crc16"):
         make_hash("md5")
+
+
+def test_reflecting_only_the_input_leaves_the_remainder_unreflected():
+    # refin=True/refout=False returns the raw remainder, which the fully reflected CRC mirrors
+    full, mixed = make_hash("crc16_custom"), make_hash("crc16_custom")
+    mixed.configure(0x8005, 0, 0, True, False)
+    raw = mixed(CHECK)
+    assert int(format(raw, "016b")[::-1], 2) == full(CHECK) == 0xBB3D
