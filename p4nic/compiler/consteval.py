@@ -74,11 +74,33 @@ def evaluate(e, constants: dict):
         if isinstance(target, T.BitsType):
             return wrap(int(v), target)
         return v
+    if isinstance(e, ast.MethodCall) and isinstance(e.callee, ast.Member) and \
+            e.callee.member in SIZE_METHODS and not e.args:
+        return _size_of(e.callee.expr.type, e.callee.member)
     if isinstance(e, ast.Slice):
         v = evaluate(e.expr, constants)
         hi, lo = evaluate(e.hi, constants), evaluate(e.lo, constants)
         return (v >> lo) & ((1 << (hi - lo + 1)) - 1)
     raise NotConstant(e)
+
+
+SIZE_METHODS = ("minSizeInBits", "minSizeInBytes", "maxSizeInBits", "maxSizeInBytes")
+
+
+def _size_of(t, method: str) -> int:
+    """`x.minSizeInBits()` and friends (P4-16 spec 8.26): varbit fields count 0 bits at the
+    minimum and their maximum width at the maximum."""
+    def bits(t, maximum):
+        t = T.base_type(t)
+        if isinstance(t, T.VarbitType):
+            return t.max_width if maximum else 0
+        if isinstance(t, T.StructLike):
+            return sum(bits(f.type, maximum) for f in t.fields)
+        if isinstance(t, T.StackType):
+            return t.size * bits(t.element, maximum)
+        return t.width()
+    n = bits(t, method.startswith("max"))
+    return (n + 7) // 8 if method.endswith("Bytes") else n
 
 
 def _member_value(e, constants):

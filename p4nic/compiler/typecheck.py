@@ -41,6 +41,7 @@ from p4nic.compiler.scopes import Scope, TypeParameter
 ARITH_OPS = ("+", "-", "*", "/", "%", "|+|", "|-|")
 BIT_OPS = ("&", "|", "^")
 COMPARE_OPS = ("<", ">", "<=", ">=")
+SIZE_METHODS = ("minSizeInBits", "minSizeInBytes", "maxSizeInBits", "maxSizeInBytes")
 HEADER_METHODS = {"isValid": T.BoolType(), "setValid": T.VoidType(), "setInvalid": T.VoidType()}
 
 
@@ -206,6 +207,8 @@ class TypeChecker:
                 decl, args = instance.type_ref.decl, instance.args
             elif isinstance(value, ast.ConstructorCall):
                 decl, args = value.type_ref.decl, value.args
+            elif isinstance(value, ast.MethodCall) and isinstance(value.callee, ast.Name):
+                decl, args = value.callee.decl, value.args
             blocks.append(Block(param.name, decl, args, instance))
         return blocks
 
@@ -1015,9 +1018,7 @@ class TypeChecker:
                 amount = self.const_of(e.right)
                 if amount < 0:
                     raise _err("shift amount must not be negative", e.right)
-                if isinstance(lb, T.IntType):
-                    return lb
-                self.coerce(e.right, T.BitsType(max(1, amount.bit_length())))
+                return lb
             elif isinstance(lb, T.IntType):
                 raise _err("shifting an integer by a non-constant needs a width; cast it", e)
             return lb
@@ -1056,6 +1057,8 @@ class TypeChecker:
             self.coerce(right, lt)
             return lt
         if lt != rt:
+            if T.base_type(lt) == T.base_type(rt):
+                return T.base_type(lt)
             if isinstance(lt, T.DontCareType) or isinstance(rt, T.DontCareType):
                 return rt if isinstance(lt, T.DontCareType) else lt
             if isinstance(lt, T.StructLike) and isinstance(right, (ast.ListExpression,
@@ -1172,6 +1175,9 @@ class TypeChecker:
                     self.require_lvalue(callee.expr)
                 callee.type = T.FunctionType((), HEADER_METHODS[m])
                 return HEADER_METHODS[m]
+        if m in SIZE_METHODS and not e.args:
+            callee.type = T.FunctionType((), T.IntType())
+            return T.IntType()
         if isinstance(target_t, T.StackType) and m in ("push_front", "pop_front"):
             if len(e.args) != 1:
                 raise _err(f"{m}() takes one argument", e)
@@ -1316,7 +1322,7 @@ class TypeChecker:
     def unify(self, pt, at, subst: dict, node) -> None:
         if isinstance(pt, T.TypeVariable):
             bound = subst.get(pt.name)
-            if bound is None or isinstance(bound, T.TypeVariable):
+            if bound is None or isinstance(bound, (T.TypeVariable, T.IntType)):
                 subst[pt.name] = at
             elif isinstance(at, T.IntType):
                 self.coerce(node, bound)
@@ -1345,6 +1351,11 @@ class TypeChecker:
             raise _err(f"cannot use an integer where {target} is expected", e)
         if isinstance(src, T.SetType) and src.element == target:
             return
+        if T.base_type(src) == tb and isinstance(tb, (T.BitsType, T.BoolType)):
+            return  # serializable enum or `type` to/from its representation (p4c allows)
+        if type(src) is type(target) and isinstance(src, (T.ParserType, T.ControlType,
+                                                          T.PackageType, T.ExternType)):
+            return  # a parser/control/package argument for a generic prototype parameter
         if isinstance(src, T.TupleType) and isinstance(target, (T.StructLike, T.TupleType)):
             if isinstance(e, ast.ListExpression):
                 # Retype the list against the target (spec 8.13: list to struct/header).

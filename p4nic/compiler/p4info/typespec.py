@@ -8,7 +8,7 @@ instead of its original type.
 """
 from __future__ import annotations
 
-from p4.config.v1 import p4info_pb2
+from p4.config.v1 import p4types_pb2
 
 from p4nic.compiler import ast, types as T
 from p4nic.compiler.p4info.annotations import add_annotations
@@ -58,9 +58,9 @@ class TypeSpecs:
         """Create `type_info` (empty) where p4c would call mutable_type_info()."""
         self.p4info.type_info.SetInParent()
 
-    def convert(self, t) -> p4info_pb2.P4DataTypeSpec:
+    def convert(self, t) -> p4types_pb2.P4DataTypeSpec:
         self.touch()
-        spec = p4info_pb2.P4DataTypeSpec()
+        spec = p4types_pb2.P4DataTypeSpec()
         if isinstance(t, T.BitsType):
             if t.signed:
                 spec.bitstring.int.bitwidth = t.w
@@ -116,7 +116,7 @@ class TypeSpecs:
             underlying = t.underlying
             while isinstance(underlying, T.NewType):
                 underlying = underlying.underlying
-            entry = p4info_pb2.P4NewTypeSpec()
+            entry = p4types_pb2.P4NewTypeSpec()
             add_annotations(entry, t.decl, skip=("p4runtime_translation",))
             translation = t.decl.annotation("p4runtime_translation") if t.decl else None
             if translation is not None and len(translation.args) == 2:
@@ -147,7 +147,7 @@ class TypeSpecs:
         elif isinstance(t, T.HeaderType):
             if name in info.headers:
                 return
-            entry = p4info_pb2.P4HeaderTypeSpec()
+            entry = p4types_pb2.P4HeaderTypeSpec()
             for fname, ftype, _ in flattened_fields(t):
                 m = entry.members.add()
                 m.name = fname
@@ -156,7 +156,7 @@ class TypeSpecs:
         elif isinstance(t, T.HeaderUnionType):
             if name in info.header_unions:
                 return
-            entry = p4info_pb2.P4HeaderUnionTypeSpec()
+            entry = p4types_pb2.P4HeaderUnionTypeSpec()
             for f in t.fields:
                 m = entry.members.add()
                 m.name = f.name
@@ -165,7 +165,7 @@ class TypeSpecs:
         elif isinstance(t, T.StructType):
             if name in info.structs:
                 return
-            entry = p4info_pb2.P4StructTypeSpec()
+            entry = p4types_pb2.P4StructTypeSpec()
             decls = {f.name: f for f in getattr(t.decl, "fields", [])}
             for f in t.fields:
                 m = entry.members.add()
