@@ -56,8 +56,8 @@ class Group:
 class ActionProfile:
     """A BMv2 action profile, with a selector when the JSON gives one.
 
-    `selector_fields` (header, field, width) and `hash` let the pipeline compute the selection
-    hash: `hash(pack_fields(values, widths))`.
+    `selector_fields` (header, field, width) and `hash` give the selection hash, which
+    `MatchTable.lookup(key, selector_values)` computes over the fields laid out as BMv2 does.
     """
 
     def __init__(self, name: str, id: int, max_size: int, actions: dict,

@@ -8,7 +8,8 @@ it draws a random 64-bit value.
 
 `make_hash(name)` returns a fresh callable `bytes -> int`; callables with state (custom CRC
 parameters, toeplitz key, round-robin counters) are per calculation, as in BMv2. Inputs are
-built with `p4nic.nic.packet.pack_fields` (BMv2's BufBuilder layout).
+laid out as BMv2's BufBuilder does (calculations.cpp): fields bit-contiguous, MSB first, the last
+byte zero-padded on the right.
 """
 
 from __future__ import annotations

@@ -47,8 +47,8 @@ class LearnList(NamedTuple):
 
 class Calculation(NamedTuple):
     """A named calculation (JSON `calculations`): its algorithm, a hash callable for it, and the
-    raw JSON `input` list (fields, hexstr constants, headers, payload) the pipeline serialises
-    with `hashing.pack_fields`."""
+    raw JSON `input` list (fields, hexstr constants, headers, payload) the pipeline lays out as
+    BMv2's BufBuilder does."""
 
     name: str
     id: int

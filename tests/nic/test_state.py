@@ -311,3 +311,22 @@ def test_malformed_json_gives_a_clear_table_error(change, message):
 def test_json_that_is_not_an_object():
     with pytest.raises(TableError, match="must be an object"):
         RuntimeState([])
+
+
+def test_selector_input_is_bit_contiguous_and_right_padded():
+    prog = program()
+    prog["pipelines"][0]["action_profiles"][0]["selector"]["input"] = [
+        {"type": "field", "value": ["ipv4", "proto"]},
+        {"type": "field", "value": ["standard_metadata", "ingress_port"]}]
+    state = RuntimeState(prog)
+    sel = state.action_profiles["ingress.ecmp_sel"]
+    for member_id in range(5):
+        sel.add_member(member_id, SET_PORT, (member_id,))
+    sel.add_group(1, members=list(range(5)))
+    ecmp = state.tables["ingress.ecmp"]
+    ecmp.add([None], group_id=1)
+    crc16 = make_hash("crc16")
+    for proto, port in ((6, 1), (17, 511), (1, 256), (255, 3)):
+        # 8 + 9 = 17 bits -> 3 bytes, 7 zero bits of padding at the end (BMv2 BufBuilder)
+        data = (((proto << 9) | port) << 7).to_bytes(3, "big")
+        assert ecmp.lookup((0x01020304,), (proto, port)).args == (crc16(data) % 5,)
