@@ -259,6 +259,13 @@ class RuntimeState:
             entry_const = bool(default.get("action_entry_const", False)) and data is not None
         profile = None
         if tj.get("type", "simple") != "simple":
+            if "action_profile" not in tj and "act_prof_name" in tj:
+                # Old JSON format: the table declares its own profile (P4Objects.cpp).
+                legacy = {"name": tj["act_prof_name"], "id": tj["id"], "max_size": 0}
+                if "selector" in tj:
+                    legacy["selector"] = tj["selector"]
+                self.action_profiles[legacy["name"]] = self._build_action_profile(legacy)
+                tj = dict(tj, action_profile=legacy["name"])
             profile = self.action_profiles.get(tj.get("action_profile"))
             if profile is None:
                 raise TableError(f"{where}: unknown action profile {tj.get('action_profile')!r}")

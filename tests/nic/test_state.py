@@ -330,3 +330,21 @@ def test_selector_input_is_bit_contiguous_and_right_padded():
         # 8 + 9 = 17 bits -> 3 bytes, 7 zero bits of padding at the end (BMv2 BufBuilder)
         data = (((proto << 9) | port) << 7).to_bytes(3, "big")
         assert ecmp.lookup((0x01020304,), (proto, port)).args == (crc16(data) % 5,)
+
+
+def test_old_json_format_table_declares_its_own_selector():
+    prog = program()
+    pipeline = prog["pipelines"][0]
+    pipeline["action_profiles"] = []
+    ecmp = pipeline["tables"][1]
+    del ecmp["action_profile"]
+    ecmp["act_prof_name"] = "ecmp_prof"
+    ecmp["selector"] = {"algo": "crc32", "input": [{"type": "field", "value": ["ipv4", "dst"]}]}
+    pipeline["tables"].pop(2)  # nh: its profile is gone too
+    state = RuntimeState(prog)
+    profile = state.action_profiles["ecmp_prof"]
+    assert profile.selector == "crc32" and state.tables["ingress.ecmp"].action_profile is profile
+    profile.add_member(1, SET_PORT, (9,))
+    profile.add_group(2, members=[1])
+    state.tables["ingress.ecmp"].add([(0, 0)], group_id=2)
+    assert state.tables["ingress.ecmp"].lookup((5,), (5,)).args == (9,)
