@@ -139,8 +139,13 @@ class P4InfoBuilder:
         if default_prop is not None and default_prop.const:
             msg.const_default_action_id = default_id
         msg.initial_default_action.action_id = default_id
-        param_ids = ids.field_ids(default_action.params, user_id)
-        for param, pid, arg in zip(default_action.params, param_ids, args):
+        # Only directionless parameters reach the control plane: p4c's RemoveActionParameters
+        # turns the others into locals before P4Info is written.
+        bound = [(p, a) for p, a in zip(default_action.params, args) if p.direction is None]
+        params = [p for p in default_action.params if p.direction is None]
+        param_ids = dict(zip(map(id, params), ids.field_ids(params, user_id)))
+        for param, arg in bound:
+            pid = param_ids[id(param)]
             if arg.value is None or isinstance(arg.value, ast.DontCare):
                 continue
             v = self.value(arg.value)

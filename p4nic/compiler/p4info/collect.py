@@ -111,23 +111,42 @@ class Collector:
             elif isinstance(local, ast.ValueSetDeclaration) and local in used:
                 self.out.instances.append(Instance(local, scope.name(local), "value_set"))
         if isinstance(decl, ast.ControlDeclaration):
+            for a in used:
+                if isinstance(a, ast.ActionDeclaration):
+                    self.out.actions.setdefault(self.action_name(a, scope), a)
             self.scan_calls(decl, used)
 
     def used(self, decl) -> set:
         """Declarations the block's code reaches (its apply body or states), following tables
-        to their actions and calls into actions and functions."""
+        to their actions and calls into functions. Actions reached only from other actions'
+        bodies are left out: p4c's front end inlines those calls (InlineActions works inside
+        actions only) and then drops the unused callee; actions called from the apply body
+        stay."""
         roots = [decl.body] if isinstance(decl, ast.ControlDeclaration) else list(decl.states)
-        reached, work = set(), list(roots)
+        reached, work = set(), [(r, False) for r in roots]
+        inner_actions = set()
         while work:
-            for n in iter_nodes(work.pop()):
-                target = getattr(n, "decl", None) if isinstance(n, (ast.Name,)) else None
-                if target is None or target in reached:
+            root, in_action = work.pop()
+            for n in iter_nodes(root):
+                target = getattr(n, "decl", None) if isinstance(n, ast.Name) else None
+                if target is None:
+                    continue
+                if isinstance(target, ast.ActionDeclaration) and in_action:
+                    if target not in reached and target not in inner_actions:
+                        inner_actions.add(target)
+                        work.append((target.body, True))
+                    continue
+                if target in reached:
                     continue
                 reached.add(target)
                 if isinstance(target, ast.TableDeclaration):
-                    work.append(target.properties)
-                elif isinstance(target, (ast.ActionDeclaration, ast.FunctionDeclaration)):
-                    work.append(target.body)
+                    work.append((target.properties, False))
+                elif isinstance(target, ast.ActionDeclaration):
+                    if target not in inner_actions:
+                        work.append((target.body, True))
+                elif isinstance(target, ast.FunctionDeclaration):
+                    work.append((target.body, in_action))
+        self.inlined_actions = inner_actions - reached
         return reached
 
     def table(self, t: ast.TableDeclaration, scope: BlockPath) -> None:
@@ -153,7 +172,7 @@ class Collector:
     def scan_calls(self, control: ast.ControlDeclaration, used: set) -> None:
         """Extern function calls (and digests among them) in the control's code, actions and
         functions included, as p4c sees them after inlining."""
-        roots = [control.body] + [d.body for d in used
+        roots = [control.body] + [d.body for d in used | self.inlined_actions
                                   if isinstance(d, (ast.ActionDeclaration, ast.FunctionDeclaration))]
         for root in roots:
             for n in iter_nodes(root):
