@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional, Sequence
 
+from .hashing import field_list_packer
 from .tables import (
     AlreadyExists,
     FailedPrecondition,
@@ -56,8 +57,8 @@ class Group:
 class ActionProfile:
     """A BMv2 action profile, with a selector when the JSON gives one.
 
-    `selector_fields` (header, field, width) and `hash` give the selection hash, which
-    `MatchTable.lookup(key, selector_values)` computes over the fields laid out as BMv2 does.
+    The selection hash is `hash(hash_input(values of selector_fields))`, which
+    `MatchTable.lookup(key, selector_values)` computes for indirect_ws tables.
     """
 
     def __init__(self, name: str, id: int, max_size: int, actions: dict,
@@ -70,6 +71,7 @@ class ActionProfile:
         self.selector = selector_algo
         self.selector_fields = tuple(selector_fields)
         self.hash = hash
+        self.hash_input = field_list_packer([f.bitwidth for f in self.selector_fields])
         self.members: dict = {}
         self.groups: dict = {}
         self._member_refs: dict = {}  # member id -> number of table entries and groups using it

@@ -7,9 +7,8 @@ crc64_custom. p4c also emits "random" for v1model's HashAlgorithm.random, which 
 it draws a random 64-bit value.
 
 `make_hash(name)` returns a fresh callable `bytes -> int`; callables with state (custom CRC
-parameters, toeplitz key, round-robin counters) are per calculation, as in BMv2. Inputs are
-laid out as BMv2's BufBuilder does (calculations.cpp): fields bit-contiguous, MSB first, the last
-byte zero-padded on the right.
+parameters, toeplitz key, round-robin counters) are per calculation, as in BMv2.
+`field_list_packer(widths)` lays field values out as BMv2 builds hash inputs.
 """
 
 from __future__ import annotations
@@ -18,9 +17,24 @@ import binascii
 import random
 import sys
 import zlib
-from typing import Callable
+from typing import Callable, Sequence
 
-from .tables import TableError
+from .tables import TableError, make_int_packer
+
+
+def field_list_packer(widths: Sequence[int]) -> Callable[[Sequence[int]], bytes]:
+    """A function laying out field values (each within its width) as BMv2 builds hash inputs.
+
+    BMv2's BufBuilder (calculations.cpp) deparses the fields back to back, bit-contiguous and
+    MSB first, into ceil(total / 8) bytes, zero-padding the last byte on the right.
+    """
+    if not widths:
+        return lambda values: b""
+    to_int = make_int_packer(widths)
+    total = sum(widths)
+    nbytes = (total + 7) // 8
+    pad = nbytes * 8 - total
+    return lambda values: (to_int(values) << pad).to_bytes(nbytes, "big")
 
 
 _LITTLE_ENDIAN = sys.byteorder == "little"

@@ -163,8 +163,9 @@ def _fits(value, width: int) -> bool:
     return isinstance(value, int) and value >= 0 and not value >> width
 
 
-def _make_packer(widths: Sequence[int]) -> Callable:
-    """A function packing a key tuple into one int, first field most significant."""
+def make_int_packer(widths: Sequence[int]) -> Callable:
+    """A function packing a tuple of field values (each within its width) into one int, first
+    field most significant."""
     if len(widths) == 1:
         return lambda k: k[0]
     shift = sum(widths)
@@ -250,7 +251,7 @@ class MatchTable:
         for width in self._widths:
             shift -= width
             self._shifts.append(shift)
-        self._pack = _make_packer(self._widths) if self.key else None
+        self._pack = make_int_packer(self._widths) if self.key else None
         self._exact: dict = {}
         self._lpm_levels: list = []  # [(prefix_len, mask, dict)], longest prefix first
         # ternary: one record [max_priority, mask, {value: [entries, best first]}] per distinct
@@ -339,18 +340,14 @@ class MatchTable:
         group hit the chosen member's action is written into the returned entry (valid until the
         next lookup in this table); an empty group gives action None (BMv2 runs no action)."""
         profile = self.action_profile
-        widths = [f.bitwidth for f in profile.selector_fields]
-        hash_input = _make_packer(widths) if widths else (lambda values: 0)
-        nbytes = (sum(widths) + 7) // 8
-        pad = nbytes * 8 - sum(widths)
+        hash_input = profile.hash_input
         choose = profile.choose
         digest = profile.hash
 
         def lookup_selecting(key, selector=()):
             e = base(key)
             if e is not None and e.group_id is not None:
-                data = (hash_input(selector) << pad).to_bytes(nbytes, "big") if widths else b""
-                member = choose(e.group_id, digest(data))
+                member = choose(e.group_id, digest(hash_input(selector)))
                 if member is None:
                     e.action_id, e.args = None, ()
                 else:

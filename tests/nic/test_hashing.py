@@ -1,10 +1,10 @@
-"""BMv2 hash algorithms against published check values."""
+"""BMv2 hash algorithms against published check values, and BMv2's hash-input layout."""
 
 import socket
 
 import pytest
 
-from p4nic.nic.hashing import HASH_ALGORITHMS, Toeplitz, make_hash
+from p4nic.nic.hashing import HASH_ALGORITHMS, Toeplitz, field_list_packer, make_hash
 from p4nic.nic.tables import TableError
 
 CHECK = b"123456789"  # the CRC catalogue's check input
@@ -110,3 +110,11 @@ def test_reflecting_only_the_input_leaves_the_remainder_unreflected():
     mixed.configure(0x8005, 0, 0, True, False)
     raw = mixed(CHECK)
     assert int(format(raw, "016b")[::-1], 2) == full(CHECK) == 0xBB3D
+
+
+def test_field_list_packer_lays_fields_out_as_bmv2():
+    assert field_list_packer([4, 4])((0xA, 0xB)) == b"\xab"
+    assert field_list_packer([4, 4, 1])((0xA, 0xB, 1)) == b"\xab\x80"
+    assert field_list_packer([1, 9])((1, 0x1FF)) == bytes([0b11111111, 0b11000000])
+    assert field_list_packer([32, 16])((0xC0A80001, 80)) == bytes.fromhex("c0a800010050")
+    assert field_list_packer([])(()) == b""
