@@ -1,0 +1,1939 @@
+"""Compile a loaded BMv2 program into specialised Python functions, once per program.
+
+Every packet lives in one flat Python list, the PHV `h`: one slot per header field, one validity
+slot per header (BMv2 keeps metadata headers always valid), the `next` index of every stack and a
+few per-packet registers (payload, exit flag, clone/resubmit/recirculate requests, ...). Field
+slots are compile-time constants, so a field read is `h[17]` and copying a PHV is `h[:]`.
+
+Parsers, controls, actions, checksums and the deparser are emitted as Python source text (one
+module per program, compiled with compile()/exec) in which every JSON reference is already
+resolved to a slot number, a constant or a bound method of a RuntimeState object. No JSON is
+looked at per packet. With a tracer, the same generator adds trace calls; without one, the code
+contains none.
+
+Semantics follow BMv2 (docs/JSON_format.md; src/bm_sim/parser.cpp, expressions.cpp,
+actions.cpp, core/primitives.cpp, targets/simple_switch/primitives.cpp): arithmetic is
+unbounded and results are truncated to the destination field's width on assignment, parser
+errors stop parsing and land in standard_metadata.parser_error.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from typing import Optional
+
+from . import packet as _packet
+from .program import CORE_ERRORS, HeaderInstance, HeaderType, Program, ProgramError, parse_hexstr
+
+# PktInstanceType, targets/simple_switch/simple_switch.h
+PKT_INSTANCE_TYPE_NORMAL = 0
+PKT_INSTANCE_TYPE_INGRESS_CLONE = 1
+PKT_INSTANCE_TYPE_EGRESS_CLONE = 2
+PKT_INSTANCE_TYPE_COALESCED = 3
+PKT_INSTANCE_TYPE_RECIRC = 4
+PKT_INSTANCE_TYPE_REPLICATION = 5
+PKT_INSTANCE_TYPE_RESUBMIT = 6
+
+# Fields simple_switch reads or writes, by the name it expects (field aliases may rename them).
+STD_FIELDS = (
+    "standard_metadata.ingress_port",
+    "standard_metadata.packet_length",
+    "standard_metadata.instance_type",
+    "standard_metadata.egress_spec",
+    "standard_metadata.egress_port",
+    "standard_metadata.parser_error",
+    "standard_metadata.checksum_error",
+    "intrinsic_metadata.ingress_global_timestamp",
+    "intrinsic_metadata.egress_global_timestamp",
+    "intrinsic_metadata.mcast_grp",
+    "intrinsic_metadata.egress_rid",
+    "intrinsic_metadata.priority",
+    "queueing_metadata.enq_timestamp",
+    "queueing_metadata.enq_qdepth",
+    "queueing_metadata.deq_timedelta",
+    "queueing_metadata.deq_qdepth",
+    "queueing_metadata.qid",
+)
+REQUIRED_STD_FIELDS = STD_FIELDS[:5]  # simple_switch cannot run without these
+
+# Per-packet registers kept in the PHV after the headers (BMv2 keeps them in Packet registers).
+REGISTERS = (
+    "PAYLOAD",  # bytes after the parsed headers
+    "EXIT",  # exit primitive called
+    "CLONE",  # clone session id requested in this pipeline, or None
+    "CLONE_FL",  # field list id of that clone
+    "RESUBMIT",  # field list id of a resubmit request, or None
+    "RECIRC",  # field list id of a recirculate request, or None
+    "LEARN",  # learn list id of generate_digest, 0 for none
+    "TRUNC",  # truncate length, None for none
+    "PKT_LEN",  # packet length register (updated by add_header/remove_header)
+    "ING_LEN",  # length at ingress, what counters and meters count
+    "PKT_ID",  # (packet id, copy id) for traces
+)
+
+
+class ParserError(Exception):
+    """Raised inside generated parser code; `code` is the error value for parser_error."""
+
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
+
+
+class PacketAbort(Exception):
+    """An assert/assume primitive failed. BMv2 aborts the switch; we drop the packet."""
+
+
+class Layout:
+    """Where every header, field and register lives in the PHV list."""
+
+    def __init__(self, program: Program):
+        self.program = program
+        init = []
+        self.base = {}  # header instance name -> validity slot; field i is at base + 1 + i
+        headers = list(program.headers.values())
+        # Metadata first, so resetting metadata (BMv2 PHV::reset_metadata) is one slice.
+        for inst in [x for x in headers if x.metadata]:
+            self.base[inst.name] = len(init)
+            init.extend(self._block(inst.type, valid=1))
+        self._hidden(init, program)
+        self.meta_end = len(init)
+        for inst in [x for x in headers if not x.metadata]:
+            self.base[inst.name] = len(init)
+            init.extend(self._block(inst.type, valid=0))
+        self.stack_next = {}
+        for name in list(program.stacks) + list(program.union_stacks):
+            self.stack_next[name] = len(init)
+            init.append(0)
+        # A scratch header per stack (and per union-stack member) absorbs out-of-range accesses:
+        # BMv2 would throw std::out_of_range there and stop; we read zeros and drop writes.
+        self.stack_scratch = {}
+        for stack in program.stacks.values():
+            self.stack_scratch[stack.name] = len(init)
+            init.extend(self._block(stack.type, valid=0))
+        self.ustack_scratch = {}
+        for ustack in program.union_stacks.values():
+            bases = []
+            for _, htype in ustack.type.members:
+                bases.append(len(init))
+                init.extend(self._block(htype, valid=0))
+            self.ustack_scratch[ustack.name] = tuple(bases)
+        self.reg = {}
+        for name in REGISTERS:
+            self.reg[name] = len(init)
+            init.append(None if name in ("CLONE", "RESUBMIT", "RECIRC", "TRUNC") else 0)
+        init[self.reg["PAYLOAD"]] = b""
+        self.init = init
+        self.size = len(init)
+
+    def _hidden(self, init, program):
+        """Slots for simple_switch fields the program does not declare (writes go nowhere)."""
+        self.std = {}
+        self.std_width = {}
+        self.std_declared = set()
+        for target in STD_FIELDS:
+            ref = program.field_aliases.get(target)
+            if ref is None:
+                hname, _, fname = target.partition(".")
+                if hname in program.headers and program.headers[hname].type.field_index(fname) is not None:
+                    ref = (hname, fname)
+            if ref is None:
+                if target in REQUIRED_STD_FIELDS:
+                    raise ProgramError(f"simple_switch needs field {target} (declare it or alias it "
+                                       "in field_aliases)")
+                self.std[target] = len(init)
+                self.std_width[target] = 64
+                init.append(0)
+            else:
+                self.std[target] = ref  # resolved to a slot once all headers are placed
+                self.std_declared.add(target)
+
+    def finish(self):
+        for target, ref in list(self.std.items()):
+            if isinstance(ref, tuple):
+                inst = self.program.headers[ref[0]]
+                idx = inst.type.field_index(ref[1])
+                self.std[target] = self.base[ref[0]] + 1 + idx
+                self.std_width[target] = inst.type.fields[idx].width or 64
+
+    @staticmethod
+    def _block(htype: HeaderType, valid: int) -> list:
+        block = [valid] + [0] * len(htype.fields)
+        if htype.varbit_index is not None:
+            block.append(0)  # current width in bits of the varbit field
+        return block
+
+    @staticmethod
+    def block_size(htype: HeaderType) -> int:
+        return 1 + len(htype.fields) + (htype.varbit_index is not None)
+
+
+class Val:
+    """A compiled expression: Python source `code` plus what the generator knows about it.
+
+    kind: 'data', 'bool', 'header', 'stack', 'union', 'ustack', 'string', 'register'.
+    width: for data, an upper bound on the bit width of a value known to be non-negative.
+    slot: for a field, the source of its PHV index (so it can be assigned).
+    """
+
+    __slots__ = ("code", "kind", "width", "slot", "const", "info", "hbase", "fidx")
+
+    def __init__(self, code, kind="data", width=None, slot=None, const=None, info=None,
+                 hbase=None, fidx=None):
+        self.code = code
+        self.kind = kind
+        self.width = width
+        self.slot = slot
+        self.const = const
+        self.info = info
+        self.hbase = hbase
+        self.fidx = fidx
+
+
+def _const(value: int) -> Val:
+    return Val(repr(value), "data", value.bit_length() if value >= 0 else None, const=value)
+
+
+def _add(base: str, offset: int) -> str:
+    """Source for `base + offset`, folded when base is a literal."""
+    if base.isdigit():
+        return str(int(base) + offset)
+    return f"{base} + {offset}" if offset else base
+
+
+class _Writer:
+    def __init__(self):
+        self.lines = []
+        self.depth = 0
+
+    def __call__(self, line: str):
+        self.lines.append("    " * self.depth + line)
+
+    def indent(self):
+        self.depth += 1
+
+    def dedent(self):
+        self.depth -= 1
+
+
+class _Ctx:
+    """Where code is being generated: for error messages and what references are legal."""
+
+    def __init__(self, where: str, params=None, parser: bool = False):
+        self.where = where
+        self.params = params or []
+        self.parser = parser
+
+
+class CompiledProgram:
+    """The generated functions of one program, plus the layout the pipeline needs.
+
+    parse(h, data): fills h from packet bytes (headers, payload, parser_error, checksum_error).
+    ingress(h), egress(h): the control pipelines. deparse(h) -> bytes (updates checksums).
+    field_lists[id](dst, src): copies a field list's fields between PHVs.
+    learn_lists[id] = (name, sample(h) -> tuple).
+    """
+
+    def __init__(self, layout, namespace, source, learn_names):
+        self.layout = layout
+        self.init = layout.init
+        self.source = source
+        self.parse = namespace["parse"]
+        self.ingress = namespace["ingress"]
+        self.egress = namespace["egress"]
+        self.deparse = namespace["deparse"]
+        self.field_lists = namespace["FIELD_LISTS"]
+        self.learn_lists = {lid: (learn_names[lid], fn)
+                            for lid, fn in namespace["LEARN_LISTS"].items()}
+
+
+def compile_program(program: Program, state, drop_port: int = 511, tracer=None) -> CompiledProgram:
+    """Generate and compile the Python for `program`, bound to runtime `state`."""
+    return _Generator(program, state, drop_port, tracer).build()
+
+
+class _Generator:
+    def __init__(self, program: Program, state, drop_port: int, tracer):
+        self.p = program
+        self.state = state
+        self.drop_port = drop_port
+        self.tracer = tracer
+        self.layout = Layout(program)
+        self.layout.finish()
+        self.L = self.layout
+        if tracer is not None:
+            tracer.bind(program, self.layout)
+        self.ns = {
+            "_PE": ParserError,
+            "_Abort": PacketAbort,
+            "_ib": int.from_bytes,
+            "_tcm": _packet.two_comp,
+            "_div": _packet.trunc_div,
+            "_mod": _packet.trunc_mod,
+            "_mono": time.monotonic,
+            "_randint": random.randint,
+            "_la": _lookahead,
+            "_copy_hdr": _copy_header,
+            "_set_valid": _set_valid,
+            "_push": _stack_push,
+            "_pop": _stack_pop,
+            "_vs_match": _vset_match,
+            "_hdr_eq": _header_eq,
+            "_tr": tracer,
+        }
+        self.names = Counter()
+        self.w = _Writer()
+        # union member siblings: header base -> bases of the other members of its union
+        sib = {}
+        for union in program.unions.values():
+            bases = [self.L.base[m.name] for m in union.headers]
+            for b in bases:
+                sib[b] = tuple(x for x in bases if x != b)
+        for bases in self.L.ustack_scratch.values():
+            for b in bases:
+                sib[b] = tuple(x for x in bases if x != b)
+        self.ns["_SIB"] = sib
+        self.errors = program.errors
+        self.calc_fns = {}
+        self.calc_lines = []
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def bind(self, value, hint: str) -> str:
+        """Put `value` in the module namespace under a fresh name; returns the name."""
+        hint = "".join(c if c.isalnum() else "_" for c in hint)[:40]
+        self.names[hint] += 1
+        name = f"_{hint}_{self.names[hint]}"
+        self.ns[name] = value
+        return name
+
+    def err(self, ctx: _Ctx, msg: str):
+        raise ProgramError(f"{ctx.where}: {msg}")
+
+    def slot(self, header: str, field: str) -> int:
+        inst = self.p.headers[header]
+        if field == "$valid$":
+            return self.L.base[header]
+        return self.L.base[header] + 1 + inst.type.field_index(field)
+
+    def reg(self, name: str) -> int:
+        return self.L.reg[name]
+
+    def std(self, name: str) -> int:
+        return self.L.std[name]
+
+    # ---- expressions -----------------------------------------------------------------------
+
+    def field(self, ref, ctx: _Ctx) -> Val:
+        if not isinstance(ref, list) or len(ref) != 2 or not all(isinstance(x, str) for x in ref):
+            self.err(ctx, f"bad field reference {ref!r}")
+        hname, fname = ref
+        inst = self.p.headers.get(hname)
+        if inst is None:
+            alias = self.p.field_aliases.get(f"{hname}.{fname}")
+            if alias is None:
+                self.err(ctx, f"unknown header {hname!r}")
+            hname, fname = alias
+            inst = self.p.headers[hname]
+        base = self.L.base[hname]
+        if fname == "$valid$":
+            return Val(f"h[{base}]", "data", 1, slot=None)
+        idx = inst.type.field_index(fname)
+        if idx is None:
+            self.err(ctx, f"header {hname!r} has no field {fname!r}")
+        return self.field_at(str(base), inst.type, idx)
+
+    def field_at(self, base: str, htype: HeaderType, idx: int) -> Val:
+        spec = htype.fields[idx]
+        slot = _add(base, 1 + idx)
+        width = None if spec.signed else spec.width
+        return Val(f"h[{slot}]", "data", width, slot=slot, info=spec, hbase=base, fidx=idx)
+
+    def header_val(self, name, ctx) -> Val:
+        inst = self.p.headers.get(name) if isinstance(name, str) else None
+        if inst is None:
+            self.err(ctx, f"unknown header {name!r}")
+        return Val(str(self.L.base[name]), "header", info=inst.type)
+
+    def stack_elem(self, stack, index_code: str) -> Val:
+        """Header base of stack[index] (scratch header when out of range)."""
+        bases = self.bind({i: self.L.base[x.name] for i, x in enumerate(stack.headers)},
+                          f"S_{stack.name}")
+        code = f"{bases}.get({index_code}, {self.L.stack_scratch[stack.name]})"
+        return Val(code, "header", info=stack.type)
+
+    def ustack_elem(self, ustack, index_code: str) -> Val:
+        table = {i: tuple(self.L.base[m.name] for m in u.headers)
+                 for i, u in enumerate(ustack.unions)}
+        name = self.bind(table, f"U_{ustack.name}")
+        scratch = self.bind(self.L.ustack_scratch[ustack.name], f"UX_{ustack.name}")
+        return Val(f"{name}.get({index_code}, {scratch})", "union", info=ustack.type)
+
+    def expr(self, tv, ctx: _Ctx) -> Val:
+        if not isinstance(tv, dict):
+            self.err(ctx, f"expected a type/value object, got {tv!r}")
+        if "op" in tv and "type" not in tv:
+            return self.op(tv, ctx)
+        t = tv.get("type")
+        v = tv.get("value")
+        if t == "field":
+            return self.field(v, ctx)
+        if t == "hexstr":
+            return _const(parse_hexstr(v, ctx.where))
+        if t == "bool":
+            if not isinstance(v, bool):
+                self.err(ctx, f"bool value must be true/false, got {v!r}")
+            return Val(repr(v), "bool", const=v)
+        if t in ("runtime_data", "local"):
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < len(ctx.params):
+                self.err(ctx, f"{t} index {v!r} out of range (action has {len(ctx.params)} "
+                              "parameter(s))")
+            return Val(f"d[{v}]", "data", ctx.params[v][1])
+        if t == "header":
+            return self.header_val(v, ctx)
+        if t == "header_stack":
+            if v not in self.p.stacks:
+                self.err(ctx, f"unknown header stack {v!r}")
+            return Val(None, "stack", info=self.p.stacks[v])
+        if t == "header_union":
+            union = self.p.unions.get(v) if isinstance(v, str) else None
+            if union is None:
+                self.err(ctx, f"unknown header union {v!r}")
+            bases = tuple(self.L.base[m.name] for m in union.headers)
+            return Val(repr(bases), "union", info=union.type, const=bases)
+        if t == "header_union_stack":
+            if v not in self.p.union_stacks:
+                self.err(ctx, f"unknown header union stack {v!r}")
+            return Val(None, "ustack", info=self.p.union_stacks[v])
+        if t == "stack_field":
+            if not isinstance(v, list) or len(v) != 2 or v[0] not in self.p.stacks:
+                self.err(ctx, f"bad stack_field {v!r}")
+            stack = self.p.stacks[v[0]]
+            idx = stack.type.field_index(v[1])
+            if idx is None:
+                self.err(ctx, f"stack {v[0]!r} has no field {v[1]!r}")
+            last = self.stack_elem(stack, f"h[{self.L.stack_next[stack.name]}] - 1")
+            return self.field_at(last.code, stack.type, idx)
+        if t == "union_stack_field":
+            if not isinstance(v, list) or len(v) != 3 or v[0] not in self.p.union_stacks:
+                self.err(ctx, f"bad union_stack_field {v!r}")
+            ustack = self.p.union_stacks[v[0]]
+            members = [m for m, _ in ustack.type.members]
+            if v[1] not in members:
+                self.err(ctx, f"union stack {v[0]!r} has no member {v[1]!r}")
+            midx = members.index(v[1])
+            htype = ustack.type.members[midx][1]
+            idx = htype.field_index(v[2])
+            if idx is None:
+                self.err(ctx, f"union member {v[1]!r} has no field {v[2]!r}")
+            u = self.ustack_elem(ustack, f"h[{self.L.stack_next[ustack.name]}] - 1")
+            return self.field_at(f"{u.code}[{midx}]", htype, idx)
+        if t == "expression":
+            if not isinstance(v, dict):
+                self.err(ctx, f"expression value must be an object, got {v!r}")
+            return self.expr(v, ctx) if "type" in v else self.op(v, ctx)
+        if t == "register":
+            if not isinstance(v, list) or len(v) != 2:
+                self.err(ctx, f"bad register reference {v!r}")
+            reg, size, width = self.register(v[0], ctx)
+            idx = self.data(v[1], ctx)
+            return Val(f"({reg}.read(_i) if 0 <= (_i := {idx.code}) < {size} else 0)", "data",
+                       width, info=(reg, size, width, idx.code))
+        if t == "lookahead":
+            if not ctx.parser:
+                self.err(ctx, "lookahead is only allowed in parsers")
+            off, width = self.lookahead_args(v, ctx)
+            return Val(f"_la(data, pos, {off}, {width})", "data", width)
+        if t == "string":
+            return Val(repr(str(v)), "string", const=v)
+        self.err(ctx, f"unsupported type/value object type {t!r}")
+
+    def lookahead_args(self, v, ctx):
+        if (not isinstance(v, list) or len(v) != 2 or not all(isinstance(x, int) for x in v)
+                or v[0] < 0 or v[1] <= 0):
+            self.err(ctx, f"bad lookahead [offset, bitwidth] {v!r}")
+        return v[0], v[1]
+
+    def data(self, tv, ctx) -> Val:
+        val = self.expr(tv, ctx)
+        if val.kind == "bool":
+            return Val(f"(1 if {val.code} else 0)", "data", 1)
+        if val.kind != "data":
+            self.err(ctx, f"expected a data value, got a {val.kind}")
+        return val
+
+    def boolean(self, tv, ctx) -> Val:
+        val = self.expr(tv, ctx)
+        if val.kind != "bool":
+            self.err(ctx, f"expected a boolean expression, got a {val.kind}")
+        return val
+
+    def op(self, e, ctx: _Ctx) -> Val:
+        op = e.get("op")
+        left, right = e.get("left"), e.get("right")
+
+        def D(x):
+            if x is None:
+                self.err(ctx, f"operator {op!r} is missing an operand")
+            return self.data(x, ctx)
+
+        def B(x):
+            if x is None:
+                self.err(ctx, f"operator {op!r} is missing an operand")
+            return self.boolean(x, ctx)
+
+        if op in ("+", "*", "|", "^", "&", "-", "<<", ">>", "/", "%"):
+            a, b = D(left), D(right)
+            if a.const is not None and b.const is not None and op not in ("/", "%"):
+                return _const(_fold(op, a.const, b.const))
+            ws = (a.width, b.width)
+            known = all(x is not None for x in ws)
+            if op == "+":
+                return Val(f"({a.code} + {b.code})", "data", max(ws) + 1 if known else None)
+            if op == "*":
+                return Val(f"({a.code} * {b.code})", "data", sum(ws) if known else None)
+            if op == "-":
+                return Val(f"({a.code} - {b.code})", "data")
+            if op == "&":
+                bounded = [x for x in ws if x is not None]
+                return Val(f"({a.code} & {b.code})", "data", min(bounded) if bounded else None)
+            if op in ("|", "^"):
+                return Val(f"({a.code} {op} {b.code})", "data", max(ws) if known else None)
+            if op == ">>":
+                return Val(f"({a.code} >> {b.code})", "data", a.width if b.const is None or
+                           b.const >= 0 else None)
+            if op == "<<":
+                if b.const is not None:
+                    if b.const < 0:
+                        self.err(ctx, "negative shift amount")
+                    return Val(f"({a.code} << {b.const})", "data",
+                               a.width + b.const if a.width is not None else None)
+                # A shift amount read from the packet could be huge; P4 results are masked to
+                # the field width, so cap it at a bound no real field reaches.
+                return Val(f"({a.code} << min({b.code}, 65536))", "data")
+            if op == "/":
+                return Val(f"_div({a.code}, {b.code})", "data", a.width)
+            return Val(f"_mod({a.code}, {b.code})", "data", b.width)
+        if op in ("==", "!="):
+            a, b = self.expr(left, ctx), self.expr(right, ctx)
+            if a.kind == "header" and b.kind == "header":
+                n = Layout.block_size(a.info)
+                code = f"_hdr_eq(h, {a.code}, {b.code}, {n})"
+                return Val(code if op == "==" else f"(not {code})", "bool")
+            if a.kind == "union" and b.kind == "union":
+                n = [Layout.block_size(t) for _, t in a.info.members]
+                code = f"any(h[x] and h[y] and _hdr_eq(h, x, y, n) for x, y, n in zip({a.code}, {b.code}, {n!r}))"
+                return Val(f"({code})" if op == "==" else f"(not ({code}))", "bool")
+            if a.kind == "bool" and b.kind == "bool":
+                return Val(f"(bool({a.code}) {op} bool({b.code}))", "bool")
+            a, b = self.as_data(a, ctx), self.as_data(b, ctx)
+            return Val(f"({a.code} {op} {b.code})", "bool")
+        if op in (">", "<", ">=", "<="):
+            a, b = D(left), D(right)
+            return Val(f"({a.code} {op} {b.code})", "bool")
+        if op in ("and", "or"):
+            a, b = B(left), B(right)
+            return Val(f"({a.code} {op} {b.code})", "bool")
+        if op == "not":
+            a = B(right)
+            return Val(f"(not {a.code})", "bool")
+        if op == "~":
+            a = D(right)
+            return Val(f"(~{a.code})", "data")
+        if op == "valid":
+            a = self.expr(right, ctx)
+            if a.kind == "union":
+                return Val(f"any(h[x] for x in {a.code})", "bool")
+            if a.kind != "header":
+                self.err(ctx, "valid() needs a header")
+            return Val(f"h[{a.code}]", "bool")
+        if op == "valid_union":
+            a = self.expr(right, ctx)
+            if a.kind != "union":
+                self.err(ctx, "valid_union() needs a header union")
+            return Val(f"any(h[x] for x in {a.code})", "bool")
+        if op == "?":
+            c = B(e.get("cond"))
+            a, b = self.expr(left, ctx), self.expr(right, ctx)
+            if a.kind == "bool" and b.kind == "bool":
+                return Val(f"({a.code} if {c.code} else {b.code})", "bool")
+            a, b = self.as_data(a, ctx), self.as_data(b, ctx)
+            ws = (a.width, b.width)
+            return Val(f"({a.code} if {c.code} else {b.code})", "data",
+                       max(ws) if None not in ws else None)
+        if op == "d2b":
+            a = D(right)
+            return Val(f"({a.code} != 0)", "bool")
+        if op == "b2d":
+            a = B(right)
+            return Val(f"(1 if {a.code} else 0)", "data", 1)
+        if op in ("two_comp_mod", "sat_cast", "usat_cast"):
+            a, b = D(left), D(right)
+            if b.const is None:
+                if op == "two_comp_mod":
+                    return Val(f"_tcm({a.code}, {b.code})", "data")
+                self.err(ctx, f"{op} needs a constant width")
+            w = b.const
+            if op == "two_comp_mod":
+                if a.const is not None:
+                    return _const(_packet.two_comp(a.const, w))
+                return Val(f"_tcm({a.code}, {w})", "data")
+            if op == "usat_cast":
+                return Val(f"min(max({a.code}, 0), {(1 << w) - 1})", "data", w)
+            lo, hi = -(1 << (w - 1)), (1 << (w - 1)) - 1
+            return Val(f"min(max({a.code}, {lo}), {hi})", "data")
+        if op in ("dereference_header_stack", "dereference_stack"):
+            s = self.expr(left, ctx)
+            if s.kind != "stack":
+                self.err(ctx, f"{op} needs a header stack on the left")
+            i = D(right)
+            return self.stack_elem(s.info, i.code)
+        if op == "dereference_union_stack":
+            s = self.expr(left, ctx)
+            if s.kind != "ustack":
+                self.err(ctx, f"{op} needs a header union stack on the left")
+            i = D(right)
+            return self.ustack_elem(s.info, i.code)
+        if op in ("last_stack_index", "size_stack"):
+            s = self.expr(right if right is not None else left, ctx)
+            if s.kind not in ("stack", "ustack"):
+                self.err(ctx, f"{op} needs a stack")
+            nxt = self.L.stack_next[s.info.name]
+            return Val(f"(h[{nxt}] - 1)" if op == "last_stack_index" else f"h[{nxt}]", "data")
+        if op == "access_field":
+            hv = self.expr(left, ctx)
+            if hv.kind != "header":
+                self.err(ctx, "access_field needs a header on the left")
+            if isinstance(right, bool) or not isinstance(right, int) or not (
+                    0 <= right < len(hv.info.fields)):
+                self.err(ctx, f"access_field offset {right!r} out of range for {hv.info.name}")
+            return self.field_at(hv.code, hv.info, right)
+        if op == "access_union_header":
+            uv = self.expr(left, ctx)
+            if uv.kind != "union":
+                self.err(ctx, "access_union_header needs a header union on the left")
+            if isinstance(right, bool) or not isinstance(right, int) or not (
+                    0 <= right < len(uv.info.members)):
+                self.err(ctx, f"access_union_header offset {right!r} out of range")
+            htype = uv.info.members[right][1]
+            if uv.const is not None:  # a union known at compile time
+                return Val(str(uv.const[right]), "header", info=htype)
+            return Val(f"{uv.code}[{right}]", "header", info=htype)
+        self.err(ctx, f"unsupported expression operator {op!r}")
+
+    def as_data(self, v: Val, ctx) -> Val:
+        if v.kind == "bool":
+            return Val(f"(1 if {v.code} else 0)", "data", 1)
+        if v.kind != "data":
+            self.err(ctx, f"expected a data value, got a {v.kind}")
+        return v
+
+    def fit(self, src: Val, width: int, signed: bool = False) -> str:
+        """Source of `src` truncated to a `width`-bit field (BMv2 Field::set)."""
+        if signed:
+            if src.const is not None:
+                return repr(_packet.two_comp(src.const, width))
+            return f"_tcm({src.code}, {width})"
+        if src.const is not None:
+            return repr(src.const & ((1 << width) - 1))
+        if src.width is not None and src.width <= width:
+            return src.code
+        return f"({src.code}) & {(1 << width) - 1}"
+
+    def register(self, name, ctx):
+        arr = self.p.registers.get(name) if isinstance(name, str) else None
+        if arr is None:
+            self.err(ctx, f"unknown register array {name!r}")
+        obj = self.runtime("registers", name, ctx)
+        return self.bind(obj, f"R_{name}"), arr.size, arr.json["bitwidth"]
+
+    def runtime(self, attr, name, ctx):
+        objs = getattr(self.state, attr, None)
+        if objs is None or name not in objs:
+            self.err(ctx, f"runtime state has no {attr[:-1]} {name!r}")
+        return objs[name]
+
+    # ---- lvalues and assignment ------------------------------------------------------------
+
+    def lvalue(self, tv, ctx) -> Val:
+        val = self.expr(tv, ctx)
+        if val.kind == "data" and (val.slot is not None or val.info and isinstance(val.info, tuple)):
+            return val
+        self.err(ctx, f"cannot assign to {tv!r}")
+
+    def assign(self, dst: Val, src: Val, ctx) -> str:
+        if dst.slot is None:  # register element
+            reg, size, width, idx = dst.info
+            return (f"if 0 <= (_i := {idx}) < {size}: {reg}.write(_i, "
+                    f"{self.fit(src, width)})")
+        spec = dst.info
+        if spec.width is None:
+            self.err(ctx, "use assign_VL to assign a variable-length field")
+        return f"h[{dst.slot}] = {self.fit(src, spec.width, spec.signed)}"
+
+    def header_arg(self, tv, ctx) -> Val:
+        v = self.expr(tv, ctx)
+        if v.kind != "header":
+            self.err(ctx, f"expected a header, got {tv!r}")
+        return v
+
+    def validate_code(self, base: str) -> list:
+        """Statements making the header at `base` valid (invalidating union siblings)."""
+        if base.isdigit():
+            out = [f"h[{base}] = 1"]
+            for s in self.ns["_SIB"].get(int(base), ()):
+                out.append(f"h[{s}] = 0")
+            return out
+        return [f"_set_valid(h, {base}, _SIB)"]
+
+    # ---- primitives ------------------------------------------------------------------------
+
+    def primitive(self, prim, ctx: _Ctx, w: _Writer, in_action: bool = True):
+        if not isinstance(prim, dict) or not isinstance(prim.get("op"), str):
+            self.err(ctx, f"bad primitive {prim!r}")
+        name = prim["op"]
+        params = prim.get("parameters", [])
+        if not isinstance(params, list):
+            self.err(ctx, f"primitive {name}: 'parameters' must be a list")
+        pctx = _Ctx(f"{ctx.where}, primitive '{name}'", ctx.params, ctx.parser)
+        handler = getattr(self, "p_" + name.lstrip("_"), None)
+        if handler is None:
+            self.err(pctx, "unsupported primitive")
+        arity = _ARITY.get(name)
+        if arity is not None and len(params) != arity:
+            self.err(pctx, f"takes {arity} parameter(s), got {len(params)}")
+        handler(params, pctx, w)
+
+    def p_assign(self, ps, ctx, w):
+        dst = self.lvalue(ps[0], ctx)
+        src = self.expr(ps[1], ctx)
+        w(self.assign(dst, self.as_data(src, ctx), ctx))
+
+    p_modify_field = p_assign
+
+    def p_assign_VL(self, ps, ctx, w):
+        dst, src = self.expr(ps[0], ctx), self.expr(ps[1], ctx)
+        if dst.slot is None or src.slot is None or dst.hbase is None or src.hbase is None:
+            self.err(ctx, "assign_VL needs two variable-length fields")
+        for v in (dst, src):
+            if v.info.width is not None:
+                self.err(ctx, "assign_VL needs two variable-length fields")
+        nd = len(self.header_type_of(dst, ctx).fields)
+        ns = len(self.header_type_of(src, ctx).fields)
+        w(f"h[{dst.slot}] = h[{src.slot}]")
+        w(f"h[{_add(dst.hbase, 1 + nd)}] = h[{_add(src.hbase, 1 + ns)}]")
+
+    def header_type_of(self, v: Val, ctx) -> HeaderType:
+        for htype in self.p.header_types.values():
+            if v.fidx < len(htype.fields) and htype.fields[v.fidx] is v.info:
+                return htype
+        self.err(ctx, "field of unknown header type")
+
+    def p_assign_header(self, ps, ctx, w):
+        dst, src = self.header_arg(ps[0], ctx), self.header_arg(ps[1], ctx)
+        if dst.info is not src.info:
+            self.err(ctx, f"header types differ ({dst.info.name} vs {src.info.name})")
+        n = Layout.block_size(dst.info)
+        w(f"_copy_hdr(h, {dst.code}, {src.code}, {n}, _SIB)")
+
+    p_copy_header = p_assign_header
+
+    def p_assign_union(self, ps, ctx, w):
+        dst, src = self.expr(ps[0], ctx), self.expr(ps[1], ctx)
+        if dst.kind != "union" or src.kind != "union" or dst.info is not src.info:
+            self.err(ctx, "assign_union needs two header unions of the same type")
+        sizes = [Layout.block_size(t) for _, t in dst.info.members]
+        w(f"for _d, _s, _n in zip({dst.code}, {src.code}, {sizes!r}): "
+          "_copy_hdr(h, _d, _s, _n, _SIB)")
+
+    def p_assign_header_stack(self, ps, ctx, w):
+        dst, src = self.expr(ps[0], ctx), self.expr(ps[1], ctx)
+        if dst.kind != "stack" or src.kind != "stack" or dst.info.type is not src.info.type or \
+                len(dst.info.headers) != len(src.info.headers):
+            self.err(ctx, "assign_header_stack needs two stacks of the same type and size")
+        n = Layout.block_size(dst.info.type)
+        w(f"h[{self.L.stack_next[dst.info.name]}] = h[{self.L.stack_next[src.info.name]}]")
+        for d, s in zip(dst.info.headers, src.info.headers):
+            w(f"_copy_hdr(h, {self.L.base[d.name]}, {self.L.base[s.name]}, {n}, _SIB)")
+
+    def p_assign_union_stack(self, ps, ctx, w):
+        dst, src = self.expr(ps[0], ctx), self.expr(ps[1], ctx)
+        if dst.kind != "ustack" or src.kind != "ustack" or dst.info.type is not src.info.type \
+                or len(dst.info.unions) != len(src.info.unions):
+            self.err(ctx, "assign_union_stack needs two union stacks of the same type and size")
+        w(f"h[{self.L.stack_next[dst.info.name]}] = h[{self.L.stack_next[src.info.name]}]")
+        for du, su in zip(dst.info.unions, src.info.unions):
+            for dm, sm in zip(du.headers, su.headers):
+                w(f"_copy_hdr(h, {self.L.base[dm.name]}, {self.L.base[sm.name]}, "
+                  f"{Layout.block_size(dm.type)}, _SIB)")
+
+    def stack_elements(self, v: Val, ctx):
+        """(list of element header-base tuples, block sizes, next slot) of a stack value."""
+        if v.kind == "stack":
+            elems = [(self.L.base[x.name],) for x in v.info.headers]
+            sizes = (Layout.block_size(v.info.type),)
+        elif v.kind == "ustack":
+            elems = [tuple(self.L.base[m.name] for m in u.headers) for u in v.info.unions]
+            sizes = tuple(Layout.block_size(t) for _, t in v.info.type.members)
+        else:
+            self.err(ctx, "expected a header stack")
+        return elems, sizes, self.L.stack_next[v.info.name]
+
+    def p_push(self, ps, ctx, w):
+        elems, sizes, nxt = self.stack_elements(self.expr(ps[0], ctx), ctx)
+        num = self.data(ps[1], ctx)
+        w(f"_push(h, {self.bind(elems, 'stk')}, {sizes!r}, {nxt}, {num.code})")
+
+    def p_pop(self, ps, ctx, w):
+        elems, sizes, nxt = self.stack_elements(self.expr(ps[0], ctx), ctx)
+        num = self.data(ps[1], ctx)
+        w(f"_pop(h, {self.bind(elems, 'stk')}, {sizes!r}, {nxt}, {num.code})")
+
+    def p_add_header(self, ps, ctx, w):
+        hv = self.header_arg(ps[0], ctx)
+        n = Layout.block_size(hv.info)
+        nbytes = self.header_nbytes_code(hv)
+        b = hv.code
+        if not b.isdigit():
+            w(f"_b = {b}")
+            b = "_b"
+        # BMv2 add_header: only an invalid header is reset, made valid and counted in the length
+        w(f"if not h[{b}]:")
+        w.indent()
+        if len(hv.info.fields):
+            w(f"h[{_add(b, 1)}:{_add(b, n)}] = {[0] * (n - 1)!r}")
+        for line in self.validate_code(b):
+            w(line)
+        w(f"h[{self.reg('PKT_LEN')}] += {nbytes.replace(hv.code, b)}")
+        w.dedent()
+
+    def header_nbytes_code(self, hv: Val) -> str:
+        htype = hv.info
+        if htype.varbit_index is None:
+            return str(htype.fixed_bits // 8)
+        return f"({htype.fixed_bits} + h[{_add(hv.code, 1 + len(htype.fields))}]) // 8"
+
+    def p_add_header_fast(self, ps, ctx, w):
+        hv = self.header_arg(ps[0], ctx)
+        for line in self.validate_code(hv.code):
+            w(line)
+
+    def p_remove_header(self, ps, ctx, w):
+        hv = self.header_arg(ps[0], ctx)
+        b = hv.code
+        if not b.isdigit():
+            w(f"_b = {b}")
+            b = "_b"
+        w(f"if h[{b}]:")
+        w.indent()
+        w(f"h[{self.reg('PKT_LEN')}] -= {self.header_nbytes_code(Val(b, 'header', info=hv.info))}")
+        w(f"h[{b}] = 0")
+        w.dedent()
+
+    def p_mark_to_drop(self, ps, ctx, w):
+        hv = self.header_arg(ps[0], ctx)
+        # primitives.cpp mark_to_drop: egress_spec and mcast_grp of the given std header.
+        idx = hv.info.field_index("egress_spec")
+        if idx is None:
+            self.err(ctx, "mark_to_drop needs the standard_metadata header (no egress_spec)")
+        w(f"h[{_add(hv.code, 1 + idx)}] = {self.drop_port}")
+        midx = hv.info.field_index("mcast_grp")
+        if midx is not None:
+            w(f"h[{_add(hv.code, 1 + midx)}] = 0")
+
+    def p_drop(self, ps, ctx, w):
+        w(f"h[{self.std('standard_metadata.egress_spec')}] = {self.drop_port}")
+        w(f"h[{self.std('intrinsic_metadata.mcast_grp')}] = 0")
+
+    def p_exit(self, ps, ctx, w):
+        w(f"h[{self.reg('EXIT')}] = 1")
+
+    def p_no_op(self, ps, ctx, w):
+        w("pass")
+
+    def _clone(self, ps, ctx, w):
+        sid, fl = self.data(ps[0], ctx), self.data(ps[1], ctx)
+        w(f"h[{self.reg('CLONE')}] = ({sid.code}) & 0xffff")
+        w(f"h[{self.reg('CLONE_FL')}] = ({fl.code}) & 0xffff")
+
+    p_clone_ingress_pkt_to_egress = _clone
+    p_clone_egress_pkt_to_egress = _clone
+
+    def p_resubmit(self, ps, ctx, w):
+        w(f"h[{self.reg('RESUBMIT')}] = ({self.data(ps[0], ctx).code}) & 0xffff")
+
+    def p_recirculate(self, ps, ctx, w):
+        w(f"h[{self.reg('RECIRC')}] = ({self.data(ps[0], ctx).code}) & 0xffff")
+
+    def p_generate_digest(self, ps, ctx, w):
+        self.data(ps[0], ctx)  # receiver: ignored, as BMv2
+        w(f"h[{self.reg('LEARN')}] = ({self.data(ps[1], ctx).code}) & 0xffff")
+
+    def p_truncate(self, ps, ctx, w):
+        n = self.data(ps[0], ctx)
+        t = self.reg("TRUNC")
+        w(f"_n = {n.code}")
+        w(f"h[{t}] = _n if h[{t}] is None else min(h[{t}], _n)")
+
+    def p_modify_field_with_hash_based_offset(self, ps, ctx, w):
+        dst = self.lvalue(ps[0], ctx)
+        base = self.data(ps[1], ctx)
+        calc = ps[2]
+        if not isinstance(calc, dict) or calc.get("type") != "calculation":
+            self.err(ctx, "third parameter must be a calculation")
+        fn = self.calculation(calc.get("value"), ctx)
+        size = self.data(ps[3], ctx)
+        w(f"_sz = {size.code}")
+        # primitives.cpp: a max of 0 is treated as 1
+        w(self.assign(dst, Val(f"({base.code} + {fn}(h) % (_sz or 1))", "data"), ctx))
+
+    def p_modify_field_rng_uniform(self, ps, ctx, w):
+        dst = self.lvalue(ps[0], ctx)
+        lo, hi = self.data(ps[1], ctx), self.data(ps[2], ctx)
+        w(f"_lo = {lo.code}")
+        w(f"_hi = {hi.code}")
+        w("if _lo <= _hi:")  # BMv2 leaves the field alone when lo > hi
+        w.indent()
+        w(self.assign(dst, Val("_randint(_lo, _hi)", "data"), ctx))
+        w.dedent()
+
+    def _arith(op):
+        def handler(self, ps, ctx, w):
+            dst = self.lvalue(ps[0], ctx)
+            if len(ps) == 2:
+                a, b = dst, self.data(ps[1], ctx)
+            else:
+                a, b = self.data(ps[1], ctx), self.data(ps[2], ctx)
+            code = {"<<": f"({a.code} << min({b.code}, 65536))"}.get(op, f"({a.code} {op} {b.code})")
+            w(self.assign(dst, Val(code, "data"), ctx))
+
+        return handler
+
+    p_add_to_field = _arith("+")
+    p_subtract_from_field = _arith("-")
+    p_add = _arith("+")
+    p_subtract = _arith("-")
+    p_bit_xor = _arith("^")
+    p_bit_or = _arith("|")
+    p_bit_and = _arith("&")
+    p_shift_left = _arith("<<")
+    p_shift_right = _arith(">>")
+    del _arith
+
+    def array_index(self, kind, tv, ctx):
+        arr_map = {"counter_array": self.p.counters, "meter_array": self.p.meters,
+                   "register_array": self.p.registers}[kind]
+        if not isinstance(tv, dict) or tv.get("type") != kind or tv.get("value") not in arr_map:
+            self.err(ctx, f"expected a known {kind}, got {tv!r}")
+        return arr_map[tv["value"]]
+
+    def p_count(self, ps, ctx, w):
+        arr = self.array_index("counter_array", ps[0], ctx)
+        obj = self.bind(self.runtime("counters", arr.name, ctx), f"C_{arr.name}")
+        i = self.data(ps[1], ctx)
+        w(f"if 0 <= (_i := {i.code}) < {arr.size}: {obj}.count(_i, h[{self.reg('ING_LEN')}])")
+
+    def p_execute_meter(self, ps, ctx, w):
+        arr = self.array_index("meter_array", ps[0], ctx)
+        obj = self.bind(self.runtime("meters", arr.name, ctx), f"M_{arr.name}")
+        i = self.data(ps[1], ctx)
+        dst = self.lvalue(ps[2], ctx)
+        w(f"if 0 <= (_i := {i.code}) < {arr.size}:")
+        w.indent()
+        w(self.assign(dst, Val(f"{obj}.execute(_i, h[{self.reg('ING_LEN')}])", "data"), ctx))
+        w.dedent()
+
+    def p_register_read(self, ps, ctx, w):
+        dst = self.lvalue(ps[0], ctx)
+        arr = self.array_index("register_array", ps[1], ctx)
+        reg, size, width = self.register(arr.name, ctx)
+        i = self.data(ps[2], ctx)
+        w(f"if 0 <= (_i := {i.code}) < {size}:")
+        w.indent()
+        w(self.assign(dst, Val(f"{reg}.read(_i)", "data", width), ctx))
+        w.dedent()
+
+    def p_register_write(self, ps, ctx, w):
+        arr = self.array_index("register_array", ps[0], ctx)
+        reg, size, width = self.register(arr.name, ctx)
+        i = self.data(ps[1], ctx)
+        src = self.data(ps[2], ctx)
+        w(f"if 0 <= (_i := {i.code}) < {size}: {reg}.write(_i, {self.fit(src, width)})")
+
+    def p_log_msg(self, ps, ctx, w):
+        fmt = self.expr(ps[0], ctx)
+        if fmt.kind != "string":
+            self.err(ctx, "first parameter must be a string")
+        vec = ps[1]
+        if not isinstance(vec, dict) or vec.get("type") != "parameters_vector" or not isinstance(
+                vec.get("value"), list):
+            self.err(ctx, "second parameter must be a parameters_vector")
+        args = [self.data(x, ctx).code for x in vec["value"]]
+        if self.tracer is not None:
+            w(f"_tr.log_msg(h, {fmt.code}, ({''.join(a + ', ' for a in args)}))")
+
+    def _check(self, label):
+        def handler(self, ps, ctx, w):
+            v = self.expr(ps[0], ctx)
+            cond = v.code if v.kind == "bool" else f"({self.as_data(v, ctx).code} != 0)"
+            w(f"if not {cond}: raise _Abort({(label + ' error in ' + ctx.where)!r})")
+
+        return handler
+
+    p_assert = _check(None, "Assert")
+    p_assume = _check(None, "Assume")
+    del _check
+
+    def p_jump(self, ps, ctx, w):
+        # Reached only outside an action body (action() handles jumps itself).
+        self.err(ctx, "_jump/_jump_if_zero are only allowed in actions")
+
+    p_jump_if_zero = p_jump
+
+    # ---- calculations and checksums -----------------------------------------------------------
+
+    def calculation(self, name, ctx) -> str:
+        """Name of a generated `fn(h) -> int` computing named calculation `name`."""
+        if name in self.calc_fns:
+            return self.calc_fns[name]
+        calc = self.p.calculations.get(name) if isinstance(name, str) else None
+        if calc is None:
+            self.err(ctx, f"unknown calculation {name!r}")
+        cctx = _Ctx(f"calculation '{name}'")
+        alg = self.bind(self.runtime("calculations", name, cctx).hash, f"alg_{calc.algo}")
+        fname = self.bind(None, f"calc_{name}")
+        self.calc_fns[name] = fname
+        w = _Writer()  # emitted apart: we may be in the middle of another function
+        w(f"def {fname}(h):")
+        w.indent()
+        w(f"_buf = {self.packed_bytes(calc.inputs, cctx, w)}")
+        w(f"return {alg}(_buf)")
+        self.calc_lines.extend(w.lines)
+        return fname
+
+    def packed_bytes(self, inputs, ctx, w) -> str:
+        """Emit statements building BufBuilder bytes for `inputs`; returns the bytes source."""
+        # Group consecutive pieces from the same header under one validity test.
+        groups = []  # (validity slot or None, [(value code, width code)])
+        payload = False
+        for item in inputs:
+            if not isinstance(item, dict):
+                self.err(ctx, f"bad calculation input {item!r}")
+            t = item.get("type")
+            if payload:
+                self.err(ctx, "payload must be the last calculation input")
+            if t == "field":
+                v = self.field(item.get("value"), ctx)
+                hname = item["value"][0]
+                inst = self.p.headers.get(hname)
+                if inst is None:
+                    inst = self.p.headers[self.p.field_aliases[".".join(item["value"])][0]]
+                valid = None if inst.metadata else self.L.base[inst.name]
+                if v.slot is None:  # $valid$
+                    pieces = [(v.code, "1")]
+                else:
+                    pieces = [self.field_piece(v)]
+                self.add_pieces(groups, valid, pieces)
+            elif t == "hexstr":
+                bw = item.get("bitwidth")
+                if isinstance(bw, bool) or not isinstance(bw, int) or bw <= 0:
+                    self.err(ctx, "hexstr calculation input needs a positive 'bitwidth'")
+                value = parse_hexstr(item.get("value"), ctx.where) & ((1 << bw) - 1)
+                self.add_pieces(groups, None, [(repr(value), str(bw))])
+            elif t == "header":
+                hv = self.header_val(item.get("value"), ctx)
+                inst = self.p.headers[item["value"]]
+                pieces = [self.field_piece(self.field_at(hv.code, inst.type, i))
+                          for i in range(len(inst.type.fields))]
+                self.add_pieces(groups, None if inst.metadata else int(hv.code), pieces)
+            elif t == "payload":
+                payload = True
+            else:
+                self.err(ctx, f"unsupported calculation input type {t!r}")
+        w("_a = 0")
+        w("_n = 0")
+        for valid, pieces in groups:
+            if valid is not None:
+                w(f"if h[{valid}]:")
+                w.indent()
+            static = all(wc.isdigit() for _, wc in pieces)
+            if static:
+                total = sum(int(wc) for _, wc in pieces)
+                shift = total
+                terms = []
+                for code, wc in pieces:
+                    shift -= int(wc)
+                    terms.append(f"({code} << {shift})" if shift else code)
+                w(f"_a = (_a << {total}) | {' | '.join(terms)}")
+                w(f"_n += {total}")
+            else:
+                for code, wc in pieces:
+                    w(f"_w = {wc}")
+                    w(f"_a = (_a << _w) | {code}")
+                    w("_n += _w")
+            if valid is not None:
+                w.dedent()
+        w("_p = -_n % 8")
+        out = "(_a << _p).to_bytes((_n + _p) >> 3, 'big')"
+        if payload:
+            out += f" + h[{self.reg('PAYLOAD')}]"
+        return out
+
+    def field_piece(self, v: Val):
+        spec = v.info
+        if spec.width is None:
+            vl = None
+            for htype in self.p.header_types.values():
+                if v.fidx < len(htype.fields) and htype.fields[v.fidx] is spec:
+                    vl = _add(v.hbase, 1 + len(htype.fields))
+            return v.code, f"h[{vl}]"
+        code = f"({v.code} & {(1 << spec.width) - 1})" if spec.signed else v.code
+        return code, str(spec.width)
+
+    @staticmethod
+    def add_pieces(groups, valid, pieces):
+        if groups and groups[-1][0] == valid:
+            groups[-1][1].extend(pieces)
+        else:
+            groups.append((valid, list(pieces)))
+
+    # ---- actions -------------------------------------------------------------------------------
+
+    def action(self, action) -> str:
+        """Emit `def _act_<id>(h, d)`; returns its name."""
+        ctx = _Ctx(f"action '{action.name}' (id {action.id})", action.params)
+        name = f"_act_{action.id}"
+        w = self.w
+        w(f"def {name}(h, d):")
+        w.indent()
+        if self.tracer is not None:
+            w(f"_tr.action(h, {action.name!r}, d)")
+        prims = action.primitives
+        jumps = any(isinstance(p, dict) and p.get("op") in ("_jump", "_jump_if_zero") for p in prims)
+        if not jumps:
+            for i, prim in enumerate(prims):
+                self.primitive(prim, _Ctx(f"{ctx.where} primitive #{i}", ctx.params), w)
+            w("return")
+        else:
+            # _jump / _jump_if_zero: run the primitives as a small state machine on `pc`.
+            w("pc = 0")
+            w("while True:")
+            w.indent()
+            for i, prim in enumerate(prims):
+                pctx = _Ctx(f"{ctx.where} primitive #{i}", ctx.params)
+                w(f"{'if' if i == 0 else 'elif'} pc == {i}:")
+                w.indent()
+                op = prim.get("op") if isinstance(prim, dict) else None
+                ps = prim.get("parameters", []) if isinstance(prim, dict) else []
+                if op == "_jump":
+                    if len(ps) != 1:
+                        self.err(pctx, "_jump takes 1 parameter")
+                    w(f"pc = {self.data(ps[0], pctx).code}")
+                    w("continue")
+                elif op == "_jump_if_zero":
+                    if len(ps) != 2:
+                        self.err(pctx, "_jump_if_zero takes 2 parameters")
+                    cond = self.data(ps[0], pctx)
+                    target = self.data(ps[1], pctx)
+                    w(f"if {cond.code} == 0:")
+                    w.indent()
+                    w(f"pc = {target.code}")
+                    w("continue")
+                    w.dedent()
+                else:
+                    self.primitive(prim, pctx, w)
+                w(f"pc = {i + 1}")
+                w.dedent()
+            w("else:")
+            w.indent()
+            w("return")
+            w.dedent()
+            w.dedent()
+        w.dedent()
+        return name
+
+    # ---- parser ----------------------------------------------------------------------------
+
+    def parser(self, parser) -> None:
+        """Emit `def parse(h, data)`."""
+        w = self.w
+        L = self.L
+        states = parser.states
+        perr = L.std["standard_metadata.parser_error"]
+        ckerr = L.std["standard_metadata.checksum_error"]
+        w("def parse(h, data):")
+        w.indent()
+        w("n = len(data)")
+        w("pos = 0")
+        w(f"h[{perr}] = {self.errors['NoError']}")
+        w(f"h[{ckerr}] = 0")
+        if self.tracer is not None:
+            w(f"_tr.parser_start(h, {parser.name!r})")
+        if parser.init_state is not None:
+            edges = Counter()
+            for s in states.values():
+                for t in s.transitions:
+                    if t.next_state is not None:
+                        edges[t.next_state] += 1
+            entries = [parser.init_state] + [s for s in states if edges[s] > 1
+                                             and s != parser.init_state]
+            self.parse_entries = {s: i for i, s in enumerate(entries)}
+            self.parse_order = entries
+            w("try:")
+            w.indent()
+            w("st = 0")
+            w("while True:")
+            w.indent()
+            i = 0
+            while i < len(entries):  # goto_state may add entries for very deep parsers
+                w(f"{'if' if i == 0 else 'elif'} st == {i}:")
+                w.indent()
+                self.parse_state(states[entries[i]], states, w, 0)
+                w.dedent()
+                i += 1
+            w.dedent()
+            w.dedent()
+            w("except _PE as e:")
+            w.indent()
+            w(f"h[{perr}] = e.code")
+            if self.tracer is not None:
+                w("_tr.parser_error(h, e.code)")
+            w.dedent()
+        w(f"h[{L.reg['PAYLOAD']}] = data[pos:]")
+        for ck in self.p.checksums:
+            if ck.verify:
+                self.checksum(ck, w, verify=True)
+        if self.tracer is not None:
+            w(f"_tr.parser_done(h, {parser.name!r})")
+        w.dedent()
+
+    def goto_state(self, target, states, w, depth):
+        if target is None:
+            w("break")
+        elif target in self.parse_entries or depth > 40:
+            if target not in self.parse_entries:
+                self.parse_entries[target] = len(self.parse_entries)
+                self.parse_order.append(target)
+            w(f"st = {self.parse_entries[target]}")
+            w("continue")
+        else:
+            self.parse_state(states[target], states, w, depth + 1)
+
+    def parse_state(self, s, states, w, depth):
+        ctx = _Ctx(f"parse state '{s.name}'", parser=True)
+        if self.tracer is not None:
+            w(f"_tr.parser_state(h, {s.name!r})")
+        for i, op in enumerate(s.ops):
+            self.parser_op(op, _Ctx(f"{ctx.where} op #{i}", parser=True), w)
+        default = None
+        cases = []
+        for t in s.transitions:
+            if t.type == "default":
+                default = t
+            else:
+                cases.append(t)
+        if not cases or not s.key:
+            self.goto_state(default.next_state if default else None, states, w, depth)
+            return
+        widths = self.select_key(s.key, ctx, w)
+        first = True
+        for t in cases:
+            if t.type == "hexstr":
+                value = parse_hexstr(t.value, ctx.where)
+                if t.mask is None:
+                    cond = f"_k == {value}"
+                else:
+                    mask = parse_hexstr(t.mask, ctx.where)
+                    cond = f"_k & {mask} == {value & mask}"
+            else:
+                vs = self.runtime("value_sets", t.value, ctx) if isinstance(t.value, str) else None
+                if vs is None or t.value not in self.p.parse_vsets:
+                    self.err(ctx, f"unknown parse value set {t.value!r}")
+                ck = self.compressed_key(widths)
+                vsn = self.bind(vs, "vs_" + t.value)
+                if t.mask is None:
+                    cond = f"{vsn}.contains({ck})"
+                else:
+                    # ParseVSetMask: the JSON mask applies to the key and to every member
+                    cmask = _compress(parse_hexstr(t.mask, ctx.where), widths)
+                    cond = f"_vs_match({vsn}, {ck}, {cmask})"
+            w(f"{'if' if first else 'elif'} {cond}:")
+            first = False
+            w.indent()
+            self.goto_state(t.next_state, states, w, depth)
+            w.dedent()
+        w("else:")
+        w.indent()
+        # BMv2 ParseState: no matching case and no default -> parsing ends without error.
+        self.goto_state(default.next_state if default else None, states, w, depth)
+        w.dedent()
+
+    def select_key(self, key, ctx, w):
+        """Emit `_k = ...` (fields byte-padded and concatenated, as BMv2's key builder)."""
+        parts = []
+        widths = []
+        for i, k in enumerate(key):
+            if not isinstance(k, dict):
+                self.err(ctx, f"bad transition key element {k!r}")
+            t = k.get("type")
+            if t == "lookahead":
+                off, width = self.lookahead_args(k.get("value"), ctx)
+                v = Val(f"_la(data, pos, {off}, {width})", "data", width)
+            elif t in ("field", "stack_field", "union_stack_field"):
+                v = self.expr(k, ctx)
+                width = v.info.width
+                if width is None:
+                    self.err(ctx, "a variable-length field cannot be a select key")
+                if v.info.signed:
+                    v = Val(f"({v.code} & {(1 << width) - 1})", "data", width)
+            else:
+                self.err(ctx, f"unsupported transition key type {t!r}")
+            w(f"_k{i} = {v.code}")
+            parts.append(f"_k{i}")
+            widths.append(width)
+        shift = sum((x + 7) // 8 * 8 for x in widths)
+        terms = []
+        for part, width in zip(parts, widths):
+            shift -= (width + 7) // 8 * 8
+            terms.append(f"({part} << {shift})" if shift else part)
+        w(f"_k = {' | '.join(terms)}")
+        return widths
+
+    @staticmethod
+    def compressed_key(widths):
+        shift = sum(widths)
+        terms = []
+        for i, width in enumerate(widths):
+            shift -= width
+            terms.append(f"(_k{i} << {shift})" if shift else f"_k{i}")
+        return "(" + " | ".join(terms) + ")"
+
+    def parser_op(self, op, ctx, w):
+        if not isinstance(op, dict) or not isinstance(op.get("op"), str):
+            self.err(ctx, f"bad parser op {op!r}")
+        kind = op["op"]
+        ps = op.get("parameters", [])
+        if not isinstance(ps, list):
+            self.err(ctx, "'parameters' must be a list")
+        ctx = _Ctx(f"{ctx.where} ({kind})", parser=True)
+        if kind in ("extract", "extract_VL"):
+            if len(ps) != (1 if kind == "extract" else 2):
+                self.err(ctx, "wrong number of parameters")
+            self.extract(ps[0], ps[1] if kind == "extract_VL" else None, ctx, w)
+        elif kind == "set":
+            if len(ps) != 2:
+                self.err(ctx, "set takes 2 parameters")
+            dst = self.lvalue(ps[0], ctx)
+            src = ps[1]
+            if isinstance(src, dict) and src.get("type") == "lookahead":
+                off, width = self.lookahead_args(src.get("value"), ctx)
+                nbytes = (off % 8 + width + 7) // 8
+                # ParserOpSet<ParserLookAhead>: checks nbytes from the current position
+                w(f"if n - pos < {nbytes}: raise _PE({self.errors['PacketTooShort']})")
+            w(self.assign(dst, self.as_data(self.expr(src, ctx), ctx), ctx))
+        elif kind == "verify":
+            if len(ps) != 2:
+                self.err(ctx, "verify takes 2 parameters")
+            cond = self.boolean(ps[0], ctx)
+            code = self.data(ps[1], ctx)
+            w(f"if not {cond.code}: raise _PE({code.code})")
+        elif kind in ("shift", "advance"):
+            if len(ps) != 1:
+                self.err(ctx, f"{kind} takes 1 parameter")
+            amount = ps[0]
+            if isinstance(amount, int) and not isinstance(amount, bool):
+                amount = _const(amount)
+            else:
+                amount = self.data(amount, ctx)
+            if kind == "shift":
+                w(f"_nb = {amount.code}")
+            else:
+                w(f"_nb = {amount.code}")
+                w(f"if _nb % 8: raise _PE({self.errors['ParserInvalidArgument']})")
+                w("_nb >>= 3")
+            w(f"if n - pos < _nb: raise _PE({self.errors['PacketTooShort']})")
+            w("pos += _nb")
+        elif kind == "primitive":
+            if len(ps) != 1:
+                self.err(ctx, "primitive takes 1 parameter")
+            self.primitive(ps[0], ctx, w)
+        else:
+            self.err(ctx, f"unsupported parser op {kind!r}")
+
+    def extract(self, target, vl_expr, ctx, w):
+        if not isinstance(target, dict):
+            self.err(ctx, f"bad extract target {target!r}")
+        t, v = target.get("type"), target.get("value")
+        perr = self.errors
+        after = []  # statements after the fields are written
+        if t == "regular":
+            inst = self.p.headers.get(v) if isinstance(v, str) else None
+            if inst is None:
+                self.err(ctx, f"unknown header {v!r}")
+            base = str(self.L.base[v])
+            htype = inst.type
+            valid = self.validate_code(base)
+            label = repr(v)
+        elif t == "stack":
+            stack = self.p.stacks.get(v) if isinstance(v, str) else None
+            if stack is None:
+                self.err(ctx, f"unknown header stack {v!r}")
+            nxt = self.L.stack_next[v]
+            w(f"_i = h[{nxt}]")
+            w(f"if _i >= {len(stack.headers)}: raise _PE({perr['StackOutOfBounds']})")
+            bases = self.bind([self.L.base[x.name] for x in stack.headers], f"S_{v}")
+            w(f"_b = {bases}[_i]")
+            base, htype = "_b", stack.type
+            valid = ["h[_b] = 1"]
+            after = [f"h[{nxt}] = _i + 1"]
+            label = f"{v!r} + '[' + str(_i) + ']'"
+        elif t == "union_stack":
+            if not isinstance(v, list) or len(v) != 2 or v[0] not in self.p.union_stacks:
+                self.err(ctx, f"bad union_stack extract target {v!r}")
+            ustack = self.p.union_stacks[v[0]]
+            members = [m for m, _ in ustack.type.members]
+            if v[1] not in members:
+                self.err(ctx, f"union stack {v[0]!r} has no member {v[1]!r}")
+            midx = members.index(v[1])
+            nxt = self.L.stack_next[v[0]]
+            w(f"_i = h[{nxt}]")
+            w(f"if _i >= {len(ustack.unions)}: raise _PE({perr['StackOutOfBounds']})")
+            table = self.bind([tuple(self.L.base[m.name] for m in u.headers)
+                               for u in ustack.unions], f"U_{v[0]}")
+            w(f"_b = {table}[_i][{midx}]")
+            base, htype = "_b", ustack.type.members[midx][1]
+            valid = ["_set_valid(h, _b, _SIB)"]
+            after = [f"h[{nxt}] = _i + 1"]
+            label = f"{v[0]!r} + '[' + str(_i) + '].' + {v[1]!r}"
+        else:
+            self.err(ctx, f"unsupported extract target type {t!r}")
+        vbi = htype.varbit_index
+        if vl_expr is None and vbi is not None:
+            self.err(ctx, f"header type {htype.name} has a variable-length field: use extract_VL")
+        if vl_expr is not None and vbi is None:
+            self.err(ctx, f"extract_VL of {htype.name}, which has no variable-length field")
+        fixed = htype.fixed_bits
+        if fixed % 8:
+            self.err(ctx, f"header type {htype.name} is {fixed} bits, not a whole number of bytes")
+        if vbi is None:
+            nbytes = fixed // 8
+            w(f"if n - pos < {nbytes}: raise _PE({perr['PacketTooShort']})")
+            w(f"_v = _ib(data[pos:pos + {nbytes}], 'big')")
+            shift = fixed
+            for i, f in enumerate(htype.fields):
+                shift -= f.width
+                self.emit_field_from(w, f"h[{_add(base, 1 + i)}]", f, "_v", str(shift),
+                                     first=(i == 0))
+            w(f"pos += {nbytes}")
+        else:
+            nb = self.data(vl_expr, ctx)
+            w(f"_nb = {nb.code}")
+            # parser.cpp extract_VL: error order as BMv2
+            w(f"if _nb % 8: raise _PE({perr['ParserInvalidArgument']})")
+            w(f"_t = {fixed // 8} + (_nb >> 3)")
+            w(f"if n - pos < _t: raise _PE({perr['PacketTooShort']})")
+            if htype.max_length:
+                w(f"if {htype.max_length} < _t: raise _PE({perr['HeaderTooShort']})")
+            w("_v = _ib(data[pos:pos + _t], 'big')")
+            after_bits = sum(f.width for f in htype.fields[vbi + 1:])
+            shift_after = after_bits
+            for i, f in enumerate(htype.fields):
+                slot = f"h[{_add(base, 1 + i)}]"
+                if i < vbi:
+                    before_rest = sum(x.width for x in htype.fields[i + 1:vbi])
+                    self.emit_field_from(w, slot, f, "_v", f"(_nb + {before_rest + after_bits})",
+                                         first=(i == 0))
+                elif i == vbi:
+                    w(f"{slot} = (_v >> {after_bits}) & ((1 << _nb) - 1)")
+                else:
+                    shift_after -= f.width
+                    self.emit_field_from(w, slot, f, "_v", str(shift_after), first=False)
+            w(f"h[{_add(base, 1 + len(htype.fields))}] = _nb")
+            w("pos += _t")
+        for line in valid + after:
+            w(line)
+        if self.tracer is not None:
+            w(f"_tr.extract(h, {label})")
+
+    @staticmethod
+    def emit_field_from(w, slot, spec, var, shift, first):
+        mask = (1 << spec.width) - 1
+        value = f"{var} >> {shift}" if shift != "0" else var
+        if not (first and spec.width and shift.isdigit()):
+            value = f"({value}) & {mask}" if shift != "0" else f"{var} & {mask}"
+        if spec.signed:
+            value = f"_tcm({value}, {spec.width})"
+        w(f"{slot} = {value}")
+
+    def checksum(self, ck, w, verify: bool):
+        ctx = _Ctx(f"checksum '{ck.name}'")
+        fn = self.calculation(ck.calculation, ctx)
+        target = self.field(list(ck.target), ctx)
+        if ck.if_cond is not None:
+            cond = self.boolean(ck.if_cond, ctx)
+            w(f"if {cond.code}:")
+            w.indent()
+        if verify:
+            # CalcBasedChecksum::verify_ compares the full calculation output with the field.
+            w(f"if {fn}(h) != {target.code}: h[{self.L.std['standard_metadata.checksum_error']}] = 1")
+        else:
+            w(self.assign(target, Val(f"{fn}(h)", "data"), ctx))
+        if ck.if_cond is not None:
+            w.dedent()
+
+    # ---- deparser --------------------------------------------------------------------------
+
+    def deparser(self, dep) -> None:
+        w = self.w
+        w("def deparse(h):")
+        w.indent()
+        if self.tracer is not None:
+            w(f"_tr.deparser(h, {dep.name!r})")
+        for ck in self.p.checksums:
+            if ck.update:
+                self.checksum(ck, w, verify=False)
+        ctx = _Ctx(f"deparser '{dep.name}'")
+        for i, prim in enumerate(dep.primitives):
+            self.primitive(prim, _Ctx(f"{ctx.where} primitive #{i}"), w)
+        w("r = b''")
+        for hname in dep.order:
+            inst = self.p.headers[hname]
+            base = self.L.base[hname]
+            htype = inst.type
+            if htype.fixed_bits % 8:
+                self.err(ctx, f"header {hname} is not a whole number of bytes")
+            if not inst.metadata:
+                w(f"if h[{base}]:")
+                w.indent()
+            vbi = htype.varbit_index
+            if vbi is None:
+                shift = htype.fixed_bits
+                terms = []
+                for i, f in enumerate(htype.fields):
+                    shift -= f.width
+                    v = f"h[{base + 1 + i}]"
+                    if f.signed:
+                        v = f"({v} & {(1 << f.width) - 1})"
+                    terms.append(f"({v} << {shift})" if shift else v)
+                if terms:
+                    w(f"r += ({' | '.join(terms)}).to_bytes({htype.fixed_bits // 8}, 'big')")
+            else:
+                w(f"_nb = h[{base + 1 + len(htype.fields)}]")
+                w("_a = 0")
+                for i, f in enumerate(htype.fields):
+                    v = f"h[{base + 1 + i}]"
+                    width = "_nb" if i == vbi else str(f.width)
+                    if f.signed:
+                        v = f"({v} & {(1 << f.width) - 1})"
+                    w(f"_a = (_a << {width}) | {v}")
+                w(f"r += _a.to_bytes(({htype.fixed_bits} + _nb) >> 3, 'big')")
+            if self.tracer is not None:
+                w(f"_tr.emit(h, {hname!r})")
+            if not inst.metadata:
+                w.dedent()
+        w(f"return r + h[{self.reg('PAYLOAD')}]")
+        w.dedent()
+
+    # ---- control pipelines -----------------------------------------------------------------
+
+    def pipeline(self, pipe, fname: str) -> None:
+        """Emit `def <fname>(h)` running control pipeline `pipe`."""
+        self.pipe = pipe
+        succ = {}
+        for name in list(pipe.tables) + list(pipe.conditionals) + list(pipe.action_calls):
+            succ[name] = self.successors(pipe, name)
+        preds = Counter()
+        seen = set()
+        order = []
+        stack = [pipe.init_table] if pipe.init_table else []
+        while stack:
+            n = stack.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            order.append(n)
+            for s in succ[n]:
+                preds[s] += 1
+                stack.append(s)
+        self.check_acyclic(pipe, succ)
+        self.blocks = {}
+        if pipe.init_table:
+            self.blocks[pipe.init_table] = f"_blk_{pipe.id}_0"
+        for n in order:
+            if preds[n] > 1 and n not in self.blocks:
+                self.blocks[n] = f"_blk_{pipe.id}_{len(self.blocks)}"
+        self.pending = list(self.blocks)
+        done = set()
+        while self.pending:
+            n = self.pending.pop(0)
+            if n in done:
+                continue
+            done.add(n)
+            w = self.w
+            w(f"def {self.blocks[n]}(h):")
+            w.indent()
+            self.node(n, w, 0, start=True)
+            w.dedent()
+        w = self.w
+        w(f"def {fname}(h):")
+        w.indent()
+        if self.tracer is not None:
+            w(f"_tr.pipeline(h, {pipe.name!r})")
+        if pipe.init_table:
+            w(f"b = {self.blocks[pipe.init_table]}(h)")
+            if len(self.blocks) > 1:
+                w("while b is not None:")
+                w.indent()
+                w("b = b(h)")
+                w.dedent()
+        w(f"h[{self.reg('EXIT')}] = 0")
+        w.dedent()
+
+    def check_acyclic(self, pipe, succ):
+        color = {}
+
+        def visit(n):
+            color[n] = 1
+            for s in succ[n]:
+                if color.get(s) == 1:
+                    raise ProgramError(f"pipeline '{pipe.name}': control flow loops through "
+                                       f"'{s}'")
+                if s not in color:
+                    visit(s)
+            color[n] = 2
+
+        for n in succ:
+            if n not in color:
+                visit(n)
+
+    def successors(self, pipe, name) -> list:
+        """Distinct next nodes of a control node (None excluded), in a stable order."""
+        out = []
+        if name in pipe.tables:
+            t = pipe.tables[name]
+            cands = list(t.next_tables.values()) + [t.base_default_next]
+        elif name in pipe.conditionals:
+            c = pipe.conditionals[name]
+            cands = [c.true_next, c.false_next]
+        else:
+            cands = [pipe.action_calls[name].next_node]
+        for c in cands:
+            if c is not None and c not in out:
+                out.append(c)
+        return out
+
+    def goto_node(self, target, w, depth):
+        if target is None:
+            w("return None")
+        elif target in self.blocks or depth > 40:
+            if target not in self.blocks:
+                self.blocks[target] = f"_blk_{self.pipe.id}_{len(self.blocks)}"
+                self.pending.append(target)
+            w(f"return {self.blocks[target]}")
+        else:
+            self.node(target, w, depth + 1)
+
+    def node(self, name, w, depth, start=False):
+        pipe = self.pipe
+        if not start and name in self.blocks:
+            self.goto_node(name, w, depth)
+            return
+        if name in pipe.conditionals:
+            c = pipe.conditionals[name]
+            ctx = _Ctx(f"conditional '{name}'")
+            cond = self.boolean(c.expression, ctx)
+            if self.tracer is not None:
+                w(f"_c = bool({cond.code})")
+                w(f"_tr.condition(h, {name!r}, _c)")
+                cond = Val("_c", "bool")
+            if c.true_next == c.false_next:
+                self.goto_node(c.true_next, w, depth)
+                return
+            w(f"if {cond.code}:")
+            w.indent()
+            self.goto_node(c.true_next, w, depth)
+            w.dedent()
+            w("else:")
+            w.indent()
+            self.goto_node(c.false_next, w, depth)
+            w.dedent()
+            return
+        if name in pipe.action_calls:
+            call = pipe.action_calls[name]
+            w(f"_act_{call.action_id}(h, ())")
+            if self.action_exits(call.action_id):
+                w(f"if h[{self.reg('EXIT')}]: return None")
+            self.goto_node(call.next_node, w, depth)
+            return
+        self.table(pipe.tables[name], w, depth)
+
+    def action_exits(self, aid) -> bool:
+        return any(isinstance(p, dict) and p.get("op") == "exit"
+                   for p in self.p.actions[aid].primitives)
+
+    def table(self, t, w, depth):
+        ctx = _Ctx(f"table '{t.name}'")
+        mt = self.runtime("tables", t.name, ctx)
+        T = self.bind(mt, f"T_{t.name}")
+        selector = ""
+        if t.type == "indirect_ws":
+            sel = self.p.action_profile(t.action_profile).get("selector") or {}
+            codes = []
+            for item in sel.get("input", []):
+                if not isinstance(item, dict) or item.get("type") != "field":
+                    self.err(ctx, f"action selector input must be fields, got {item!r}")
+                codes.append(self.field(item.get("value"), ctx).code)
+            selector = f", ({''.join(c + ', ' for c in codes)})"
+        keys = []
+        for k in t.key:
+            if k.match_type == "valid":
+                code = f"h[{self.L.base[k.target]}]"
+            else:
+                v = self.field(k.target, ctx)
+                if v.info is not None and v.info.width is None:
+                    self.err(ctx, "a variable-length field cannot be a table key")
+                code = v.code
+                if v.info is not None and v.info.signed:
+                    code = f"({code} & {(1 << v.info.width) - 1})"
+            if k.mask is not None:
+                code = f"({code} & {k.mask})"
+            keys.append(code)
+        exits = any(self.action_exits(a) for a in t.action_ids)
+        tr = self.tracer is not None
+        hit_miss = "__HIT__" in t.next_tables or "__MISS__" in t.next_tables
+        nbytes = f"h[{self.reg('ING_LEN')}]"
+        if keys:
+            lk = self.bind(mt.lookup, f"lk_{t.name}")
+            w(f"_e = {lk}(({', '.join(keys)},){selector})")
+            w("if _e is not None:")
+            w.indent()
+            if t.with_counters or t.support_timeout:
+                # BMv2 direct counters and ageing see hits only (match_tables.cpp)
+                w(f"{self.bind(mt.record_hit, 'hit_' + t.name)}(_e, {nbytes})")
+            if t.direct_meters is not None:
+                self.direct_meter(t, mt, w, ctx)
+            if tr:
+                w(f"_tr.table(h, {t.name!r}, _e)")
+            w("_a = _e.action_id")
+            if t.type == "indirect_ws":  # an empty group runs no action
+                w("if _a is not None: _ACT[_a](h, _e.args)")
+            else:
+                w("_ACT[_a](h, _e.args)")
+            if exits:
+                w(f"if h[{self.reg('EXIT')}]: return None")
+            if hit_miss:
+                self.goto_node(t.next_tables.get("__HIT__", t.base_default_next), w, depth)
+            w.dedent()
+            w("else:")
+            w.indent()
+        w(f"_e = {T}.default_entry")
+        if tr:
+            w(f"_tr.table(h, {t.name!r}, None)")
+        w("_a = _e.action_id")
+        w("if _a is not None:")
+        w.indent()
+        w("_ACT[_a](h, _e.args)")
+        if exits:
+            w(f"if h[{self.reg('EXIT')}]: return None")
+        w.dedent()
+        if hit_miss:
+            # MatchTableAbstract::get_next_node_default: __MISS__ when present
+            self.goto_node(t.next_tables.get("__MISS__", t.base_default_next), w, depth)
+        if keys:
+            w.dedent()
+        if hit_miss:
+            return
+        by_target = {}
+        for aid in t.action_ids:
+            aname = self.p.actions[aid].name
+            target = t.next_tables.get(aname, t.base_default_next)
+            by_target.setdefault(target, []).append(aid)
+        targets = list(by_target)
+        if len(targets) == 1 and (targets[0] == t.base_default_next or
+                                  t.has_default_entry):
+            self.goto_node(targets[0], w, depth)
+            return
+        first = True
+        for target, aids in by_target.items():
+            if target == t.base_default_next:
+                continue
+            cond = f"_a == {aids[0]}" if len(aids) == 1 else f"_a in {tuple(aids)!r}"
+            w(f"{'if' if first else 'elif'} {cond}:")
+            first = False
+            w.indent()
+            self.goto_node(target, w, depth)
+            w.dedent()
+        if first:
+            self.goto_node(t.base_default_next, w, depth)
+            return
+        w("else:")
+        w.indent()
+        self.goto_node(t.base_default_next, w, depth)
+        w.dedent()
+
+    def direct_meter(self, t, mt, w, ctx):
+        meter = self.p.meters.get(t.direct_meters)
+        if meter is None:
+            self.err(ctx, f"unknown direct meter {t.direct_meters!r}")
+        target = meter.json.get("result_target")
+        dst = self.lvalue({"type": "field", "value": target}, ctx)
+        fn = self.bind(mt.execute_direct_meter, f"dm_{t.name}")
+        w(self.assign(dst, Val(f"{fn}(_e, h[{self.reg('ING_LEN')}])", "data"), ctx))
+
+    # ---- everything ----------------------------------------------------------------------------
+
+    def build(self) -> CompiledProgram:
+        p = self.p
+        for name, kind in (("parser", p.parsers), ("deparser", p.deparsers),
+                           ("ingress", p.pipelines), ("egress", p.pipelines)):
+            if name not in kind:
+                raise ProgramError(f"simple_switch needs a {'pipeline' if kind is p.pipelines else name} "
+                                   f"named '{name}'")
+        if p.extern_instances:
+            raise ProgramError("extern instances are not supported by simple_switch: "
+                               + ", ".join(sorted(p.extern_instances)))
+        acts = {}
+        for action in p.actions.values():
+            acts[action.id] = self.action(action)
+        self.parser(p.parsers["parser"])
+        self.pipeline(p.pipelines["ingress"], "ingress")
+        self.pipeline(p.pipelines["egress"], "egress")
+        self.deparser(p.deparsers["deparser"])
+        w = self.w
+        w("FIELD_LISTS = {}")
+        for fl in p.field_lists.values():
+            w(f"def _fl_{fl.id}(dst, src):")
+            w.indent()
+            slots = [self.field(list(ref), _Ctx(f"field list '{fl.name}'")).slot for ref in fl.fields]
+            for s in slots:
+                if s is not None:
+                    w(f"dst[{s}] = src[{s}]")
+            w("return")
+            w.dedent()
+            w(f"FIELD_LISTS[{fl.id}] = _fl_{fl.id}")
+        w("LEARN_LISTS = {}")
+        for ll in p.learn_lists.values():
+            codes = [self.field(list(ref), _Ctx(f"learn list '{ll.name}'")).code
+                     for ref in ll.fields]
+            w(f"LEARN_LISTS[{ll.id}] = lambda h: ({''.join(c + ', ' for c in codes)})")
+        w("_ACT = {" + ", ".join(f"{aid}: {fn}" for aid, fn in acts.items()) + "}")
+        source = "\n".join(self.calc_lines + w.lines) + "\n"
+        try:
+            code = compile(source, f"<p4nic program {id(self):x}>", "exec")
+        except (SyntaxError, RecursionError) as e:  # a bug in this generator, reported clearly
+            raise ProgramError(f"internal error compiling the program: {e}") from None
+        exec(code, self.ns)
+        return CompiledProgram(self.layout, self.ns, source,
+                               {ll.id: ll.name for ll in p.learn_lists.values()})
+
+
+_ARITY = {
+    "assign": 2, "modify_field": 2, "assign_VL": 2, "assign_header": 2, "copy_header": 2,
+    "assign_union": 2, "assign_header_stack": 2, "assign_union_stack": 2, "push": 2, "pop": 2,
+    "add_header": 1, "add_header_fast": 1, "remove_header": 1, "mark_to_drop": 1, "drop": 0,
+    "exit": 0, "no_op": 0, "clone_ingress_pkt_to_egress": 2, "clone_egress_pkt_to_egress": 2,
+    "resubmit": 1, "recirculate": 1, "generate_digest": 2, "truncate": 1,
+    "modify_field_with_hash_based_offset": 4, "modify_field_rng_uniform": 3,
+    "add_to_field": 2, "subtract_from_field": 2, "add": 3, "subtract": 3, "bit_xor": 3,
+    "bit_or": 3, "bit_and": 3, "shift_left": 3, "shift_right": 3, "count": 2,
+    "execute_meter": 3, "register_read": 3, "register_write": 3, "log_msg": 2, "assert": 1,
+    "assume": 1,
+}
+
+
+def _fold(op, a, b):
+    if op == "<<":
+        if b > 65536:
+            raise ProgramError(f"constant shift by {b} is too large")
+        return a << b
+    return {"+": a + b, "-": a - b, "*": a * b, "&": a & b, "|": a | b, "^": a ^ b,
+            ">>": a >> b if b >= 0 else 0}[op]
+
+
+def _compress(padded: int, widths) -> int:
+    """A byte-padded select mask/value turned into the compressed (unpadded) form."""
+    out = 0
+    shift = sum((x + 7) // 8 * 8 for x in widths)
+    for width in widths:
+        shift -= (width + 7) // 8 * 8
+        out = (out << width) | ((padded >> shift) & ((1 << width) - 1))
+    return out
+
+
+# ---- runtime helpers called from generated code (rare paths only) ---------------------------------
+
+
+def _lookahead(data, pos, off, width):
+    """`width` bits at bit `off` after `pos`; zeros past the end (BMv2 peeks its buffer)."""
+    start = pos + (off >> 3)
+    nbytes = ((off & 7) + width + 7) >> 3
+    chunk = data[start:start + nbytes]
+    if len(chunk) < nbytes:
+        chunk = chunk + bytes(nbytes - len(chunk))
+    return (int.from_bytes(chunk, "big") >> (nbytes * 8 - (off & 7) - width)) & ((1 << width) - 1)
+
+
+def _set_valid(h, base, sib):
+    h[base] = 1
+    for s in sib.get(base, ()):
+        h[s] = 0
+
+
+def _copy_header(h, dst, src, n, sib):
+    """core::assign_header: an invalid source makes the destination invalid."""
+    if h[src]:
+        h[dst + 1:dst + n] = h[src + 1:src + n]
+        _set_valid(h, dst, sib)
+    else:
+        h[dst] = 0
+
+
+def _header_eq(h, a, b, n):
+    """Header::cmp: both valid and all fields equal."""
+    return bool(h[a] and h[b] and h[a + 1:a + n] == h[b + 1:b + n])
+
+
+def _swap_elems(h, ea, eb, sizes):
+    for x, y, n in zip(ea, eb, sizes):
+        h[x:x + n], h[y:y + n] = h[y:y + n], h[x:x + n]
+
+
+def _stack_push(h, elems, sizes, nxt, num):
+    """StackP4_16::push_front(num): shift toward the end, first `num` become invalid."""
+    if num <= 0:
+        return
+    size = len(elems)
+    h[nxt] = min(size, h[nxt] + num)
+    for i in range(size - 1, num - 1, -1):
+        _swap_elems(h, elems[i], elems[i - num], sizes)
+    for i in range(min(size, num)):
+        for b in elems[i]:
+            h[b] = 0
+
+
+def _stack_pop(h, elems, sizes, nxt, num):
+    """StackP4_16::pop_front(num): shift toward the front, last `num` become invalid."""
+    if num <= 0:
+        return
+    size = len(elems)
+    h[nxt] -= min(h[nxt], num)
+    i = 0
+    if num < size:
+        while i < size - num:
+            _swap_elems(h, elems[i], elems[i + num], sizes)
+            i += 1
+    while i < size:
+        for b in elems[i]:
+            h[b] = 0
+        i += 1
+
+
+def _vset_match(vs, key, mask):
+    """Does the compressed select key match a member of parse value set `vs`?"""
+    for value, vmask in vs.entries():
+        m = mask if vmask is None else mask & vmask
+        if key & m == value & m:
+            return True
+    return False

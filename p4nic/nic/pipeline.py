@@ -1,0 +1,278 @@
+"""The v1model packet flow of simple_switch around the generated parser, controls and deparser.
+
+parser -> verify checksums -> ingress -> traffic manager (clone I2E, digest, resubmit,
+multicast, drop, unicast, priority queues) -> egress -> clone E2E, drop -> compute checksums +
+deparser -> recirculate or transmit. The order and the metadata each copy keeps follow
+docs/simple_switch.md ("after-ingress" / "after-egress" pseudocode) and
+targets/simple_switch/simple_switch.cpp (ingress_thread, egress_thread, enqueue, multicast,
+copy_field_list_and_set_type).
+
+Each input packet runs to completion: its ingress pass, then every copy it produced through
+egress, then any resubmitted / recirculated packet, so a batch's output order is deterministic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from .codegen import (
+    PKT_INSTANCE_TYPE_EGRESS_CLONE,
+    PKT_INSTANCE_TYPE_INGRESS_CLONE,
+    PKT_INSTANCE_TYPE_NORMAL,
+    PKT_INSTANCE_TYPE_RECIRC,
+    PKT_INSTANCE_TYPE_REPLICATION,
+    PKT_INSTANCE_TYPE_RESUBMIT,
+    CompiledProgram,
+    PacketAbort,
+)
+
+# A packet that keeps resubmitting or recirculating would spin BMv2 forever; we stop it here.
+MAX_PASSES = 64
+
+
+class V1Model:
+    """Runs packets of one compiled program through simple_switch's v1model flow."""
+
+    def __init__(self, compiled: CompiledProgram, state, *, drop_port: int = 511,
+                 priority_queues: int = 1, tracer=None):
+        self.c = compiled
+        self.state = state
+        self.replication = state.replication
+        self.drop_port = drop_port
+        self.nb_queues = priority_queues
+        self.tracer = tracer
+        self.t0 = time.perf_counter()
+        layout = compiled.layout
+        self.init = layout.init
+        self.meta_end = layout.meta_end
+        reg = layout.reg
+        std = layout.std
+        self.PAYLOAD, self.EXIT, self.CLONE = reg["PAYLOAD"], reg["EXIT"], reg["CLONE"]
+        self.CLONE_FL, self.RESUBMIT, self.RECIRC = reg["CLONE_FL"], reg["RESUBMIT"], reg["RECIRC"]
+        self.LEARN, self.TRUNC, self.PKT_LEN = reg["LEARN"], reg["TRUNC"], reg["PKT_LEN"]
+        self.ING_LEN, self.PKT_ID = reg["ING_LEN"], reg["PKT_ID"]
+        self.INGRESS_PORT = std["standard_metadata.ingress_port"]
+        self.PACKET_LENGTH = std["standard_metadata.packet_length"]
+        self.INSTANCE_TYPE = std["standard_metadata.instance_type"]
+        self.EGRESS_SPEC = std["standard_metadata.egress_spec"]
+        self.EGRESS_PORT = std["standard_metadata.egress_port"]
+        self.MCAST_GRP = std["intrinsic_metadata.mcast_grp"]
+        self.EGRESS_RID = std["intrinsic_metadata.egress_rid"]
+        self.PRIORITY = std["intrinsic_metadata.priority"]
+        self.QID = std["queueing_metadata.qid"]
+        declared = layout.std_declared
+        widths = layout.std_width
+
+        def ts_slot(name):
+            return (std[name], (1 << widths[name]) - 1) if name in declared else None
+
+        self.ING_TS = ts_slot("intrinsic_metadata.ingress_global_timestamp")
+        self.EG_TS = ts_slot("intrinsic_metadata.egress_global_timestamp")
+        queueing = ("queueing_metadata.enq_timestamp", "queueing_metadata.enq_qdepth",
+                    "queueing_metadata.deq_timedelta", "queueing_metadata.deq_qdepth")
+        # SimpleSwitch::check_queueing_metadata: all four fields or none
+        self.queueing = [ts_slot(n) for n in queueing] if all(n in declared for n in queueing) \
+            else None
+        self.qid_declared = "queueing_metadata.qid" in declared
+        self.packet_id = 0
+        self.digests = {}  # learn list id -> samples, flushed by the device after each batch
+
+    def now_us(self) -> int:
+        return int((time.perf_counter() - self.t0) * 1e6)
+
+    # ---- one input packet ------------------------------------------------------------------
+
+    def run(self, port: int, data: bytes, out: list):
+        """Process one packet received on `port`; append (egress_port, bytes) to `out`."""
+        h = self.init[:]
+        self.packet_id += 1
+        h[self.PKT_ID] = (self.packet_id, 0)
+        h[self.INGRESS_PORT] = port
+        n = len(data)
+        h[self.PACKET_LENGTH] = n
+        h[self.PKT_LEN] = n
+        h[self.ING_LEN] = n
+        h[self.INSTANCE_TYPE] = PKT_INSTANCE_TYPE_NORMAL
+        if self.ING_TS is not None:
+            h[self.ING_TS[0]] = self.now_us() & self.ING_TS[1]
+        if self.tracer is not None:
+            self.tracer.packet_in(h, port, n)
+        ingress = deque([(h, data)])
+        egress = deque()
+        passes = 0
+        while ingress or egress:
+            passes += 1
+            if passes > MAX_PASSES * 16:
+                self.note(h, "Packet keeps resubmitting/recirculating: dropped")
+                return
+            if egress:
+                self.egress_pass(*egress.popleft(), egress, ingress, out)
+            else:
+                self.ingress_pass(*ingress.popleft(), egress, ingress)
+
+    def note(self, h, text):
+        if self.tracer is not None:
+            self.tracer.note(h, text)
+
+    def new_copy(self, h, copy_of):
+        """A fresh PHV for a copy (BMv2: new packet, metadata reset, registers cleared)."""
+        c = self.init[:]
+        pid = copy_of[self.PKT_ID]
+        c[self.PKT_ID] = (pid[0], pid[1] + 1) if pid else None
+        return c
+
+    # ---- ingress and the traffic manager -----------------------------------------------------
+
+    def ingress_pass(self, h, data, egress, ingress):
+        c = self.c
+        c.parse(h, data)
+        try:
+            c.ingress(h)
+        except PacketAbort as e:
+            self.note(h, f"{e}: packet dropped")
+            return
+        ingress_len = h[self.ING_LEN]
+        sid = h[self.CLONE]
+        if sid is not None:  # INGRESS CLONING: the packet as it entered ingress, parsed again
+            h[self.CLONE] = None
+            session = self.replication.clone_sessions.get(sid)
+            if session is not None:
+                clone = self.new_copy(h, h)
+                clone[self.INGRESS_PORT] = h[self.INGRESS_PORT]
+                c.parse(clone, data)
+                # copy_field_list_and_set_type: metadata reset after parsing, then the field list
+                clone[:self.meta_end] = self.init[:self.meta_end]
+                self.copy_field_list(h[self.CLONE_FL], clone, h)
+                clone[self.INSTANCE_TYPE] = PKT_INSTANCE_TYPE_INGRESS_CLONE
+                clone[self.PKT_LEN] = ingress_len
+                clone[self.ING_LEN] = ingress_len
+                self.note(h, f"Cloning packet at ingress to session {sid}")
+                self.clone_to_session(clone, session, egress)
+        learn = h[self.LEARN]
+        if learn:  # LEARNING
+            h[self.LEARN] = 0
+            entry = c.learn_lists.get(learn)
+            if entry is not None:
+                self.digests.setdefault(learn, []).append(entry[1](h))
+        fl = h[self.RESUBMIT]
+        if fl is not None:  # RESUBMIT: original packet, fresh metadata + the field list
+            re = self.new_copy(h, h)
+            self.copy_field_list(fl, re, h)
+            re[self.INSTANCE_TYPE] = PKT_INSTANCE_TYPE_RESUBMIT
+            re[self.PKT_LEN] = ingress_len
+            re[self.ING_LEN] = ingress_len
+            re[self.PACKET_LENGTH] = ingress_len
+            self.note(h, "Resubmitting packet")
+            ingress.appendleft((re, data))
+            return
+        mgid = h[self.MCAST_GRP]
+        if mgid:  # MULTICAST
+            h[self.INSTANCE_TYPE] = PKT_INSTANCE_TYPE_REPLICATION
+            self.note(h, f"Multicast requested for packet (group {mgid})")
+            self.multicast(h, self.replication.multicast_groups.get(mgid, ()), egress)
+            return
+        port = h[self.EGRESS_SPEC]
+        if port == self.drop_port:
+            self.note(h, "Dropping packet at the end of ingress")
+            return
+        h[self.INSTANCE_TYPE] = PKT_INSTANCE_TYPE_NORMAL
+        self.note(h, f"Egress port is {port}")
+        self.enqueue(port, h, egress)
+
+    def copy_field_list(self, fl_id, dst, src):
+        copy = self.c.field_lists.get(fl_id)
+        if copy is not None:
+            copy(dst, src)
+
+    def multicast(self, h, replicas, egress, trunc=None):
+        """SimpleSwitch::multicast: one copy per (port, rid), egress_rid set, registers cleared."""
+        for port, rid in replicas:
+            c = h[:]
+            c[self.EGRESS_RID] = rid
+            self.clear_registers(c, h)
+            if trunc:
+                c[self.TRUNC] = trunc
+            self.note(h, f"Replicating packet on port {port}")
+            self.enqueue(port, c, egress)
+
+    def clear_registers(self, c, h):
+        """RegisterAccess::clear_all, keeping the packet length."""
+        c[self.EXIT] = 0
+        c[self.CLONE] = c[self.RESUBMIT] = c[self.RECIRC] = c[self.TRUNC] = None
+        c[self.LEARN] = 0
+        c[self.PKT_LEN] = h[self.PKT_LEN]
+
+    def clone_to_session(self, clone, session, egress):
+        # A P4Runtime clone session lists replicas; BMv2's PI turns them into a multicast group
+        # for the mirroring session, so every replica is a copy with its egress_rid.
+        self.multicast(clone, session.replicas, egress, session.packet_length_bytes or None)
+
+    def enqueue(self, port, h, egress):
+        """SimpleSwitch::enqueue: priority check and queueing metadata."""
+        priority = h[self.PRIORITY]
+        if priority >= self.nb_queues:
+            self.note(h, "Priority out of range, dropping packet")
+            return
+        if self.queueing is not None:
+            ts, depth = self.queueing[0], self.queueing[1]
+            h[ts[0]] = self.now_us() & ts[1]
+            h[depth[0]] = sum(1 for p, _ in egress if p == port) & depth[1]
+        egress.append((port, h))
+
+    # ---- egress --------------------------------------------------------------------------
+
+    def egress_pass(self, port, h, egress, ingress, out):
+        c = self.c
+        if self.EG_TS is not None:
+            h[self.EG_TS[0]] = self.now_us() & self.EG_TS[1]
+        if self.queueing is not None:
+            enq, _, delta, depth = self.queueing
+            h[delta[0]] = (self.now_us() - h[enq[0]]) & delta[1]
+            h[depth[0]] = 0
+        if self.qid_declared:
+            h[self.QID] = h[self.PRIORITY]
+        h[self.EGRESS_PORT] = port
+        # egress_thread: egress_spec starts as drop_port + 1 so "not dropped" is the default
+        h[self.EGRESS_SPEC] = self.drop_port + 1
+        h[self.PACKET_LENGTH] = h[self.PKT_LEN]
+        try:
+            c.egress(h)
+        except PacketAbort as e:
+            self.note(h, f"{e}: packet dropped")
+            return
+        sid = h[self.CLONE]
+        if sid is not None:  # EGRESS CLONING: headers as they are now, metadata reset
+            h[self.CLONE] = None
+            session = self.replication.clone_sessions.get(sid)
+            if session is not None:
+                clone = h[:]
+                clone[:self.meta_end] = self.init[:self.meta_end]
+                self.copy_field_list(h[self.CLONE_FL], clone, h)
+                clone[self.INSTANCE_TYPE] = PKT_INSTANCE_TYPE_EGRESS_CLONE
+                pid = h[self.PKT_ID]
+                clone[self.PKT_ID] = (pid[0], pid[1] + 1) if pid else None
+                self.note(h, f"Cloning packet at egress to session {sid}")
+                self.clone_to_session(clone, session, egress)
+        if h[self.EGRESS_SPEC] == self.drop_port:
+            self.note(h, "Dropping packet at the end of egress")
+            return
+        data = c.deparse(h)
+        fl = h[self.RECIRC]
+        if fl is not None:  # RECIRCULATE: the deparsed packet enters the parser again
+            re = self.new_copy(h, h)
+            self.copy_field_list(fl, re, h)
+            re[self.INSTANCE_TYPE] = PKT_INSTANCE_TYPE_RECIRC
+            n = len(data)
+            re[self.PKT_LEN] = n
+            re[self.ING_LEN] = n
+            re[self.PACKET_LENGTH] = n
+            self.note(h, "Recirculating packet")
+            ingress.append((re, data))
+            return
+        trunc = h[self.TRUNC]
+        if trunc is not None:
+            data = data[:trunc]
+        if self.tracer is not None:
+            self.tracer.transmit(h, port, len(data))
+        out.append((port, data))
