@@ -1,4 +1,4 @@
-"""What flows on StreamChannel besides arbitration: packet I/O, digest lists, idle timeouts.
+"""What flows on StreamChannel besides arbitration: packet I/O and digest lists.
 
 - `PacketIO` turns a PacketOut into the bytes the device sees on its CPU port (the
   `@controller_header("packet_out")` header, then the payload) and a CPU-port packet into a
@@ -7,8 +7,8 @@
 - `DigestBuffers` implements the spec's "DigestEntry" buffering: per-digest buffer flushed at
   `max_list_size` distinct samples or after `max_timeout_ns`, and a cache of sent-but-unacked
   samples that suppresses duplicates until acked or `ack_timeout_ns` passes.
-- `expired_entries` finds table entries whose idle timeout ran out (spec "Table Idle Timeout
-  Notification") and restarts their timer.
+- `stream_error` builds the StreamError reply to a bad stream message.
+Idle-timeout notifications are built by `Entities.idle_notifications`.
 """
 import threading
 import time
