@@ -602,7 +602,7 @@ class TypeChecker:
 
     def check_instantiation(self, d: ast.Instantiation, scope: Scope) -> None:
         t = self.resolve(d.type_ref, scope)
-        decl = d.type_ref.decl
+        decl = getattr(t, "decl", None) or d.type_ref.decl  # through typedefs of extern types
         self.constructor_args(decl, t, d.args, d, scope)
         for member in d.initializer:
             self.check_declaration(member, Scope(scope))
@@ -1162,6 +1162,17 @@ class TypeChecker:
             raise _err(f"'{callee.name}' cannot be called", callee)
         if isinstance(callee, ast.Member):
             return self.method_call(e, callee, scope, type_args)
+        if isinstance(callee, ast.TypeMember) and callee.member == "apply":
+            # `P.apply(...)` on a parser/control type: an anonymous instance (spec 15.1).
+            t = self.resolve(callee.type_ref, scope)
+            if isinstance(t.decl if hasattr(t, "decl") else None,
+                          (ast.ParserDeclaration, ast.ControlDeclaration)):
+                if t.decl.ctor_params:
+                    raise _err(f"'{t.decl.name}' has constructor parameters; instantiate it",
+                               callee)
+                callee.type = T.FunctionType((), T.VoidType())
+                self.call_args(t.decl.params, e.args, e, scope, {}, generic=False)
+                return T.VoidType()
         raise _err("expression cannot be called", callee)
 
     def method_call(self, e, callee: ast.Member, scope: Scope, type_args) -> T.P4Type:
@@ -1345,8 +1356,10 @@ class TypeChecker:
             return
         tb = T.base_type(target)
         if isinstance(src, T.IntType):
-            if isinstance(tb, (T.BitsType, T.IntType)) and not isinstance(target, T.EnumType):
-                self.retype_int(e, target)
+            if isinstance(tb, (T.BitsType, T.IntType)):
+                # An int for a serializable enum (p4c accepts it in keysets) takes the enum's
+                # representation type.
+                self.retype_int(e, tb if isinstance(target, T.EnumType) else target)
                 return
             raise _err(f"cannot use an integer where {target} is expected", e)
         if isinstance(src, T.SetType) and src.element == target:

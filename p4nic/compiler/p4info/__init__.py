@@ -16,7 +16,7 @@ from p4nic.compiler.p4info import ids
 from p4nic.compiler.p4info.annotations import (add_annotations, add_documentation, is_hidden,
                                                set_preamble, user_id)
 from p4nic.compiler.p4info.naming import control_plane_name, external_name
-from p4nic.compiler.p4info.collect import collect
+from p4nic.compiler.p4info.collect import collect, instance_decl
 from p4nic.compiler.p4info.typespec import TypeSpecs, bytes_of, flattened_fields, type_name
 
 DEFAULT_TABLE_SIZE = 1024  # p4c backends/bmv2/common/v1model.h tableAttributes.defaultTableSize
@@ -215,7 +215,7 @@ class P4InfoBuilder:
             msg.direct_resource_ids.append(rid)
             args, extern, node = ((p.value.args, p.value.type_ref.decl, p)
                                   if isinstance(p.value, ast.ConstructorCall)
-                                  else (inst.args, inst.type_ref.decl, inst))
+                                  else (inst.args, instance_decl(inst), inst))
             r = repeated.add()
             set_preamble(r.preamble, rid, name, self.symbols.alias(name), node)
             unit = self.ctor_arg(extern, args, "type")
@@ -282,7 +282,7 @@ class P4InfoBuilder:
             self.value_set(inst)
             return
         self.specs.touch()
-        extern = decl.type_ref.decl
+        extern = instance_decl(decl)
         if inst.extern in ("counter", "meter"):
             repeated, kind, units = ((self.p4info.counters, ids.COUNTER, COUNTER_UNITS)
                                      if inst.extern == "counter"

@@ -17,7 +17,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from p4nic.compiler import ast
-from p4nic.compiler.p4info.naming import BlockPath, control_plane_name
+from p4nic.compiler.p4info.naming import BlockPath, control_plane_name, external_name
 
 
 def iter_nodes(node):
@@ -90,44 +90,53 @@ class Collector:
         if id(inst) in seen:
             return
         seen.add(id(inst))
-        decl = inst.type_ref.decl
+        decl = instance_decl(inst)
         if isinstance(decl, ast.ExternDeclaration):
             self.out.instances.append(Instance(inst, scope.name(inst), decl.name))
         elif isinstance(decl, (ast.ControlDeclaration, ast.ParserDeclaration)):
             if scope.top is None:
                 self.block(decl, BlockPath(decl.name), seen)
             else:
-                self.block(decl, scope.enter(inst), seen)
+                self.block(decl, scope.enter(external_name(inst)), seen)
 
     def block(self, decl, scope: BlockPath, seen) -> None:
-        used = self.used(decl)
+        used, inlined, direct_applies = self.used(decl)
         for local in decl.locals:
             if isinstance(local, ast.Instantiation):
-                sub = local.type_ref.decl
+                sub = instance_decl(local)
                 if isinstance(sub, ast.ExternDeclaration) or local in used:
                     self.instance(local, scope, seen)
             elif isinstance(local, ast.TableDeclaration) and local in used:
                 self.table(local, scope)
             elif isinstance(local, ast.ValueSetDeclaration) and local in used:
                 self.out.instances.append(Instance(local, scope.name(local), "value_set"))
+        for type_ref in direct_applies:
+            path = ("." if type_ref.global_scope else "") + type_ref.name
+            self.block(type_ref.decl, scope.enter(path), seen)
         if isinstance(decl, ast.ControlDeclaration):
             for a in used:
                 if isinstance(a, ast.ActionDeclaration):
                     self.out.actions.setdefault(self.action_name(a, scope), a)
-            self.scan_calls(decl, used)
+            self.scan_calls(decl, used | inlined)
 
-    def used(self, decl) -> set:
+    def used(self, decl) -> tuple:
         """Declarations the block's code reaches (its apply body or states), following tables
         to their actions and calls into functions. Actions reached only from other actions'
         bodies are left out: p4c's front end inlines those calls (InlineActions works inside
         actions only) and then drops the unused callee; actions called from the apply body
-        stay."""
+        stay. Returns (reached declarations, actions only called from actions, the type refs of
+        `C.apply()` direct applications)."""
         roots = [decl.body] if isinstance(decl, ast.ControlDeclaration) else list(decl.states)
         reached, work = set(), [(r, False) for r in roots]
         inner_actions = set()
+        direct_applies = []
         while work:
             root, in_action = work.pop()
             for n in iter_nodes(root):
+                if isinstance(n, ast.TypeMember) and n.member == "apply" and isinstance(
+                        getattr(n.type_ref, "decl", None),
+                        (ast.ControlDeclaration, ast.ParserDeclaration)):
+                    direct_applies.append(n.type_ref)
                 target = getattr(n, "decl", None) if isinstance(n, ast.Name) else None
                 if target is None:
                     continue
@@ -146,8 +155,7 @@ class Collector:
                         work.append((target.body, True))
                 elif isinstance(target, ast.FunctionDeclaration):
                     work.append((target.body, in_action))
-        self.inlined_actions = inner_actions - reached
-        return reached
+        return reached, inner_actions - reached, direct_applies
 
     def table(self, t: ast.TableDeclaration, scope: BlockPath) -> None:
         actions = []
@@ -172,7 +180,7 @@ class Collector:
     def scan_calls(self, control: ast.ControlDeclaration, used: set) -> None:
         """Extern function calls (and digests among them) in the control's code, actions and
         functions included, as p4c sees them after inlining."""
-        roots = [control.body] + [d.body for d in used | self.inlined_actions
+        roots = [control.body] + [d.body for d in used
                                   if isinstance(d, (ast.ActionDeclaration, ast.FunctionDeclaration))]
         for root in roots:
             for n in iter_nodes(root):
@@ -197,6 +205,11 @@ class Collector:
                                                      f"digest_{len(self.digest_auto_names)}")
         if all(n != name for n, _ in self.out.digests):
             self.out.digests.append((name, data_type))
+
+
+def instance_decl(inst: ast.Instantiation):
+    """The extern/parser/control declaration an instantiation makes (through typedefs)."""
+    return getattr(inst.type_ref.type, "decl", None) or inst.type_ref.decl
 
 
 def collect(typed) -> ControlPlaneObjects:

@@ -48,6 +48,8 @@ class BlockPath:
             name = self.top + "." + name
         return name[1:] if name.startswith(".") else name
 
-    def enter(self, instance) -> "BlockPath":
-        """The path inside sub-control/sub-parser `instance` (an ast.Instantiation) of this block."""
-        return BlockPath(self.top, self.path + (external_name(instance),))
+    def enter(self, instance_name: str) -> "BlockPath":
+        """The path inside a sub-control/sub-parser instance of this block, given the instance's
+        external name (`external_name(instantiation)`; for `C.apply()` on a type, p4c's
+        directCalls.cpp names the anonymous instance after the type)."""
+        return BlockPath(self.top, self.path + (instance_name,))
