@@ -1,0 +1,127 @@
+"""State shared by the midend passes while one program is lowered."""
+from __future__ import annotations
+
+from typing import Optional
+
+from p4nic.compiler import ast
+from p4nic.compiler import types as T
+from p4nic.compiler.midend import ir
+from p4nic.compiler.midend.actions import Label, StatementLowering, call_for_value, resolve_jumps
+from p4nic.compiler.midend.constfold import Folder
+from p4nic.compiler.midend.externs import Externs, ExternInstance
+from p4nic.compiler.midend.flatten import unsupported, width_of
+from p4nic.compiler.midend.inline import Scope, bind_call, constant_bindings
+from p4nic.compiler.p4info.naming import BlockPath
+from p4nic.compiler.midend.localvars import CompileTimeLoc, Names, ScalarLoc, Storage
+from p4nic.compiler.midend.parsers import lookahead_value
+
+
+def declared_names(program: ast.Program) -> set:
+    """Every declared name, so compiler-made names (act, tbl_act, node, calc...) never clash."""
+    names = set()
+
+    def walk(d):
+        name = getattr(d, "name", None)
+        if isinstance(name, str):
+            names.add(name)
+        for attr in ("locals", "states"):
+            for x in getattr(d, attr, None) or []:
+                walk(x)
+    for d in program.declarations:
+        walk(d)
+    return names
+
+
+class MidendContext:
+    """The program being built, its storage, names and the registries of actions/externs."""
+
+    def __init__(self, typed):
+        self.typed = typed
+        self.out = ir.LoweredProgram()
+        self.storage = Storage(self.out)
+        self.names = Names(declared_names(typed.program))
+        self.state_names = Names()
+        self.folder = Folder(typed.constants, typed.errors)
+        self.globals = Scope(None, BlockPath(None), self.folder)
+        self.homes: dict = {}  # id(action/function decl) -> Scope it was declared in
+        self.action_names: dict = {}  # (id(decl), home path) -> JSON action name
+        self.externs = Externs(self)
+        self.preserved_fields: dict = {}  # @field_list index -> [Field]
+        for d in typed.program.declarations:
+            if isinstance(d, ast.Instantiation) and d.name != "main":
+                self.instantiate(d, self.globals)
+
+    # -- scopes and names ----------------------------------------------------------------------
+    def home_scope(self, decl, fallback: Scope) -> Scope:
+        return self.homes.get(id(decl), self.globals)
+
+    def global_action(self, name: str) -> Optional[ast.ActionDeclaration]:
+        for d in self.typed.program.declarations:
+            if isinstance(d, ast.ActionDeclaration) and d.name == name:
+                return d
+        return None
+
+    def action_name(self, decl: ast.ActionDeclaration, use_scope: Scope, ref=None) -> str:
+        """The JSON name of a table's action, lowering the action the first time."""
+        if not isinstance(decl, ast.ActionDeclaration):
+            raise unsupported("expected an action", ref)
+        home = self.home_scope(decl, use_scope)
+        key = (id(decl), home.path)
+        if key in self.action_names:
+            return self.action_names[key]
+        name = home.path.name(decl)
+        self.action_names[key] = name
+        scope = home.child()
+        params = []
+        bound = list(ref.args) if ref is not None and ref.args else []
+        for i, p in enumerate(decl.params):
+            t = p.type_ref.type
+            if p.direction is None and i >= len(bound):
+                params.append((p.name, width_of(t)))
+                scope.bind(p, ScalarLoc(ir.RuntimeData(len(params) - 1, width_of(t)), t))
+        prims: list = []
+        end = Label()
+        lowering = StatementLowering(self, scope, prims, exit_label=end, return_label=end)
+        if bound:
+            pairs = bind_call(use_scope, decl.params[:len(bound)], bound, ref)
+            lowering.bind_params(scope, pairs, ref)
+        lowering.statements(decl.body.statements)
+        prims.append(end)
+        self.out.actions.append(ir.Action(name, params, resolve_jumps(prims), decl.loc))
+        return name
+
+    # -- instances -----------------------------------------------------------------------------
+    def instantiate(self, d: ast.Instantiation, scope: Scope) -> None:
+        """Bind an instantiation: sub-control/sub-parser instances are inlined where applied,
+        extern instances become BMv2 objects now."""
+        target = d.type_ref.decl
+        if isinstance(target, (ast.ControlDeclaration, ast.ParserDeclaration)):
+            from p4nic.compiler.midend.controls import ControlSite
+            consts = constant_bindings(scope, bind_call(scope, target.ctor_params, d.args, d))
+            kind = "control" if isinstance(target, ast.ControlDeclaration) else "parser"
+            scope.bind(d, CompileTimeLoc(kind, ControlSite(target, consts, scope.path.enter(d))))
+            return
+        scope.bind(d, self.externs.instantiate(scope, d, scope.path.name(d)))
+
+    def extern_of(self, e, scope: Scope, default_name: str) -> ExternInstance:
+        """The extern instance a table property names (or constructs in place)."""
+        if isinstance(e, ast.Name):
+            loc = scope.lookup(e)
+            if isinstance(loc, CompileTimeLoc) and loc.kind == "extern":
+                return loc.value
+        if isinstance(e, ast.ConstructorCall):
+            inst = ast.Instantiation(default_name.rsplit(".", 1)[-1], e.type_ref, e.args,
+                                     loc=e.loc)
+            loc = self.externs.instantiate(scope, inst, default_name)
+            return loc.value
+        raise unsupported("expected an extern instance", e)
+
+    # -- hooks used by flatten -----------------------------------------------------------------
+    def call_for_value(self, flat, e):
+        return call_for_value(self, flat, e)
+
+    def lookahead_value(self, flat, e):
+        return lookahead_value(flat, e)
+
+
+__all__ = ["MidendContext", "T"]

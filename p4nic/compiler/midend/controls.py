@@ -1,0 +1,447 @@
+"""Control bodies to BMv2 pipelines: a graph of tables and conditionals.
+
+The body is lowered back to front, each statement knowing the node that follows it, so that
+`return`, `exit`, `if` joins and `switch (t.apply().action_run)` are plain edges. Runs of
+statements that are not table applications become one compiler-made action applied through a
+keyless hidden table whose const default action it is (JSON_format.md "pipelines", Note 1;
+p4c's tbl_act tables). Sub-control instances are inlined at their `apply` call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from p4nic.compiler import ast
+from p4nic.compiler import types as T
+from p4nic.compiler.errors import CompileError
+from p4nic.compiler.midend import ir
+from p4nic.compiler.midend.actions import Label, StatementLowering, resolve_jumps
+from p4nic.compiler.midend.flatten import Flattener, as_bool, as_data, unsupported
+from p4nic.compiler.midend.inline import Scope, bind_call
+from p4nic.compiler.p4info import key_name
+from p4nic.compiler.p4info.naming import BlockPath
+from p4nic.compiler.midend.localvars import CompileTimeLoc, HeaderLoc, ScalarLoc
+
+MATCH_KIND_ORDER = {"exact": 0, "lpm": 1, "ternary": 2, "range": 3}
+
+
+@dataclass
+class TableSite:
+    decl: ast.TableDeclaration
+    scope: Scope
+    name: str
+    lowered: bool = False
+
+
+@dataclass
+class ControlSite:
+    """A sub-control instance: its declaration, constructor bindings and instance path."""
+    decl: ast.ControlDeclaration
+    constants: dict
+    path: BlockPath
+
+
+def table_call(e) -> Optional[tuple]:
+    """(table Name, result member) for `t.apply().hit/.miss/.action_run`; (Name, None) for
+    `t.apply()`; None otherwise."""
+    member = None
+    if isinstance(e, ast.Member) and isinstance(e.expr, ast.MethodCall):
+        member, e = e.member, e.expr
+    if (isinstance(e, ast.MethodCall) and isinstance(e.callee, ast.Member)
+            and e.callee.member == "apply" and isinstance(e.callee.expr, ast.Name)
+            and isinstance(e.callee.expr.decl, ast.TableDeclaration)):
+        return e.callee.expr, member
+    return None
+
+
+class ControlLowering:
+    """Builds one pipeline (ingress or egress) from a top-level control and what it inlines."""
+
+    def __init__(self, ctx, pipeline: ir.Pipeline):
+        self.ctx = ctx
+        self.pipeline = pipeline
+
+    # -- instances -----------------------------------------------------------------------------
+    def instance(self, decl: ast.ControlDeclaration, scope: Scope,
+                 next_node: Optional[str]) -> Optional[str]:
+        """Lower a control whose apply parameters `scope` already binds; returns its first node."""
+        init = []
+        for d in decl.locals:
+            self.local(d, scope, init)
+        return self.block(init + list(decl.body.statements), scope, next_node, next_node)
+
+    def local(self, d, scope: Scope, init: list) -> None:
+        if isinstance(d, ast.VariableDeclaration):
+            init.append(d)
+        elif isinstance(d, (ast.ActionDeclaration, ast.FunctionDeclaration)):
+            self.ctx.homes[id(d)] = scope
+        elif isinstance(d, ast.TableDeclaration):
+            scope.bind(d, CompileTimeLoc("table", TableSite(d, scope, scope.path.name(d))))
+        elif isinstance(d, ast.Instantiation):
+            self.ctx.instantiate(d, scope)
+        elif isinstance(d, ast.ConstantDeclaration):
+            pass
+        else:
+            raise unsupported(f"{type(d).__name__} is not supported inside a control", d)
+
+    # -- statement lists -----------------------------------------------------------------------
+    def block(self, stmts: list, scope: Scope, next_node: Optional[str],
+              return_target: Optional[str]) -> Optional[str]:
+        for s in stmts:
+            if isinstance(s, ast.VariableDeclaration) and scope.find(s) is None:
+                scope.bind(s, self.ctx.storage.alloc(s.name, s.type_ref.type, s.loc))
+        node = next_node
+        group: list = []
+        for s in reversed(stmts):
+            if isinstance(s, ast.ReturnStatement):
+                group, node = [], return_target
+            elif isinstance(s, ast.ExitStatement):
+                group, node = [s], None
+            elif self.is_simple(s):
+                group.insert(0, s)
+            else:
+                node = self.action_table(group, scope, node)
+                group = []
+                node = self.statement(s, scope, node, return_target)
+        return self.action_table(group, scope, node)
+
+    @staticmethod
+    def is_simple(s) -> bool:
+        if isinstance(s, (ast.AssignmentStatement, ast.VariableDeclaration,
+                          ast.ConstantDeclaration, ast.EmptyStatement)):
+            return True
+        if isinstance(s, ast.MethodCallStatement):
+            c = s.call.callee
+            if table_call(s.call) is not None:
+                return False
+            if isinstance(c, ast.Member) and c.member == "apply":
+                return False
+            return True
+        return False
+
+    def action_table(self, stmts: list, scope: Scope, next_node: Optional[str]) -> Optional[str]:
+        """A compiler-made action running `stmts`, applied by a hidden keyless table."""
+        if not any(not isinstance(s, (ast.EmptyStatement, ast.ConstantDeclaration)) and not (
+                isinstance(s, ast.VariableDeclaration) and s.init is None
+                and not isinstance(T.base_type(s.type_ref.type), T.HeaderType))
+                   for s in stmts):
+            return next_node
+        prims: list = []
+        end = Label()
+        StatementLowering(self.ctx, scope, prims, exit_label=end).statements(stmts)
+        prims.append(end)
+        prims = resolve_jumps(prims)
+        if not prims:
+            return next_node
+        return self.hidden_table(prims, stmts[0].loc, next_node)
+
+    def hidden_table(self, prims: list, loc, next_node: Optional[str]) -> str:
+        action = ir.Action(self.ctx.names.fresh("act"), [], prims, loc)
+        self.ctx.out.actions.append(action)
+        table = ir.Table(self.ctx.names.fresh(f"tbl_{action.name}"), [], [action.name],
+                         {action.name: next_node}, next_node, action.name, [], True,
+                         hidden=True, loc=loc)
+        self.pipeline.tables.append(table)
+        return table.name
+
+    def statement(self, s, scope: Scope, next_node, return_target) -> Optional[str]:
+        if isinstance(s, ast.BlockStatement):
+            return self.block(s.statements, scope, next_node, return_target)
+        if isinstance(s, ast.IfStatement):
+            return self.if_(s, scope, next_node, return_target)
+        if isinstance(s, ast.SwitchStatement):
+            return self.switch(s, scope, next_node, return_target)
+        if isinstance(s, ast.MethodCallStatement):
+            tc = table_call(s.call)
+            if tc is not None:
+                return self.table(tc[0], scope, None, next_node)
+            return self.apply_instance(s.call, scope, next_node)
+        raise unsupported(f"{type(s).__name__} is not supported in a control on BMv2", s)
+
+    def if_(self, s: ast.IfStatement, scope, next_node, return_target):
+        then_first = lambda: self.block([s.then], scope, next_node, return_target)
+        else_first = lambda: (self.block([s.else_], scope, next_node, return_target)
+                              if s.else_ is not None else next_node)
+        cond, negated = s.cond, False
+        while isinstance(cond, ast.Unary) and cond.op == "!":
+            cond, negated = cond.operand, not negated
+        tc = table_call(cond)
+        if tc is not None and tc[1] in ("hit", "miss"):
+            hit_first, miss_first = (then_first, else_first)
+            if (tc[1] == "miss") != negated:
+                hit_first, miss_first = else_first, then_first
+            miss = miss_first()
+            hit = hit_first()
+            return self.table(tc[0], scope, {"__HIT__": hit, "__MISS__": miss}, next_node)
+        pre: list = []
+        flat = Flattener(self.ctx, scope, pre)
+        expr = as_bool(flat.value(s.cond))
+        if isinstance(expr, ir.BoolConst):
+            return then_first() if expr.value else else_first()
+        false_next = else_first()
+        true_next = then_first()
+        cond_node = ir.Conditional(self.ctx.names.fresh("node"), expr, true_next, false_next,
+                                   s.loc)
+        self.pipeline.conditionals.append(cond_node)
+        if pre:
+            return self.hidden_table(resolve_jumps(pre), s.loc, cond_node.name)
+        return cond_node.name
+
+    def switch(self, s: ast.SwitchStatement, scope, next_node, return_target):
+        tc = table_call(s.expr)
+        if tc is None or tc[1] != "action_run":
+            # A switch on a value: the same lowering as an if/else chain.
+            return self.value_switch(s, scope, next_node, return_target)
+        site = self.site(tc[0], scope)
+        targets, pending, default = {}, [], None
+        for case in s.cases:
+            pending.append(case.label)
+            if case.body is None:
+                continue
+            first = self.block([case.body], scope, next_node, return_target)
+            for lab in pending:
+                if isinstance(lab, ast.DefaultExpression):
+                    default = first
+                else:
+                    targets[id(lab.decl)] = (lab.decl, first)
+            pending = []
+        for lab in pending:  # trailing labels without a body go straight on
+            if not isinstance(lab, ast.DefaultExpression):
+                targets[id(lab.decl)] = (lab.decl, next_node)
+        by_name = {}
+        for decl, first in targets.values():
+            by_name[self.ctx.action_name(decl, site.scope)] = first
+        return self.table(tc[0], scope, ("switch", by_name, default if default is not None
+                                         else next_node), next_node)
+
+    def value_switch(self, s: ast.SwitchStatement, scope, next_node, return_target):
+        chain = []
+        pending = []
+        for case in s.cases:
+            pending.append(case.label)
+            if case.body is not None:
+                chain.append((pending, case.body))
+                pending = []
+        node = next_node
+        pre: list = []
+        flat = Flattener(self.ctx, scope, pre)
+        value = as_data(flat.value(s.expr))
+        if pre or not isinstance(value, (ir.Field, ir.Const)):
+            tmp = flat.temp(s.expr.type, "switch_value")
+            pre.append(ir.Primitive("assign", [tmp.expr, value], s.loc))
+            value = tmp.expr
+        for labels, body in reversed(chain):
+            first = self.block([body], scope, next_node, return_target)
+            if any(isinstance(x, ast.DefaultExpression) for x in labels):
+                node = first
+                continue
+            cond = None
+            for lab in labels:
+                eq = ir.Op("==", value, as_data(flat.value(lab)), is_bool=True)
+                cond = eq if cond is None else ir.Op("or", cond, eq, is_bool=True)
+            c = ir.Conditional(self.ctx.names.fresh("node"), cond, first, node, s.loc)
+            self.pipeline.conditionals.append(c)
+            node = c.name
+        if pre:
+            return self.hidden_table(pre, s.loc, node)
+        return node
+
+    def apply_instance(self, call: ast.MethodCall, scope: Scope, next_node):
+        callee = call.callee
+        if not (isinstance(callee, ast.Member) and callee.member == "apply"
+                and isinstance(callee.expr, ast.Name)):
+            raise unsupported("this call is not supported here", call)
+        site_loc = scope.lookup(callee.expr)
+        if not (isinstance(site_loc, CompileTimeLoc) and site_loc.kind == "control"):
+            raise unsupported("only controls can be applied here", call)
+        site: ControlSite = site_loc.value
+        child = scope.child(path=site.path, constants=site.constants)
+        pre: list = []
+        lowering = StatementLowering(self.ctx, scope, pre)
+        pairs = bind_call(scope, site.decl.params, call.args, call)
+        lowering.bind_params(child, pairs, call)
+        first = self.instance(site.decl, child, next_node)
+        if pre:
+            return self.hidden_table(resolve_jumps(pre), call.loc, first)
+        return first
+
+    # -- tables --------------------------------------------------------------------------------
+    def site(self, name: ast.Name, scope: Scope) -> TableSite:
+        loc = scope.lookup(name)
+        if not (isinstance(loc, CompileTimeLoc) and loc.kind == "table"):
+            raise unsupported("expected a table", name)
+        return loc.value
+
+    def table(self, name: ast.Name, scope: Scope, nexts, next_node) -> str:
+        site = self.site(name, scope)
+        decl = site.decl
+        if site.lowered:
+            raise CompileError(f"table '{decl.name}' is applied more than once; BMv2 cannot "
+                               "express that", name.loc, "unsupported")
+        site.lowered = True
+        tscope = site.scope
+        pre: list = []
+        flat = Flattener(self.ctx, tscope, pre)
+        table = ir.Table(site.name, [], [], {}, next_node, None, loc=decl.loc)
+        selector_inputs = []
+        key_prop = decl.prop("key")
+        for k in (key_prop.value if key_prop is not None else []):
+            target, mask = self.key_target(flat, k, pre)
+            name = key_name(k)
+            if k.match_kind == "selector":
+                selector_inputs.append(target)
+                continue
+            mt = "ternary" if k.match_kind == "optional" else k.match_kind
+            table.keys.append(ir.TableKey(mt, target, mask, name))
+        kinds = [k.match_type for k in table.keys]
+        table.match_type = max(kinds, key=lambda m: MATCH_KIND_ORDER.get(m, 0), default="exact")
+        self.table_properties(table, decl, tscope, selector_inputs)
+        if nexts is None:
+            table.next_tables = {a: next_node for a in table.actions}
+        elif isinstance(nexts, tuple):
+            _, by_name, other = nexts
+            table.next_tables = {a: by_name.get(a, other) for a in table.actions}
+        else:
+            table.next_tables = nexts
+        self.pipeline.tables.append(table)
+        if pre:
+            return self.hidden_table(resolve_jumps(pre), decl.loc, table.name)
+        return table.name
+
+    def key_target(self, flat: Flattener, k: ast.KeyElement, pre: list):
+        e = k.expr
+        mask = None
+        if (isinstance(e, ast.Binary) and e.op == "&"
+                and flat.scope.folder.try_number(e.right) is not None):
+            mask = flat.scope.folder.try_number(e.right)
+            e = e.left
+        if isinstance(e, ast.MethodCall) and isinstance(e.callee, ast.Member) \
+                and e.callee.member == "isValid":
+            h = flat.loc(e.callee.expr)
+            if isinstance(h, HeaderLoc) and h.name is not None:
+                return ir.Field(h.name, "$valid$", 1), None
+        if isinstance(e, (ast.Name, ast.Member, ast.Index)):
+            loc = flat.loc(e)
+            if isinstance(loc, ScalarLoc) and isinstance(loc.expr, ir.Field):
+                return loc.expr, mask
+        tmp = self.ctx.storage.alloc("key", k.expr.type, k.loc)
+        flat.copy(tmp, flat.loc(k.expr), k)
+        return tmp.expr, None
+
+    def table_properties(self, table: ir.Table, decl, scope: Scope, selector_inputs) -> None:
+        folder = scope.folder
+        size = decl.prop("size")
+        if size is not None:
+            table.max_size = folder.int_of(size.value, "table size")
+        actions_prop = decl.prop("actions")
+        for ref in (actions_prop.value if actions_prop is not None else []):
+            table.actions.append(self.ctx.action_name(ref.name.decl, scope, ref))
+        default = decl.prop("default_action")
+        if default is not None:
+            ref = default.value
+            table.default_action = self.ctx.action_name(ref.name.decl, scope, ref)
+            table.default_args = self.action_args(ref, scope)
+            table.default_const = default.const
+        else:
+            no_action = self.ctx.global_action("NoAction")
+            if no_action is not None:
+                table.default_action = self.ctx.action_name(no_action, scope)
+        if table.default_action is not None and table.default_action not in table.actions:
+            table.actions.append(table.default_action)
+        timeout = decl.prop("support_timeout")
+        if timeout is not None:
+            table.support_timeout = bool(folder.value(timeout.value))
+        impl = decl.prop("implementation")
+        if impl is not None:
+            inst = self.ctx.extern_of(impl.value, scope, f"{table.name}_impl")
+            profile = inst.emitted
+            if not isinstance(profile, ir.ActionProfile):
+                raise unsupported("implementation must be an action_profile or "
+                                  "action_selector", impl)
+            if inst.kind == "action_selector":
+                table.kind = "indirect_ws"
+                profile.selector_input = selector_inputs
+            else:
+                table.kind = "indirect"
+            table.action_profile = profile.name
+            if profile not in self.pipeline.action_profiles:
+                self.pipeline.action_profiles.append(profile)
+        counters = decl.prop("counters")
+        if counters is not None:
+            inst = self.ctx.extern_of(counters.value, scope, f"{table.name}.counters")
+            table.with_counters = True
+            if inst.kind == "direct_counter":
+                inst.binding, inst.size = table.name, table.max_size
+        meters = decl.prop("meters")
+        if meters is not None:
+            inst = self.ctx.extern_of(meters.value, scope, f"{table.name}.meters")
+            inst.binding, inst.size = table.name, table.max_size
+            table.direct_meters = inst.name
+        entries = decl.prop("entries")
+        if entries is not None:
+            for i, entry in enumerate(entries.value):
+                table.entries.append(self.entry(table, entry, scope, i))
+            if any(e.priority is not None for e in table.entries):
+                self.bmv2_priorities(table)
+
+    def action_args(self, ref: ast.ActionRef, scope: Scope) -> list:
+        return [scope.folder.int_of(a.value if isinstance(a, ast.Argument) else a,
+                                    "action argument") for a in ref.args]
+
+    def entry(self, table: ir.Table, entry: ast.TableEntry, scope: Scope, index: int):
+        folder = scope.folder
+        keys = entry.keys.elements if isinstance(entry.keys, ast.ListExpression) and len(
+            table.keys) != 1 else [entry.keys]
+        if isinstance(entry.keys, ast.ListExpression) and len(table.keys) == 1 and len(
+                entry.keys.elements) == 1:
+            keys = entry.keys.elements
+        match = []
+        for key, ks in zip(table.keys, keys):
+            match.append(self.entry_key(key, ks, folder))
+        ref = entry.action
+        prio = folder.int_of(entry.priority, "priority") if entry.priority is not None else None
+        return ir.TableEntrySpec(match, self.ctx.action_name(ref.name.decl, scope, ref),
+                                 self.action_args(ref, scope), prio)
+
+    @staticmethod
+    def entry_key(key: ir.TableKey, ks, folder):
+        width = key.target.width
+        full = (1 << width) - 1
+        wildcard = isinstance(ks, (ast.DontCare, ast.DefaultExpression))
+        if key.match_type == "exact":
+            return ("exact", folder.int_of(ks, "entry key") & full)
+        if key.match_type == "lpm":
+            if wildcard:
+                return ("lpm", 0, 0)
+            if isinstance(ks, ast.Binary) and ks.op == "&&&":
+                value, m = folder.int_of(ks.left), folder.int_of(ks.right) & full
+                return ("lpm", value & full, bin(m).count("1"))
+            return ("lpm", folder.int_of(ks) & full, width)
+        if key.match_type == "ternary":
+            if wildcard:
+                return ("ternary", 0, 0)
+            if isinstance(ks, ast.Binary) and ks.op == "&&&":
+                return ("ternary", folder.int_of(ks.left) & full, folder.int_of(ks.right) & full)
+            return ("ternary", folder.int_of(ks) & full, full)
+        if key.match_type == "range":
+            if wildcard:
+                return ("range", 0, full)
+            if isinstance(ks, ast.Binary) and ks.op == "..":
+                return ("range", folder.int_of(ks.left) & full, folder.int_of(ks.right) & full)
+            v = folder.int_of(ks) & full
+            return ("range", v, v)
+        raise CompileError(f"match kind {key.match_type} in const entries", ks.loc,
+                           "unsupported")
+
+    @staticmethod
+    def bmv2_priorities(table: ir.Table) -> None:
+        """P4 `priority=` values: larger wins; BMv2 JSON: smaller wins. Entries without one
+        follow the one before (P4-16 spec 14.2.1.4)."""
+        prios, last = [], 0
+        for i, e in enumerate(table.entries):
+            last = e.priority if e.priority is not None else last + 1
+            prios.append(last)
+        top = max(prios) + 1
+        for e, p in zip(table.entries, prios):
+            e.priority = top - p
+

@@ -1,0 +1,412 @@
+"""Flattening: P4 expressions and assignments into what BMv2 primitives compute.
+
+BMv2 computes with arbitrary-precision integers and truncates only when it stores into a
+field, so every operation whose result could leave its P4 width is masked (`&`) or, for
+int<W>, reduced with `two_comp_mod` — as p4c's ArithmeticFixup does
+(backends/bmv2/common/expression.cpp). Booleans and data are distinct in BMv2 (`d2b`/`b2d`
+convert). Struct values are taken apart, assignments of structs become one assignment per
+field, header copies `assign_header`, slices shifts and masks, `++` shifts and ors, casts
+masks or `two_comp_mod`, `?:` BMv2's `?`. Side effects an expression needs first (function
+calls) are emitted into `sink` before the primitive that uses the value.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from p4nic.compiler import ast
+from p4nic.compiler import types as T
+from p4nic.compiler.errors import CompileError
+from p4nic.compiler.midend import ir
+from p4nic.compiler.midend.localvars import (
+    CompileTimeLoc, HeaderLoc, InvalidLoc, Loc, ScalarLoc, StackLoc, StructLoc, UnionLoc,
+    is_scalar, is_signed, scalar_width)
+
+
+def unsupported(msg: str, node) -> CompileError:
+    return CompileError(msg, getattr(node, "loc", None), "unsupported")
+
+
+def mask(width: int) -> int:
+    return (1 << width) - 1
+
+
+def as_bool(x: ir.LExpr) -> ir.LExpr:
+    if x.is_bool:
+        return x
+    if isinstance(x, ir.Const):
+        return ir.BoolConst(bool(x.value))
+    return ir.Op("d2b", None, x, is_bool=True)
+
+
+def as_data(x: ir.LExpr) -> ir.LExpr:
+    if isinstance(x, ir.BoolConst):
+        return ir.Const(int(x.value), 1)
+    if x.is_bool:
+        if isinstance(x, ir.Op) and x.op == "d2b":
+            return x.right
+        return ir.Op("b2d", None, x, width=1)
+    return x
+
+
+def fit(x: ir.LExpr, t: T.P4Type) -> ir.LExpr:
+    """Bring an arbitrary-precision result back into the range of bit/int type t."""
+    b = T.base_type(t)
+    if not isinstance(b, T.BitsType):
+        return x
+    if isinstance(x, ir.Const):
+        v = x.value & mask(b.w)
+        if b.signed and v >> (b.w - 1):
+            v -= 1 << b.w
+        return ir.Const(v, b.w, b.signed)
+    if b.signed:
+        return ir.Op("two_comp_mod", x, ir.Const(b.w), width=b.w, signed=True)
+    return ir.Op("&", x, ir.Const(mask(b.w), b.w), width=b.w)
+
+
+def width_of(t: T.P4Type) -> Optional[int]:
+    b = T.base_type(t)
+    if isinstance(b, T.BitsType):
+        return b.w
+    if is_scalar(b):
+        return scalar_width(b)
+    return None
+
+
+def const_for(v: int, t: T.P4Type) -> ir.LExpr:
+    if isinstance(T.base_type(t), T.BoolType):
+        return ir.BoolConst(bool(v))
+    return ir.Const(v, width_of(t), is_signed(t))
+
+
+class Flattener:
+    """Lowers expressions of one scope. `scope` resolves names (inline.Scope); `world` is the
+    whole lowering (storage, externs, function inlining); `sink` receives primitives that must
+    run before the value is used."""
+
+    def __init__(self, world, scope, sink: list, in_parser: bool = False):
+        self.world = world
+        self.scope = scope
+        self.sink = sink
+        self.in_parser = in_parser
+
+    # -- locations -----------------------------------------------------------------------------
+    def loc(self, e: ast.Expression) -> Loc:
+        """Where the value of e lives, or (for rvalues) a ScalarLoc/StructLoc holding it."""
+        if isinstance(e, ast.Name):
+            return self.scope.lookup(e)
+        if isinstance(e, ast.Member):
+            return self.member(e)
+        if isinstance(e, ast.Index):
+            return self.index(e)
+        if isinstance(e, (ast.ListExpression, ast.StructExpression)):
+            return self.aggregate(e)
+        if isinstance(e, ast.InvalidHeader):
+            return InvalidLoc(e.type)
+        if isinstance(e, ast.MethodCall):
+            return self.call_value(e)
+        if isinstance(e, ast.Cast) and not is_scalar(e.type):
+            return self.loc(e.expr)
+        return ScalarLoc(self.value(e), e.type)
+
+    def member(self, e: ast.Member) -> Loc:
+        t = e.expr.type
+        n = self.scope.folder.try_number(e) if is_scalar(e.type) else None
+        if n is not None and not isinstance(T.base_type(t), (T.HeaderType, T.StructType)):
+            return ScalarLoc(const_for(n, e.type), e.type)
+        base = self.loc(e.expr)
+        if isinstance(base, StructLoc):
+            if e.member not in base.fields:
+                raise unsupported(f"no field '{e.member}' here", e)
+            return base.fields[e.member]
+        if isinstance(base, UnionLoc):
+            return base.members[e.member]
+        if isinstance(base, HeaderLoc):
+            ht = base.type
+            f = ht.field(e.member)
+            if f is None:
+                raise unsupported(f"header {ht} has no field '{e.member}'", e)
+            w = scalar_width(f.type) if is_scalar(f.type) else 0
+            if isinstance(base.ref, ir.HeaderRef):
+                return ScalarLoc(ir.Field(base.ref.name, e.member, w, is_signed(f.type)), f.type)
+            offset = [x.name for x in ht.fields].index(e.member)
+            return ScalarLoc(ir.Op("access_field", base.ref, offset, width=w,
+                                   signed=is_signed(f.type)), f.type)
+        if isinstance(base, StackLoc):
+            return self.stack_member(base, e)
+        if isinstance(base, ScalarLoc) and isinstance(base.expr, ir.Const):
+            return base
+        raise unsupported(f"cannot take member '{e.member}' of this value on BMv2", e)
+
+    def stack_member(self, s: StackLoc, e: ast.Member) -> Loc:
+        stack = ir.UnionStackRef(s.name) if s.of_unions else ir.StackRef(s.name)
+        last = ir.Op("last_stack_index", None, stack, width=32)
+        if e.member == "size":
+            return ScalarLoc(ir.Const(len(s.elements), 32), T.BitsType(32))
+        if e.member == "lastIndex":
+            return ScalarLoc(last, T.BitsType(32))
+        if e.member == "last":
+            return self.dynamic_element(s, last, e)
+        if e.member == "next":
+            raise unsupported("'next' is only supported as the argument of extract", e)
+        raise unsupported(f"unknown stack member '{e.member}'", e)
+
+    def dynamic_element(self, s: StackLoc, index: ir.LExpr, node) -> Loc:
+        if s.of_unions:
+            raise unsupported("run-time index into a stack of header unions", node)
+        elem = T.base_type(s.type.element)
+        return HeaderLoc(ir.Op("dereference_header_stack", ir.StackRef(s.name), index), elem)
+
+    def index(self, e: ast.Index) -> Loc:
+        base = self.loc(e.expr)
+        if isinstance(base, StructLoc):  # tuple element
+            return base.fields[self.scope.folder.int_of(e.index, "tuple index")]
+        if not isinstance(base, StackLoc):
+            raise unsupported("indexing is only supported on header stacks and tuples", e)
+        n = self.scope.folder.try_number(e.index)
+        if n is not None:
+            if not 0 <= n < len(base.elements):
+                raise CompileError(f"index {n} out of bounds for {base.type}", e.loc, "type")
+            return base.elements[n]
+        return self.dynamic_element(base, as_data(self.value(e.index)), e)
+
+    def aggregate(self, e) -> Loc:
+        t = T.base_type(e.type)
+        if isinstance(e, ast.StructExpression):
+            items = [(name, self.loc(v)) for name, v in e.fields]
+        else:
+            items = list(enumerate(self.loc(v) for v in e.elements))
+            if isinstance(t, T.StructLike):
+                items = [(f.name, v) for f, (_, v) in zip(t.fields, items)]
+        return StructLoc(t, dict(items))
+
+    # -- values --------------------------------------------------------------------------------
+    def value(self, e: ast.Expression) -> ir.LExpr:
+        """A scalar-typed expression as an LExpr (bool-typed ones may come back as data)."""
+        t = e.type
+        if is_scalar(t) or isinstance(T.base_type(t), T.IntType):
+            n = self.scope.folder.try_number(e)
+            if n is not None:
+                return const_for(n, t)
+        if isinstance(e, (ast.Name, ast.Member, ast.Index)):
+            loc = self.loc(e)
+            if isinstance(loc, ScalarLoc):
+                return loc.expr
+            if isinstance(loc, CompileTimeLoc) and loc.kind == "const":
+                return const_for(loc.value, t)
+            raise unsupported("expected a scalar value", e)
+        if isinstance(e, ast.Unary):
+            return self.unary(e)
+        if isinstance(e, ast.Binary):
+            return self.binary(e)
+        if isinstance(e, ast.Slice):
+            x = as_data(self.value(e.expr))
+            hi = self.scope.folder.int_of(e.hi, "slice bound")
+            lo = self.scope.folder.int_of(e.lo, "slice bound")
+            w = hi - lo + 1
+            shifted = ir.Op(">>", x, ir.Const(lo), width=None) if lo else x
+            return ir.Op("&", shifted, ir.Const(mask(w), w), width=w)
+        if isinstance(e, ast.Cast):
+            return self.cast(self.value(e.expr), e.expr.type, e.type)
+        if isinstance(e, ast.Mux):
+            cond = as_bool(self.value(e.cond))
+            a, b = self.value(e.then), self.value(e.else_)
+            if isinstance(T.base_type(t), T.BoolType):
+                return ir.Ternary(cond, as_bool(a), as_bool(b), is_bool=True)
+            return ir.Ternary(cond, as_data(a), as_data(b), width=width_of(t))
+        if isinstance(e, ast.MethodCall):
+            loc = self.call_value(e)
+            if isinstance(loc, ScalarLoc):
+                return loc.expr
+            raise unsupported("expected a scalar value", e)
+        if isinstance(e, ast.IntLiteral):
+            return ir.Const(e.value, e.width)
+        if isinstance(e, ast.BoolLiteral):
+            return ir.BoolConst(e.value)
+        raise unsupported(f"expression not supported on BMv2: {type(e).__name__}", e)
+
+    def unary(self, e: ast.Unary) -> ir.LExpr:
+        x = self.value(e.operand)
+        if e.op == "!":
+            return ir.Op("not", None, as_bool(x), is_bool=True)
+        if e.op == "+":
+            return x
+        x = as_data(x)
+        if e.op == "~":
+            return fit(ir.Op("~", None, x), e.type)
+        return fit(ir.Op("-", None, x), e.type)
+
+    def binary(self, e: ast.Binary) -> ir.LExpr:
+        op, t = e.op, e.type
+        if op in ("&&", "||"):
+            return ir.Op("and" if op == "&&" else "or", as_bool(self.value(e.left)),
+                         as_bool(self.value(e.right)), is_bool=True)
+        if op in ("==", "!="):
+            return self.equality(e)
+        a, b = self.value(e.left), self.value(e.right)
+        if op in ("<", "<=", ">", ">="):
+            return ir.Op(op, as_data(a), as_data(b), is_bool=True)
+        a, b = as_data(a), as_data(b)
+        w = width_of(t)
+        if op == "++":
+            rw = width_of(e.right.type)
+            lw = width_of(e.left.type)
+            left = fit(a, T.BitsType(lw)) if is_signed(e.left.type) else a
+            right = fit(b, T.BitsType(rw)) if is_signed(e.right.type) else b
+            joined = ir.Op("|", ir.Op("<<", left, ir.Const(rw)), right, width=w)
+            return fit(joined, t) if is_signed(t) else joined
+        if op in ("|+|", "|-|"):
+            return ir.Op("sat_cast" if is_signed(t) else "usat_cast",
+                         ir.Op("+" if op == "|+|" else "-", a, b), ir.Const(w), width=w,
+                         signed=is_signed(t))
+        if op in ("&", "|", "^"):
+            return ir.Op(op, a, b, width=w, signed=is_signed(t))
+        if op == ">>":
+            return ir.Op(">>", a, b, width=w, signed=is_signed(t))
+        if op in ("+", "-", "*", "<<"):
+            return fit(ir.Op(op, a, b), t)
+        if op in ("/", "%"):
+            return fit(ir.Op(op, a, b), t)
+        raise unsupported(f"operator '{op}' is not supported here", e)
+
+    def equality(self, e: ast.Binary) -> ir.LExpr:
+        lt = T.base_type(e.left.type)
+        if isinstance(lt, (T.HeaderType, T.StructType, T.TupleType, T.HeaderUnionType,
+                           T.StackType)):
+            return self.aggregate_equality(e)
+        a, b = as_data(self.value(e.left)), as_data(self.value(e.right))
+        return ir.Op(e.op, a, b, is_bool=True)
+
+    def aggregate_equality(self, e: ast.Binary) -> ir.LExpr:
+        """`==` on structs/headers: field-wise, headers also compare validity (spec 8.11)."""
+        pairs = []
+        self._leaf_pairs(self.loc(e.left), self.loc(e.right), pairs, e)
+        result: ir.LExpr = ir.BoolConst(True)
+        for x, y in pairs:
+            eq = ir.Op("==", as_data(x), as_data(y), is_bool=True)
+            result = eq if isinstance(result, ir.BoolConst) else ir.Op("and", result, eq,
+                                                                       is_bool=True)
+        return result if e.op == "==" else ir.Op("not", None, result, is_bool=True)
+
+    def _leaf_pairs(self, a: Loc, b: Loc, out: list, node) -> None:
+        if isinstance(a, ScalarLoc):
+            out.append((a.expr, b.expr))
+        elif isinstance(a, HeaderLoc):
+            out.append((self.valid_bit(a), self.valid_bit(b)))
+            for f in a.type.fields:
+                out.append((self.header_field(a, f.name), self.header_field(b, f.name)))
+        elif isinstance(a, StructLoc):
+            for k in a.fields:
+                self._leaf_pairs(a.fields[k], b.fields[k], out, node)
+        elif isinstance(a, StackLoc):
+            for x, y in zip(a.elements, b.elements):
+                self._leaf_pairs(x, y, out, node)
+        elif isinstance(a, UnionLoc):
+            for k in a.members:
+                self._leaf_pairs(a.members[k], b.members[k], out, node)
+        else:
+            raise unsupported("comparison not supported on BMv2", node)
+
+    def header_field(self, h: HeaderLoc, name: str) -> ir.LExpr:
+        f = h.type.field(name)
+        w = scalar_width(f.type) if is_scalar(f.type) else 0
+        if isinstance(h.ref, ir.HeaderRef):
+            return ir.Field(h.ref.name, name, w, is_signed(f.type))
+        offset = [x.name for x in h.type.fields].index(name)
+        return ir.Op("access_field", h.ref, offset, width=w)
+
+    def valid_bit(self, h) -> ir.LExpr:
+        """Validity as data (0/1): the `$valid$` hidden field, or `valid` on a computed header."""
+        if isinstance(h, HeaderLoc) and isinstance(h.ref, ir.HeaderRef):
+            return ir.Field(h.ref.name, "$valid$", 1)
+        return as_data(self.is_valid(h))
+
+    def is_valid(self, h) -> ir.LExpr:
+        if isinstance(h, UnionLoc):
+            return ir.Op("valid_union", None, ir.UnionRef(h.name), is_bool=True)
+        if isinstance(h, HeaderLoc) and isinstance(h.ref, ir.HeaderRef):
+            return ir.Op("d2b", None, ir.Field(h.ref.name, "$valid$", 1), is_bool=True)
+        if isinstance(h, HeaderLoc):
+            return ir.Op("valid", None, h.ref, is_bool=True)
+        raise TypeError(h)
+
+    def cast(self, x: ir.LExpr, src: T.P4Type, dst: T.P4Type) -> ir.LExpr:
+        s, d = T.base_type(src), T.base_type(dst)
+        if isinstance(d, T.BoolType):
+            return as_bool(x)
+        if isinstance(s, T.BoolType):
+            return as_data(x)
+        x = as_data(x)
+        if not isinstance(d, T.BitsType):
+            return x
+        if isinstance(x, ir.Const):
+            return fit(ir.Const(x.value), d)
+        if isinstance(s, T.BitsType) and not s.signed and not d.signed and d.w >= s.w:
+            return x
+        if isinstance(s, T.BitsType) and s.signed and d.signed and d.w >= s.w:
+            return x
+        return fit(x, d)
+
+    # -- calls yielding values -----------------------------------------------------------------
+    def call_value(self, e: ast.MethodCall) -> Loc:
+        callee = e.callee
+        if isinstance(callee, ast.Member) and callee.member == "isValid":
+            return ScalarLoc(self.is_valid(self.loc(callee.expr)), T.BoolType())
+        if isinstance(callee, ast.Member) and callee.member == "lookahead":
+            if not self.in_parser:
+                raise unsupported("lookahead is only supported in parsers", e)
+            return self.world.lookahead_value(self, e)
+        return self.world.call_for_value(self, e)
+
+    # -- assignment ----------------------------------------------------------------------------
+    def assign(self, dst: ast.Expression, src: ast.Expression, node=None) -> None:
+        self.copy(self.loc(dst), self.loc(src), node or dst)
+
+    def copy(self, dst: Loc, src: Loc, node) -> None:
+        loc = getattr(node, "loc", None)
+        if isinstance(dst, ScalarLoc):
+            if not isinstance(src, ScalarLoc):
+                raise unsupported("cannot assign this value to a scalar", node)
+            value = as_data(src.expr)
+            if isinstance(value, ir.Const) and not isinstance(T.base_type(dst.type), T.BoolType):
+                value = fit(value, dst.type) if width_of(dst.type) else value
+            self.sink.append(ir.Primitive("assign", [dst.expr, value], loc))
+        elif isinstance(dst, HeaderLoc):
+            if isinstance(src, InvalidLoc):
+                self.sink.append(ir.Primitive("remove_header", [dst.ref], loc))
+            elif isinstance(src, HeaderLoc):
+                self.sink.append(ir.Primitive("assign_header", [dst.ref, src.ref], loc))
+            elif isinstance(src, StructLoc):  # header initialised from a list/struct expression
+                for f in dst.type.fields:
+                    self.copy(ScalarLoc(self.header_field(dst, f.name), f.type),
+                              src.fields[f.name], node)
+                self.sink.append(ir.Primitive("add_header", [dst.ref], loc))
+            else:
+                raise unsupported("cannot assign this value to a header", node)
+        elif isinstance(dst, UnionLoc):
+            if isinstance(src, InvalidLoc):
+                for m in dst.members.values():
+                    self.sink.append(ir.Primitive("remove_header", [m.ref], loc))
+            elif isinstance(src, UnionLoc):
+                self.sink.append(ir.Primitive("assign_union", [ir.UnionRef(dst.name),
+                                                               ir.UnionRef(src.name)], loc))
+            else:
+                raise unsupported("cannot assign this value to a header union", node)
+        elif isinstance(dst, StackLoc):
+            if not isinstance(src, StackLoc):
+                raise unsupported("cannot assign this value to a header stack", node)
+            kind = ir.UnionStackRef if dst.of_unions else ir.StackRef
+            op = "assign_union_stack" if dst.of_unions else "assign_header_stack"
+            self.sink.append(ir.Primitive(op, [kind(dst.name), kind(src.name)], loc))
+        elif isinstance(dst, StructLoc):
+            if isinstance(src, InvalidLoc) or not isinstance(src, StructLoc):
+                raise unsupported("cannot assign this value to a struct", node)
+            keys = list(dst.fields)
+            src_items = list(src.fields.values())
+            by_name = all(k in src.fields for k in keys)
+            for i, k in enumerate(keys):
+                self.copy(dst.fields[k], src.fields[k] if by_name else src_items[i], node)
+        else:
+            raise unsupported("cannot assign to this expression on BMv2", node)
+
+    def temp(self, t: T.P4Type, hint: str = "tmp") -> Loc:
+        return self.world.storage.alloc(hint, t)

@@ -1,0 +1,222 @@
+"""Storage: where every P4 variable lives once the program runs on BMv2.
+
+BMv2 has only header instances (and stacks/unions of them). Structs are taken apart field by
+field, every scalar — user metadata, locals, temporaries — becomes a field of the one metadata
+header `scalars` (as p4c does, backends/bmv2/common/header.cpp), headers become header
+instances. A `Loc` says where a P4 value of some type is stored.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from p4nic.compiler import types as T
+from p4nic.compiler.errors import CompileError
+from p4nic.compiler.midend import ir
+
+SCALARS = "scalars"
+SCALARS_TYPE = "scalars_0"
+STANDARD_METADATA = "standard_metadata"
+ENUM_WIDTH = 32  # p4c stores non-serializable enums and errors in 32-bit fields
+
+
+class Loc:
+    """Where a value lives (or, for compile-time bindings, what it is)."""
+
+
+@dataclass
+class ScalarLoc(Loc):
+    """A bit/bool/enum value: an lvalue Field (or access_field expression), or an rvalue."""
+    expr: ir.LExpr
+    type: T.P4Type
+
+
+@dataclass
+class HeaderLoc(Loc):
+    """A header: `ref` is HeaderRef for a fixed instance, or an expression yielding a header
+    (a stack element at a run-time index)."""
+    ref: ir.LExpr
+    type: T.HeaderType
+
+    @property
+    def name(self) -> Optional[str]:
+        return self.ref.name if isinstance(self.ref, ir.HeaderRef) else None
+
+
+@dataclass
+class StackLoc(Loc):
+    name: str
+    type: T.StackType
+    elements: list  # HeaderLoc or UnionLoc per index
+    of_unions: bool = False
+
+
+@dataclass
+class UnionLoc(Loc):
+    name: str
+    type: T.HeaderUnionType
+    members: dict  # member name -> HeaderLoc
+
+
+@dataclass
+class StructLoc(Loc):
+    """A struct or tuple taken apart: member name (or index, for tuples) -> Loc."""
+    type: T.P4Type
+    fields: dict
+
+
+@dataclass
+class InvalidLoc(Loc):
+    """The `{#}` value."""
+    type: T.P4Type
+
+
+@dataclass
+class CompileTimeLoc(Loc):
+    """A binding that is not run-time storage: an extern instance, a table, a control/parser
+    instance, a value set, or a constant."""
+    kind: str
+    value: object
+    type: Optional[T.P4Type] = None
+
+
+def scalar_width(t: T.P4Type) -> int:
+    b = T.base_type(t)
+    if isinstance(b, (T.ErrorType, T.EnumType)):
+        return ENUM_WIDTH
+    if isinstance(b, T.BoolType):
+        return 1
+    if isinstance(b, T.BitsType):
+        return b.w
+    raise TypeError(f"{t} is not a scalar type")
+
+
+def is_scalar(t: T.P4Type) -> bool:
+    return isinstance(T.base_type(t), (T.BitsType, T.BoolType, T.ErrorType, T.EnumType))
+
+
+def is_signed(t: T.P4Type) -> bool:
+    b = T.base_type(t)
+    return isinstance(b, T.BitsType) and b.signed
+
+
+class Names:
+    """Hands out names unique within one namespace, p4c style: `x`, `x_0`, `x_1`, ..."""
+
+    def __init__(self, taken=()):
+        self.taken = set(taken)
+
+    def fresh(self, base: str) -> str:
+        if base not in self.taken:
+            self.taken.add(base)
+            return base
+        i = 0
+        while f"{base}_{i}" in self.taken:
+            i += 1
+        name = f"{base}_{i}"
+        self.taken.add(name)
+        return name
+
+
+class Storage:
+    """Allocates header types, header instances, stacks, unions and `scalars` fields."""
+
+    def __init__(self, lowered: ir.LoweredProgram):
+        self.out = lowered
+        self.header_type_names: dict = {}
+        self.instances = Names()
+        self.scalar_fields: list = []
+        self.scalar_names = Names()
+        self.union_types: set = set()
+
+    # -- types ---------------------------------------------------------------------------------
+    def header_type(self, t: T.HeaderType) -> str:
+        if t.name in self.header_type_names:
+            return self.header_type_names[t.name]
+        fields, varbit = [], None
+        for f in t.fields:
+            ft = T.base_type(f.type)
+            if isinstance(ft, T.VarbitType):
+                fields.append([f.name, "*"])
+                varbit = ft.max_width
+            elif isinstance(ft, T.BitsType) and ft.signed:
+                fields.append([f.name, ft.w, True])
+            else:
+                fields.append([f.name, scalar_width(f.type), False])
+        fixed = sum(w for _, w, *_ in fields if w != "*")
+        max_bytes = (fixed + varbit) // 8 if varbit is not None else None
+        self.header_type_names[t.name] = t.name
+        self.out.header_types.append(ir.HeaderTypeDef(t.name, fields, max_bytes))
+        return t.name
+
+    def union_type(self, t: T.HeaderUnionType) -> str:
+        if t.name not in self.union_types:
+            self.union_types.add(t.name)
+            self.out.header_union_types.append(ir.HeaderUnionTypeDef(
+                t.name, [(f.name, self.header_type(T.base_type(f.type))) for f in t.fields]))
+        return t.name
+
+    # -- instances -----------------------------------------------------------------------------
+    def scalar(self, hint: str, t: T.P4Type) -> ScalarLoc:
+        name = self.scalar_names.fresh(hint)
+        self.scalar_fields.append((name, scalar_width(t), is_signed(t)))
+        return ScalarLoc(ir.Field(SCALARS, name, scalar_width(t), is_signed(t)), t)
+
+    def header(self, hint: str, t: T.HeaderType, metadata: bool = False) -> HeaderLoc:
+        name = self.instances.fresh(hint.replace(".", "_"))
+        self.out.headers.append(ir.HeaderInstance(name, self.header_type(t), metadata))
+        return HeaderLoc(ir.HeaderRef(name), t)
+
+    def union(self, hint: str, t: T.HeaderUnionType) -> UnionLoc:
+        name = self.instances.fresh(hint.replace(".", "_"))
+        members = {f.name: self.header(f"{name}.{f.name}", T.base_type(f.type)) for f in t.fields}
+        self.out.header_unions.append(ir.HeaderUnionDef(
+            name, self.union_type(t), [m.name for m in members.values()]))
+        return UnionLoc(name, t, members)
+
+    def stack(self, hint: str, t: T.StackType) -> StackLoc:
+        name = self.instances.fresh(hint.replace(".", "_"))
+        elem = T.base_type(t.element)
+        if isinstance(elem, T.HeaderUnionType):
+            unions = [self.union(f"{name}[{i}]", elem) for i in range(t.size)]
+            self.out.header_union_stacks.append(ir.HeaderUnionStackDef(
+                name, self.union_type(elem), [u.name for u in unions]))
+            return StackLoc(name, t, unions, of_unions=True)
+        headers = [self.header(f"{name}[{i}]", elem) for i in range(t.size)]
+        self.out.header_stacks.append(ir.HeaderStackDef(
+            name, self.header_type(elem), [h.name for h in headers]))
+        return StackLoc(name, t, headers)
+
+    def alloc(self, hint: str, t: T.P4Type, loc=None) -> Loc:
+        """Storage for a value of type t, named after hint (struct members join with '.')."""
+        b = T.base_type(t)
+        if is_scalar(b):
+            return self.scalar(hint, t)
+        if isinstance(b, T.HeaderType):
+            return self.header(hint, b)
+        if isinstance(b, T.HeaderUnionType):
+            return self.union(hint, b)
+        if isinstance(b, T.StackType):
+            return self.stack(hint, b)
+        if isinstance(b, T.StructType):
+            return StructLoc(b, {f.name: self.alloc(f"{hint}.{f.name}" if hint else f.name,
+                                                    f.type, loc) for f in b.fields})
+        if isinstance(b, T.TupleType):
+            return StructLoc(b, {i: self.alloc(f"{hint}.{i}", e, loc)
+                                 for i, e in enumerate(b.elements)})
+        raise CompileError(f"cannot store a value of type {t} on BMv2", loc, "unsupported")
+
+    def finish(self) -> None:
+        """Declare the `scalars` header type and instance (first, as p4c lists them), padded
+        to whole bytes as p4c pads it."""
+        fields = [[n, w, s] for n, w, s in self.scalar_fields]
+        pad_to_bytes(fields, self.scalar_names)
+        self.out.header_types.insert(0, ir.HeaderTypeDef(SCALARS_TYPE, fields))
+        self.out.headers.insert(0, ir.HeaderInstance(SCALARS, SCALARS_TYPE, True))
+
+
+def pad_to_bytes(fields: list, names: Names) -> None:
+    """Append a `_padding` field so a metadata header type is a whole number of bytes."""
+    bits = sum(f[1] for f in fields)
+    if bits % 8:
+        fields.append([names.fresh("_padding"), 8 - bits % 8, False])

@@ -1,0 +1,261 @@
+"""Parsers to BMv2 parse states: extract/set/verify/advance/primitive ops and select transitions.
+
+Sub-parser instances are inlined at their `apply` call: the calling state ends with a
+transition into the sub-parser's (renamed) start state, and the sub-parser's `accept` leads to
+a new state holding the rest of the caller's state. Transition values and masks are the
+byte-padded concatenation of the key fields (JSON_format.md "parsers"). As in p4c
+(backends/bmv2/common/parser.cpp stateName), `accept` and `reject` both end parsing
+(next_state null).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from p4nic.compiler import ast
+from p4nic.compiler import types as T
+from p4nic.compiler.midend import ir
+from p4nic.compiler.midend.actions import Label, StatementLowering
+from p4nic.compiler.midend.controls import ControlSite
+from p4nic.compiler.midend.flatten import Flattener, as_data, unsupported, width_of
+from p4nic.compiler.midend.inline import Scope, bind_call
+from p4nic.compiler.midend.localvars import (
+    CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, StructLoc, UnionLoc)
+
+
+def to_parser_ops(prims: list) -> list:
+    """Primitives of parser statements as parser ops: a field assignment is a `set`, anything
+    else runs as a `primitive` op."""
+    ops = []
+    for p in prims:
+        if isinstance(p, Label):
+            continue
+        if isinstance(p, ir.ParserOp):
+            ops.append(p)
+        elif p.op == "assign" and isinstance(p.params[0], ir.Field):
+            ops.append(ir.ParserOp("set", list(p.params), p.loc))
+        else:
+            ops.append(ir.ParserOp("primitive", [p], p.loc))
+    return ops
+
+
+def is_packet_method(call: ast.MethodCall, *names) -> bool:
+    c = call.callee
+    return (isinstance(c, ast.Member) and c.member in names
+            and isinstance(T.base_type(c.expr.type), T.ExternType)
+            and T.base_type(c.expr.type).name == "packet_in")
+
+
+class ParserLowering:
+    def __init__(self, ctx, parser: ir.Parser):
+        self.ctx = ctx
+        self.parser = parser
+        self.state_names = ctx.state_names
+
+    def instance(self, decl: ast.ParserDeclaration, scope: Scope,
+                 accept_target: Optional[str], top: bool) -> Optional[str]:
+        """Lower a parser whose apply parameters `scope` binds; returns its start state name."""
+        init: list = []
+        for d in decl.locals:
+            self.local(d, scope, init)
+        names = {}
+        for st in decl.states:
+            base = st.name if top else f"{scope.path.path[-1]}_{st.name}"
+            names[st.name] = self.state_names.fresh(base)
+        names["accept"] = accept_target
+        names["reject"] = None
+        if "start" not in names:
+            raise unsupported(f"parser {decl.name} has no start state", decl)
+        for st in decl.states:
+            self.state(st, scope, names, init if st.name == "start" else [])
+        return names["start"]
+
+    def local(self, d, scope: Scope, init: list) -> None:
+        if isinstance(d, ast.VariableDeclaration):
+            loc = self.ctx.storage.alloc(d.name, d.type_ref.type, d.loc)
+            scope.bind(d, loc)
+            if d.init is not None:
+                init.append(ast.AssignmentStatement(ast.Name(d.name, decl=d, type=d.type_ref.type),
+                                                    d.init, loc=d.loc))
+        elif isinstance(d, ast.ValueSetDeclaration):
+            name = scope.path.name(d)
+            t = d.element_type.type
+            self.ctx.out.parse_vsets.append(ir.ParseValueSet(
+                name, self.vset_width(t), scope.folder.int_of(d.size, "value_set size")))
+            scope.bind(d, CompileTimeLoc("value_set", name, t))
+        elif isinstance(d, ast.Instantiation):
+            self.ctx.instantiate(d, scope)
+        elif isinstance(d, ast.ConstantDeclaration):
+            pass
+        else:
+            raise unsupported(f"{type(d).__name__} is not supported inside a parser", d)
+
+    @staticmethod
+    def vset_width(t) -> int:
+        b = T.base_type(t)
+        if isinstance(b, T.StructLike):
+            return sum(width_of(f.type) for f in b.fields)
+        if isinstance(b, T.TupleType):
+            return sum(width_of(e) for e in b.elements)
+        return width_of(b)
+
+    def state(self, st: ast.ParserState, scope: Scope, names: dict, init: list) -> None:
+        current = ir.ParseState(names[st.name], loc=st.loc)
+        self.parser.states.append(current)
+        prims: list = []
+        lowering = StatementLowering(self.ctx, scope, prims, in_parser=True)
+        for s in init + list(st.statements):
+            if isinstance(s, ast.MethodCallStatement) and self.is_subparser_apply(s.call, scope):
+                current.ops.extend(to_parser_ops(prims))
+                prims.clear()
+                cont = ir.ParseState(self.state_names.fresh(f"{names[st.name]}_cont"), loc=s.loc)
+                start = self.apply_subparser(s.call, scope, lowering, cont.name)
+                current.ops.extend(to_parser_ops(prims))
+                prims.clear()
+                current.transitions = [ir.Transition("default", None, None, 0, start)]
+                current = cont
+                self.parser.states.append(current)
+            elif isinstance(s, ast.MethodCallStatement) and is_packet_method(
+                    s.call, "extract", "advance", "lookahead"):
+                self.packet_call(s.call, lowering)
+            else:
+                lowering.statement(s)
+        current.ops.extend(to_parser_ops(prims))
+        prims.clear()
+        self.transition(st, current, scope, names, lowering)
+        current.ops.extend(to_parser_ops(prims))
+
+    def is_subparser_apply(self, call: ast.MethodCall, scope: Scope) -> bool:
+        c = call.callee
+        if isinstance(c, ast.Member) and c.member == "apply" and isinstance(c.expr, ast.Name):
+            loc = scope.find(c.expr.decl)
+            return isinstance(loc, CompileTimeLoc) and loc.kind == "parser"
+        return False
+
+    def apply_subparser(self, call, scope: Scope, lowering: StatementLowering, cont: str) -> str:
+        site: ControlSite = scope.find(call.callee.expr.decl).value
+        child = scope.child(path=site.path, constants=site.constants)
+        params = [p for p in site.decl.params]
+        lowering.bind_params(child, bind_call(scope, params, call.args, call), call)
+        return self.instance(site.decl, child, cont, top=False)
+
+    def packet_call(self, call: ast.MethodCall, lowering: StatementLowering) -> None:
+        method = call.callee.member
+        flat = lowering.flat
+        out = lowering.out
+        if method == "extract":
+            args = [a.value for a in call.args]
+            target = self.extract_target(flat, args[0])
+            if len(args) == 2:
+                out.append(ir.ParserOp("extract_VL", [target, as_data(flat.value(args[1]))],
+                                       call.loc))
+            else:
+                out.append(ir.ParserOp("extract", [target], call.loc))
+        elif method == "advance":
+            out.append(ir.ParserOp("advance", [as_data(flat.value(call.args[0].value))],
+                                   call.loc))
+        # a bare lookahead has no effect on BMv2 (p4c ignores it too)
+
+    def extract_target(self, flat: Flattener, e) -> ir.ExtractTarget:
+        if isinstance(e, ast.Member) and e.member == "next":
+            base = flat.loc(e.expr)
+            if isinstance(base, StackLoc) and not base.of_unions:
+                return ir.ExtractTarget("stack", base.name)
+        if (isinstance(e, ast.Member) and isinstance(e.expr, ast.Member)
+                and e.expr.member == "next"):
+            base = flat.loc(e.expr.expr)
+            if isinstance(base, StackLoc) and base.of_unions:
+                return ir.ExtractTarget("union_stack", (base.name, e.member))
+        loc = flat.loc(e)
+        if isinstance(loc, HeaderLoc) and loc.name is not None:
+            return ir.ExtractTarget("regular", loc.name)
+        raise unsupported("extract needs a header, a stack's 'next' or a union member", e)
+
+    # -- transitions ---------------------------------------------------------------------------
+    def transition(self, st: ast.ParserState, state: ir.ParseState, scope: Scope, names: dict,
+                   lowering: StatementLowering) -> None:
+        tr = st.transition
+        if tr is None:
+            return
+        if isinstance(tr, ast.Name):
+            state.transitions = [ir.Transition("default", None, None, 0, names[tr.name])]
+            return
+        if not isinstance(tr, ast.SelectExpression):
+            raise unsupported("unsupported transition", tr)
+        flat = lowering.flat
+        keys, widths = [], []
+        for e in tr.exprs:
+            keys.append(self.select_key(flat, e))
+            widths.append(width_of(e.type))
+        state.keys = keys
+        for case in tr.cases:
+            state.transitions.append(self.select_case(case, widths, scope, names))
+
+    def select_key(self, flat: Flattener, e) -> ir.LExpr:
+        if isinstance(e, ast.MethodCall) and is_packet_method(e, "lookahead"):
+            return ir.Lookahead(0, width_of(e.type))
+        if (isinstance(e, ast.Member) and isinstance(e.expr, ast.Member)
+                and e.expr.member == "last"):
+            base = flat.loc(e.expr.expr)
+            if isinstance(base, StackLoc) and not base.of_unions:
+                return ir.StackField(base.name, e.member, width_of(e.type))
+        loc = flat.loc(e)
+        if isinstance(loc, ScalarLoc) and isinstance(loc.expr, (ir.Field, ir.Lookahead)):
+            return loc.expr
+        tmp = flat.temp(e.type, "tmp")
+        value = loc.expr if isinstance(loc, ScalarLoc) else flat.value(e)
+        flat.sink.append(ir.Primitive("assign", [tmp.expr, as_data(value)], e.loc))
+        return tmp.expr
+
+    def select_case(self, case: ast.SelectCase, widths: list, scope: Scope, names: dict):
+        nxt = names.get(case.state)
+        if case.state not in names:
+            raise unsupported(f"unknown state '{case.state}'", case)
+        ks = case.keyset
+        total_bytes = sum((w + 7) // 8 for w in widths)
+        if isinstance(ks, (ast.DefaultExpression, ast.DontCare)):
+            return ir.Transition("default", None, None, 0, nxt)
+        if isinstance(ks, ast.Name) and isinstance(ks.decl, ast.ValueSetDeclaration):
+            vs = scope.find(ks.decl)
+            return ir.Transition("parse_vset", vs.value, None, total_bytes, nxt)
+        parts = ks.elements if isinstance(ks, ast.ListExpression) and len(widths) > 1 else [ks]
+        if isinstance(ks, ast.ListExpression) and len(widths) == 1 and len(ks.elements) == 1:
+            parts = ks.elements
+        value = mask = 0
+        exact = True
+        for part, w in zip(parts, widths):
+            v, m = self.keyset_part(part, w, scope)
+            if m != (1 << w) - 1:
+                exact = False
+            shift = 8 * ((w + 7) // 8)
+            value = (value << shift) | v
+            mask = (mask << shift) | m
+        if mask == 0:
+            return ir.Transition("default", None, None, 0, nxt)
+        return ir.Transition("hexstr", value, None if exact else mask, total_bytes, nxt)
+
+    @staticmethod
+    def keyset_part(part, width: int, scope: Scope) -> tuple:
+        full = (1 << width) - 1
+        if isinstance(part, (ast.DefaultExpression, ast.DontCare)):
+            return 0, 0
+        if isinstance(part, ast.Binary) and part.op == "&&&":
+            m = scope.folder.int_of(part.right, "select mask") & full
+            return scope.folder.int_of(part.left, "select value") & m, m
+        if isinstance(part, ast.Binary) and part.op == "..":
+            raise unsupported("ranges in select are not supported on BMv2", part)
+        return scope.folder.int_of(part, "select value") & full, full
+
+
+def lookahead_value(flat: Flattener, e: ast.MethodCall):
+    """`packet.lookahead<T>()`: BMv2 reads ahead by (offset, width) pairs from the current
+    position; a header type becomes one lookahead per field."""
+    t = T.base_type(e.type)
+    if isinstance(t, T.StructLike):
+        fields, offset = {}, 0
+        for f in t.fields:
+            w = width_of(f.type)
+            fields[f.name] = ScalarLoc(ir.Lookahead(offset, w), f.type)
+            offset += w
+        return StructLoc(t, fields)
+    return ScalarLoc(ir.Lookahead(0, width_of(t)), e.type)
+
