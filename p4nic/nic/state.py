@@ -71,11 +71,34 @@ class RuntimeState:
     def __init__(self, bmv2_json: dict):
         if not isinstance(bmv2_json, dict):
             raise TableError("BMv2 JSON must be an object")
-        self._json = bmv2_json
-        self._field_widths = self._collect_field_widths(bmv2_json)
         self.actions: dict = {}  # id -> ActionSpec
         self.action_ids: dict = {}  # name -> id
+        self.counters: dict = {}
+        self.meters: dict = {}
+        self.registers: dict = {}
+        self.direct_counters: dict = {}  # direct counter name -> MatchTable
+        self.direct_meters: dict = {}  # direct meter name -> MeterArray (is_direct)
+        self.action_profiles: dict = {}
+        self.tables: dict = {}
+        self.tables_by_id: dict = {}
+        self.value_sets: dict = {}
+        self.learn_lists: dict = {}
+        self.calculations: dict = {}
+        self.replication = Replication()
+        self._loading = "the JSON"  # what is being built, for error messages
+        try:
+            self._load(bmv2_json)
+        except TableError:
+            raise
+        except KeyError as exc:
+            raise TableError(f"malformed BMv2 JSON: {self._loading} lacks {exc}") from None
+        except (TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise TableError(f"malformed BMv2 JSON in {self._loading}: {exc}") from None
+
+    def _load(self, bmv2_json: dict):
+        self._field_widths = self._collect_field_widths(bmv2_json)
         for action in bmv2_json.get("actions", ()):
+            self._loading = f"action {action.get('name')!r}"
             params = action.get("runtime_data", ())
             spec = ActionSpec(
                 action["id"],
@@ -85,21 +108,15 @@ class RuntimeState:
             )
             self.actions[spec.id] = spec
             self.action_ids.setdefault(spec.name, spec.id)
-        self.counters: dict = {}
-        self.meters: dict = {}
-        self.registers: dict = {}
-        self.direct_counters: dict = {}  # direct counter name -> MatchTable
-        self.direct_meters: dict = {}  # direct meter name -> MeterArray (is_direct)
         self._build_externs(bmv2_json)
-        self.action_profiles: dict = {}
         for pipeline in bmv2_json.get("pipelines", ()):
             for profile_json in pipeline.get("action_profiles", ()):
+                self._loading = f"action profile {profile_json.get('name')!r}"
                 profile = self._build_action_profile(profile_json)
                 self.action_profiles[profile.name] = profile
-        self.tables: dict = {}
-        self.tables_by_id: dict = {}
         for pipeline in bmv2_json.get("pipelines", ()):
             for table_json in pipeline.get("tables", ()):
+                self._loading = f"table {table_json.get('name')!r}"
                 table = self._build_table(table_json)
                 self.tables[table.name] = table
                 self.tables_by_id[table.id] = table
@@ -108,27 +125,26 @@ class RuntimeState:
                 binding = self.tables.get(counter_json.get("binding"))
                 if binding is None:
                     raise TableError(
-                        f"direct counter {counter_json['name']}: unknown table "
+                        f"direct counter {counter_json.get('name')}: unknown table "
                         f"{counter_json.get('binding')!r}"
                     )
                 self.direct_counters[counter_json["name"]] = binding
-        self.value_sets: dict = {}
         for vset in bmv2_json.get("parse_vsets", ()):
+            self._loading = f"parse value set {vset.get('name')!r}"
             self.value_sets[vset["name"]] = ValueSet(
                 vset["name"], vset["id"], int(vset["compressed_bitwidth"]), vset.get("max_size")
             )
-        self.learn_lists: dict = {}
         for learn in bmv2_json.get("learn_lists", ()):
+            self._loading = f"learn list {learn.get('name')!r}"
             where = f"learn list {learn['name']}"
             fields = tuple(self.field(e["value"], where) for e in learn.get("elements", ()))
             self.learn_lists[learn["name"]] = LearnList(learn["name"], learn["id"], fields)
-        self.calculations: dict = {}
         for calc in bmv2_json.get("calculations", ()):
+            self._loading = f"calculation {calc.get('name')!r}"
             self.calculations[calc["name"]] = Calculation(
                 calc["name"], calc["id"], calc["algo"], make_hash(calc["algo"]),
                 tuple(calc.get("input", ())),
             )
-        self.replication = Replication()
 
     def reset(self):
         """Forget all control-plane state: the program as freshly loaded (const entries and
@@ -180,9 +196,11 @@ class RuntimeState:
 
     def _build_externs(self, bmv2_json: dict):
         for cj in bmv2_json.get("counter_arrays", ()):
+            self._loading = f"counter array {cj.get('name')!r}"
             if not cj.get("is_direct"):
                 self.counters[cj["name"]] = CounterArray(cj["name"], cj["id"], int(cj["size"]))
         for mj in bmv2_json.get("meter_arrays", ()):
+            self._loading = f"meter array {mj.get('name')!r}"
             meter = MeterArray(
                 mj["name"], mj["id"], int(mj.get("size", 0)), mj.get("type", "packets"),
                 int(mj.get("rate_count", 2)), bool(mj.get("is_direct")), mj.get("binding"),
@@ -190,6 +208,7 @@ class RuntimeState:
             )
             (self.direct_meters if meter.is_direct else self.meters)[meter.name] = meter
         for rj in bmv2_json.get("register_arrays", ()):
+            self._loading = f"register array {rj.get('name')!r}"
             self.registers[rj["name"]] = RegisterArray(
                 rj["name"], rj["id"], int(rj["size"]), int(rj["bitwidth"])
             )

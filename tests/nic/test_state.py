@@ -348,3 +348,40 @@ def test_old_json_format_table_declares_its_own_selector():
     profile.add_group(2, members=[1])
     state.tables["ingress.ecmp"].add([(0, 0)], group_id=2)
     assert state.tables["ingress.ecmp"].lookup((5,), (5,)).args == (9,)
+
+
+def test_any_damaged_json_gives_table_error_never_a_crash():
+    import copy
+    import random
+
+    rng = random.Random(3)
+
+    def paths(node, prefix=()):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield prefix + (k,)
+                yield from paths(v, prefix + (k,))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                yield prefix + (i,)
+                yield from paths(v, prefix + (i,))
+
+    base = program()
+    all_paths = list(paths(base))
+    junk = [None, 7, -1, "x", [], {}, [1, 2, 3], {"a": 1}, 1.5, True]
+    rejected = 0
+    for _ in range(400):
+        prog = copy.deepcopy(base)
+        path = rng.choice(all_paths)
+        parent = prog
+        for step in path[:-1]:
+            parent = parent[step]
+        if isinstance(parent, dict) and rng.random() < 0.4:
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = rng.choice(junk)
+        try:
+            RuntimeState(prog)
+        except TableError:
+            rejected += 1
+    assert rejected > 100  # many damages are caught; none escaped as another exception
