@@ -91,7 +91,9 @@ def _raw_tokens(text: str, source: PreprocessedSource) -> list:
             continue
         column = m.start() - line_start + 1
         if kind == "bad":
-            raise CompileError(f"unexpected character '{m.group()}'",
+            what = "unterminated string (a string must end on its line)" if m.group() == '"' \
+                else f"unexpected character '{m.group()}'"
+            raise CompileError(what,
                                source.location(line, column), kind="syntax")
         tokens.append(RawToken(kind, m.group(), m.start(), line, column))
     return tokens
@@ -1058,35 +1060,85 @@ def parse(source: PreprocessedSource) -> ast.Program:
         raise
 
 
-def _describe(name: str, literal_names: dict) -> str:
-    if name in _PLAIN_WORDS:
-        return _PLAIN_WORDS[name]
-    if name in literal_names:
-        return f"'{literal_names[name]}'"
-    return name.lower()
+_NAME_TERMINALS = {"IDENTIFIER", "APPLY", "KEY", "ACTIONS", "STATE", "ENTRIES", "TYPE",
+                   "PRIORITY"}
+_TYPE_START_WORDS = {"bit", "bool", "error", "int", "match_kind", "string", "tuple", "varbit"}
+_OPERATOR_WORDS = {"!=", "%", "&&&", "&&", "&", "*", "+", "++", "-", "/", "<", "<=", "==", ">",
+                   ">=", "?", "^", "|", "||", "|+|", "|-|", "<<", "..", "["}
+
+
+def _expected_words(expected: set, literal_names: dict) -> list:
+    """The terminals the parser could take, in words, with families summarised."""
+    words = set()
+    names = set(expected)
+    if names & _NAME_TERMINALS:
+        words.add("a name")
+        names -= _NAME_TERMINALS
+    type_words = {n for n in names if literal_names.get(n) in _TYPE_START_WORDS}
+    if "TYPE_IDENTIFIER" in names or len(type_words) > 2:
+        words.add("a type")
+        names -= type_words | {"TYPE_IDENTIFIER"}
+    operators = {n for n in names if literal_names.get(n) in _OPERATOR_WORDS or n in (
+        "_R_ANGLE_SHIFT", "_L_ANGLE_ARGS")}
+    if len(operators) > 3:
+        words.add("an operator")
+        names -= operators
+    for n in names:
+        if n in _PLAIN_WORDS:
+            words.add(_PLAIN_WORDS[n])
+        elif n in literal_names:
+            words.add(f"'{literal_names[n]}'")
+        elif not n.startswith("__"):
+            words.add(n.lower())
+    return sorted(words, key=lambda w: (not w.startswith("'"), w))
+
+
+def _accepted_after_semicolon(e: UnexpectedToken, tok: Token, semicolon_type: str) -> bool:
+    """Whether inserting a ';' before the offending token would let the parse go on."""
+    try:
+        trial = e.interactive_parser.copy()
+        trial.feed_token(Token(semicolon_type, ";"))
+        return tok.type in trial.accepts()
+    except Exception:
+        return False
 
 
 def _syntax_error(e: UnexpectedToken, tokens: list, source: PreprocessedSource,
                   literal_types: dict) -> CompileError:
     literal_names = {v: k for k, v in literal_types.items()}
     tok = e.token
-    expected = sorted({_describe(n, literal_names) for n in e.expected})
+    try:
+        # What the parser really accepts here (e.expected is per merged LALR state, too wide).
+        expected = e.interactive_parser.accepts() or e.expected
+    except Exception:
+        expected = e.expected
+    words = _expected_words(set(expected), literal_names)
+    index = next((k for k, t in enumerate(tokens) if t is tok), len(tokens))
+    previous = tokens[index - 1] if index > 0 else None
     if tok.type == "$END":
-        last = tokens[-1] if tokens else None
-        loc = source.location(last.end_line, last.end_column) if last else \
+        loc = source.location(previous.end_line, previous.end_column) if previous else \
             source.location(1, 1)
         found = "end of input"
     else:
         loc = source.location(tok.line, tok.column)
         found = f"'{tok}'"
+    if "';'" in words and previous is not None and tok.line != previous.line and \
+            _accepted_after_semicolon(e, tok, literal_types[";"]):
+        # Like gcc: a missing ';' is reported where it belongs, not at the next line's token.
+        return CompileError(f"syntax error: missing ';' after '{previous}'",
+                            source.location(previous.end_line, previous.end_column),
+                            kind="syntax")
     message = f"syntax error: unexpected {found}"
-    if tok.type == "TYPE_IDENTIFIER" and "IDENTIFIER" in e.expected:
+    if str(tok).isidentifier() and literal_types.get(str(tok)) == tok.type and \
+            "a name" in words:
+        message += f" ('{tok}' is a keyword)"
+    elif tok.type == "TYPE_IDENTIFIER" and "IDENTIFIER" in expected:
         message += f" ('{tok}' is declared as a type, so it cannot be used as a value here)"
-    elif tok.type == "IDENTIFIER" and "TYPE_IDENTIFIER" in e.expected and len(e.expected) < 4:
-        message += f" ('{tok}' is not a declared type)"
-    if expected:
-        if len(expected) > 10:
-            expected = expected[:10] + ["..."]
-        message += "; expected " + (expected[0] if len(expected) == 1 else
-                                     "one of " + ", ".join(expected))
+    elif tok.type == "IDENTIFIER" and previous is not None and previous.type == "IDENTIFIER":
+        message += f" (is '{previous}' meant to be a type? no type of that name is declared)"
+    if words:
+        if len(words) > 8:
+            words = words[:8] + ["..."]
+        message += "; expected " + (words[0] if len(words) == 1 else
+                                     ", ".join(words[:-1]) + " or " + words[-1])
     return CompileError(message, loc, kind="syntax")

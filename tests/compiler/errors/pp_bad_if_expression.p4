@@ -1,0 +1,3 @@
+// error: bad #if expression @ 2:1
+#if 1 +
+#endif

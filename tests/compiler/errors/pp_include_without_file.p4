@@ -1,0 +1,2 @@
+// error: #include expects @ 2:1
+#include

@@ -1,0 +1,2 @@
+// error: cannot find include file 'no_such_file.p4' @ 2:1
+#include "no_such_file.p4"

@@ -1,0 +1,2 @@
+// error: unknown preprocessor directive '#frobnicate' @ 2:1
+#frobnicate

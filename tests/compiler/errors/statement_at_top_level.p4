@@ -1,0 +1,2 @@
+// error: unexpected '=' @ 2:3
+x = 1;

@@ -1,0 +1,42 @@
+"""The broken-program corpus (tests/compiler/errors/, format in its README): every file fails
+with the announced message at the announced file:line:column, printed with a caret line."""
+import re
+from pathlib import Path
+
+import pytest
+
+from p4nic.compiler.errors import CompileError
+from p4nic.compiler.parser import parse
+from p4nic.compiler.preprocess import preprocess
+
+ERRORS = Path(__file__).parent / "errors"
+HEADER = re.compile(r"^// error: (?P<fragment>.+) @ (?P<line>\d+):(?P<column>\d+)\s*$")
+CASES = sorted(ERRORS.glob("*.p4"))
+
+
+def compile_front_end(path: Path):
+    program = parse(preprocess(str(path)))
+    from p4nic.compiler.typecheck import typecheck   # only programs that parse get this far
+    typecheck(program)
+
+
+def test_corpus_is_large_enough():
+    assert len(CASES) >= 30
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_broken_program_reports_located_error(path):
+    header = HEADER.match(path.read_text().split("\n", 1)[0])
+    assert header, f"{path.name}: first line must be '// error: <fragment> @ <line>:<column>'"
+    line, column = int(header["line"]), int(header["column"])
+
+    with pytest.raises(CompileError) as info:
+        compile_front_end(path)
+    error = info.value
+
+    assert header["fragment"] in error.message
+    assert (error.loc.file, error.loc.line, error.loc.column) == (str(path), line, column)
+    first, source_line, caret = str(error).split("\n")
+    assert first == f"{path}:{line}:{column}: error: {error.message}"
+    assert source_line == path.read_text().split("\n")[line - 1].expandtabs(1)
+    assert caret == " " * (column - 1) + "^"
