@@ -2,8 +2,9 @@
 
 The control plane (P4Runtime server, STF runner) talks to a `MatchTable` in JSON action ids and
 plain ints; the packet path calls `table.lookup(key)`, a closure chosen once per table so that a
-lookup costs one dict probe (exact), one probe per prefix length (lpm) or one priority-ordered
-scan over precomputed value/mask pairs (ternary, range). Semantics follow BMv2's match units
+lookup costs one dict probe (exact), one probe per prefix length (lpm), one probe per distinct
+mask, best priority first (ternary: tuple space search) or a priority-ordered scan over
+precomputed value/mask pairs (range). Semantics follow BMv2's match units
 (src/bm_sim/match_units.cpp, lookup_structures.cpp); priorities follow P4Runtime (larger wins).
 
 The error classes here are shared by every runtime-state module (tables, action profiles,
@@ -367,6 +368,8 @@ class MatchTable:
         """
         if match is None:
             match = ()
+        if not isinstance(match, (tuple, list)):
+            raise TableError(f"table {self.name}: match must be a list of field matches")
         match = tuple(match)
         if len(match) != len(self.key):
             raise TableError(
@@ -383,6 +386,8 @@ class MatchTable:
                 continue
             if isinstance(mv, int):
                 mv = (mv,)
+            if not isinstance(mv, (tuple, list)):
+                raise TableError(f"{where}: bad field match {mv!r}")
             mv = tuple(mv)
             if kind in (EXACT, VALID, OPTIONAL) or (kind == TERNARY and len(mv) == 1):
                 # A 1-tuple in a ternary field is an optional-match value (p4c emits optional

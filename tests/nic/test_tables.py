@@ -132,6 +132,9 @@ def test_exact_duplicate_and_not_found_and_full():
     ([(1,)], 77, (), "action id 77 is not allowed"),
     ([(1,)], FWD, (), "takes 1 argument"),
     ([(1,)], FWD, (512,), "does not fit in 9 bits"),
+    ("80", DROP, (), "must be a list of field matches"),
+    (["80"], DROP, (), "bad field match '80'"),
+    ([(1.5,)], DROP, (), "does not fit"),
 ])
 def test_exact_rejects_bad_entries(match, action, args, message):
     t = make(table("t", 1, "exact", [key("exact", DPORT)])).tables["t"]
