@@ -123,10 +123,10 @@ class Entry:
 
     __slots__ = (
         "handle", "match", "priority", "action_id", "args", "member_id", "group_id",
-        "timeout_ms", "last_hit", "reported_hit", "packets", "bytes", "meter", "is_const", "seq",
+        "timeout_ms", "last_hit", "reported_hit", "packets", "bytes", "meter", "is_const",
     )
 
-    def __init__(self, handle, match, priority, action_id, args, member_id, group_id, seq):
+    def __init__(self, handle, match, priority, action_id, args, member_id, group_id):
         self.handle = handle
         self.match = match
         self.priority = priority
@@ -141,7 +141,6 @@ class Entry:
         self.bytes = 0
         self.meter = None
         self.is_const = False
-        self.seq = seq
 
     def __repr__(self):
         what = (
@@ -236,7 +235,7 @@ class MatchTable:
         self._initial_default = default_entry
         self.default_action_const = default_action_const
         self.default_entry_const = default_entry_const
-        self.default_entry = Entry(None, (), None, None, (), None, None, 0)
+        self.default_entry = Entry(None, (), None, None, (), None, None)
         self.default_action: Optional[tuple] = None  # (action_id, args) run on a miss
         if direct_meter is not None:
             self.default_entry.meter = direct_meter.new_cell()
@@ -260,7 +259,7 @@ class MatchTable:
         self._mask_groups: list = []
         self._mask_index: dict = {}  # mask -> its record
         self._scan: list = []  # range: [(value, mask, ranges, entry)], best first
-        self._scan_order: list = []  # parallel sort keys (-priority, seq)
+        self._scan_order: list = []  # parallel sort keys (-priority, handle)
         self.lookup = self._build_lookup()
         if action_profile is not None and action_profile.selector is not None:
             self.lookup = self._selecting_lookup(self.lookup)
@@ -313,7 +312,7 @@ class MatchTable:
                         if (
                             best is None
                             or e.priority > best.priority
-                            or (e.priority == best.priority and e.seq < best.seq)
+                            or (e.priority == best.priority and e.handle < best.handle)
                         ):
                             best = e
                 return best
@@ -538,7 +537,7 @@ class MatchTable:
         if len(self._handles) >= self.max_size:
             raise ResourceExhausted(f"table {self.name} is full ({self.max_size} entries)")
         handle = self._next_handle
-        entry = Entry(handle, match, priority, action_id, args, member_id, group_id, handle)
+        entry = Entry(handle, match, priority, action_id, args, member_id, group_id)
         if self.action_profile is not None:
             self.action_profile.attach(entry)
         self._next_handle += 1
@@ -565,14 +564,15 @@ class MatchTable:
             self._lpm_levels.append((plen, mask, {value: entry}))
             self._lpm_levels.sort(key=lambda level: -level[0])
             return
-        order = (-entry.priority, entry.seq)
+        # Handles grow with insertion, so among equal priorities the older entry wins.
+        order = (-entry.priority, entry.handle)
         if self.match_type == TERNARY:
             group = self._mask_index.get(mask)
             if group is None:
                 group = self._mask_index[mask] = [entry.priority, mask, {}]
                 self._mask_groups.append(group)
             candidates = group[2].setdefault(value, [])
-            bisect.insort(candidates, entry, key=lambda e: (-e.priority, e.seq))
+            bisect.insort(candidates, entry, key=lambda e: (-e.priority, e.handle))
             group[0] = max(group[0], entry.priority)
             self._mask_groups.sort(key=lambda g: -g[0])
             return
@@ -615,7 +615,7 @@ class MatchTable:
             group[0] = max(c[0].priority for c in group[2].values())
             self._mask_groups.sort(key=lambda g: -g[0])
             return
-        i = bisect.bisect_left(self._scan_order, (-entry.priority, entry.seq))
+        i = bisect.bisect_left(self._scan_order, (-entry.priority, entry.handle))
         del self._scan_order[i]
         del self._scan[i]
 
