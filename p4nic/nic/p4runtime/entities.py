@@ -613,6 +613,8 @@ class Entities:
         info = self.index.lookup(kind, object_id)
         if writing:
             self.check_role(role, info.role, f"{kind[:-1]} '{info.name}'")
+        if kind == "registers" and not info.bitwidth:
+            raise unimplemented(f"register '{info.name}' has cells that are not bit<W>/int<W>")
         state_object = getattr(self.state, kind)[info.name]
         if not has_index:
             return info, state_object, range(state_object.size)

@@ -306,6 +306,9 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
                                      f"stream message {kind or '(empty)'} is not supported")
         except P4RuntimeError as exc:
             controller.send(stream_error(exc.code, exc.message, request))
+        except Exception as exc:  # noqa: BLE001 - a bug must not end the session
+            log.exception("stream message failed")
+            controller.send(stream_error(grpc.StatusCode.INTERNAL, f"internal error: {exc}", request))
 
     def packet_out(self, message: p4runtime_pb2.PacketOut):
         if self.packet_io is None:

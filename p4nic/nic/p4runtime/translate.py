@@ -154,13 +154,13 @@ class P4InfoIndex:
         self.meters = self._externs(p4info.meters, bmv2_json, "meter_arrays", "meter")
         self.registers = self._externs(p4info.registers, bmv2_json, "register_arrays", "register")
         for reg in p4info.registers:
-            spec = reg.type_spec
-            if not spec.HasField("bitstring"):
-                raise invalid(f"register '{reg.preamble.name}': only bit<W>/int<W> cells are supported")
-            kind = spec.bitstring.WhichOneof("type_spec")
+            # Only bit<W>/int<W> cells are served; other cell types stay in the P4Info but
+            # RegisterEntry access to them is UNIMPLEMENTED (entities.py).
+            kind = reg.type_spec.bitstring.WhichOneof("type_spec")
             info = self.registers[reg.preamble.id]
-            info.bitwidth = getattr(spec.bitstring, kind).bitwidth
-            info.extra["signed"] = kind == "int"
+            if reg.type_spec.HasField("bitstring") and kind in ("bit", "int"):
+                info.bitwidth = getattr(reg.type_spec.bitstring, kind).bitwidth
+                info.extra["signed"] = kind == "int"
         self.value_sets = {}
         json_vsets = {v["name"]: v for v in bmv2_json.get("parse_vsets", [])}
         for vs in p4info.value_sets:
