@@ -114,6 +114,8 @@ class ActionProfile:
                 "or group"
             )
         del self.members[member_id]
+        self._member_refs.pop(member_id, None)
+        self._member_entries.pop(member_id, None)
 
     def get_member(self, member_id) -> Member:
         member = self.members.get(member_id)
