@@ -159,6 +159,7 @@ class ActionProfile:
             )
         self._set_group_members(group, ())
         del self.groups[group_id]
+        self._group_refs.pop(group_id, None)
 
     def get_group(self, group_id) -> Group:
         self._need_selector()
