@@ -276,3 +276,77 @@ def l3_router() -> V1Program:
             default=(drop, []))
     ipv4_checksum(p)
     return p
+
+
+def sm(field):
+    return fld("standard_metadata", field)
+
+
+def shl(value, bits):
+    return ex("<<", value, hexv(bits))
+
+
+def traffic_manager() -> V1Program:
+    """A program to observe simple_switch's traffic manager.
+
+    Ingress: a keyless table `ing` whose default action the test picks (to_port, mcast,
+    clone_i2e, resub, digest, drop_it, set_prio); resubmitted or recirculated packets take table
+    `again` (egress_spec 7, meta.count += 1). Egress: normal packets take `eg_first` (default
+    picked by the test: stamp, clone_e2e, recirc) when meta.count is 0, everything else `eg`
+    (stamp): BMv2 makes every unicast packet NORMAL again, so count tells passes apart.
+    `stamp` writes ethernet.srcAddr = instance_type:8 egress_rid:16 meta.tag:8 meta.count:8
+    egress_port:8, so a test reads what the traffic manager did from the output packet.
+    Field list 1 = (meta.tag, meta.count); learn list 1 = (ethernet.srcAddr, ingress_port).
+    """
+    p = V1Program()
+    p.header_type("ethernet_t", ETHERNET)
+    p.header_type("meta_t", [["tag", 8], ["count", 8]])
+    p.header("ethernet", "ethernet_t")
+    p.header("meta", "meta_t", metadata=True)
+    p.state("start", [extract("ethernet")])
+    p.field_lists.append({"id": 1, "name": "fl", "elements": [fld("meta", "tag"),
+                                                              fld("meta", "count")]})
+    p.learn_lists.append({"id": 1, "name": "mac_learn",
+                          "elements": [fld("ethernet", "srcAddr"), sm("ingress_port")]})
+    to_port = p.action("to_port", [("port", 9)], [prim("assign", sm("egress_spec"), rt(0))])
+    mcast = p.action("mcast", [("grp", 16)], [prim("assign", sm("mcast_grp"), rt(0))])
+    clone_i2e = p.action("clone_i2e", [("session", 32), ("port", 9)], [
+        prim("assign", sm("egress_spec"), rt(1)),
+        prim("clone_ingress_pkt_to_egress", rt(0), hexv(1)),
+        prim("assign", fld("meta", "tag"), hexv(0x77)),
+        prim("assign", fld("ethernet", "etherType"), hexv(0x1234)),
+    ])
+    resub = p.action("resub", [], [prim("assign", fld("meta", "tag"), hexv(0x55)),
+                                   prim("resubmit", hexv(1))])
+    digest = p.action("digest", [("port", 9)], [prim("assign", sm("egress_spec"), rt(0)),
+                                                prim("generate_digest", hexv(0x512), hexv(1))])
+    drop_it = p.action("drop_it", [], [prim("mark_to_drop", hdr("standard_metadata"))])
+    set_prio = p.action("set_prio", [("prio", 3), ("port", 9)], [
+        prim("assign", sm("priority"), rt(0)), prim("assign", sm("egress_spec"), rt(1))])
+    again = p.action("again", [], [
+        prim("assign", sm("egress_spec"), hexv(7)),
+        prim("assign", fld("meta", "count"), masked("+", fld("meta", "count"), hexv(1), 8)),
+    ])
+    stamp_prims = [prim("assign", fld("ethernet", "srcAddr"), ex("|", ex("|", ex("|", ex("|",
+        shl(sm("instance_type"), 40), shl(sm("egress_rid"), 24)),
+        shl(fld("meta", "tag"), 16)), shl(fld("meta", "count"), 8)),
+        ex("&", sm("egress_port"), hexv(0xff))))]
+    stamp = p.action("stamp", [], stamp_prims)
+    clone_e2e = p.action("clone_e2e", [("session", 32)], stamp_prims + [
+        prim("assign", fld("meta", "tag"), hexv(0x99)),
+        prim("clone_egress_pkt_to_egress", rt(0), hexv(1))])
+    recirc = p.action("recirc", [], stamp_prims + [
+        prim("assign", fld("meta", "tag"), hexv(0x66)), prim("recirculate", hexv(1))])
+    again_types = ex("or", ex("==", sm("instance_type"), hexv(6)),
+                     ex("==", sm("instance_type"), hexv(4)))
+    p.conditional("ingress", "is_again", again_types, "again_t", "ing")
+    p.init["ingress"] = "is_again"
+    p.table("ingress", "ing", [], [to_port, mcast, clone_i2e, resub, digest, drop_it, set_prio],
+            default=(to_port, [1]))
+    p.table("ingress", "again_t", [], [again], default=(again, []))
+    first = ex("and", ex("==", sm("instance_type"), hexv(0)), ex("==", fld("meta", "count"), hexv(0)))
+    p.conditional("egress", "is_first", first, "eg_first", "eg")
+    p.init["egress"] = "is_first"
+    p.table("egress", "eg_first", [], [stamp, clone_e2e, recirc], default=(stamp, []))
+    p.table("egress", "eg", [], [stamp], default=(stamp, []))
+    return p

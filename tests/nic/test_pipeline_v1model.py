@@ -1,0 +1,119 @@
+"""simple_switch traffic manager semantics: multicast, clones, resubmit, recirculate, digests,
+drops, priorities (docs/simple_switch.md after-ingress / after-egress pseudocode)."""
+
+import pytest
+
+from p4nic.nic.device import Device
+from programs.v1model import traffic_manager
+
+FRAME = bytes.fromhex("000000000001 0000000000aa 0800") + bytes(range(50))
+
+
+def stamp(data):
+    """(instance_type, egress_rid, tag, count, egress_port) written by the egress `stamp`."""
+    src = int.from_bytes(data[6:12], "big")
+    return (src >> 40, (src >> 24) & 0xffff, (src >> 16) & 0xff, (src >> 8) & 0xff, src & 0xff)
+
+
+@pytest.fixture
+def dev():
+    d = Device()
+    d.load(traffic_manager().json())
+    return d
+
+
+def choose(dev, table, action, *args):
+    dev.state.tables[table].set_default(dev.state.action_ids[action], args)
+
+
+def test_unicast_normal(dev):
+    choose(dev, "ing", "to_port", 3)
+    (port, data), = dev.process([(1, FRAME)])
+    assert port == 3
+    assert stamp(data) == (0, 0, 0, 0, 3)
+    assert data[12:] == FRAME[12:]
+
+
+def test_multicast_replicates_with_rid_and_replication_instance_type(dev):
+    dev.state.replication.create_group(5, [(2, 10), (3, 10), (4, 11)])
+    choose(dev, "ing", "mcast", 5)
+    out = dev.process([(1, FRAME)])
+    assert [p for p, _ in out] == [2, 3, 4]
+    assert [stamp(d) for _, d in out] == [(5, 10, 0, 0, 2), (5, 10, 0, 0, 3), (5, 11, 0, 0, 4)]
+
+
+def test_multicast_to_unknown_group_sends_nothing(dev):
+    choose(dev, "ing", "mcast", 9)
+    assert dev.process([(1, FRAME)]) == []
+
+
+def test_drop_wins_and_mark_to_drop_clears_mcast(dev):
+    choose(dev, "ing", "drop_it")
+    assert dev.process([(1, FRAME)]) == []
+
+
+def test_ingress_clone_gets_original_packet_and_field_list(dev):
+    dev.state.replication.create_session(7, [(9, 0)])
+    choose(dev, "ing", "clone_i2e", 7, 2)
+    out = dev.process([(1, FRAME)])
+    by_port = dict(out)
+    assert sorted(by_port) == [2, 9]
+    # the original: modified etherType, instance NORMAL; the clone: packet as it entered,
+    # INGRESS_CLONE, meta.tag preserved through field list 1 (its value at the end of ingress)
+    assert by_port[2][12:14] == b"\x12\x34"
+    assert stamp(by_port[2]) == (0, 0, 0x77, 0, 2)
+    assert by_port[9][12:14] == b"\x08\x00"
+    assert stamp(by_port[9]) == (1, 0, 0x77, 0, 9)
+
+
+def test_clone_to_unconfigured_session_does_nothing_else(dev):
+    choose(dev, "ing", "clone_i2e", 8, 2)
+    assert [p for p, _ in dev.process([(1, FRAME)])] == [2]
+
+
+def test_egress_clone_and_clone_session_truncation(dev):
+    dev.state.replication.create_session(3, [(6, 1)], packet_length_bytes=20)
+    choose(dev, "ing", "to_port", 2)
+    choose(dev, "eg_first", "clone_e2e", 3)
+    out = dev.process([(1, FRAME)])
+    assert [p for p, _ in out] == [2, 6]
+    original, clone = out[0][1], out[1][1]
+    assert len(original) == len(FRAME) and stamp(original) == (0, 0, 0, 0, 2)
+    assert len(clone) == 20
+    assert stamp(clone) == (2, 1, 0x99, 0, 6)
+
+
+def test_resubmit_restarts_ingress_with_field_list(dev):
+    choose(dev, "ing", "resub")
+    (port, data), = dev.process([(1, FRAME)])
+    assert port == 7
+    assert stamp(data) == (0, 0, 0x55, 1, 7)
+    assert data[12:] == FRAME[12:]
+
+
+def test_recirculate_reenters_with_deparsed_packet(dev):
+    choose(dev, "ing", "to_port", 2)
+    choose(dev, "eg_first", "recirc")
+    (port, data), = dev.process([(1, FRAME)])
+    assert port == 7
+    # second pass: RECIRC in ingress (takes `again`: count 1, port 7), NORMAL again in egress
+    assert stamp(data) == (0, 0, 0x66, 1, 7)
+    assert data[12:] == FRAME[12:]
+
+
+def test_digest_reaches_on_digest_once_per_batch(dev):
+    got = []
+    dev.on_digest = lambda lid, name, samples: got.append((lid, name, samples))
+    choose(dev, "ing", "digest", 2)
+    out = dev.process([(1, FRAME), (4, FRAME)])
+    assert [p for p, _ in out] == [2, 2]
+    assert got == [(1, "mac_learn", [(0xaa, 1), (0xaa, 4)])]
+
+
+def test_priority_out_of_range_is_dropped_without_priority_queues(dev):
+    choose(dev, "ing", "set_prio", 3, 2)
+    assert dev.process([(1, FRAME)]) == []
+    queued = Device(priority_queues=8)
+    queued.load(traffic_manager().json())
+    choose(queued, "ing", "set_prio", 3, 2)
+    assert [p for p, _ in queued.process([(1, FRAME)])] == [2]
