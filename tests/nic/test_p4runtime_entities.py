@@ -210,3 +210,15 @@ def test_value_set_entries(client):
 def test_extern_entries_are_unimplemented(client):
     assert update_error(lambda: client.insert(pb.Entity(extern_entry=pb.ExternEntry(extern_type_id=1)))) == \
         grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_rollback_restores_every_cell_of_an_index_less_write(client):
+    client.modify(counter(3, (30, 3)))
+    bad_member = member(1)
+    bad_member.action_profile_member.action.action_id = 0x01999999
+    with pytest.raises(grpc.RpcError):
+        client.write(pb.Update(type=pb.Update.MODIFY, entity=counter(data=(0, 9))),
+                     pb.Update(type=pb.Update.INSERT, entity=bad_member),
+                     atomicity=pb.WriteRequest.ROLLBACK_ON_ERROR)
+    cells = [(e.counter_entry.data.byte_count, e.counter_entry.data.packet_count) for e in client.read(counter())]
+    assert cells[3] == (30, 3) and cells.count((0, 0)) == 511

@@ -77,8 +77,13 @@ class Entities:
         except TableError as exc:
             raise state_error(exc) from None
 
-    def inverse(self, update: p4runtime_pb2.Update) -> p4runtime_pb2.Update:
-        """The update that undoes `update` if applied right after it (for batch rollback)."""
+    def inverse(self, update: p4runtime_pb2.Update) -> list:
+        """The updates that undo `update` if applied right after it (for batch rollback).
+
+        The entity is read back first: nothing there means the update creates it (undo:
+        DELETE); otherwise every cell it covers (all of an array for an index-less counter,
+        meter or register write) is restored as read.
+        """
         probe = p4runtime_pb2.Entity()
         probe.CopyFrom(update.entity)
         if probe.HasField("table_entry"):
@@ -87,15 +92,13 @@ class Entities:
             probe.table_entry.counter_data.SetInParent()
             probe.table_entry.meter_config.SetInParent()
         before = list(self.read(probe, exact=True))
-        undo = p4runtime_pb2.Update()
         if not before:
-            undo.type = DELETE
-            undo.entity.CopyFrom(update.entity)
-        else:
-            undo.type = INSERT if update.type == DELETE else MODIFY
-            undo.entity.CopyFrom(before[0])
-            if undo.entity.HasField("table_entry"):
-                undo.entity.table_entry.is_const = False
+            return [p4runtime_pb2.Update(type=DELETE, entity=update.entity)]
+        undo_type = INSERT if update.type == DELETE else MODIFY
+        undo = [p4runtime_pb2.Update(type=undo_type, entity=entity) for entity in before]
+        for item in undo:
+            if item.entity.HasField("table_entry"):
+                item.entity.table_entry.is_const = False
         return undo
 
     # -- Read -----------------------------------------------------------------------------------
@@ -103,7 +106,8 @@ class Entities:
     def read(self, entity: p4runtime_pb2.Entity, exact: bool = False, role: str = ""):
         """Yield the entities `entity` selects (wildcards per the spec's "Wildcard Reads").
 
-        `exact` asks for the one entity the message names (no wildcard); a non-default `role`
+        `exact` makes a table entry (or direct resource) message with an empty match name the
+        entry whose fields are all don't-care instead of every entry; a non-default `role`
         filters out objects of other roles (spec "Read RPC").
         """
         kind = entity.WhichOneof("entity")
@@ -115,8 +119,6 @@ class Entities:
             out = p4runtime_pb2.Entity()
             getattr(out, kind).CopyFrom(found)
             yield out
-            if exact:
-                return
 
     def visible(self, owner_role: str) -> bool:
         return not self.read_role or self.read_role == owner_role

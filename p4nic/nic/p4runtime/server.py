@@ -195,10 +195,10 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
         errors, undo = [], []
         for update in request.updates:
             try:
-                inverse = entities.inverse(update) if atomic else None
+                inverse = entities.inverse(update) if atomic else []
                 entities.write(update, request.role)
                 errors.append(None)
-                undo.append(inverse)
+                undo.extend(inverse)
             except P4RuntimeError as exc:
                 errors.append(exc)
             except Exception as exc:  # noqa: BLE001 - a bug must not take the server down
