@@ -485,7 +485,7 @@ class _AstBuilder(Transformer):
         return node
 
     def annotation_args(self, meta, children):
-        return children[0] or [] if children else []
+        return [c for c in children if c is not None]
 
     def annotation_kv(self, meta, children):
         return dict(_values(children))
