@@ -103,16 +103,28 @@ def _size_of(t, method: str) -> int:
     return (n + 7) // 8 if method.endswith("Bytes") else n
 
 
+def _names_type(e) -> bool:
+    """Is `e` in `e.member` a type (`error`, an enum) rather than a value?"""
+    if isinstance(e, ast.TypeMember):
+        return True
+    x = e.expr
+    return isinstance(x, ast.Name) and (
+        x.decl is None or isinstance(x.decl, (ast.EnumDeclaration, ast.TypedefDeclaration)))
+
+
 def _member_value(e, constants):
     t = e.type
+    if not _names_type(e):
+        if isinstance(e, ast.Member) and e.member == "size" and isinstance(e.expr.type,
+                                                                           T.StackType):
+            return e.expr.type.size
+        raise NotConstant(e)
     if isinstance(t, T.ErrorType):
         return ("error", e.member)
     if isinstance(t, T.EnumType):
         if t.underlying is not None and e.member in t.members:
             return t.values[t.members.index(e.member)]
         return (t.name, e.member)
-    if isinstance(e, ast.Member) and e.member == "size" and isinstance(e.expr.type, T.StackType):
-        return e.expr.type.size
     raise NotConstant(e)
 
 

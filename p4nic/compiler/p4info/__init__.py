@@ -17,7 +17,8 @@ from p4nic.compiler.p4info.annotations import (add_annotations, add_documentatio
                                                set_preamble, user_id)
 from p4nic.compiler.p4info.naming import control_plane_name, external_name
 from p4nic.compiler.p4info.collect import collect, instance_decl
-from p4nic.compiler.p4info.typespec import TypeSpecs, bytes_of, flattened_fields, type_name
+from p4nic.compiler.p4info.typespec import (TypeSpecs, bytes_of, control_plane_width,
+                                            flattened_fields, type_name)
 
 DEFAULT_TABLE_SIZE = 1024  # p4c backends/bmv2/common/v1model.h tableAttributes.defaultTableSize
 
@@ -186,7 +187,7 @@ class P4InfoBuilder:
             add_documentation(f, k)
             t = k.expr.type
             self.specs.convert(t) if not isinstance(t, T.BoolType) else self.specs.touch()
-            f.bitwidth = T.base_type(t).width()
+            f.bitwidth = control_plane_width(t)
             if k.match_kind in MATCH_TYPES:
                 f.match_type = MATCH_TYPES[k.match_kind]
             else:
@@ -269,7 +270,7 @@ class P4InfoBuilder:
             add_documentation(m, p)
             t = p.type_ref.type
             if not (isinstance(t, T.EnumType) and t.underlying is None):
-                m.bitwidth = T.base_type(t).width()
+                m.bitwidth = control_plane_width(t)
             self.specs.convert(t)
             if type_name(t):
                 m.type_name.name = type_name(t)
@@ -369,7 +370,7 @@ class P4InfoBuilder:
             m.id = fid
             m.name = fname
             add_annotations(m, fd)
-            m.bitwidth = T.base_type(ftype).width()
+            m.bitwidth = control_plane_width(ftype)
             self.specs.convert(ftype)
             if type_name(ftype):
                 m.type_name.name = type_name(ftype)

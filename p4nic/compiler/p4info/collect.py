@@ -17,11 +17,14 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from p4nic.compiler import ast
+from p4nic.compiler.consteval import NotConstant
 from p4nic.compiler.p4info.naming import BlockPath, control_plane_name, external_name
 
 
-def iter_nodes(node):
-    """Every ast node below `node` (inclusive), not following resolved `decl` links."""
+def iter_nodes(node, condition_value=None):
+    """Every ast node below `node` (inclusive), not following resolved `decl` links. With
+    `condition_value(expr) -> bool | None`, the dead branch of an `if` or `?:` whose condition
+    is a known constant is skipped, as p4c's front end folds it away before writing P4Info."""
     stack = [node]
     while stack:
         n = stack.pop()
@@ -31,6 +34,12 @@ def iter_nodes(node):
         if not isinstance(n, ast.Node):
             continue
         yield n
+        if condition_value is not None and isinstance(n, (ast.IfStatement, ast.Mux)):
+            known = condition_value(n.cond)
+            if known is not None:
+                live = n.then if known else n.else_
+                stack.extend([x for x in (live, n.cond) if x is not None])
+                continue
         for f in dataclasses.fields(n):
             if f.name in ("decl", "type", "loc"):
                 continue
@@ -87,10 +96,13 @@ class Collector:
         return self.out
 
     def instance(self, inst: ast.Instantiation, scope: BlockPath, seen) -> None:
-        if id(inst) in seen:
+        key = (id(inst), scope)  # one declaration, instantiated once per enclosing instance
+        if key in seen:
             return
-        seen.add(id(inst))
+        seen.add(key)
         decl = instance_decl(inst)
+        if isinstance(inst.type_ref.decl, ast.TypedefDeclaration):
+            return  # p4c's evaluator makes no block for an instance of a typedef'd extern type
         if isinstance(decl, ast.ExternDeclaration):
             self.out.instances.append(Instance(inst, scope.name(inst), decl.name))
         elif isinstance(decl, (ast.ControlDeclaration, ast.ParserDeclaration)):
@@ -132,7 +144,7 @@ class Collector:
         direct_applies = []
         while work:
             root, in_action = work.pop()
-            for n in iter_nodes(root):
+            for n in iter_nodes(root, self.condition_value):
                 if isinstance(n, ast.TypeMember) and n.member == "apply" and isinstance(
                         getattr(n.type_ref, "decl", None),
                         (ast.ControlDeclaration, ast.ParserDeclaration)):
@@ -150,12 +162,21 @@ class Collector:
                 reached.add(target)
                 if isinstance(target, ast.TableDeclaration):
                     work.append((target.properties, False))
+                elif isinstance(target, ast.Instantiation):
+                    work.append((target.args, False))  # instances passed to constructors
                 elif isinstance(target, ast.ActionDeclaration):
                     if target not in inner_actions:
                         work.append((target.body, True))
                 elif isinstance(target, ast.FunctionDeclaration):
                     work.append((target.body, in_action))
         return reached, inner_actions - reached, direct_applies
+
+    def condition_value(self, cond):
+        try:
+            v = self.typed.const_value(cond)
+        except NotConstant:
+            return None
+        return v if isinstance(v, bool) else None
 
     def table(self, t: ast.TableDeclaration, scope: BlockPath) -> None:
         actions = []
@@ -183,7 +204,7 @@ class Collector:
         roots = [control.body] + [d.body for d in used
                                   if isinstance(d, (ast.ActionDeclaration, ast.FunctionDeclaration))]
         for root in roots:
-            for n in iter_nodes(root):
+            for n in iter_nodes(root, self.condition_value):
                 if not isinstance(n, ast.MethodCall) or not isinstance(n.callee, ast.Name):
                     continue
                 fn = n.callee.decl

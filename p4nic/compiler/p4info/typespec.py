@@ -8,11 +8,46 @@ instead of its original type.
 """
 from __future__ import annotations
 
+import re
+
 from p4.config.v1 import p4types_pb2
 
 from p4nic.compiler import ast, types as T
 from p4nic.compiler.p4info.annotations import add_annotations
 from p4nic.compiler.p4info.naming import control_plane_name, external_name
+
+
+def translation(t):
+    """(uri, sdn_bitwidth or "string") of a `type` with @p4runtime_translation, else None.
+    The second argument may be an integer (legacy), `bit<W>` or `string` (typeSpecConverter.cpp
+    hasTranslationAnnotation)."""
+    decl = getattr(t, "decl", None)
+    a = decl.annotation("p4runtime_translation") if isinstance(t, T.NewType) and decl else None
+    if a is None:
+        return None
+    if len(a.args) == 2 and isinstance(a.args[0], ast.StringLiteral):
+        second = a.args[1]
+        if isinstance(second, ast.IntLiteral):
+            return a.args[0].value, second.value
+        if isinstance(second, ast.StringLiteral):
+            return a.args[0].value, "string"
+    m = re.fullmatch(r'\s*"((?:[^"\\]|\\.)*)"\s*,\s*(.*?)\s*', a.raw or "", re.S)
+    if m is None:
+        return None
+    rest = m.group(2)
+    width = re.fullmatch(r"bit\s*<\s*(\d+)\s*>|(\d+)", rest)
+    if width is not None:
+        return m.group(1), int(width.group(1) or width.group(2))
+    return m.group(1), "string"
+
+
+def control_plane_width(t) -> int:
+    """Bit width the controller sees: the translated width for translated `type`s (0 for
+    string translations), else the representation's width."""
+    tr = translation(t)
+    if tr is not None:
+        return 0 if tr[1] == "string" else tr[1]
+    return T.base_type(t).width()
 
 
 def type_name(t) -> str | None:
@@ -118,14 +153,13 @@ class TypeSpecs:
                 underlying = underlying.underlying
             entry = p4types_pb2.P4NewTypeSpec()
             add_annotations(entry, t.decl, skip=("p4runtime_translation",))
-            translation = t.decl.annotation("p4runtime_translation") if t.decl else None
-            if translation is not None and len(translation.args) == 2:
-                uri, ctrl = translation.args
-                entry.translated_type.uri = uri.value
-                if isinstance(ctrl, ast.StringLiteral):
+            translated = translation(t)
+            if translated is not None:
+                entry.translated_type.uri = translated[0]
+                if translated[1] == "string":
                     entry.translated_type.sdn_string.SetInParent()
                 else:
-                    entry.translated_type.sdn_bitwidth = ctrl.value
+                    entry.translated_type.sdn_bitwidth = translated[1]
             else:
                 entry.original_type.CopyFrom(self.convert(underlying))
             info.new_types[name].CopyFrom(entry)
