@@ -350,3 +350,48 @@ def traffic_manager() -> V1Program:
     p.table("egress", "eg_first", [], [stamp, clone_e2e, recirc], default=(stamp, []))
     p.table("egress", "eg", [], [stamp], default=(stamp, []))
     return p
+
+
+SCRATCH = [["a", 8], ["b", 8], ["c", 16], ["d", 32], ["sg", 8, True], ["n1", 4], ["n2", 4],
+           ["big", 64]]
+
+
+def scratch(primitives, params=(), args=(), setup=None) -> dict:
+    """A program running one action on scratch headers, for testing expressions/primitives.
+
+    The parser extracts `s` and `s2` (both `s_t`: SCRATCH fields, 18 bytes each) after nothing
+    else; ingress applies a keyless table whose const default is the action (egress_spec = 1,
+    then `primitives`, with `params` given `args`). `setup(p)` may add more to the program
+    before it is built. Deparse order: s, s2.
+    """
+    p = V1Program()
+    p.header_type("s_t", SCRATCH)
+    p.header("s", "s_t")
+    p.header("s2", "s_t")
+    p.state("start", [extract("s"), extract("s2")])
+    act = p.action("act", params, [prim("assign", sm("egress_spec"), hexv(1))] + list(primitives))
+    p.table("ingress", "t", [], [act], default=(act, list(args)))
+    if setup is not None:
+        setup(p)
+    return p.json()
+
+
+def pack_scratch(**values) -> bytes:
+    """18 bytes of an `s_t` header from field values (missing fields are 0)."""
+    acc = 0
+    for name, width, *signed in SCRATCH:
+        acc = (acc << width) | (values.get(name, 0) & ((1 << width) - 1))
+    return acc.to_bytes(18, "big")
+
+
+def unpack_scratch(data: bytes) -> dict:
+    acc = int.from_bytes(data[:18], "big")
+    out = {}
+    shift = 144
+    for name, width, *signed in SCRATCH:
+        shift -= width
+        v = (acc >> shift) & ((1 << width) - 1)
+        if signed and v >> (width - 1):
+            v -= 1 << width
+        out[name] = v
+    return out
