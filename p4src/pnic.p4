@@ -17,6 +17,8 @@
  * TX (from a VF): VNI from the tunnel the VNIC added or from vf_vni, sender
  *   marking, policy, services, rewrites, encapsulation by the tunnel table,
  *   uplink.
+ * A packet-out with mode PKT_OUT_INJECT skips the special path, and the
+ * services stage when its bypass has STAGE_SERVICES.
  * docs/pipelines.md lists every table, action and reason code.
  */
 #include <core.p4>
@@ -192,7 +194,7 @@ control PnicIngress(inout headers_t hdr,
                 rx_path_counter.count(PATH_FAST);
             }
             policy.apply();
-            if (meta.verdict == VERDICT_PASS) {
+            if (meta.verdict == VERDICT_PASS && (meta.bypass & STAGE_SERVICES) == 0) {
                 services.apply(hdr, meta);
             }
             if (meta.verdict == VERDICT_PASS) {
