@@ -236,7 +236,6 @@ class MatchTable:
         self.default_action_const = default_action_const
         self.default_entry_const = default_entry_const
         self.default_entry = Entry(None, (), None, None, (), None, None)
-        self.default_action: Optional[tuple] = None  # (action_id, args) run on a miss
         if direct_meter is not None:
             self.default_entry.meter = direct_meter.new_cell()
         self._restore_default()
@@ -725,20 +724,37 @@ class MatchTable:
 
     # ---- default entry -------------------------------------------------------------------------
 
-    def set_default(self, action_id, args=()):
+    def set_default(self, action_id=None, args=(), *, member_id=None):
         """Set the default (miss) action; PermissionDenied when the JSON made it const.
 
-        Indirect tables take a plain action here too (p4c gives them no JSON default entry);
-        member or group defaults are not supported."""
+        An indirect table may instead take a `member_id` (BMv2 set_default_member; the default
+        entry then mirrors the member's action); group defaults are not supported."""
         where = f"table {self.name} default action"
         if self.default_entry_const:
             raise PermissionDenied(f"{where} is const and cannot be changed")
         if self.default_action_const and action_id != self.default_entry.action_id:
             raise PermissionDenied(f"{where}: only the arguments of the const action can change")
-        args = check_action_call(self.actions, action_id, args, where)
-        self.default_entry.action_id = action_id
-        self.default_entry.args = args
-        self.default_action = (action_id, args)
+        default = self.default_entry
+        if member_id is None:
+            args = check_action_call(self.actions, action_id, args, where)
+        else:
+            if self.action_profile is None:
+                raise TableError(f"{where}: not an indirect table, give an action")
+            if action_id is not None:
+                raise TableError(f"{where}: give an action or a member id, not both")
+            self.action_profile.get_member(member_id)
+        self._drop_default_member()
+        if member_id is None:
+            default.action_id, default.args = action_id, args
+        else:
+            default.member_id = member_id
+            self.action_profile.attach(default)
+
+    @property
+    def default_action(self) -> Optional[tuple]:
+        """(action_id, args) a miss runs, or None for no action."""
+        default = self.default_entry
+        return None if default.action_id is None else (default.action_id, default.args)
 
     def reset_default(self):
         """Restore the JSON `default_entry` (no action at all if the JSON had none, as BMv2)."""
@@ -746,13 +762,17 @@ class MatchTable:
             raise PermissionDenied(f"table {self.name} default action is const")
         self._restore_default()
 
+    def _drop_default_member(self):
+        if self.default_entry.member_id is not None:
+            self.action_profile.detach(self.default_entry)
+            self.default_entry.member_id = None
+
     def _restore_default(self):
+        self._drop_default_member()
         if self._initial_default is None:
             self.default_entry.action_id, self.default_entry.args = None, ()
-            self.default_action = None
         else:
             self.default_entry.action_id, self.default_entry.args = self._initial_default
-            self.default_action = self._initial_default
 
     # ---- idle timeout --------------------------------------------------------------------------
 

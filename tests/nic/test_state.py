@@ -385,3 +385,33 @@ def test_any_damaged_json_gives_table_error_never_a_crash():
         except TableError:
             rejected += 1
     assert rejected > 100  # many damages are caught; none escaped as another exception
+
+
+def test_indirect_table_default_member():
+    prog = program()
+    prog["pipelines"][0]["tables"][2]["key"] = []  # a keyless indirect table, as p4c emits
+    state = RuntimeState(prog)
+    nh = state.tables["ingress.nh"]
+    prof = state.action_profiles["ingress.nh_prof"]
+    assert nh.default_action is None
+    prof.add_member(4, SET_PORT, (7,))
+    nh.set_default(member_id=4)
+    assert nh.default_action == (SET_PORT, (7,)) and nh.default_entry.member_id == 4
+    prof.modify_member(4, SET_PORT, (8,))
+    assert (nh.default_entry.action_id, nh.default_entry.args) == (SET_PORT, (8,))
+    with pytest.raises(FailedPrecondition):
+        prof.delete_member(4)
+    with pytest.raises(NotFound):
+        nh.set_default(member_id=5)
+    with pytest.raises(TableError, match="not both"):
+        nh.set_default(SET_PORT, (1,), member_id=4)
+    with pytest.raises(TableError, match="not an indirect table"):
+        state.tables["ingress.acl"].set_default(member_id=4)
+    nh.set_default(SET_PORT, (2,))  # a plain action replaces the member
+    assert nh.default_entry.member_id is None and nh.default_action == (SET_PORT, (2,))
+    prof.delete_member(4)
+    prof.add_member(6, SET_PORT, (3,))
+    nh.set_default(member_id=6)
+    nh.reset_default()
+    assert nh.default_action is None
+    prof.delete_member(6)
