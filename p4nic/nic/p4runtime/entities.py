@@ -230,13 +230,13 @@ class Entities:
         return values
 
     @staticmethod
-    def encode_match(table: TableInfo, values) -> list:
-        """RuntimeState canonical match -> FieldMatch messages (don't-care fields omitted)."""
-        out = []
+    def encode_match(table: TableInfo, values, into):
+        """RuntimeState canonical match -> FieldMatch messages appended to the repeated field
+        `into` (don't-care fields omitted)."""
         for field, value in zip(table.fields, values):
             if value is None:
                 continue
-            fm = p4runtime_pb2.FieldMatch(field_id=field.id)
+            fm = into.add(field_id=field.id)
             if field.kind == "exact":
                 fm.exact.value = encode_int(value[0])
             elif field.kind == "optional":
@@ -247,8 +247,6 @@ class Entities:
                 fm.ternary.value, fm.ternary.mask = encode_int(value[0]), encode_int(value[1])
             else:
                 fm.range.low, fm.range.high = encode_int(value[0]), encode_int(value[1])
-            out.append(fm)
-        return out
 
     def decode_action(self, table: TableInfo, action: p4runtime_pb2.Action, default: bool) -> tuple:
         """A direct action of `table` -> (JSON action id, args), checking ids, scope, params."""
@@ -281,13 +279,12 @@ class Entities:
             raise invalid(f"action '{info.name}': unknown parameter id {sorted(given)[0]}")
         return tuple(args)
 
-    def encode_action(self, table: TableInfo, json_action_id: int, args) -> p4runtime_pb2.Action:
+    def encode_action(self, table: TableInfo, json_action_id: int, args, into):
+        """Fill the Action message `into` with a JSON action id and its arguments."""
         action_id = table.p4info_action_ids[json_action_id]
-        info = self.index.actions[action_id]
-        out = p4runtime_pb2.Action(action_id=action_id)
-        for (param_id, _, _), value in zip(info.params, args):
-            out.params.add(param_id=param_id, value=encode_int(value))
-        return out
+        into.action_id = action_id
+        for (param_id, _, _), value in zip(self.index.actions[action_id].params, args):
+            into.params.add(param_id=param_id, value=encode_int(value))
 
     def table_action_args(self, table: TableInfo, table_action) -> dict:
         """TableAction -> MatchTable keyword arguments (action or member/group reference)."""
@@ -454,17 +451,16 @@ class Entities:
         elif query.controller_metadata or query.metadata:
             return None
         out = p4runtime_pb2.TableEntry(table_id=table.id, priority=entry.priority or 0)
-        out.match.extend(self.encode_match(table, entry.match))
+        self.encode_match(table, entry.match, out.match)
         if entry.member_id is not None:
             out.action.action_profile_member_id = entry.member_id
         elif entry.group_id is not None:
             out.action.action_profile_group_id = entry.group_id
         else:
-            action = self.encode_action(table, entry.action_id, entry.args)
-            if query.HasField("action") and query.action.action.action_id \
-                    and query.action.action.action_id != action.action_id:
+            wanted = query.action.action.action_id
+            if wanted and table.p4info_action_ids[entry.action_id] != wanted:
                 return None
-            out.action.action.CopyFrom(action)
+            self.encode_action(table, entry.action_id, entry.args, out.action.action)
         if extras is not None:
             out.controller_metadata = extras.controller_metadata
             out.metadata = extras.metadata
@@ -485,7 +481,7 @@ class Entities:
         default = mt.default_entry
         out = p4runtime_pb2.TableEntry(table_id=table.id, is_default_action=True)
         if default.action_id is not None and default.action_id in table.p4info_action_ids:
-            out.action.action.CopyFrom(self.encode_action(table, default.action_id, default.args))
+            self.encode_action(table, default.action_id, default.args, out.action.action)
         extras = self.default_extras.get(table.id)
         if extras is not None:
             out.controller_metadata = extras.controller_metadata
@@ -513,7 +509,7 @@ class Entities:
             for entry in expired:
                 entry.last_hit = now
                 te = notification.table_entry.add(table_id=table.id, priority=entry.priority or 0)
-                te.match.extend(self.encode_match(table, entry.match))
+                self.encode_match(table, entry.match, te.match)
                 extras = self.entry_extras.get((table.name, entry.handle))
                 if extras is not None:
                     te.controller_metadata = extras.controller_metadata
@@ -604,7 +600,7 @@ class Entities:
                     key.is_default_action = True
                 else:
                     key.priority = entry.priority or 0
-                    key.match.extend(self.encode_match(table, entry.match))
+                    self.encode_match(table, entry.match, key.match)
                 yield table, entry, key
 
     # == indexed externs: counters, meters, registers ===========================================
@@ -731,9 +727,10 @@ class Entities:
             for member_id, member in sorted(profile.members.items()):
                 if query.member_id and member_id != query.member_id:
                     continue
-                yield p4runtime_pb2.ActionProfileMember(
-                    action_profile_id=profile_id, member_id=member_id,
-                    action=self.encode_action(table, member.action_id, member.args))
+                out = p4runtime_pb2.ActionProfileMember(action_profile_id=profile_id,
+                                                        member_id=member_id)
+                self.encode_action(table, member.action_id, member.args, out.action)
+                yield out
 
     def profile_ids(self, profile_id: int):
         if profile_id == 0:

@@ -96,11 +96,10 @@ class TableInfo:
     direct_meter_id: int = 0
     supports_idle_timeout: bool = False
     json_action_ids: dict = field(default_factory=dict)   # P4Info action id -> JSON action id
+    p4info_action_ids: dict = field(default_factory=dict)  # JSON action id -> P4Info action id
 
-    @property
-    def p4info_action_ids(self) -> dict:
-        """JSON action id -> P4Info action id."""
-        return {json_id: p4_id for p4_id, json_id in self.json_action_ids.items()}
+    def __post_init__(self):
+        self.p4info_action_ids = {json_id: p4_id for p4_id, json_id in self.json_action_ids.items()}
 
     @property
     def needs_priority(self) -> bool:
