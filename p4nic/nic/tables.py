@@ -794,7 +794,7 @@ class MatchTable:
         out.sort(key=lambda e: e.handle)
         return out
 
-    # ---- const entries from the JSON ---------------------------------------------------------------
+    # ---- const entries from the JSON ---------------------------------------------------------
 
     def load_const_entries(self, entries: Sequence[tuple]):
         """Install JSON `entries` (match, action_id, args, p4runtime_priority) and freeze."""
