@@ -62,8 +62,8 @@ def add_target_options(parser: argparse.ArgumentParser, default) -> None:
     parser.add_argument("--drop-port", type=unsigned, metavar="P", default=default,
                         help=f"egress port that drops the packet (default {DEFAULT_DROP_PORT})")
     parser.add_argument("--priority-queues", type=unsigned, metavar="K", default=default,
-                        help="accepted for compatibility (default 1): packets leave in the order "
-                             "the pipeline emits them")
+                        help="priority queues per egress port (default 1); a packet whose priority "
+                             "is not below K is dropped, as in BMv2")
     parser.add_argument("--disable-swap", action="store_true", default=default,
                         help="accepted for compatibility: pipeline configs are always swapped atomically")
     for name in ("--max-mc-groups", "--max-l1-entries", "--max-l2-entries"):
@@ -273,7 +273,7 @@ def run(opts: argparse.Namespace) -> int:
     # one only when its lines (trace/debug, and log_msg at info) can be seen.
     tracing = (opts.log_console or opts.log_file) and LOG_LEVELS[opts.log_level] <= logging.INFO
     device = Device(device_id=opts.device_id, cpu_port=opts.cpu_port, drop_port=opts.drop_port,
-                    logger=logger if tracing else None)
+                    logger=logger if tracing else None, priority_queues=opts.priority_queues)
     if program is not None:
         try:
             device.load(program)

@@ -60,7 +60,7 @@ def running_switch(tmp_path):
 def test_ptf_suite_over_nanomsg(running_switch, tmp_path):
     r = subprocess.run([str(PTF), "--test-dir", str(HERE / "switch_ptf"), "--platform", "nn",
                         "--device-socket", f"0-{{1-3}}@{running_switch}",
-                        "--log-file", str(tmp_path / "ptf.log"), "--test-order", "lexico"],
+                        "--log-file", str(tmp_path / "ptf.log")],
                        capture_output=True, text=True, timeout=120, cwd=tmp_path)
     report = r.stdout + r.stderr
     assert r.returncode == 0, report

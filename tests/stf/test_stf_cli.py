@@ -12,6 +12,7 @@ ROUTER = PROGRAMS / "l3_router.json"
 ROUTES = """add ipv4_lpm hdr.ipv4.dstAddr:0x0a000000/8 MyIngress.forward(port:2, dstAddr:0x000000000202)
 """
 TO_10_1_2_3 = "packet 1 0000000000AA 0000000000BB 0800 45000014 00000000 4006 0000 C0A80001 0A010203\n"
+DROPPED_FROM_2 = "packet 2 0000000000AA 0000000000BB 0800 45000014 00000000 4006 0000 C0A80001 0B000001\n"
 
 
 def stf(*args, cwd=None):
@@ -42,14 +43,21 @@ def test_wrong_bytes_are_shown_with_position(tmp_path):
 
 
 def test_missing_and_unexpected_packets(tmp_path):
-    test = write(tmp_path, ROUTES + TO_10_1_2_3 + "expect 3 00\n" + "expect 0\n")
+    test = write(tmp_path, ROUTES + TO_10_1_2_3 + DROPPED_FROM_2 + "expect 3 00\n" + "expect 0\n")
     r = stf(ROUTER, test)
     assert r.returncode == 1
     assert "port 2: expected 0 packet(s), received 1" in r.stdout
     assert "unexpected: 0000000002020000000000AA" in r.stdout
     assert "port 3: expected 1 packet(s), received 0" in r.stdout
-    assert "missing:    00 (line 3)" in r.stdout
+    assert "missing:    00 (line 4)" in r.stdout
     assert "port 0: expected 1 packet(s), received 0" in r.stdout
+    assert "missing:    (any packet) (line 5)" in r.stdout
+
+
+def test_output_on_ports_the_test_never_names_is_not_checked(tmp_path):
+    r = stf(ROUTER, write(tmp_path, ROUTES + TO_10_1_2_3), "-v")
+    assert r.returncode == 0, r.stdout
+    assert "note: output on port(s) 2 not checked" in r.stdout
 
 
 def test_unknown_names_and_bad_lines_point_at_the_line(tmp_path):
