@@ -253,8 +253,8 @@ class MatchTable:
         self._pack = make_int_packer(self._widths) if self.key else None
         self._exact: dict = {}
         self._lpm_levels: list = []  # [(prefix_len, mask, dict)], longest prefix first
-        # ternary: one record [max_priority, mask, {value: [entries, best first]}] per distinct
-        # mask ("tuple space search"), records by descending max_priority
+        # ternary: one record [max_priority, mask, {value: [entries, best first]},
+        # {priority: count}] per distinct mask ("tuple space search"), by descending max_priority
         self._mask_groups: list = []
         self._mask_index: dict = {}  # mask -> its record
         self._scan: list = []  # range: [(value, mask, ranges, entry)], best first
@@ -302,7 +302,7 @@ class MatchTable:
             def lookup_ternary(key):
                 k = pack(key)
                 best = None
-                for max_priority, mask, found in groups:
+                for max_priority, mask, found, _ in groups:
                     if best is not None and best.priority > max_priority:
                         break
                     candidates = found.get(k & mask)
@@ -568,12 +568,14 @@ class MatchTable:
         if self.match_type == TERNARY:
             group = self._mask_index.get(mask)
             if group is None:
-                group = self._mask_index[mask] = [entry.priority, mask, {}]
+                group = self._mask_index[mask] = [entry.priority, mask, {}, {}]
                 self._mask_groups.append(group)
             candidates = group[2].setdefault(value, [])
             bisect.insort(candidates, entry, key=lambda e: (-e.priority, e.handle))
-            group[0] = max(group[0], entry.priority)
-            self._mask_groups.sort(key=lambda g: -g[0])
+            group[3][entry.priority] = group[3].get(entry.priority, 0) + 1
+            if entry.priority >= group[0]:
+                group[0] = entry.priority
+                self._mask_groups.sort(key=lambda g: -g[0])
             return
         i = bisect.bisect(self._scan_order, order)
         self._scan_order.insert(i, order)
@@ -611,8 +613,13 @@ class MatchTable:
                 del self._mask_groups[next(
                     i for i, g in enumerate(self._mask_groups) if g is group)]
                 return
-            group[0] = max(c[0].priority for c in group[2].values())
-            self._mask_groups.sort(key=lambda g: -g[0])
+            counts = group[3]
+            counts[entry.priority] -= 1
+            if not counts[entry.priority]:
+                del counts[entry.priority]
+                if entry.priority == group[0]:
+                    group[0] = max(counts)
+                    self._mask_groups.sort(key=lambda g: -g[0])
             return
         i = bisect.bisect_left(self._scan_order, (-entry.priority, entry.handle))
         del self._scan_order[i]
@@ -668,8 +675,13 @@ class MatchTable:
         """Delete every entry (const entries stay)."""
         if self.is_const:
             return
-        for handle in list(self._handles):
-            self.delete(handle)
+        if self.action_profile is not None:
+            for entry in self._handles.values():
+                self.action_profile.detach(entry)
+        # Emptied in place: the lookup closure holds these containers.
+        for container in (self._handles, self._by_match, self._exact, self._lpm_levels,
+                          self._mask_groups, self._mask_index, self._scan, self._scan_order):
+            container.clear()
 
     def __len__(self):
         return len(self._handles)
