@@ -615,6 +615,10 @@ class _Loader:
             if ttype not in ("simple", "indirect", "indirect_ws"):
                 raise ProgramError(f"{tw}: unknown table type {ttype!r}")
             prof = _get(tj, "action_profile", str, tw, None)
+            if ttype != "simple" and prof is None and "act_prof_name" in tj:
+                # Old JSON format: the table declares its own profile (BMv2 P4Objects.cpp).
+                prof = _get(tj, "act_prof_name", str, tw)
+                profiles.setdefault(prof, {"name": prof, "selector": tj.get("selector")})
             if ttype != "simple" and prof not in profiles:
                 raise ProgramError(f"{tw}: indirect table needs a known action_profile, "
                                    f"got {prof!r}")
@@ -671,6 +675,8 @@ class _Loader:
             transitions = []
             for tj in _get(sj, "transitions", list, sw, []):
                 ttype = _get(tj, "type", str, f"{sw} transition", "hexstr")
+                if ttype == "hexstr" and tj.get("value") == "default":
+                    ttype = "default"  # old JSON versions (BMv2 P4Objects.cpp)
                 if ttype not in ("default", "hexstr", "parse_vset"):
                     raise ProgramError(f"{sw}: unknown transition type {ttype!r}")
                 transitions.append(Transition(ttype, tj.get("value"), tj.get("mask"),
