@@ -331,3 +331,49 @@ def test_roles_limit_writes_to_annotated_tables(switch):
     finally:
         guest.close()
         admin.close()
+
+
+def one_shot(prefix: bytes, *ports_and_weights) -> pb.Entity:
+    e = entry(ECMP, lpm=(prefix + b"\x00" * (6 - len(prefix)), 8 * len(prefix)), action=None)
+    action_set = e.table_entry.action.action_profile_action_set
+    for port, weight in ports_and_weights:
+        item = action_set.action_profile_actions.add(weight=weight)
+        item.action.action_id = FORWARD
+        item.action.params.add(param_id=1, value=port)
+    return e
+
+
+def test_one_shot_action_selector_entries(client):
+    client.insert(one_shot(b"\x0a", (b"\x01", 1), (b"\x02", 2)))
+    (te,) = read_table(client, ECMP)
+    actions = te.action.action_profile_action_set.action_profile_actions
+    assert [(a.action.params[0].value, a.weight) for a in actions] == [(b"\x01", 1), (b"\x02", 2)]
+    # The members and group behind it are the server's, invisible to member/group reads.
+    assert client.read(pb.Entity(action_profile_member=pb.ActionProfileMember())) == []
+    assert client.read(pb.Entity(action_profile_group=pb.ActionProfileGroup())) == []
+
+    client.modify(one_shot(b"\x0a", (b"\x03", 1)))
+    (te,) = read_table(client, ECMP)
+    assert len(te.action.action_profile_action_set.action_profile_actions) == 1
+    assert write_error(lambda: client.insert(one_shot(b"\x0b", (b"\x01", 0)))) == INVALID     # weight 0
+    assert write_error(lambda: client.insert(one_shot(b"\x0b", (b"\x01", 17)))) == INVALID    # > max group size
+    assert write_error(lambda: client.insert(one_shot(b"\x0b"))) == INVALID                    # empty set
+    client.delete(one_shot(b"\x0a"))
+    assert read_table(client, ECMP) == []
+    # Everything the one shots created is gone: a normal group can take any id again.
+    member = pb.Entity()
+    member.action_profile_member.action_profile_id = NAMES.action_profile("MyIngress.ecmp_selector")
+    member.action_profile_member.member_id = 0xFFFFFFFF
+    member.action_profile_member.action.action_id = FORWARD
+    member.action_profile_member.action.params.add(param_id=1, value=b"\x01")
+    client.insert(member)
+
+
+def test_one_shot_entries_roll_back(client):
+    with pytest.raises(grpc.RpcError):
+        client.write(pb.Update(type=pb.Update.INSERT, entity=one_shot(b"\x0a", (b"\x01", 1))),
+                     pb.Update(type=pb.Update.INSERT, entity=one_shot(b"\x0a", (b"\x02", 1))),
+                     atomicity=pb.WriteRequest.ROLLBACK_ON_ERROR)
+    assert read_table(client, ECMP) == []
+    client.insert(one_shot(b"\x0a", (b"\x01", 1)))
+    assert len(read_table(client, ECMP)) == 1

@@ -18,6 +18,8 @@ from p4nic.nic.p4runtime.translate import (P4InfoIndex, TableInfo, decode_bytes,
 from p4nic.nic.tables import TableError
 
 Update = p4runtime_pb2.Update
+# Member and group ids for one-shot entries are picked downwards from here.
+ONE_SHOT_TOP_ID = 0xFFFFFFFF
 INSERT, MODIFY, DELETE = Update.INSERT, Update.MODIFY, Update.DELETE
 
 
@@ -47,6 +49,7 @@ class Entities:
         self.index = index
         self.state = device.state
         self.digests = digests                # stream.DigestBuffers fed by DigestEntry writes
+        self.one_shot_ids: dict = {}          # profile JSON name -> member/group ids we picked
         self.read_role = ""
         # (table JSON name, handle) -> TableEntry holding controller_metadata, metadata,
         # idle_timeout_ns and meter_config exactly as written, for read-write symmetry.
@@ -296,15 +299,17 @@ class Entities:
                 raise invalid(f"table '{table.name}' is a direct table: give an action")
             action_id, args = self.decode_action(table, table_action.action, default=False)
             return {"action_id": action_id, "args": args}
+        profile = self.index.action_profiles[table.implementation_id]
         if which == "action_profile_member_id":
+            self.check_not_one_shot(profile, table_action.action_profile_member_id, "member")
             return {"member_id": table_action.action_profile_member_id}
         if which == "action_profile_group_id":
-            profile = self.index.action_profiles[table.implementation_id]
             if not profile.extra["with_selector"]:
                 raise invalid(f"table '{table.name}': its action profile has no groups")
+            self.check_not_one_shot(profile, table_action.action_profile_group_id, "group")
             return {"group_id": table_action.action_profile_group_id}
         if which == "action_profile_action_set":
-            raise unimplemented("one-shot action selector programming is not supported")
+            return {"group_id": self.create_one_shot(table, table_action.action_profile_action_set)}
         raise invalid(f"table '{table.name}' is an indirect table: give a member or group id")
 
     def write_table_entry(self, kind, te: p4runtime_pb2.TableEntry, role: str):
@@ -337,31 +342,95 @@ class Entities:
             if kind != MODIFY or te.HasField("action"):
                 raise permission_denied(f"table '{table.name}' is const")
         existing = mt.find(match, priority)
-        if kind == INSERT:
-            if existing is not None:
-                raise P4RuntimeError(grpc.StatusCode.ALREADY_EXISTS,
-                                     f"table '{table.name}': an entry with this key exists")
-            self.check_direct_resources(table, te)
-            timeout_ms = te.idle_timeout_ns / 1e6 if te.idle_timeout_ns else None
-            handle = mt.add(match, priority=priority, timeout_ms=timeout_ms,
-                            **self.table_action_args(table, te.action))
-            entry = mt.get(handle)
-            self.store_entry_data(table, entry, te)
-            return
-        if existing is None:
+        if kind == INSERT and existing is not None:
+            raise P4RuntimeError(grpc.StatusCode.ALREADY_EXISTS,
+                                 f"table '{table.name}': an entry with this key exists")
+        if kind != INSERT and existing is None:
             raise P4RuntimeError(grpc.StatusCode.NOT_FOUND,
                                  f"table '{table.name}': no entry with this key")
         if kind == DELETE:
             mt.delete(existing.handle)
             self.entry_extras.pop((table.name, existing.handle), None)
+            self.release_one_shot(table, existing.group_id)
             return
         self.check_direct_resources(table, te)
-        if not mt.is_const:
-            timeout_ms = te.idle_timeout_ns / 1e6 if te.idle_timeout_ns else None
-            mt.modify(existing.handle, timeout_ms=timeout_ms,
-                      **self.table_action_args(table, te.action))
-            existing.timeout_ms = timeout_ms
-        self.store_entry_data(table, existing, te, modify=True)
+        if kind == MODIFY and mt.is_const:      # const entries: direct resources only
+            self.store_entry_data(table, existing, te)
+            return
+        timeout_ms = te.idle_timeout_ns / 1e6 if te.idle_timeout_ns else None
+        action = self.table_action_args(table, te.action)
+        try:
+            if kind == INSERT:
+                entry = mt.get(mt.add(match, priority=priority, timeout_ms=timeout_ms, **action))
+                previous_group = None
+            else:
+                entry, previous_group = existing, existing.group_id
+                mt.modify(entry.handle, timeout_ms=timeout_ms, **action)
+                entry.timeout_ms = timeout_ms
+        except TableError:
+            self.release_one_shot(table, action.get("group_id"))
+            raise
+        self.release_one_shot(table, previous_group)
+        self.store_entry_data(table, entry, te)
+
+    # -- one-shot action selector programming (spec "One Shot Action Selector Programming") --
+
+    def create_one_shot(self, table: TableInfo, action_set) -> int:
+        """Members and a group for an ActionProfileActionSet, under ids the server picks."""
+        info = self.index.action_profiles[table.implementation_id]
+        if not info.extra["with_selector"]:
+            raise invalid(f"table '{table.name}': its action profile has no selector")
+        actions = action_set.action_profile_actions
+        if not actions:
+            raise invalid("a one-shot action set needs at least one action")
+        if any(a.weight < 1 for a in actions):
+            raise invalid("one-shot action weights must be >= 1")
+        max_group_size = info.extra["max_group_size"]
+        if max_group_size and sum(a.weight for a in actions) > max_group_size:
+            raise invalid(f"the weights add up to more than the max group size {max_group_size}")
+        decoded = [self.decode_action(table, a.action, default=False) for a in actions]
+        profile = self.state.action_profiles[info.name]
+        hidden = self.one_shot_ids.setdefault(info.name, set())
+        members = []
+        try:
+            for (action_id, args), action in zip(decoded, actions):
+                member_id = self.free_id(profile.members, hidden)
+                profile.add_member(member_id, action_id, args)
+                hidden.add(member_id)
+                members.append((member_id, action.weight))
+            group_id = self.free_id(profile.groups, hidden)
+            profile.add_group(group_id, 0, members)
+        except TableError:
+            for member_id, _ in members:
+                profile.delete_member(member_id)
+                hidden.discard(member_id)
+            raise
+        hidden.add(group_id)
+        return group_id
+
+    @staticmethod
+    def free_id(used: dict, hidden: set) -> int:
+        """An id nobody uses, from the top of the uint32 range down (clients count up)."""
+        candidate = ONE_SHOT_TOP_ID
+        while candidate in used or candidate in hidden:
+            candidate -= 1
+        return candidate
+
+    def release_one_shot(self, table: TableInfo, group_id):
+        """Delete the group (and its members) a one-shot entry used, if it was one."""
+        if group_id is None or not table.implementation_id:
+            return
+        info = self.index.action_profiles[table.implementation_id]
+        hidden = self.one_shot_ids.get(info.name, set())
+        if group_id not in hidden:
+            return
+        profile = self.state.action_profiles[info.name]
+        member_ids = profile.get_group(group_id).member_ids
+        profile.delete_group(group_id)
+        hidden.discard(group_id)
+        for member_id in member_ids:
+            profile.delete_member(member_id)
+            hidden.discard(member_id)
 
     def check_direct_resources(self, table: TableInfo, te):
         if te.HasField("counter_data") and not table.direct_counter_id:
@@ -370,13 +439,15 @@ class Entities:
                 and not table.direct_meter_id:
             raise invalid(f"table '{table.name}' has no direct meter")
 
-    def store_entry_data(self, table: TableInfo, entry, te, modify: bool = False):
+    def store_entry_data(self, table: TableInfo, entry, te):
         """Direct counter / meter data and the fields Read must echo (spec "Direct Resources")."""
         if te.HasField("counter_data"):
             entry.bytes = te.counter_data.byte_count
             entry.packets = te.counter_data.packet_count
         extras = p4runtime_pb2.TableEntry(controller_metadata=te.controller_metadata,
                                           metadata=te.metadata, idle_timeout_ns=te.idle_timeout_ns)
+        if te.action.HasField("action_profile_action_set"):
+            extras.action.CopyFrom(te.action)      # read back as written, not desugared
         if table.direct_meter_id:
             self.configure_direct_meter(table, entry, te.meter_config
                                         if te.HasField("meter_config") else None)
@@ -455,7 +526,10 @@ class Entities:
         if entry.member_id is not None:
             out.action.action_profile_member_id = entry.member_id
         elif entry.group_id is not None:
-            out.action.action_profile_group_id = entry.group_id
+            if extras is not None and extras.HasField("action"):
+                out.action.CopyFrom(extras.action)
+            else:
+                out.action.action_profile_group_id = entry.group_id
         else:
             wanted = query.action.action.action_id
             if wanted and table.p4info_action_ids[entry.action_id] != wanted:
@@ -707,8 +781,16 @@ class Entities:
         table = self.index.tables[info.extra["table_ids"][0]]
         return self.decode_action(table, action, default=False)
 
+    def check_not_one_shot(self, info, object_id: int, what: str):
+        """Members and groups of one-shot entries are not the client's to touch."""
+        if object_id in self.one_shot_ids.get(info.name, ()):
+            raise P4RuntimeError(grpc.StatusCode.NOT_FOUND,
+                                 f"action profile '{info.name}' has no {what} {object_id}")
+
     def write_action_profile_member(self, kind, member, role: str):
         info, profile = self.profile(member.action_profile_id, role, writing=True)
+        if kind != INSERT:
+            self.check_not_one_shot(info, member.member_id, "member")
         if kind == DELETE:
             profile.delete_member(member.member_id)
             return
@@ -724,8 +806,9 @@ class Entities:
         for profile_id in self.profile_ids(query.action_profile_id):
             info, profile = self.profile(profile_id, "", writing=False)
             table = self.index.tables[info.extra["table_ids"][0]]
+            hidden = self.one_shot_ids.get(info.name, set())
             for member_id, member in sorted(profile.members.items()):
-                if query.member_id and member_id != query.member_id:
+                if (query.member_id and member_id != query.member_id) or member_id in hidden:
                     continue
                 out = p4runtime_pb2.ActionProfileMember(action_profile_id=profile_id,
                                                         member_id=member_id)
@@ -742,6 +825,10 @@ class Entities:
         info, profile = self.profile(group.action_profile_id, role, writing=True)
         if not info.extra["with_selector"]:
             raise invalid(f"action profile '{info.name}' has no selector, so no groups")
+        if kind != INSERT:
+            self.check_not_one_shot(info, group.group_id, "group")
+        for member in group.members:
+            self.check_not_one_shot(info, member.member_id, "member")
         if kind == DELETE:
             profile.delete_group(group.group_id)
             return
@@ -765,8 +852,9 @@ class Entities:
             info, profile = self.profile(profile_id, "", writing=False)
             if not info.extra["with_selector"]:
                 continue
+            hidden = self.one_shot_ids.get(info.name, set())
             for group_id, group in sorted(profile.groups.items()):
-                if query.group_id and group_id != query.group_id:
+                if (query.group_id and group_id != query.group_id) or group_id in hidden:
                     continue
                 out = p4runtime_pb2.ActionProfileGroup(action_profile_id=profile_id,
                                                        group_id=group_id, max_size=group.max_size)
