@@ -11,7 +11,7 @@ from p4nic.compiler.midend.constfold import Folder
 from p4nic.compiler.midend.externs import Externs, ExternInstance
 from p4nic.compiler.midend.flatten import unsupported, width_of
 from p4nic.compiler.midend.inline import Scope, bind_call, constant_bindings
-from p4nic.compiler.p4info.naming import BlockPath
+from p4nic.compiler.p4info.naming import BlockPath, external_name
 from p4nic.compiler.midend.localvars import CompileTimeLoc, Names, ScalarLoc, Storage
 from p4nic.compiler.midend.parsers import lookahead_value
 
@@ -47,6 +47,7 @@ class MidendContext:
         self.action_names: dict = {}  # (id(decl), home path) -> JSON action name
         self.externs = Externs(self)
         self.preserved_fields: dict = {}  # @field_list index -> [Field]
+        self.table_results: dict = {}  # id(`t.apply().hit` node) -> (bool temp, negate)
         for d in typed.program.declarations:
             if isinstance(d, ast.Instantiation) and d.name != "main":
                 self.instantiate(d, self.globals)
@@ -60,6 +61,10 @@ class MidendContext:
             if isinstance(d, ast.ActionDeclaration) and d.name == name:
                 return d
         return None
+
+    def action_label(self, decl: ast.ActionDeclaration, use_scope: Scope) -> str:
+        """The JSON name of an action, without lowering it (for `switch` labels)."""
+        return self.home_scope(decl, use_scope).path.name(decl)
 
     def action_name(self, decl: ast.ActionDeclaration, use_scope: Scope, ref=None) -> str:
         """The JSON name of a table's action, lowering the action the first time."""
@@ -82,9 +87,9 @@ class MidendContext:
         prims: list = []
         end = Label()
         lowering = StatementLowering(self, scope, prims, exit_label=end, return_label=end)
-        if bound:
+        if bound:  # arguments bound in the table's action list, evaluated where it is
             pairs = bind_call(use_scope, decl.params[:len(bound)], bound, ref)
-            lowering.bind_params(scope, pairs, ref)
+            StatementLowering(self, use_scope, prims).bind_params(scope, pairs, ref)
         lowering.statements(decl.body.statements)
         prims.append(end)
         self.out.actions.append(ir.Action(name, params, resolve_jumps(prims), decl.loc))
@@ -97,9 +102,15 @@ class MidendContext:
         target = d.type_ref.decl
         if isinstance(target, (ast.ControlDeclaration, ast.ParserDeclaration)):
             from p4nic.compiler.midend.controls import ControlSite
-            consts = constant_bindings(scope, bind_call(scope, target.ctor_params, d.args, d))
+            pairs = bind_call(scope, target.ctor_params, d.args, d)
+            instances = {}
+            for p, v in pairs:  # instances passed as constructor arguments
+                if isinstance(v, ast.Name) and isinstance(scope.find(v.decl), CompileTimeLoc):
+                    instances[p] = scope.find(v.decl)
             kind = "control" if isinstance(target, ast.ControlDeclaration) else "parser"
-            scope.bind(d, CompileTimeLoc(kind, ControlSite(target, consts, scope.path.enter(d))))
+            site = ControlSite(target, constant_bindings(scope, pairs),
+                               scope.path.enter(external_name(d)), instances)
+            scope.bind(d, CompileTimeLoc(kind, site))
             return
         scope.bind(d, self.externs.instantiate(scope, d, scope.path.name(d)))
 
@@ -115,6 +126,26 @@ class MidendContext:
             loc = self.externs.instantiate(scope, inst, default_name)
             return loc.value
         raise unsupported("expected an extern instance", e)
+
+    def instance_site(self, callee, scope: Scope, kind: str):
+        """The sub-control/sub-parser that callee `x.apply` applies: a bound instance, or a
+        control/parser type applied directly, an anonymous instance named after the type
+        (p4c frontends/p4/directCalls.cpp); None if callee is not such an apply."""
+        from p4nic.compiler.midend.controls import ControlSite
+        cls = ast.ControlDeclaration if kind == "control" else ast.ParserDeclaration
+        if isinstance(callee, ast.TypeMember) and callee.member == "apply":
+            decl = getattr(callee.type_ref, "decl", None)
+        elif isinstance(callee, ast.Member) and callee.member == "apply" and isinstance(
+                callee.expr, ast.Name):
+            decl = callee.expr.decl
+        else:
+            return None
+        if isinstance(decl, cls):
+            return ControlSite(decl, {}, scope.path.enter(decl.name))
+        loc = scope.find(decl)
+        if isinstance(loc, CompileTimeLoc) and loc.kind == kind:
+            return loc.value
+        return None
 
     # -- hooks used by flatten -----------------------------------------------------------------
     def call_for_value(self, flat, e):

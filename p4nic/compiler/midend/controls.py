@@ -8,7 +8,7 @@ p4c's tbl_act tables). Sub-control instances are inlined at their `apply` call.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from p4nic.compiler import ast
@@ -39,6 +39,14 @@ class ControlSite:
     decl: ast.ControlDeclaration
     constants: dict
     path: BlockPath
+    instances: dict = field(default_factory=dict)  # constructor parameter -> CompileTimeLoc
+
+    def scope_in(self, caller: Scope) -> Scope:
+        """The scope of the instance's body, applied from `caller`."""
+        child = caller.child(path=self.path, constants=self.constants)
+        for p, loc in self.instances.items():
+            child.bind(p, loc)
+        return child
 
 
 def table_call(e) -> Optional[tuple]:
@@ -52,6 +60,21 @@ def table_call(e) -> Optional[tuple]:
             and isinstance(e.callee.expr.decl, ast.TableDeclaration)):
         return e.callee.expr, member
     return None
+
+
+def nested_table_results(node):
+    """`t.apply().hit/.miss` reads inside node, in source order."""
+    if isinstance(node, ast.Member) and node.member in ("hit", "miss") \
+            and table_call(node) is not None:
+        yield node
+        return
+    if isinstance(node, (ast.Node, list, tuple)):
+        children = node if isinstance(node, (list, tuple)) else [
+            getattr(node, f) for f in node.__dataclass_fields__
+            if f not in ("loc", "type", "decl")]
+        for c in children:
+            if isinstance(c, (ast.Node, list, tuple)):
+                yield from nested_table_results(c)
 
 
 class ControlLowering:
@@ -97,8 +120,14 @@ class ControlLowering:
                 group, node = [], return_target
             elif isinstance(s, ast.ExitStatement):
                 group, node = [s], None
-            elif self.is_simple(s):
+            elif self.is_simple(s) and not any(nested_table_results(s)):
                 group.insert(0, s)
+            elif self.is_simple(s):
+                node = self.action_table(group, scope, node)
+                group = []
+                calls = self.table_result_temps(s)
+                node = self.action_table([s], scope, node)
+                node = self.hoist_table_calls(calls, scope, node)
             else:
                 node = self.action_table(group, scope, node)
                 group = []
@@ -114,10 +143,32 @@ class ControlLowering:
             c = s.call.callee
             if table_call(s.call) is not None:
                 return False
-            if isinstance(c, ast.Member) and c.member == "apply":
+            if isinstance(c, (ast.Member, ast.TypeMember)) and c.member == "apply":
                 return False
             return True
         return False
+
+    def table_result_temps(self, node_ast) -> list:
+        """Temporaries for the `t.apply().hit/.miss` reads inside node_ast, bound before the
+        code reading them is lowered; `hoist_table_calls` then applies the tables."""
+        calls = list(nested_table_results(node_ast))
+        for member in calls:
+            tmp = self.ctx.storage.alloc("hit", T.BoolType())
+            self.ctx.table_results[id(member)] = (tmp, member.member == "miss")
+        return calls
+
+    def hoist_table_calls(self, calls: list, scope: Scope, first: Optional[str]) -> Optional[str]:
+        """Apply each table before `first`, recording hit or miss in its temporary (every such
+        table is applied, in source order)."""
+        for member in reversed(calls):
+            tmp, _ = self.ctx.table_results[id(member)]
+            hit = self.hidden_table([ir.Primitive("assign", [tmp.expr, ir.Const(1, 1)])],
+                                    member.loc, first)
+            miss = self.hidden_table([ir.Primitive("assign", [tmp.expr, ir.Const(0, 1)])],
+                                     member.loc, first)
+            first = self.table(table_call(member)[0], scope, {"__HIT__": hit, "__MISS__": miss},
+                               first)
+        return first
 
     def action_table(self, stmts: list, scope: Scope, next_node: Optional[str]) -> Optional[str]:
         """A compiler-made action running `stmts`, applied by a hidden keyless table."""
@@ -158,7 +209,7 @@ class ControlLowering:
             return self.apply_instance(s.call, scope, next_node)
         raise unsupported(f"{type(s).__name__} is not supported in a control on BMv2", s)
 
-    def if_(self, s: ast.IfStatement, scope, next_node, return_target):
+    def if_(self, s: ast.IfStatement, scope, next_node, return_target, hoisted=False):
         then_first = lambda: self.block([s.then], scope, next_node, return_target)
         else_first = lambda: (self.block([s.else_], scope, next_node, return_target)
                               if s.else_ is not None else next_node)
@@ -173,6 +224,10 @@ class ControlLowering:
             miss = miss_first()
             hit = hit_first()
             return self.table(tc[0], scope, {"__HIT__": hit, "__MISS__": miss}, next_node)
+        if not hoisted and any(nested_table_results(s.cond)):
+            calls = self.table_result_temps(s.cond)
+            first = self.if_(s, scope, next_node, return_target, hoisted=True)
+            return self.hoist_table_calls(calls, scope, first)
         pre: list = []
         flat = Flattener(self.ctx, scope, pre)
         expr = as_bool(flat.value(s.cond))
@@ -210,7 +265,7 @@ class ControlLowering:
                 targets[id(lab.decl)] = (lab.decl, next_node)
         by_name = {}
         for decl, first in targets.values():
-            by_name[self.ctx.action_name(decl, site.scope)] = first
+            by_name[self.ctx.action_label(decl, site.scope)] = first
         return self.table(tc[0], scope, ("switch", by_name, default if default is not None
                                          else next_node), next_node)
 
@@ -247,15 +302,10 @@ class ControlLowering:
         return node
 
     def apply_instance(self, call: ast.MethodCall, scope: Scope, next_node):
-        callee = call.callee
-        if not (isinstance(callee, ast.Member) and callee.member == "apply"
-                and isinstance(callee.expr, ast.Name)):
-            raise unsupported("this call is not supported here", call)
-        site_loc = scope.lookup(callee.expr)
-        if not (isinstance(site_loc, CompileTimeLoc) and site_loc.kind == "control"):
+        site = self.ctx.instance_site(call.callee, scope, "control")
+        if site is None:
             raise unsupported("only controls can be applied here", call)
-        site: ControlSite = site_loc.value
-        child = scope.child(path=site.path, constants=site.constants)
+        child = site.scope_in(scope)
         pre: list = []
         lowering = StatementLowering(self.ctx, scope, pre)
         pairs = bind_call(scope, site.decl.params, call.args, call)
@@ -384,9 +434,13 @@ class ControlLowering:
             if any(e.priority is not None for e in table.entries):
                 self.bmv2_priorities(table)
 
-    def action_args(self, ref: ast.ActionRef, scope: Scope) -> list:
-        return [scope.folder.int_of(a.value if isinstance(a, ast.Argument) else a,
-                                    "action argument") for a in ref.args]
+    @staticmethod
+    def action_args(ref: ast.ActionRef, scope: Scope) -> list:
+        """The control-plane (directionless) arguments of an action reference, as numbers."""
+        decl = ref.name.decl
+        pairs = bind_call(scope, decl.params, ref.args, ref)
+        return [scope.folder.int_of(v, "action argument") for p, v in pairs
+                if p.direction is None and v is not None]
 
     def entry(self, table: ir.Table, entry: ast.TableEntry, scope: Scope, index: int):
         folder = scope.folder

@@ -11,6 +11,7 @@ calls) are emitted into `sink` before the primitive that uses the value.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional
 
 from p4nic.compiler import ast
@@ -78,6 +79,15 @@ def const_for(v: int, t: T.P4Type) -> ir.LExpr:
     return ir.Const(v, width_of(t), is_signed(t))
 
 
+@dataclass
+class SliceLoc(Loc):
+    """`x[hi:lo]` as an assignment target: BMv2 has no bit-range store, so writing one reads,
+    masks and writes the whole of x."""
+    base: ScalarLoc
+    hi: int
+    lo: int
+
+
 class Flattener:
     """Lowers expressions of one scope. `scope` resolves names (inline.Scope); `world` is the
     whole lowering (storage, externs, function inlining); `sink` receives primitives that must
@@ -106,9 +116,22 @@ class Flattener:
             return self.call_value(e)
         if isinstance(e, ast.Cast) and not is_scalar(e.type):
             return self.loc(e.expr)
+        if isinstance(e, ast.Slice) and isinstance(e.expr, (ast.Name, ast.Member, ast.Index,
+                                                            ast.Slice)):
+            base = self.loc(e.expr)
+            hi = self.scope.folder.int_of(e.hi, "slice bound")
+            lo = self.scope.folder.int_of(e.lo, "slice bound")
+            if isinstance(base, SliceLoc):
+                return SliceLoc(base.base, base.lo + hi, base.lo + lo)
+            if isinstance(base, ScalarLoc):
+                return SliceLoc(base, hi, lo)
         return ScalarLoc(self.value(e), e.type)
 
     def member(self, e: ast.Member) -> Loc:
+        if id(e) in self.world.table_results:  # hoisted t.apply().hit (controls.py)
+            tmp, negate = self.world.table_results[id(e)]
+            x = as_bool(tmp.expr)
+            return ScalarLoc(ir.Op("not", None, x, is_bool=True) if negate else x, e.type)
         t = e.expr.type
         n = self.scope.folder.try_number(e) if is_scalar(e.type) else None
         if n is not None and not isinstance(T.base_type(t), (T.HeaderType, T.StructType)):
@@ -363,6 +386,11 @@ class Flattener:
 
     def copy(self, dst: Loc, src: Loc, node) -> None:
         loc = getattr(node, "loc", None)
+        if isinstance(src, SliceLoc):
+            w = src.hi - src.lo + 1
+            x = src.base.expr
+            src = ScalarLoc(ir.Op("&", ir.Op(">>", x, ir.Const(src.lo)) if src.lo else x,
+                                  ir.Const(mask(w), w), width=w), T.BitsType(w))
         if isinstance(dst, ScalarLoc):
             if not isinstance(src, ScalarLoc):
                 raise unsupported("cannot assign this value to a scalar", node)
@@ -370,6 +398,8 @@ class Flattener:
             if isinstance(value, ir.Const) and not isinstance(T.base_type(dst.type), T.BoolType):
                 value = fit(value, dst.type) if width_of(dst.type) else value
             self.sink.append(ir.Primitive("assign", [dst.expr, value], loc))
+        elif isinstance(dst, SliceLoc):
+            self.store_slice(dst, src, node)
         elif isinstance(dst, HeaderLoc):
             if isinstance(src, InvalidLoc):
                 self.sink.append(ir.Primitive("remove_header", [dst.ref], loc))
@@ -407,6 +437,17 @@ class Flattener:
                 self.copy(dst.fields[k], src.fields[k] if by_name else src_items[i], node)
         else:
             raise unsupported("cannot assign to this expression on BMv2", node)
+
+    def store_slice(self, dst: SliceLoc, src: Loc, node) -> None:
+        width = width_of(dst.base.type)
+        field_mask = mask(dst.hi - dst.lo + 1) << dst.lo
+        value = as_data(src.expr)
+        placed = ir.Op("&", ir.Op("<<", value, ir.Const(dst.lo)) if dst.lo else value,
+                       ir.Const(field_mask, width), width=width)
+        kept = ir.Op("&", dst.base.expr, ir.Const(mask(width) ^ field_mask, width), width=width)
+        self.sink.append(ir.Primitive("assign", [dst.base.expr, ir.Op("|", kept, placed,
+                                                                       width=width)],
+                                      getattr(node, "loc", None)))
 
     def temp(self, t: T.P4Type, hint: str = "tmp") -> Loc:
         return self.world.storage.alloc(hint, t)

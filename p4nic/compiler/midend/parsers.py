@@ -15,7 +15,6 @@ from p4nic.compiler import ast
 from p4nic.compiler import types as T
 from p4nic.compiler.midend import ir
 from p4nic.compiler.midend.actions import Label, StatementLowering
-from p4nic.compiler.midend.controls import ControlSite
 from p4nic.compiler.midend.flatten import Flattener, as_data, unsupported, width_of
 from p4nic.compiler.midend.inline import Scope, bind_call
 from p4nic.compiler.midend.localvars import (
@@ -125,15 +124,11 @@ class ParserLowering:
         current.ops.extend(to_parser_ops(prims))
 
     def is_subparser_apply(self, call: ast.MethodCall, scope: Scope) -> bool:
-        c = call.callee
-        if isinstance(c, ast.Member) and c.member == "apply" and isinstance(c.expr, ast.Name):
-            loc = scope.find(c.expr.decl)
-            return isinstance(loc, CompileTimeLoc) and loc.kind == "parser"
-        return False
+        return self.ctx.instance_site(call.callee, scope, "parser") is not None
 
     def apply_subparser(self, call, scope: Scope, lowering: StatementLowering, cont: str) -> str:
-        site: ControlSite = scope.find(call.callee.expr.decl).value
-        child = scope.child(path=site.path, constants=site.constants)
+        site = self.ctx.instance_site(call.callee, scope, "parser")
+        child = site.scope_in(scope)
         params = [p for p in site.decl.params]
         lowering.bind_params(child, bind_call(scope, params, call.args, call), call)
         return self.instance(site.decl, child, cont, top=False)
@@ -144,7 +139,12 @@ class ParserLowering:
         out = lowering.out
         if method == "extract":
             args = [a.value for a in call.args]
-            target = self.extract_target(flat, args[0])
+            if args[0] is None or isinstance(args[0], ast.DontCare):
+                # extract<H>(_): read H and throw it away (a header nobody else uses)
+                t = T.base_type(call.type_args[0].type)
+                target = ir.ExtractTarget("regular", self.ctx.storage.header("dontcare", t).name)
+            else:
+                target = self.extract_target(flat, args[0])
             if len(args) == 2:
                 out.append(ir.ParserOp("extract_VL", [target, as_data(flat.value(args[1]))],
                                        call.loc))
