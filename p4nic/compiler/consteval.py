@@ -3,8 +3,9 @@
 Works on expressions whose `.type` the type checker has already set, so that arithmetic wraps
 at the expression's width (P4-16 spec 8.6 "Operations on fixed-width bit types": unsigned
 arithmetic is modulo 2^W, signed is two's complement). Values are Python ints for `int`,
-`bit<W>`, `int<W>` and serializable enums, bools for `bool`, and `(type name, member)` pairs
-for `error` members and plain enum members.
+`bit<W>`, `int<W>` and serializable enums, bools for `bool`, `(type name, member)` pairs
+for `error` members and plain enum members, tuples for lists and tuples, and dicts
+{field: value} for structs and headers.
 """
 from __future__ import annotations
 
@@ -74,9 +75,20 @@ def evaluate(e, constants: dict):
         if isinstance(target, T.BitsType):
             return wrap(int(v), target)
         return v
-    if isinstance(e, ast.MethodCall) and isinstance(e.callee, ast.Member) and \
-            e.callee.member in SIZE_METHODS and not e.args:
-        return _size_of(e.callee.expr.type, e.callee.member)
+    if isinstance(e, ast.MethodCall):
+        return _call(e, constants)
+    if isinstance(e, ast.ListExpression):
+        values = tuple(evaluate(x, constants) for x in e.elements)
+        if isinstance(e.type, T.StructLike):
+            return dict(zip((f.name for f in e.type.fields), values))
+        return values
+    if isinstance(e, ast.StructExpression):
+        return {name: evaluate(x, constants) for name, x in e.fields}
+    if isinstance(e, ast.Index):
+        v, i = evaluate(e.expr, constants), evaluate(e.index, constants)
+        if isinstance(v, tuple) and isinstance(i, int) and 0 <= i < len(v):
+            return v[i]
+        raise NotConstant(e)
     if isinstance(e, ast.Slice):
         v = evaluate(e.expr, constants)
         hi, lo = evaluate(e.hi, constants), evaluate(e.lo, constants)
@@ -103,6 +115,18 @@ def _size_of(t, method: str) -> int:
     return (n + 7) // 8 if method.endswith("Bytes") else n
 
 
+def _call(e, constants):
+    callee = e.callee
+    if isinstance(callee, (ast.Member, ast.TypeMember)) and callee.member in SIZE_METHODS \
+            and not e.args:
+        t = callee.expr.type if isinstance(callee, ast.Member) else callee.type_ref.type
+        return _size_of(t, callee.member)
+    if isinstance(callee, ast.Name) and isinstance(callee.decl, ast.ExternFunctionDeclaration) \
+            and callee.decl.name == "static_assert" and e.args:
+        return bool(evaluate(e.args[0].value, constants))
+    raise NotConstant(e)
+
+
 def _names_type(e) -> bool:
     """Is `e` in `e.member` a type (`error`, an enum) rather than a value?"""
     if isinstance(e, ast.TypeMember):
@@ -118,6 +142,10 @@ def _member_value(e, constants):
         if isinstance(e, ast.Member) and e.member == "size" and isinstance(e.expr.type,
                                                                            T.StackType):
             return e.expr.type.size
+        if isinstance(e, ast.Member):
+            v = evaluate(e.expr, constants)
+            if isinstance(v, dict) and e.member in v:
+                return v[e.member]
         raise NotConstant(e)
     if isinstance(t, T.ErrorType):
         return ("error", e.member)

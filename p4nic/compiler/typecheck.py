@@ -313,9 +313,6 @@ class TypeChecker:
             size = self.const_int(ref.size, scope)
             if size < 0:
                 raise _err(f"header stack size must be non-negative, not {size}", ref)
-            if not isinstance(elem, (T.HeaderType, T.HeaderUnionType, T.TypeVariable)):
-                raise _err(f"element type of a header stack must be a header or header union, "
-                           f"not {elem}", ref)
             return T.StackType(elem, size)
         if isinstance(ref, ast.TupleTypeRef):
             return T.TupleType(tuple(self.resolve(e, scope) for e in ref.elements))
@@ -435,6 +432,13 @@ class TypeChecker:
     # -----------------------------------------------------------------------------------------
     # Constants
 
+    def _is_const(self, e) -> bool:
+        try:
+            evaluate(e, self.constants)
+            return True
+        except NotConstant:
+            return False
+
     def const_of(self, e):
         try:
             return evaluate(e, self.constants)
@@ -467,7 +471,7 @@ class TypeChecker:
     # -----------------------------------------------------------------------------------------
     # Parsers, controls, actions, functions
 
-    def check_params(self, params, scope: Scope, directionless_ok=True) -> None:
+    def check_params(self, params, scope: Scope) -> None:
         seen = set()
         for p in params:
             if p.name in seen:
@@ -485,7 +489,7 @@ class TypeChecker:
         self.check_params(d.params, inner)
         saved, self.frame = self.frame, _Frame(T.VoidType(), True, self.frame.container)
         try:
-            self.block(d.body, inner)
+            self.block(d.body, Scope(inner))  # locals may shadow parameters (p4c warns)
         finally:
             self.frame = saved
 
@@ -495,13 +499,14 @@ class TypeChecker:
         self.check_params(d.params, inner)
         saved, self.frame = self.frame, _Frame(rt, False, self.frame.container)
         try:
-            self.block(d.body, inner)
+            self.block(d.body, Scope(inner))
         finally:
             self.frame = saved
 
     def check_parser(self, d: ast.ParserDeclaration, scope: Scope) -> None:
         inner = self.generic_scope(d.type_params, scope)
         self.check_params(d.params + d.ctor_params, inner)
+        inner = Scope(inner)
         for builtin in ("accept", "reject"):
             inner.declare(builtin, ast.ParserState(builtin, [], None, loc=d.loc))
         saved, self.frame = self.frame, _Frame(None, False, d)
@@ -585,6 +590,7 @@ class TypeChecker:
     def check_control(self, d: ast.ControlDeclaration, scope: Scope) -> None:
         inner = self.generic_scope(d.type_params, scope)
         self.check_params(d.params + d.ctor_params, inner)
+        inner = Scope(inner)
         saved, self.frame = self.frame, _Frame(None, False, d)
         try:
             for local in d.locals:
@@ -660,7 +666,6 @@ class TypeChecker:
                                f"actions list of table '{d.name}'", prop.value)
             elif prop.name in ("size", "max_group_size", "priority", "largest_priority_wins"):
                 self.expr(prop.value, scope)
-                self.const_of(prop.value)
             elif prop.name in ("actions", "entries"):
                 continue
             elif isinstance(prop.value, ast.Expression):
@@ -862,7 +867,7 @@ class TypeChecker:
         if isinstance(e, ast.Cast):
             return self.cast(e, scope)
         if isinstance(e, ast.MethodCall):
-            return self.call(e, scope)
+            return self.call(e, scope, expected)
         if isinstance(e, ast.ConstructorCall):
             t = self.resolve(e.type_ref, scope)
             self.constructor_args(e.type_ref.decl, t, e.args, e, scope)
@@ -872,9 +877,9 @@ class TypeChecker:
         if isinstance(e, ast.StructExpression):
             return self.struct_expr(e, scope, expected)
         if isinstance(e, ast.InvalidHeader):
-            if not isinstance(expected, (T.HeaderType, T.HeaderUnionType)):
-                raise _err("'{#}' needs a header or header union type from its context", e)
-            return expected
+            if isinstance(expected, (T.HeaderType, T.HeaderUnionType)):
+                return expected
+            return T.DontCareType()  # typed by the comparison or assignment it appears in
         if isinstance(e, (ast.DontCare, ast.DefaultExpression)):
             return T.DontCareType()
         if isinstance(e, ast.SelectExpression):
@@ -885,6 +890,8 @@ class TypeChecker:
 
     def name(self, e: ast.Name, scope: Scope) -> T.P4Type:
         decls = (scope.root() if e.global_scope else scope).lookup_all(e.name)
+        if not decls and e.name in self.match_kinds:
+            return T.MatchKindType()  # match_kind members are values of type match_kind
         if not decls:
             raise _err(f"'{e.name}' is not declared", e)
         decl = decls[0]
@@ -1012,18 +1019,22 @@ class TypeChecker:
             lb, rb = T.base_type(lt), T.base_type(rt)
             if not _numeric(lb):
                 raise _err(f"cannot shift a value of type {lt}", e.left)
-            if not _numeric(rb) or (_is_bits(rb) and rb.signed):
-                raise _err(f"shift amount must be unsigned, not {rt}", e.right)
+            if not _numeric(rb):
+                raise _err(f"shift amount must be a number, not {rt}", e.right)
+            if _is_bits(rb) and rb.signed:
+                amount = self.const_of(e.right) if self._is_const(e.right) else None
+                if amount is None or amount < 0:
+                    raise _err(f"shift amount must be unsigned, not {rt}", e.right)
             if isinstance(rb, T.IntType):
                 amount = self.const_of(e.right)
                 if amount < 0:
                     raise _err("shift amount must not be negative", e.right)
                 return lb
-            elif isinstance(lb, T.IntType):
-                raise _err("shifting an integer by a non-constant needs a width; cast it", e)
             return lb
         if op == "++":
             lb, rb = T.base_type(lt), T.base_type(rt)
+            if isinstance(lb, T.StringType) and isinstance(rb, T.StringType):
+                return lb
             if not (_is_bits(lb) and _is_bits(rb)):
                 raise _err(f"'++' needs bit<W> or int<W> operands, not {lt} and {rt}", e)
             return T.BitsType(lb.w + rb.w, lb.signed)
@@ -1059,6 +1070,15 @@ class TypeChecker:
         if lt != rt:
             if T.base_type(lt) == T.base_type(rt):
                 return T.base_type(lt)
+            for this, other, ot in ((left, right, rt), (right, left, lt)):
+                if isinstance(this, (ast.ListExpression, ast.StructExpression)) and isinstance(
+                        ot, (T.TupleType, T.StructLike)):
+                    self.coerce(this, ot)
+                    return ot
+                if isinstance(this, ast.InvalidHeader) and isinstance(
+                        ot, (T.HeaderType, T.HeaderUnionType)):
+                    this.type = ot
+                    return ot
             if isinstance(lt, T.DontCareType) or isinstance(rt, T.DontCareType):
                 return rt if isinstance(lt, T.DontCareType) else lt
             if isinstance(lt, T.StructLike) and isinstance(right, (ast.ListExpression,
@@ -1138,7 +1158,7 @@ class TypeChecker:
     # -----------------------------------------------------------------------------------------
     # Calls
 
-    def call(self, e: ast.MethodCall, scope: Scope) -> T.P4Type:
+    def call(self, e: ast.MethodCall, scope: Scope, expected=None) -> T.P4Type:
         callee = e.callee
         type_args = [self.resolve(a, scope) for a in e.type_args]
         if isinstance(callee, ast.Name):
@@ -1158,10 +1178,17 @@ class TypeChecker:
             if isinstance(decl, (ast.FunctionDeclaration, ast.ExternFunctionDeclaration)):
                 fn = self.pick_overload(decls, e.args, e, f"'{callee.name}'")
                 callee.decl = fn
-                return self.generic_call(fn, e, scope, {}, type_args, callee)
+                rt = self.generic_call(fn, e, scope, {}, type_args, callee, expected)
+                if fn.name == "static_assert" and isinstance(fn, ast.ExternFunctionDeclaration):
+                    self.static_assert(e)
+                return rt
             raise _err(f"'{callee.name}' cannot be called", callee)
         if isinstance(callee, ast.Member):
-            return self.method_call(e, callee, scope, type_args)
+            return self.method_call(e, callee, scope, type_args, expected)
+        if isinstance(callee, ast.TypeMember) and callee.member in SIZE_METHODS and not e.args:
+            self.resolve(callee.type_ref, scope)
+            callee.type = T.FunctionType((), T.IntType())
+            return T.IntType()
         if isinstance(callee, ast.TypeMember) and callee.member == "apply":
             # `P.apply(...)` on a parser/control type: an anonymous instance (spec 15.1).
             t = self.resolve(callee.type_ref, scope)
@@ -1175,7 +1202,16 @@ class TypeChecker:
                 return T.VoidType()
         raise _err("expression cannot be called", callee)
 
-    def method_call(self, e, callee: ast.Member, scope: Scope, type_args) -> T.P4Type:
+    def static_assert(self, e: ast.MethodCall) -> None:
+        """core.p4's static_assert(check[, message]): checked here, at compile time."""
+        if self.const_of(e.args[0].value) is False:
+            message = ""
+            if len(e.args) > 1 and isinstance(e.args[1].value, ast.StringLiteral):
+                message = ": " + e.args[1].value.value
+            raise _err("static assertion failed" + message, e)
+
+    def method_call(self, e, callee: ast.Member, scope: Scope, type_args,
+                    expected=None) -> T.P4Type:
         target_t = self.expr(callee.expr, scope)
         m = callee.member
         if isinstance(target_t, (T.HeaderType, T.HeaderUnionType)) and m in HEADER_METHODS:
@@ -1218,7 +1254,7 @@ class TypeChecker:
             fn = self.pick_overload(methods, e.args, e, f"method '{m}' of {decl.name}")
             tparams = [tp if isinstance(tp, str) else tp.name for tp in decl.type_params]
             subst = dict(zip(tparams, target_t.type_args))
-            return self.generic_call(fn, e, scope, subst, type_args, callee)
+            return self.generic_call(fn, e, scope, subst, type_args, callee, expected)
         if isinstance(target_t, T.StructLike) and target_t.field(m) is not None:
             raise _err(f"field '{m}' of {target_t} cannot be called", callee)
         raise _err(f"{target_t} has no method '{m}'", callee)
@@ -1241,7 +1277,8 @@ class TypeChecker:
             raise _err(f"no overload of {what} takes {len(args)} arguments", node)
         return fits[0]
 
-    def generic_call(self, fn, e, scope: Scope, subst: dict, type_args: list, callee) -> T.P4Type:
+    def generic_call(self, fn, e, scope: Scope, subst: dict, type_args: list, callee,
+                     expected=None) -> T.P4Type:
         tparams = [tp if isinstance(tp, str) else tp.name for tp in fn.type_params]
         local = dict(subst)
         if type_args:
@@ -1250,6 +1287,10 @@ class TypeChecker:
             local.update(zip(tparams, type_args))
         self.call_args(fn.params, e.args, e, scope, local, generic=True)
         rt = self.param_type_ref(fn.return_type, fn, local)
+        if isinstance(rt, T.TypeVariable) and expected is not None and not isinstance(
+                expected, T.DontCareType):
+            local[rt.name] = expected  # the return type alone fixes T: `bit<8> x = r.read();`
+            rt = expected
         callee.type = T.FunctionType(tuple(self.param_type(p, local) for p in fn.params), rt)
         if isinstance(rt, T.TypeVariable):
             raise _err(f"cannot infer the return type of '{fn.name}'; give type arguments", e)
@@ -1363,6 +1404,12 @@ class TypeChecker:
                 return
             raise _err(f"cannot use an integer where {target} is expected", e)
         if isinstance(src, T.SetType) and src.element == target:
+            return
+        if isinstance(target, T.IntType) and _is_bits(T.base_type(src)):
+            return  # a fixed-width value where an `int` is expected: p4c converts constants
+        if isinstance(src, T.DontCareType) or (isinstance(e, ast.InvalidHeader) and isinstance(
+                target, (T.HeaderType, T.HeaderUnionType))):
+            e.type = target
             return
         if T.base_type(src) == tb and isinstance(tb, (T.BitsType, T.BoolType)):
             return  # serializable enum or `type` to/from its representation (p4c allows)

@@ -47,7 +47,10 @@ def control_plane_width(t) -> int:
     tr = translation(t)
     if tr is not None:
         return 0 if tr[1] == "string" else tr[1]
-    return T.base_type(t).width()
+    try:
+        return T.base_type(t).width()
+    except TypeError:
+        return 0  # `error` and other types without a bit width (p4c writes 0)
 
 
 def type_name(t) -> str | None:
