@@ -190,7 +190,8 @@ class SwitchProcess:
 
 
 def p4runtime_setup(address: str, program: dict, p4info):
-    """Primary-controller connection with the router loaded; returns (stub, stream pieces)."""
+    """Primary-controller connection with the router loaded: (channel, stub, stream requests,
+    stream responses); the stream stays open, and we primary, while the responses are held."""
     import queue
 
     import grpc
@@ -212,7 +213,7 @@ def p4runtime_setup(address: str, program: dict, p4info):
     config.config.p4info.CopyFrom(p4info)
     config.config.p4_device_config = json.dumps(program).encode()
     stub.SetForwardingPipelineConfig(config)
-    return channel, stub, requests
+    return channel, stub, requests, responses
 
 
 def route_writes(p4info, count: int):
@@ -242,14 +243,23 @@ def route_writes(p4info, count: int):
 
 
 def bench_switch(program: dict, p4info, packets: int, workdir: Path) -> None:
+    import grpc
+
     switch = SwitchProcess(workdir)
     try:
-        channel, stub, stream = p4runtime_setup(f"127.0.0.1:{switch.grpc_port}", program, p4info)
+        try:
+            channel, stub, stream, _responses = p4runtime_setup(
+                f"127.0.0.1:{switch.grpc_port}", program, p4info)
+        except grpc.RpcError as e:
+            raise Skip(f"P4Runtime set-up failed: {e.code().name}: {e.details()}") from None
         try:
             writes = route_writes(p4info, INSERT_BATCH * INSERT_BATCHES)
             start = time.perf_counter()
-            for request in writes:
-                stub.Write(request)
+            try:
+                for request in writes:
+                    stub.Write(request)
+            except grpc.RpcError as e:
+                raise Skip(f"P4Runtime Write failed: {e.code().name}: {e.details()}") from None
             elapsed = time.perf_counter() - start
             total = INSERT_BATCH * INSERT_BATCHES
             print(f"  {total / elapsed:,.0f} inserts/s ({total} entries in {elapsed:.2f} s)")
