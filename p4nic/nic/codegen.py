@@ -1293,6 +1293,9 @@ class _Generator:
             w(f"_k{i} = {v.code}")
             parts.append(f"_k{i}")
             widths.append(width)
+        if len(parts) == 1:
+            w("_k = _k0")
+            return widths
         shift = sum((x + 7) // 8 * 8 for x in widths)
         terms = []
         for part, width in zip(parts, widths):
@@ -1577,19 +1580,28 @@ class _Generator:
             self.node(n, w, 0, start=True)
             w.dedent()
         w = self.w
-        w(f"def {fname}(h):")
-        w.indent()
-        if self.tracer is not None:
-            w(f"_tr.pipeline(h, {pipe.name!r})")
-        if pipe.init_table:
-            w(f"b = {self.blocks[pipe.init_table]}(h)")
-            if len(self.blocks) > 1:
-                w("while b is not None:")
-                w.indent()
-                w("b = b(h)")
-                w.dedent()
-        w(f"h[{self.reg('EXIT')}] = 0")
-        w.dedent()
+        exits = any(self.action_exits(a) for a in self.p.actions)
+        if not pipe.init_table and self.tracer is None:
+            w(f"{fname} = None")  # nothing to run: the pipeline skips the call
+        elif len(self.blocks) == 1 and not exits and self.tracer is None:
+            w(f"{fname} = {self.blocks[pipe.init_table]}")
+        else:
+            w(f"def {fname}(h):")
+            w.indent()
+            if self.tracer is not None:
+                w(f"_tr.pipeline(h, {pipe.name!r})")
+            if pipe.init_table:
+                w(f"b = {self.blocks[pipe.init_table]}(h)")
+                if len(self.blocks) > 1:
+                    w("while b is not None:")
+                    w.indent()
+                    w("b = b(h)")
+                    w.dedent()
+            if exits:
+                # the exit flag lasts one pipeline (simple_switch.cpp resets it after ingress)
+                w(f"h[{self.reg('EXIT')}] = 0")
+            w("return")
+            w.dedent()
 
     def check_acyclic(self, pipe, succ):
         color = {}

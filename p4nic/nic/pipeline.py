@@ -14,7 +14,6 @@ egress, then any resubmitted / recirculated packet, so a batch's output order is
 from __future__ import annotations
 
 import time
-from collections import deque
 
 from .codegen import (
     PKT_INSTANCE_TYPE_EGRESS_CLONE,
@@ -27,8 +26,9 @@ from .codegen import (
     PacketAbort,
 )
 
-# A packet that keeps resubmitting or recirculating would spin BMv2 forever; we stop it here.
-MAX_PASSES = 64
+# A packet that keeps resubmitting, recirculating or cloning itself would spin BMv2 forever; we
+# stop it after this many pipeline passes.
+MAX_PASSES = 1024
 
 
 class V1Model:
@@ -75,11 +75,10 @@ class V1Model:
         self.queueing = [ts_slot(n) for n in queueing] if all(n in declared for n in queueing) \
             else None
         self.qid_declared = "queueing_metadata.qid" in declared
+        self.clocked = any(x is not None for x in (self.ING_TS, self.EG_TS, self.queueing))
+        self.now = 0  # microseconds since the device started, read once per input packet
         self.packet_id = 0
         self.digests = {}  # learn list id -> samples, flushed by the device after each batch
-
-    def now_us(self) -> int:
-        return int((time.perf_counter() - self.t0) * 1e6)
 
     # ---- one input packet ------------------------------------------------------------------
 
@@ -94,22 +93,30 @@ class V1Model:
         h[self.PKT_LEN] = n
         h[self.ING_LEN] = n
         h[self.INSTANCE_TYPE] = PKT_INSTANCE_TYPE_NORMAL
-        if self.ING_TS is not None:
-            h[self.ING_TS[0]] = self.now_us() & self.ING_TS[1]
+        # One clock reading per input packet: it runs to completion, so every timestamp of it
+        # (ingress, enqueue, egress) is this instant.
+        if self.clocked:
+            self.now = int((time.perf_counter() - self.t0) * 1e6)
+            if self.ING_TS is not None:
+                h[self.ING_TS[0]] = self.now & self.ING_TS[1]
         if self.tracer is not None:
             self.tracer.packet_in(h, port, n)
-        ingress = deque([(h, data)])
-        egress = deque()
+        ingress = [(h, data)]
         passes = 0
-        while ingress or egress:
+        while ingress:
+            h, data = ingress.pop(0)
+            egress = []
+            self.ingress_pass(h, data, egress, ingress)
+            i = 0
+            while i < len(egress):
+                passes += 1
+                if passes > MAX_PASSES:
+                    self.note(h, "Packet keeps resubmitting/recirculating/cloning: dropped")
+                    return
+                eport, eh = egress[i]
+                i += 1
+                self.egress_pass(eport, eh, egress, ingress, out)
             passes += 1
-            if passes > MAX_PASSES * 16:
-                self.note(h, "Packet keeps resubmitting/recirculating: dropped")
-                return
-            if egress:
-                self.egress_pass(*egress.popleft(), egress, ingress, out)
-            else:
-                self.ingress_pass(*ingress.popleft(), egress, ingress)
 
     def note(self, h, text):
         if self.tracer is not None:
@@ -126,12 +133,30 @@ class V1Model:
 
     def ingress_pass(self, h, data, egress, ingress):
         c = self.c
-        c.parse(h, data)
         try:
-            c.ingress(h)
+            c.parse(h, data)
+            if c.ingress is not None:
+                c.ingress(h)
         except PacketAbort as e:
             self.note(h, f"{e}: packet dropped")
             return
+        if (h[self.CLONE] is None and h[self.RESUBMIT] is None and not h[self.LEARN]
+                and not h[self.MCAST_GRP]):  # the common case: unicast or drop
+            port = h[self.EGRESS_SPEC]
+            if port == self.drop_port:
+                if self.tracer is not None:
+                    self.tracer.note(h, "Dropping packet at the end of ingress")
+                return
+            h[self.INSTANCE_TYPE] = PKT_INSTANCE_TYPE_NORMAL
+            if self.tracer is not None:
+                self.tracer.note(h, f"Egress port is {port}")
+            self.enqueue(port, h, egress)
+            return
+        self.after_ingress(h, data, egress, ingress)
+
+    def after_ingress(self, h, data, egress, ingress):
+        """The after-ingress pseudocode of docs/simple_switch.md, in its order."""
+        c = self.c
         ingress_len = h[self.ING_LEN]
         sid = h[self.CLONE]
         if sid is not None:  # INGRESS CLONING: the packet as it entered ingress, parsed again
@@ -164,7 +189,7 @@ class V1Model:
             re[self.ING_LEN] = ingress_len
             re[self.PACKET_LENGTH] = ingress_len
             self.note(h, "Resubmitting packet")
-            ingress.appendleft((re, data))
+            ingress.append((re, data))
             return
         mgid = h[self.MCAST_GRP]
         if mgid:  # MULTICAST
@@ -216,7 +241,7 @@ class V1Model:
             return
         if self.queueing is not None:
             ts, depth = self.queueing[0], self.queueing[1]
-            h[ts[0]] = self.now_us() & ts[1]
+            h[ts[0]] = self.now & ts[1]
             h[depth[0]] = sum(1 for p, _ in egress if p == port) & depth[1]
         egress.append((port, h))
 
@@ -224,23 +249,25 @@ class V1Model:
 
     def egress_pass(self, port, h, egress, ingress, out):
         c = self.c
-        if self.EG_TS is not None:
-            h[self.EG_TS[0]] = self.now_us() & self.EG_TS[1]
-        if self.queueing is not None:
-            enq, _, delta, depth = self.queueing
-            h[delta[0]] = (self.now_us() - h[enq[0]]) & delta[1]
-            h[depth[0]] = 0
+        if self.clocked:
+            if self.EG_TS is not None:
+                h[self.EG_TS[0]] = self.now & self.EG_TS[1]
+            if self.queueing is not None:
+                enq, _, delta, depth = self.queueing
+                h[delta[0]] = (self.now - h[enq[0]]) & delta[1]
+                h[depth[0]] = 0
         if self.qid_declared:
             h[self.QID] = h[self.PRIORITY]
         h[self.EGRESS_PORT] = port
         # egress_thread: egress_spec starts as drop_port + 1 so "not dropped" is the default
         h[self.EGRESS_SPEC] = self.drop_port + 1
         h[self.PACKET_LENGTH] = h[self.PKT_LEN]
-        try:
-            c.egress(h)
-        except PacketAbort as e:
-            self.note(h, f"{e}: packet dropped")
-            return
+        if c.egress is not None:
+            try:
+                c.egress(h)
+            except PacketAbort as e:
+                self.note(h, f"{e}: packet dropped")
+                return
         sid = h[self.CLONE]
         if sid is not None:  # EGRESS CLONING: headers as they are now, metadata reset
             h[self.CLONE] = None

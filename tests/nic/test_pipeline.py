@@ -89,3 +89,17 @@ def test_load_rejects_malformed_json_with_a_clear_message():
     bad["actions"][1]["primitives"][0]["op"] = "frobnicate"
     with pytest.raises(ProgramError, match="action 'drop'.*unsupported primitive"):
         dev.load(bad)
+
+
+def test_empty_pipelines_forward_to_port_zero():
+    from programs.v1model import V1Program, extract, ETHERNET
+
+    p = V1Program()
+    p.header_type("ethernet_t", ETHERNET)
+    p.header("ethernet", "ethernet_t")
+    p.state("start", [extract("ethernet")])
+    dev = Device()
+    dev.load(p.json())
+    frame = bytes(range(20))
+    assert dev.process([(3, frame)]) == [(0, frame)]
+    assert Device().process([(3, frame)]) == []  # nothing loaded: dropped
