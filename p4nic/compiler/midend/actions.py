@@ -13,7 +13,8 @@ from p4nic.compiler import ast
 from p4nic.compiler import types as T
 from p4nic.compiler.errors import CompileError
 from p4nic.compiler.midend import ir
-from p4nic.compiler.midend.flatten import Flattener, as_bool, as_data, const_for, unsupported
+from p4nic.compiler.midend.flatten import (
+    Flattener, SliceLoc, as_bool, as_data, const_for, unsupported)
 from p4nic.compiler.midend.inline import Scope, bind_call
 from p4nic.compiler.midend.localvars import (
     CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, UnionLoc, is_scalar)
@@ -191,33 +192,52 @@ class StatementLowering:
                       scope_path: Optional[str] = None) -> None:
         home = self.ctx.home_scope(decl, self.scope)
         body_scope = home.child()
-        self.bind_params(body_scope, bind_call(self.scope, decl.params, call.args, call), call)
+        back = self.bind_params(body_scope, bind_call(self.scope, decl.params, call.args, call),
+                                call)
         end = Label()
         inner = StatementLowering(self.ctx, body_scope, self.out, self.in_parser,
                                   self.exit_label, end, None)
         inner.statements(decl.body.statements)
         self.out.append(end)
+        self.out.extend(back)
 
     def inline_function(self, decl: ast.FunctionDeclaration, call: ast.MethodCall, result):
         home = self.ctx.home_scope(decl, self.scope)
         body_scope = home.child()
-        self.bind_params(body_scope, bind_call(self.scope, decl.params, call.args, call), call)
+        back = self.bind_params(body_scope, bind_call(self.scope, decl.params, call.args, call),
+                                call)
         end = Label()
         inner = StatementLowering(self.ctx, body_scope, self.out, self.in_parser,
                                   self.exit_label, end, result)
         inner.statements(decl.body.statements)
         self.out.append(end)
+        self.out.extend(back)
 
-    def bind_params(self, target: Scope, pairs: list, node) -> None:
-        """Directionless and `in` parameters get the argument's value (copied into a temporary
-        unless it is a constant); `out`/`inout` parameters alias the caller's storage."""
+    def bind_params(self, target: Scope, pairs: list, node, copy_out: bool = True) -> list:
+        """Bind a call's parameters in `target`. Directionless and `in` parameters get the
+        argument's value (copied into a temporary unless it is a constant). `out`/`inout`
+        scalars and headers are copied in and out through a temporary, P4's copy-in/copy-out
+        (spec 6.7); structs, stacks and unions — and everything when copy_out is False, for
+        inlined controls and parsers — alias the caller's storage. Returns the copy-back
+        primitives the caller emits after the body."""
+        back: list = []
         for p, arg in pairs:
             t = p.type_ref.type
             if arg is None or isinstance(arg, ast.DontCare):
                 target.bind(p, self.ctx.storage.alloc(p.name, t, p.loc))
                 continue
             if p.direction in ("out", "inout"):
-                target.bind(p, self.flat.loc(arg))
+                loc = self.flat.loc(arg)
+                if not copy_out or not isinstance(loc, (ScalarLoc, SliceLoc, HeaderLoc)):
+                    target.bind(p, loc)
+                    continue
+                tmp = self.ctx.storage.alloc(p.name, t, p.loc)
+                if p.direction == "inout":
+                    self.flat.copy(tmp, loc, node)
+                elif isinstance(tmp, HeaderLoc):
+                    self.out.append(ir.Primitive("remove_header", [tmp.ref], node.loc))
+                Flattener(self.ctx, self.scope, back).copy(loc, tmp, node)
+                target.bind(p, tmp)
                 continue
             if is_scalar(t):
                 n = self.scope.folder.try_number(arg)
@@ -231,6 +251,7 @@ class StatementLowering:
             tmp = self.ctx.storage.alloc(p.name, t, p.loc)
             self.flat.copy(tmp, src, node)
             target.bind(p, tmp)
+        return back
 
 
 def call_for_value(ctx, flat: Flattener, e: ast.MethodCall):

@@ -87,11 +87,13 @@ class MidendContext:
         prims: list = []
         end = Label()
         lowering = StatementLowering(self, scope, prims, exit_label=end, return_label=end)
+        back = []
         if bound:  # arguments bound in the table's action list, evaluated where it is
             pairs = bind_call(use_scope, decl.params[:len(bound)], bound, ref)
-            StatementLowering(self, use_scope, prims).bind_params(scope, pairs, ref)
+            back = StatementLowering(self, use_scope, prims).bind_params(scope, pairs, ref)
         lowering.statements(decl.body.statements)
         prims.append(end)
+        prims.extend(back)
         self.out.actions.append(ir.Action(name, params, resolve_jumps(prims), decl.loc))
         return name
 

@@ -248,7 +248,7 @@ class ControlLowering:
             # A switch on a value: the same lowering as an if/else chain.
             return self.value_switch(s, scope, next_node, return_target)
         site = self.site(tc[0], scope)
-        targets, pending, default = {}, [], None
+        targets, pending, default = {}, [], next_node
         for case in s.cases:
             pending.append(case.label)
             if case.body is None:
@@ -266,8 +266,7 @@ class ControlLowering:
         by_name = {}
         for decl, first in targets.values():
             by_name[self.ctx.action_label(decl, site.scope)] = first
-        return self.table(tc[0], scope, ("switch", by_name, default if default is not None
-                                         else next_node), next_node)
+        return self.table(tc[0], scope, ("switch", by_name, default), next_node)
 
     def value_switch(self, s: ast.SwitchStatement, scope, next_node, return_target):
         chain = []
@@ -309,7 +308,7 @@ class ControlLowering:
         pre: list = []
         lowering = StatementLowering(self.ctx, scope, pre)
         pairs = bind_call(scope, site.decl.params, call.args, call)
-        lowering.bind_params(child, pairs, call)
+        lowering.bind_params(child, pairs, call, copy_out=False)
         first = self.instance(site.decl, child, next_node)
         if pre:
             return self.hidden_table(resolve_jumps(pre), call.loc, first)

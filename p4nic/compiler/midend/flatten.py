@@ -256,7 +256,7 @@ class Flattener:
         x = as_data(x)
         if e.op == "~":
             return fit(ir.Op("~", None, x), e.type)
-        return fit(ir.Op("-", None, x), e.type)
+        return fit(ir.Op("-", ir.Const(0), x), e.type)
 
     def binary(self, e: ast.Binary) -> ir.LExpr:
         op, t = e.op, e.type
@@ -406,10 +406,11 @@ class Flattener:
             elif isinstance(src, HeaderLoc):
                 self.sink.append(ir.Primitive("assign_header", [dst.ref, src.ref], loc))
             elif isinstance(src, StructLoc):  # header initialised from a list/struct expression
+                # valid first: BMv2's add_header zeroes the fields of an invalid header
+                self.sink.append(ir.Primitive("add_header", [dst.ref], loc))
                 for f in dst.type.fields:
                     self.copy(ScalarLoc(self.header_field(dst, f.name), f.type),
                               src.fields[f.name], node)
-                self.sink.append(ir.Primitive("add_header", [dst.ref], loc))
             else:
                 raise unsupported("cannot assign this value to a header", node)
         elif isinstance(dst, UnionLoc):

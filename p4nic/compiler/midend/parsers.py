@@ -130,7 +130,8 @@ class ParserLowering:
         site = self.ctx.instance_site(call.callee, scope, "parser")
         child = site.scope_in(scope)
         params = [p for p in site.decl.params]
-        lowering.bind_params(child, bind_call(scope, params, call.args, call), call)
+        lowering.bind_params(child, bind_call(scope, params, call.args, call), call,
+                             copy_out=False)
         return self.instance(site.decl, child, cont, top=False)
 
     def packet_call(self, call: ast.MethodCall, lowering: StatementLowering) -> None:
