@@ -279,6 +279,9 @@ def run(opts: argparse.Namespace) -> int:
             device.load(program)
         except ProgramError as e:
             raise SwitchUsageError(f"cannot load '{opts.config}': {e}") from None
+        except Exception as e:  # a NIC bug: one line, not a traceback
+            raise SwitchUsageError(f"cannot load '{opts.config}': internal error: "
+                                   f"{type(e).__name__}: {e}") from None
     try:
         sources = open_sources(opts, logger)
     except PortError as e:

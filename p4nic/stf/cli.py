@@ -51,6 +51,8 @@ def load_program(args) -> dict:
         raise StfUsageError(str(e)) from None
     except OSError as e:
         raise StfUsageError(f"cannot read '{args.program}': {e.strerror}") from None
+    except Exception as e:  # a compiler bug: say so in one line, not a traceback
+        raise StfUsageError(f"{args.program}: internal compiler error: {type(e).__name__}: {e}") from None
 
 
 def main(argv: list[str]) -> int:
@@ -78,6 +80,10 @@ def main(argv: list[str]) -> int:
         device.load(program)
     except ProgramError as e:
         print(f"{args.program}: cannot load program: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # a NIC bug: one line, not a traceback
+        print(f"{args.program}: cannot load program: internal error: {type(e).__name__}: {e}",
+              file=sys.stderr)
         return 1
     outcome = STFRunner(device).run(commands, args.test)
     if args.verbose:

@@ -216,7 +216,11 @@ class STFRunner:
     def do_packet(self, command: Command, where: str) -> None:
         port = command.args["port"]
         self.ports_named.add(port)
-        for out_port, packet in self.device.process([(port, command.args["data"])]):
+        try:
+            out = self.device.process([(port, command.args["data"])])
+        except Exception as e:  # a NIC bug is a failed test, reported like any other
+            raise STFRunError(f"{where}: the NIC failed on this packet: {type(e).__name__}: {e}") from None
+        for out_port, packet in out:
             self.received.setdefault(out_port, []).append(packet)
 
     def do_expect(self, command: Command, where: str) -> None:

@@ -78,3 +78,31 @@ def test_unreadable_inputs(tmp_path):
     assert r.returncode == 1 and "is not valid JSON" in r.stderr
     r = stf(ROUTER)
     assert r.returncode == 2 and "usage: p4nic stf" in r.stderr
+
+
+SERVICES = PROGRAMS / "services.p4"
+
+
+def test_p4_program_with_multicast_mirroring_counters_registers():
+    r = stf(SERVICES, PROGRAMS / "services.stf", "-v")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "node was created with handle 1" in r.stdout
+    assert "last_length[3]= 14" in r.stdout
+    assert "5 packet(s) sent, 7 expectation(s) met" in r.stdout
+
+
+def test_counter_check_that_does_not_hold(tmp_path):
+    text = (PROGRAMS / "services.stf").read_text().replace(
+        "check_counter packets_by_port(1) packets == 4", "check_counter packets_by_port(1) packets < 2")
+    r = stf(SERVICES, write(tmp_path, text))
+    assert r.returncode == 1
+    assert "counter packets_by_port(1) packets is 4, expected < 2" in r.stdout
+
+
+def test_compile_errors_are_printed_with_location(tmp_path):
+    bad = tmp_path / "bad.p4"
+    bad.write_text("#include <v1model.p4>\nheader h_t { bit<8> f }\n")
+    r = stf(bad, PROGRAMS / "l3_router.stf")
+    assert r.returncode == 1
+    assert f"{bad}:2:" in r.stderr and "error" in r.stderr
+    assert "Traceback" not in r.stderr
