@@ -25,6 +25,8 @@ def wrap(value: int, t) -> int:
     t = T.base_type(t)
     if not isinstance(t, T.BitsType):
         return value
+    if 0 <= value and value.bit_length() < t.w:
+        return value  # already in range (and no mask built for very wide types)
     value &= (1 << t.w) - 1
     if t.signed and t.w and value >> (t.w - 1):
         value -= 1 << t.w

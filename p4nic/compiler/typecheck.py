@@ -41,6 +41,7 @@ from p4nic.compiler.scopes import Scope, TypeParameter
 ARITH_OPS = ("+", "-", "*", "/", "%", "|+|", "|-|")
 BIT_OPS = ("&", "|", "^")
 COMPARE_OPS = ("<", ">", "<=", ">=")
+MAX_WIDTH = 2 ** 31 - 1  # p4c ir/type.cpp Type_Bits::get: widths must fit in an int
 SIZE_METHODS = ("minSizeInBits", "minSizeInBytes", "maxSizeInBits", "maxSizeInBytes")
 HEADER_METHODS = {"isValid": T.BoolType(), "setValid": T.VoidType(), "setInvalid": T.VoidType()}
 
@@ -303,6 +304,9 @@ class TypeChecker:
             return T.DontCareType()
         if isinstance(ref, ast.BitsTypeRef):
             w = self.const_int(ref.width, scope)
+            if w > MAX_WIDTH:
+                raise _err(f"{w}: this implementation does not support bitstrings this large",
+                           ref.width)
             if w < (1 if ref.signed else 0) or (w == 0 and ref.signed):
                 raise _err(f"invalid width {w} for {'int' if ref.signed else 'bit'}<>", ref)
             return T.BitsType(w, ref.signed)
@@ -608,7 +612,7 @@ class TypeChecker:
 
     def check_instantiation(self, d: ast.Instantiation, scope: Scope) -> None:
         t = self.resolve(d.type_ref, scope)
-        decl = getattr(t, "decl", None) or d.type_ref.decl  # through typedefs of extern types
+        decl = getattr(t, "decl", None) or getattr(d.type_ref, "decl", None)  # via typedefs
         self.constructor_args(decl, t, d.args, d, scope)
         for member in d.initializer:
             self.check_declaration(member, Scope(scope))
@@ -838,7 +842,7 @@ class TypeChecker:
         if isinstance(e, ast.IntLiteral):
             if e.width is None:
                 return T.IntType()
-            if e.width <= 0 and not (e.width == 0 and not e.signed):
+            if e.width > MAX_WIDTH or (e.width <= 0 and not (e.width == 0 and not e.signed)):
                 raise _err(f"invalid width {e.width}", e)
             return T.BitsType(e.width, e.signed)
         if isinstance(e, ast.BoolLiteral):

@@ -178,8 +178,12 @@ class P4InfoBuilder:
 
     def match_fields(self, msg, d) -> None:
         key = d.prop("key")
-        elements = [k for k in (key.value if key else []) if k.match_kind != "selector"]
+        elements = key.value if key else []
+        # Ids are allocated over every key element, `selector` ones included, although those
+        # are not shown (p4RuntimeSerializer.cpp getMatchFields).
         for k, fid in zip(elements, ids.field_ids(elements, user_id)):
+            if k.match_kind == "selector":
+                continue
             f = msg.match_fields.add()
             f.id = fid
             f.name = key_name(k)
