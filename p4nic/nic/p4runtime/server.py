@@ -95,6 +95,9 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
             self.set_pipeline(request)
         except P4RuntimeError as exc:
             abort(context, exc)
+        except Exception as exc:  # noqa: BLE001 - a bug must not take the server down
+            log.exception("SetForwardingPipelineConfig failed")
+            abort(context, P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}"))
         return p4runtime_pb2.SetForwardingPipelineConfigResponse()
 
     def set_pipeline(self, request):
