@@ -34,8 +34,7 @@ def build_bmv2_json(lowered: ir.LoweredProgram) -> dict:
 class _Writer:
     def __init__(self, p: ir.LoweredProgram):
         self.p = p
-        self.action_ids = {a.name: i for i, a in enumerate(p.actions)}
-        self.action_params = {a.name: a.params for a in p.actions}
+        self.action_ids = {id(a): i for i, a in enumerate(p.actions)}
         self.header_ids = {h.name: i for i, h in enumerate(p.headers)}
         self.union_ids = {u.name: i for i, u in enumerate(p.header_unions)}
 
@@ -218,14 +217,14 @@ class _Writer:
         out = {"name": t.name, "id": i, "key": keys, "match_type": t.match_type,
                "type": t.kind, "max_size": t.max_size, "with_counters": t.with_counters,
                "support_timeout": t.support_timeout, "direct_meters": t.direct_meters,
-               "action_ids": [self.action_ids[a] for a in t.actions],
-               "actions": list(t.actions), "base_default_next": t.base_default_next,
+               "action_ids": [self.action_ids[id(a)] for a in t.actions],
+               "actions": [a.name for a in t.actions], "base_default_next": t.base_default_next,
                "next_tables": dict(t.next_tables)}
         if t.kind != "simple":
             out["action_profile"] = t.action_profile
         elif t.default_action is not None:
             out["default_entry"] = {
-                "action_id": self.action_ids[t.default_action],
+                "action_id": self.action_ids[id(t.default_action)],
                 "action_const": t.default_const,
                 "action_data": self.action_data(t.default_action, t.default_args),
                 "action_entry_const": t.default_const}
@@ -233,9 +232,9 @@ class _Writer:
             out["entries"] = [self.entry(n, t, e) for n, e in enumerate(t.entries)]
         return with_source(out, t.loc)
 
-    def action_data(self, action: str, args: list) -> list:
-        params = self.action_params[action]
-        return [hexstr(v & ((1 << w) - 1), w) for v, (_, w) in zip(args, params)]
+    @staticmethod
+    def action_data(action: ir.Action, args: list) -> list:
+        return [hexstr(v & ((1 << w) - 1), w) for v, (_, w) in zip(args, action.params)]
 
     def entry(self, n: int, t: ir.Table, e: ir.TableEntrySpec) -> dict:
         match_key = []
@@ -254,6 +253,6 @@ class _Writer:
                 match_key.append({"match_type": "range", "start": hexstr(m[1], w),
                                   "end": hexstr(m[2], w)})
         return {"match_key": match_key,
-                "action_entry": {"action_id": self.action_ids[e.action],
+                "action_entry": {"action_id": self.action_ids[id(e.action)],
                                  "action_data": self.action_data(e.action, e.args)},
-                "priority": e.priority if e.priority is not None else n + 1}
+                "priority": e.bmv2_priority if e.bmv2_priority is not None else n + 1}

@@ -228,7 +228,9 @@ class StatementLowering:
                 continue
             if p.direction in ("out", "inout"):
                 loc = self.flat.loc(arg)
-                if not copy_out or not isinstance(loc, (ScalarLoc, SliceLoc, HeaderLoc)):
+                copied = isinstance(loc, (ScalarLoc, SliceLoc)) or (
+                    isinstance(loc, HeaderLoc) and isinstance(T.base_type(t), T.HeaderType))
+                if not copy_out or not copied:
                     target.bind(p, loc)
                     continue
                 tmp = self.ctx.storage.alloc(p.name, t, p.loc)

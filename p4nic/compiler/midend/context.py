@@ -44,7 +44,7 @@ class MidendContext:
         self.folder = Folder(typed.constants, typed.errors)
         self.globals = Scope(None, BlockPath(None), self.folder)
         self.homes: dict = {}  # id(action/function decl) -> Scope it was declared in
-        self.action_names: dict = {}  # (id(decl), home path) -> JSON action name
+        self.table_actions: dict = {}  # (id(decl), home path, bound ref) -> ir.Action
         self.externs = Externs(self)
         self.preserved_fields: dict = {}  # @field_list index -> [Field]
         self.table_results: dict = {}  # id(`t.apply().hit` node) -> (bool temp, negate)
@@ -66,19 +66,19 @@ class MidendContext:
         """The JSON name of an action, without lowering it (for `switch` labels)."""
         return self.home_scope(decl, use_scope).path.name(decl)
 
-    def action_name(self, decl: ast.ActionDeclaration, use_scope: Scope, ref=None) -> str:
-        """The JSON name of a table's action, lowering the action the first time."""
+    def table_action(self, decl: ast.ActionDeclaration, use_scope: Scope, ref=None) -> ir.Action:
+        """A table's action (ActionRef `ref`, used in `use_scope`), lowered the first time."""
         if not isinstance(decl, ast.ActionDeclaration):
             raise unsupported("expected an action", ref)
         home = self.home_scope(decl, use_scope)
-        key = (id(decl), home.path)
-        if key in self.action_names:
-            return self.action_names[key]
+        bound = list(ref.args) if ref is not None and ref.args else []
+        # each reference with bound arguments is its own action, under the same name (p4c)
+        key = (id(decl), home.path, id(ref) if bound else None)
+        if key in self.table_actions:
+            return self.table_actions[key]
         name = home.path.name(decl)
-        self.action_names[key] = name
         scope = home.child()
         params = []
-        bound = list(ref.args) if ref is not None and ref.args else []
         for i, p in enumerate(decl.params):
             t = p.type_ref.type
             if p.direction is None and i >= len(bound):
@@ -94,8 +94,10 @@ class MidendContext:
         lowering.statements(decl.body.statements)
         prims.append(end)
         prims.extend(back)
-        self.out.actions.append(ir.Action(name, params, resolve_jumps(prims), decl.loc))
-        return name
+        action = ir.Action(name, params, resolve_jumps(prims), decl.loc)
+        self.table_actions[key] = action
+        self.out.actions.append(action)
+        return action
 
     # -- instances -----------------------------------------------------------------------------
     def instantiate(self, d: ast.Instantiation, scope: Scope) -> None:

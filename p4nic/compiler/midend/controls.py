@@ -83,6 +83,7 @@ class ControlLowering:
     def __init__(self, ctx, pipeline: ir.Pipeline):
         self.ctx = ctx
         self.pipeline = pipeline
+        self.listed: dict = {}  # the actions of the table being lowered, by declaration
 
     # -- instances -----------------------------------------------------------------------------
     def instance(self, decl: ast.ControlDeclaration, scope: Scope,
@@ -189,8 +190,8 @@ class ControlLowering:
     def hidden_table(self, prims: list, loc, next_node: Optional[str]) -> str:
         action = ir.Action(self.ctx.names.fresh("act"), [], prims, loc)
         self.ctx.out.actions.append(action)
-        table = ir.Table(self.ctx.names.fresh(f"tbl_{action.name}"), [], [action.name],
-                         {action.name: next_node}, next_node, action.name, [], True,
+        table = ir.Table(self.ctx.names.fresh(f"tbl_{action.name}"), [], [action],
+                         {action.name: next_node}, next_node, action, [], True,
                          hidden=True, loc=loc)
         self.pipeline.tables.append(table)
         return table.name
@@ -346,10 +347,10 @@ class ControlLowering:
         table.match_type = max(kinds, key=lambda m: MATCH_KIND_ORDER.get(m, 0), default="exact")
         self.table_properties(table, decl, tscope, selector_inputs)
         if nexts is None:
-            table.next_tables = {a: next_node for a in table.actions}
+            table.next_tables = {a.name: next_node for a in table.actions}
         elif isinstance(nexts, tuple):
             _, by_name, other = nexts
-            table.next_tables = {a: by_name.get(a, other) for a in table.actions}
+            table.next_tables = {a.name: by_name.get(a.name, other) for a in table.actions}
         else:
             table.next_tables = nexts
         self.pipeline.tables.append(table)
@@ -383,18 +384,23 @@ class ControlLowering:
         if size is not None:
             table.max_size = folder.int_of(size.value, "table size")
         actions_prop = decl.prop("actions")
+        listed = {}  # id(action decl) -> ir.Action: default and entries use the listed one
         for ref in (actions_prop.value if actions_prop is not None else []):
-            table.actions.append(self.ctx.action_name(ref.name.decl, scope, ref))
+            action = self.ctx.table_action(ref.name.decl, scope, ref)
+            table.actions.append(action)
+            listed.setdefault(id(ref.name.decl), action)
+        self.listed = listed
         default = decl.prop("default_action")
         if default is not None:
             ref = default.value
-            table.default_action = self.ctx.action_name(ref.name.decl, scope, ref)
+            table.default_action = self.listed_action(ref, scope)
             table.default_args = self.action_args(ref, scope)
             table.default_const = default.const
         else:
             no_action = self.ctx.global_action("NoAction")
             if no_action is not None:
-                table.default_action = self.ctx.action_name(no_action, scope)
+                table.default_action = listed.get(id(no_action)) or self.ctx.table_action(
+                    no_action, scope)
         if table.default_action is not None and table.default_action not in table.actions:
             table.actions.append(table.default_action)
         timeout = decl.prop("support_timeout")
@@ -433,6 +439,10 @@ class ControlLowering:
             if any(e.priority is not None for e in table.entries):
                 self.bmv2_priorities(table)
 
+    def listed_action(self, ref: ast.ActionRef, scope: Scope) -> ir.Action:
+        listed = self.listed.get(id(ref.name.decl))
+        return listed if listed is not None else self.ctx.table_action(ref.name.decl, scope, ref)
+
     @staticmethod
     def action_args(ref: ast.ActionRef, scope: Scope) -> list:
         """The control-plane (directionless) arguments of an action reference, as numbers."""
@@ -453,8 +463,12 @@ class ControlLowering:
             match.append(self.entry_key(key, ks, folder))
         ref = entry.action
         prio = folder.int_of(entry.priority, "priority") if entry.priority is not None else None
-        return ir.TableEntrySpec(match, self.ctx.action_name(ref.name.decl, scope, ref),
+        spec = ir.TableEntrySpec(match, self.listed_action(ref, scope),
                                  self.action_args(ref, scope), prio)
+        ann = entry.annotation("priority")
+        if ann is not None and ann.args:  # BMv2's own order: smallest wins (control.h)
+            spec.bmv2_priority = folder.int_of(ann.args[0], "@priority")
+        return spec
 
     @staticmethod
     def entry_key(key: ir.TableKey, ks, folder):
@@ -496,5 +510,6 @@ class ControlLowering:
             prios.append(last)
         top = max(prios) + 1
         for e, p in zip(table.entries, prios):
-            e.priority = top - p
+            if e.bmv2_priority is None:
+                e.bmv2_priority = top - p
 

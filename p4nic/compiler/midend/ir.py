@@ -247,22 +247,24 @@ class TableKey:
 
 @dataclass
 class TableEntrySpec:
-    """A const entry: match is one tuple per key (see MatchValue in docs/internals.md, plus
-    ('valid', bool)), action name and argument values."""
+    """A const entry: match is one tuple per key (kind, values...), action name and argument
+    values. `priority` is the P4 `priority=` value (larger wins); `bmv2_priority` the JSON one
+    (smaller wins; the entry's position when None, as p4c numbers them)."""
     match: list
-    action: str
+    action: "Action"
     args: list
     priority: Optional[int]
+    bmv2_priority: Optional[int] = None
 
 
 @dataclass
 class Table:
     name: str
     keys: list
-    actions: list  # action names
+    actions: list  # Action objects (several may share a name: p4c's specialisations)
     next_tables: dict  # action name or __HIT__/__MISS__ -> node name or None
     base_default_next: Optional[str]
-    default_action: Optional[str]
+    default_action: Optional["Action"]
     default_args: list = field(default_factory=list)
     default_const: bool = False
     max_size: int = 1024
