@@ -71,8 +71,16 @@ class P4RuntimeTest(BaseTest):
         try:
             for entry in reversed(self._defaults):
                 self.conn.modify(entry)
+            # Newest first, one Write per run of same-kind entities: table entries go before
+            # the groups and members they point at.
+            batch = []
             for entity in reversed(self._cleanup):
-                self.conn.delete(entity)
+                if batch and entity.WhichOneof("entity") != batch[-1].WhichOneof("entity"):
+                    self.conn.delete(*batch)
+                    batch = []
+                batch.append(entity)
+            if batch:
+                self.conn.delete(*batch)
         finally:
             self.conn.close()
             BaseTest.tearDown(self)
