@@ -342,12 +342,12 @@ class TypeChecker:
         if isinstance(decl, (ast.ExternDeclaration, ast.ParserDeclaration,
                              ast.ControlDeclaration, ast.ParserTypeDeclaration,
                              ast.ControlTypeDeclaration, ast.PackageTypeDeclaration)):
-            return self.declared_type(decl, scope, args)
+            return self.declared_type(decl, scope, args, ref)
         if isinstance(decl, (ast.HeaderTypeDeclaration, ast.StructDeclaration,
                              ast.HeaderUnionDeclaration, ast.EnumDeclaration,
                              ast.TypedefDeclaration)):
             return self.declared_type(decl, self.globals if decl in self._top_level() else scope,
-                                      args)
+                                      args, ref)
         raise _err(f"'{ref.name}' is not a type", ref)
 
     def _top_level(self):
@@ -355,14 +355,16 @@ class TypeChecker:
             self._top_set = set(self.program.declarations)
         return self._top_set
 
-    def declared_type(self, decl, scope: Scope, args: tuple = ()) -> T.P4Type:
+    def declared_type(self, decl, scope: Scope, args: tuple = (), use=None) -> T.P4Type:
+        """The P4Type of a type declaration, specialised with `args` (checked against the
+        declaration's type parameters; errors point at `use`, the reference)."""
         key = (decl, args)
         if key in self.type_cache:
             return self.type_cache[key]
         tparams = [tp if isinstance(tp, str) else tp.name for tp in getattr(decl, "type_params", [])]
         if args and len(args) != len(tparams):
-            raise _err(f"'{decl.name}' expects {len(tparams)} type arguments, got {len(args)}",
-                       decl)
+            raise _err(f"'{decl.name}' expects {len(tparams)} type argument"
+                       f"{'' if len(tparams) == 1 else 's'}, got {len(args)}", use or decl)
         name = decl.name
         if args:
             name += "<" + ", ".join(map(str, args)) + ">"
@@ -571,6 +573,8 @@ class TypeChecker:
             self.keyset(ks.elements[0], key_types, scope)
             ks.type = ks.elements[0].type
             return
+        if len(key_types) == 1 and isinstance(ks, ast.ListExpression) and len(ks.elements) > 1:
+            raise _err(f"keyset has {len(ks.elements)} components but the key has 1", ks)
         if len(key_types) != 1:
             if isinstance(ks, ast.Name):
                 t = self.expr(ks, scope)
