@@ -31,7 +31,7 @@ GRAMMAR_PATH = Path(__file__).parent / "grammar.lark"
 _RAW_TOKEN = re.compile(r"""
     (?P<ws>[ \t\r\f\v]+)
   | (?P<nl>\n)
-  | (?P<string>"(?:\\.|[^"\\\n])*")
+  | (?P<string>"(?:\\.|[^"\\])*")
   | (?P<int>(?:[0-9]+[ws])?(?:0[xX][0-9a-fA-F_]+|0[dD][0-9_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*))
   | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<punct>&&&|\|\+\|=|\|-\|=|<<=|>>=|\{\#\}|\|\+\||\|-\||\.\.|<<|&&|\|\||==|!=|>=|<=|\+\+
@@ -89,14 +89,17 @@ def _raw_tokens(text: str, source: PreprocessedSource) -> list:
             continue
         if kind == "ws":
             continue
-        column = m.start() - line_start + 1
-        if kind == "bad":
-            what = "unterminated string (a string must end on its line)" if m.group() == '"' \
-                else f"unexpected character '{m.group()}'"
-            raise CompileError(what,
-                               source.location(line, column), kind="syntax")
-        tokens.append(RawToken(kind, m.group(), m.start(), line, column))
+        tokens.append(RawToken(kind, m.group(), m.start(), line, m.start() - line_start + 1))
+        if kind == "string" and "\n" in m.group():
+            # p4c's lexer lets a string run over several lines.
+            line += m.group().count("\n")
+            line_start = m.start() + m.group().rindex("\n") + 1
     return tokens
+
+
+def _bad_character(tok: RawToken, source: PreprocessedSource) -> CompileError:
+    what = "unterminated string" if tok.text == '"' else f"unexpected character '{tok.text}'"
+    return CompileError(what, source.location(tok.line, tok.column), kind="syntax")
 
 
 # ------------------------------------------------------------------------------- the lexer
@@ -174,8 +177,10 @@ class _Classifier:
                 self.punctuation(i)
             elif tok.kind == "int":
                 self.emit("INTEGER", tok)
-            else:
+            elif tok.kind == "string":
                 self.emit("STRING_LITERAL", tok)
+            else:
+                raise _bad_character(tok, self.source)
             i += 1
         return self.out
 
@@ -393,11 +398,17 @@ class _Classifier:
             body = self.raw[start + 1:j]
             raw_text = _source_slice(self.raw[start], self.raw[j], self.source)
             j += 1
-        sub = _Classifier(body, self.literal_types, self.source)
-        sub.scopes = self.scopes
-        data = AnnotationData(name, raw_text, bracket, sub.run() if body else [])
-        # The scopes are shared so type names in bodies are recognised; a body cannot open one.
-        self.emit("ANNOTATION", at, data)
+        tokens = []
+        for t in body:
+            if t.kind == "bad" and t.text == '"':
+                raise _bad_character(t, self.source)   # a string that never ends
+        if body and all(t.kind != "bad" for t in body):
+            # Shared scopes, so type names in bodies are recognised; bodies are balanced, so
+            # they leave the scopes as they found them.
+            sub = _Classifier(body, self.literal_types, self.source)
+            sub.scopes = self.scopes
+            tokens = sub.run()
+        self.emit("ANNOTATION", at, AnnotationData(name, raw_text, bracket, tokens))
         return j
 
 
@@ -1000,6 +1011,11 @@ class _AstBuilder(Transformer):
     def list_expr(self, meta, children):
         elements = children[0] if children and isinstance(children[0], list) else []
         return ast.ListExpression(elements, loc=self.loc(meta))
+
+    def list_items(self, meta, children):
+        if len(children) == 1:
+            return [children[0]]
+        return children[0] + [children[1]]
 
     def struct_expr(self, meta, children):
         return ast.StructExpression(_values(children), loc=self.loc(meta))

@@ -92,12 +92,11 @@ def _strip_comments(text: str, path: str) -> str:
     """Replace comments with spaces, keeping newlines and columns; strings stay untouched."""
     out = []
     i, n = 0, len(text)
-    line = 1
     while i < n:
         c = text[i]
         if c == '"':
             j = i + 1
-            while j < n and text[j] != '"' and text[j] != "\n":
+            while j < n and text[j] != '"':
                 j += 2 if text[j] == "\\" else 1
             out.append(text[i:j + 1])
             i = j + 1
@@ -114,8 +113,6 @@ def _strip_comments(text: str, path: str) -> str:
             out.append(re.sub(r"[^\n]", " ", text[i:j + 2]))
             i = j + 2
         else:
-            if c == "\n":
-                line += 1
             out.append(c)
             i += 1
     return "".join(out)
