@@ -40,6 +40,7 @@ def running_switch(tmp_path):
     log = open(tmp_path / "switch.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "p4nic.cli", "switch", str(program),
                              "--packet-in", socket_addr, "--log-console", "-L", "debug",
+                             "--dump-packet-data", "14",
                              "--", "--grpc-server-addr", "127.0.0.1:0"],
                             stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
@@ -48,7 +49,7 @@ def running_switch(tmp_path):
             log.close()
             pytest.fail("switch did not start:\n" + (tmp_path / "switch.log").read_text())
         time.sleep(0.05)
-    yield socket_addr
+    yield socket_addr, tmp_path / "switch.log"
     proc.terminate()
     try:
         assert proc.wait(timeout=10) == 0, "switch did not exit cleanly on SIGTERM"
@@ -58,11 +59,18 @@ def running_switch(tmp_path):
 
 
 def test_ptf_suite_over_nanomsg(running_switch, tmp_path):
+    socket_addr, switch_log = running_switch
     r = subprocess.run([str(PTF), "--test-dir", str(HERE / "switch_ptf"), "--platform", "nn",
-                        "--device-socket", f"0-{{1-3}}@{running_switch}",
+                        "--device-socket", f"0-{{1-3}}@{socket_addr}",
                         "--log-file", str(tmp_path / "ptf.log")],
                        capture_output=True, text=True, timeout=120, cwd=tmp_path)
     report = r.stdout + r.stderr
     assert r.returncode == 0, report
     for name in ("LongestPrefixWins", "ShorterPrefix", "NoRouteIsDropped"):
         assert f"l3_forwarding.{name} ... ok" in report, report
+    # --log-console: BMv2-style lines, the Device's trace and --dump-packet-data's samples
+    log = switch_log.read_text()
+    assert "] [p4nic] [D] [thread " in log
+    assert "Processing packet received on port 1" in log
+    assert "Received packet of length 100 on port 1: 0000000000aa0000000000bb0800\n" in log
+    assert "Sending packet of length 100 on port 3: 0000000003030000000000aa0800\n" in log

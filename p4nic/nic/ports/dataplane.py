@@ -83,9 +83,9 @@ class Dataplane:
         """Runs `batch` of (ingress port, packet) through the Device and sends the results."""
         if self.capture is not None:
             self.capture.received(batch)
-        if self.dump_packet_data:
+        if self.dump_packet_data:  # wording as BMv2's switch.cpp / dev_mgr.cpp
             for port, packet in batch:
-                self.log.info("Processing packet received on port %d: %s", port,
+                self.log.info("Received packet of length %d on port %d: %s", len(packet), port,
                               packet[:self.dump_packet_data].hex())
         with self.lock:
             try:
