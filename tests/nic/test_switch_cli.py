@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from p4nic.nic.cli import DEFAULT_GRPC_ADDR, SwitchUsageError, parse_args
+from p4nic.nic.cli import DEFAULT_GRPC_ADDR, SwitchUsageError, notes, parse_args
 
 
 def switch(*args, cwd=None):
@@ -79,3 +79,13 @@ def test_help_and_version():
     assert r.returncode == 0 and "--packet-in" in r.stdout and "--grpc-server-addr" in r.stdout
     r = switch("--version")
     assert r.returncode == 0 and r.stdout.startswith("p4nic ")
+
+
+def test_options_for_bmv2_services_are_accepted_with_a_note():
+    opts = parse_args(["p.json", "--thrift-port", "9090", "--packet-in", "ipc:///tmp/x.ipc",
+                       "-i", "1@veth1", "--nanolog", "ipc:///tmp/log.ipc"])
+    said = notes(opts)
+    assert any("--thrift-port ignored" in line for line in said)
+    assert any("--nanolog ignored" in line for line in said)
+    assert "note: --interface options ignored because --packet-in is used" in said
+    assert notes(parse_args(["p.json"])) == []
