@@ -247,3 +247,7 @@ def test_idle_timeout_notifications(switch, open_streams):
     assert (expired.idle_timeout_ns, expired.controller_metadata) == (100_000_000, 42)
     again = stream.recv(kind="idle_timeout_notification").idle_timeout_notification
     assert again.timestamp > notification.timestamp    # the timer restarts after a report
+    (read,) = client.read(pb.Entity(table_entry=pb.TableEntry(
+        table_id=FWD, match=expired.match, time_since_last_hit=pb.TableEntry.IdleTimeout())))
+    # ...but the time since the last hit keeps counting from the real last hit.
+    assert read.table_entry.time_since_last_hit.elapsed_ns >= 2 * 100_000_000

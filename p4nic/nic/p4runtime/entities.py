@@ -50,6 +50,8 @@ class Entities:
         self.state = device.state
         self.digests = digests                # stream.DigestBuffers fed by DigestEntry writes
         self.one_shot_ids: dict = {}          # profile JSON name -> member/group ids we picked
+        # (table JSON name, handle) -> (restart time, real last hit) of idle-timeout restarts
+        self.idle_restarts: dict = {}
         self.read_role = ""
         # (table JSON name, handle) -> TableEntry holding controller_metadata, metadata,
         # idle_timeout_ns and meter_config exactly as written, for read-write symmetry.
@@ -351,6 +353,7 @@ class Entities:
         if kind == DELETE:
             mt.delete(existing.handle)
             self.entry_extras.pop((table.name, existing.handle), None)
+            self.idle_restarts.pop((table.name, existing.handle), None)
             self.release_one_shot(table, existing.group_id)
             return
         self.check_direct_resources(table, te)
@@ -546,8 +549,8 @@ class Entities:
             out.counter_data.byte_count = entry.bytes
             out.counter_data.packet_count = entry.packets
         if query.HasField("time_since_last_hit"):
-            elapsed = max(0.0, time.monotonic() - entry.last_hit)
-            out.time_since_last_hit.elapsed_ns = int(elapsed * 1e9)
+            elapsed = time.monotonic() - self.true_last_hit(table, entry)
+            out.time_since_last_hit.elapsed_ns = int(max(0.0, elapsed) * 1e9)
         return out
 
     def read_default_entry(self, table: TableInfo, query):
@@ -565,6 +568,12 @@ class Entities:
             out.counter_data.packet_count = default.packets
         return out
 
+    def true_last_hit(self, table: TableInfo, entry) -> float:
+        restart = self.idle_restarts.get((table.name, entry.handle))
+        if restart is not None and restart[0] == entry.last_hit:
+            return restart[1]
+        return entry.last_hit
+
     def idle_notifications(self) -> list:
         """(role, IdleTimeoutNotification) per table with entries idle past their TTL.
 
@@ -581,6 +590,8 @@ class Entities:
                 continue
             notification = p4runtime_pb2.IdleTimeoutNotification(timestamp=time.time_ns())
             for entry in expired:
+                # Restarting the timer moves last_hit; the real one is kept for Read.
+                self.idle_restarts[(table.name, entry.handle)] = (now, self.true_last_hit(table, entry))
                 entry.last_hit = now
                 te = notification.table_entry.add(table_id=table.id, priority=entry.priority or 0)
                 self.encode_match(table, entry.match, te.match)
