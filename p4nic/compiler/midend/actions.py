@@ -228,9 +228,9 @@ class StatementLowering:
                 continue
             if p.direction in ("out", "inout"):
                 loc = self.flat.loc(arg)
-                copied = isinstance(loc, (ScalarLoc, SliceLoc)) or (
-                    isinstance(loc, HeaderLoc) and isinstance(T.base_type(t), T.HeaderType))
-                if not copy_out or not copied:
+                aliased = isinstance(loc, (CompileTimeLoc, StackLoc, UnionLoc)) or (
+                    isinstance(loc, HeaderLoc) and not isinstance(loc.type, T.HeaderType))
+                if not copy_out or aliased:  # standard_metadata itself goes to the externs
                     target.bind(p, loc)
                     continue
                 tmp = self.ctx.storage.alloc(p.name, t, p.loc)

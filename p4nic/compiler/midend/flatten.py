@@ -88,6 +88,19 @@ class SliceLoc(Loc):
     lo: int
 
 
+def has_call(e) -> bool:
+    """Whether evaluating e calls a function or action (which may have side effects)."""
+    if isinstance(e, ast.MethodCall):
+        callee = e.callee
+        return not (isinstance(callee, ast.Member) and callee.member in ("isValid", "lookahead"))
+    if isinstance(e, ast.Node):
+        return any(has_call(getattr(e, f)) for f in e.__dataclass_fields__
+                   if f not in ("loc", "type", "decl"))
+    if isinstance(e, (list, tuple)):
+        return any(has_call(x) for x in e)
+    return False
+
+
 class Flattener:
     """Lowers expressions of one scope. `scope` resolves names (inline.Scope); `world` is the
     whole lowering (storage, externs, function inlining); `sink` receives primitives that must
@@ -265,7 +278,7 @@ class Flattener:
                          as_bool(self.value(e.right)), is_bool=True)
         if op in ("==", "!="):
             return self.equality(e)
-        a, b = self.value(e.left), self.value(e.right)
+        a, b = self.operands(e)
         if op in ("<", "<=", ">", ">="):
             return ir.Op(op, as_data(a), as_data(b), is_bool=True)
         a, b = as_data(a), as_data(b)
@@ -291,13 +304,23 @@ class Flattener:
             return fit(ir.Op(op, a, b), t)
         raise unsupported(f"operator '{op}' is not supported here", e)
 
+    def operands(self, e: ast.Binary) -> tuple:
+        """Both operands, the left one kept in a temporary if a call on the right could change
+        what it read (P4 evaluates left to right, spec 8.1)."""
+        a = self.value(e.left)
+        if has_call(e.right) and not isinstance(a, (ir.Const, ir.BoolConst)):
+            tmp = self.temp(e.left.type)
+            self.sink.append(ir.Primitive("assign", [tmp.expr, as_data(a)], e.loc))
+            a = tmp.expr
+        return a, self.value(e.right)
+
     def equality(self, e: ast.Binary) -> ir.LExpr:
         lt = T.base_type(e.left.type)
         if isinstance(lt, (T.HeaderType, T.StructType, T.TupleType, T.HeaderUnionType,
                            T.StackType)):
             return self.aggregate_equality(e)
-        a, b = as_data(self.value(e.left)), as_data(self.value(e.right))
-        return ir.Op(e.op, a, b, is_bool=True)
+        a, b = self.operands(e)
+        return ir.Op(e.op, as_data(a), as_data(b), is_bool=True)
 
     def aggregate_equality(self, e: ast.Binary) -> ir.LExpr:
         """`==` on structs/headers: field-wise, headers also compare validity (spec 8.11)."""
@@ -386,6 +409,7 @@ class Flattener:
 
     def copy(self, dst: Loc, src: Loc, node) -> None:
         loc = getattr(node, "loc", None)
+        dst, src = self.struct_view(dst), self.struct_view(src)
         if isinstance(src, SliceLoc):
             w = src.hi - src.lo + 1
             x = src.base.expr
@@ -449,6 +473,13 @@ class Flattener:
         self.sink.append(ir.Primitive("assign", [dst.base.expr, ir.Op("|", kept, placed,
                                                                        width=width)],
                                       getattr(node, "loc", None)))
+
+    def struct_view(self, loc: Loc) -> Loc:
+        """A struct kept in a header instance (standard_metadata) seen as a StructLoc."""
+        if isinstance(loc, HeaderLoc) and not isinstance(loc.type, T.HeaderType):
+            return StructLoc(loc.type, {f.name: ScalarLoc(self.header_field(loc, f.name), f.type)
+                                        for f in loc.type.fields})
+        return loc
 
     def temp(self, t: T.P4Type, hint: str = "tmp") -> Loc:
         return self.world.storage.alloc(hint, t)

@@ -79,7 +79,7 @@ class ParserLowering:
             name = scope.path.name(d)
             t = d.element_type.type
             self.ctx.out.parse_vsets.append(ir.ParseValueSet(
-                name, self.vset_width(t), scope.folder.int_of(d.size, "value_set size")))
+                name, self.packed_width(t), scope.folder.int_of(d.size, "value_set size")))
             scope.bind(d, CompileTimeLoc("value_set", name, t))
         elif isinstance(d, ast.Instantiation):
             self.ctx.instantiate(d, scope)
@@ -89,7 +89,7 @@ class ParserLowering:
             raise unsupported(f"{type(d).__name__} is not supported inside a parser", d)
 
     @staticmethod
-    def vset_width(t) -> int:
+    def packed_width(t) -> int:
         b = T.base_type(t)
         if isinstance(b, T.StructLike):
             return sum(width_of(f.type) for f in b.fields)
@@ -154,7 +154,12 @@ class ParserLowering:
         elif method == "advance":
             out.append(ir.ParserOp("advance", [as_data(flat.value(call.args[0].value))],
                                    call.loc))
-        # a bare lookahead has no effect on BMv2 (p4c ignores it too)
+        elif method == "lookahead":
+            # read into a temporary anyway: BMv2 then signals PacketTooShort when the packet is
+            # shorter than the lookahead, which is what p4c's output does on BMv2
+            width = self.packed_width(call.type)
+            tmp = self.ctx.storage.alloc("lookahead", T.BitsType(width), call.loc)
+            out.append(ir.Primitive("assign", [tmp.expr, ir.Lookahead(0, width)], call.loc))
 
     def extract_target(self, flat: Flattener, e) -> ir.ExtractTarget:
         if isinstance(e, ast.Member) and e.member == "next":
