@@ -855,21 +855,22 @@ class _Generator:
 
     def _clone(self, ps, ctx, w):
         sid, fl = self.data(ps[0], ctx), self.data(ps[1], ctx)
-        w(f"h[{self.reg('CLONE')}] = ({sid.code}) & 0xffff")
-        w(f"h[{self.reg('CLONE_FL')}] = ({fl.code}) & 0xffff")
+        # primitives.cpp reads both as uint16
+        w(f"h[{self.reg('CLONE')}] = {self.fit(sid, 16)}")
+        w(f"h[{self.reg('CLONE_FL')}] = {self.fit(fl, 16)}")
 
     p_clone_ingress_pkt_to_egress = _clone
     p_clone_egress_pkt_to_egress = _clone
 
     def p_resubmit(self, ps, ctx, w):
-        w(f"h[{self.reg('RESUBMIT')}] = ({self.data(ps[0], ctx).code}) & 0xffff")
+        w(f"h[{self.reg('RESUBMIT')}] = {self.fit(self.data(ps[0], ctx), 16)}")
 
     def p_recirculate(self, ps, ctx, w):
-        w(f"h[{self.reg('RECIRC')}] = ({self.data(ps[0], ctx).code}) & 0xffff")
+        w(f"h[{self.reg('RECIRC')}] = {self.fit(self.data(ps[0], ctx), 16)}")
 
     def p_generate_digest(self, ps, ctx, w):
         self.data(ps[0], ctx)  # receiver: ignored, as BMv2
-        w(f"h[{self.reg('LEARN')}] = ({self.data(ps[1], ctx).code}) & 0xffff")
+        w(f"h[{self.reg('LEARN')}] = {self.fit(self.data(ps[1], ctx), 16)}")
 
     def p_truncate(self, ps, ctx, w):
         n = self.data(ps[0], ctx)
@@ -1117,42 +1118,64 @@ class _Generator:
                 self.primitive(prim, _Ctx(f"{ctx.where} primitive #{i}", ctx.params), w)
             w("return")
         else:
-            # _jump / _jump_if_zero: run the primitives as a small state machine on `pc`.
-            w("pc = 0")
-            w("while True:")
+            self.jumping_action(prims, ctx, w)
+        w.dedent()
+        return name
+
+    def jumping_action(self, prims, ctx, w):
+        """An action body with _jump/_jump_if_zero (BMv2 ActionFnEntry::execute jumps to a
+        primitive index): a loop over basic blocks, dispatched on `pc`."""
+        targets = []  # per primitive: the jump target code, or None
+        leaders = {0}
+        for i, prim in enumerate(prims):
+            op = prim.get("op") if isinstance(prim, dict) else None
+            ps = prim.get("parameters", []) if isinstance(prim, dict) else []
+            target = None
+            if op in ("_jump", "_jump_if_zero"):
+                want = 1 if op == "_jump" else 2
+                if len(ps) != want:
+                    self.err(_Ctx(f"{ctx.where} primitive #{i}"), f"{op} takes {want} parameter(s)")
+                target = self.data(ps[-1], _Ctx(f"{ctx.where} primitive #{i}", ctx.params))
+                leaders.add(i + 1)
+                if target.const is not None:
+                    leaders.add(target.const)
+                else:  # a computed target: every primitive may be one
+                    leaders.update(range(len(prims)))
+            targets.append(target)
+        starts = sorted(x for x in leaders if 0 <= x < len(prims))
+        w("pc = 0")
+        w("while True:")
+        w.indent()
+        for n, start in enumerate(starts):
+            end = starts[n + 1] if n + 1 < len(starts) else len(prims)
+            w(f"{'if' if n == 0 else 'elif'} pc == {start}:")
             w.indent()
-            for i, prim in enumerate(prims):
+            for i in range(start, end):
+                prim = prims[i]
                 pctx = _Ctx(f"{ctx.where} primitive #{i}", ctx.params)
-                w(f"{'if' if i == 0 else 'elif'} pc == {i}:")
-                w.indent()
-                op = prim.get("op") if isinstance(prim, dict) else None
-                ps = prim.get("parameters", []) if isinstance(prim, dict) else []
-                if op == "_jump":
-                    if len(ps) != 1:
-                        self.err(pctx, "_jump takes 1 parameter")
-                    w(f"pc = {self.data(ps[0], pctx).code}")
+                target = targets[i]
+                if target is None:
+                    self.primitive(prim, pctx, w)
+                elif prim["op"] == "_jump":
+                    w(f"pc = {target.code}")
                     w("continue")
-                elif op == "_jump_if_zero":
-                    if len(ps) != 2:
-                        self.err(pctx, "_jump_if_zero takes 2 parameters")
-                    cond = self.data(ps[0], pctx)
-                    target = self.data(ps[1], pctx)
+                else:
+                    cond = self.data(prim["parameters"][0], pctx)
                     w(f"if {cond.code} == 0:")
                     w.indent()
                     w(f"pc = {target.code}")
                     w("continue")
                     w.dedent()
-                else:
-                    self.primitive(prim, pctx, w)
-                w(f"pc = {i + 1}")
-                w.dedent()
-            w("else:")
-            w.indent()
-            w("return")
+            if end >= len(prims):
+                w("return")
+            elif targets[end - 1] is None or prims[end - 1]["op"] != "_jump":
+                w(f"pc = {end}")
             w.dedent()
-            w.dedent()
+        w("else:")
+        w.indent()
+        w("return")
         w.dedent()
-        return name
+        w.dedent()
 
     # ---- parser ----------------------------------------------------------------------------
 
