@@ -1,0 +1,89 @@
+"""Run a P4 program on a local `p4nic switch` process, as a test harness or script needs it.
+
+    with LocalSwitch.from_p4("p4src/vnic.p4", workdir) as switch:
+        switch.grpc_addr, switch.packet_socket, switch.json_path, switch.p4info_path
+
+The program is compiled with `p4nic compile`; the switch serves P4Runtime on a free local
+port and its packet ports on a nanomsg socket (PTF's `nn` platform). Everything goes through
+the command line, so the switch is reached exactly as simple_switch_grpc would be.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+P4NIC = [sys.executable, "-m", "p4nic.cli"]
+LISTENING = re.compile(r"Server listening on (\S+:\d+)")
+
+
+class LocalSwitchError(RuntimeError):
+    """Compiling the program or starting the switch failed; the message has the tool's output."""
+
+
+def compile_p4(source, outdir) -> tuple:
+    """`p4nic compile source` into outdir: (BMv2 JSON path, P4Info text path)."""
+    source, outdir = Path(source), Path(outdir)
+    json_path = outdir / f"{source.stem}.json"
+    p4info_path = outdir / f"{source.stem}.p4info.txtpb"
+    r = subprocess.run(P4NIC + ["compile", str(source), "-o", str(json_path),
+                                "--p4runtime-files", str(p4info_path)],
+                       capture_output=True, text=True, timeout=600)
+    if r.returncode != 0 or not json_path.exists() or not p4info_path.exists():
+        raise LocalSwitchError(f"p4nic compile {source.name} failed: "
+                               f"{(r.stderr or r.stdout).strip()[-1500:]}")
+    return json_path, p4info_path
+
+
+class LocalSwitch:
+    """A `p4nic switch` process; stop() (or leaving the with block) terminates it."""
+
+    def __init__(self, json_path, workdir, p4info_path=None, cpu_port: int = 255,
+                 device_id: int = 0, start_timeout: float = 60.0):
+        self.json_path = Path(json_path)
+        self.p4info_path = Path(p4info_path) if p4info_path else None
+        self.workdir = Path(workdir)
+        self.cpu_port = cpu_port
+        self.device_id = device_id
+        socket_file = self.workdir / f"{self.json_path.stem}.ipc"
+        self.packet_socket = f"ipc://{socket_file}"
+        self.log_path = self.workdir / f"{self.json_path.stem}.switch.log"
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                P4NIC + ["switch", str(self.json_path), "--packet-in", self.packet_socket,
+                         "--device-id", str(device_id), "--",
+                         "--grpc-server-addr", "127.0.0.1:0", "--cpu-port", str(cpu_port)],
+                stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+        deadline = time.monotonic() + start_timeout
+        while True:
+            found = LISTENING.search(self.log_path.read_text())
+            if found and socket_file.exists():
+                self.grpc_addr = found.group(1)
+                return
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise LocalSwitchError("p4nic switch did not start:\n"
+                                       + self.log_path.read_text()[-2000:])
+            time.sleep(0.05)
+
+    @classmethod
+    def from_p4(cls, source, workdir, **kwargs) -> "LocalSwitch":
+        json_path, p4info_path = compile_p4(source, workdir)
+        return cls(json_path, workdir, p4info_path=p4info_path, **kwargs)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
