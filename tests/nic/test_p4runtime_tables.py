@@ -1,5 +1,7 @@
 """P4Runtime server: table entries — Write/Read, the spec's match and priority rules, default
 entries, direct resources, wildcard reads, per-update errors and batch atomicity."""
+import json
+
 import grpc
 import pytest
 from p4.v1 import p4runtime_pb2 as pb
@@ -377,3 +379,34 @@ def test_one_shot_entries_roll_back(client):
     assert read_table(client, ECMP) == []
     client.insert(one_shot(b"\x0a", (b"\x01", 1)))
     assert len(read_table(client, ECMP)) == 1
+
+
+def test_const_tables_are_read_only(client):
+    config = load_config()
+    program = json.loads(config.p4_device_config)
+    acl_json = next(t for t in program["pipelines"][0]["tables"] if t["name"] == "MyIngress.acl")
+    drop_id = next(a["id"] for a in program["actions"] if a["name"] == "MyIngress.drop")
+    acl_json["entries"] = [{
+        "match_key": [{"match_type": "ternary", "key": "0x0806", "mask": "0xffff"},
+                      {"match_type": "ternary", "key": "0x00", "mask": "0x00"}],
+        "action_entry": {"action_id": drop_id, "action_data": []}, "priority": 1}]
+    config.p4_device_config = json.dumps(program).encode()
+    next(t for t in config.p4info.tables if t.preamble.name == "MyIngress.acl").is_const_table = True
+    client.set_config(config)
+
+    (te,) = read_table(client, ACL)
+    assert te.is_const and te.action.action.action_id == DROP
+    assert te.match[0].ternary.value == b"\x08\x06" and len(te.match) == 1
+    rule = ((1, (b"\x08\x06", b"\xff\xff")),)
+    denied = grpc.StatusCode.PERMISSION_DENIED
+    assert write_error(lambda: client.insert(entry(ACL, ternary=((1, (b"\x01", b"\xff")),),
+                                                   action=DROP, params=(), priority=2))) == denied
+    assert write_error(lambda: client.modify(entry(ACL, ternary=rule, action=DROP, params=(),
+                                                   priority=te.priority))) == denied
+    assert write_error(lambda: client.delete(entry(ACL, ternary=rule, action=None,
+                                                   priority=te.priority))) == denied
+    # Direct resources of const entries stay writable: a MODIFY without an action.
+    client.modify(entry(ACL, ternary=rule, action=None, priority=te.priority,
+                        meter_config=pb.MeterConfig(cir=10, cburst=1, pir=20, pburst=2)))
+    (read,) = read_table(client, ACL, meter_config=pb.MeterConfig())
+    assert read.meter_config.pir == 20

@@ -143,8 +143,6 @@ class Entities:
         """Every piece of writable state as Updates that recreate it (see SNAPSHOT_ORDER)."""
         updates = []
         for kind, update_type in self.SNAPSHOT_ORDER:
-            if not hasattr(self, f"read_{kind}"):
-                continue
             query = p4runtime_pb2.Entity()
             getattr(query, kind).SetInParent()
             if kind == "table_entry":

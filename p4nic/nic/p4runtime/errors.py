@@ -23,7 +23,3 @@ class P4RuntimeError(Exception):
 
 def invalid(message: str) -> P4RuntimeError:
     return P4RuntimeError(grpc.StatusCode.INVALID_ARGUMENT, message)
-
-
-def not_found(message: str) -> P4RuntimeError:
-    return P4RuntimeError(grpc.StatusCode.NOT_FOUND, message)

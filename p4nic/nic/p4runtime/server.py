@@ -11,7 +11,6 @@ import importlib.metadata
 import logging
 import queue
 import threading
-import time
 from concurrent import futures
 
 import grpc
