@@ -52,7 +52,7 @@ def unsigned(text: str) -> int:
     return int(text)
 
 
-def add_target_options(parser: argparse.ArgumentParser, default) -> None:
+def add_target_options(parser, default) -> None:
     """simple_switch_grpc's own options. `default` is the value an absent option gets."""
     parser.add_argument("--grpc-server-addr", metavar="HOST:PORT", default=default,
                         help=f"bind the P4Runtime gRPC server here (default {DEFAULT_GRPC_ADDR})")
@@ -111,7 +111,9 @@ def build_parser() -> UsageParser:
     parser.add_argument("-v", "--version", action="store_true", help="print the version and exit")
     for name in ("--thrift-port", "--nanolog", "--notifications-addr"):
         parser.add_argument(name, metavar="X", help="accepted and ignored: p4nic has no such service")
-    add_target_options(parser, argparse.SUPPRESS)
+    add_target_options(parser.add_argument_group(
+        "target options", "simple_switch_grpc's own options, given after `--` (also taken before it)"),
+        argparse.SUPPRESS)
     return parser
 
 
