@@ -1053,6 +1053,20 @@ class _Generator:
                 payload = True
             else:
                 self.err(ctx, f"unsupported calculation input type {t!r}")
+        if len(groups) == 1 and all(wc.isdigit() for _, wc in groups[0][1]) and not payload:
+            # one header (or constants) of static width: a single int to bytes
+            valid, pieces = groups[0]
+            total = sum(int(wc) for _, wc in pieces)
+            pad = -total % 8
+            shift = total + pad
+            terms = []
+            for code, wc in pieces:
+                shift -= int(wc)
+                terms.append(f"({code} << {shift})" if shift else code)
+            value = f"({' | '.join(terms)}).to_bytes({(total + pad) // 8}, 'big')"
+            if valid is None:
+                return value
+            return f"{value} if h[{valid}] else b''"
         w("_a = 0")
         w("_n = 0")
         for valid, pieces in groups:

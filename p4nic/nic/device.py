@@ -8,6 +8,7 @@ previous program running, as simple_switch keeps its config when a new one is re
 
 from __future__ import annotations
 
+import logging
 from typing import Callable, Optional
 
 from .codegen import compile_program
@@ -16,6 +17,8 @@ from .program import Program, ProgramError
 from .state import RuntimeState
 from .tables import TableError
 from .trace import Tracer
+
+_log = logging.getLogger("p4nic.nic")
 
 
 class Device:
@@ -66,7 +69,10 @@ class Device:
             return out
         run = flow.run
         for port, data in batch:
-            run(port, data, out)
+            try:
+                run(port, data, out)
+            except Exception:  # a NIC bug must cost one packet, not the port loop or server
+                _log.exception("packet from port %s dropped: internal error", port)
         if flow.digests:
             digests, flow.digests = flow.digests, {}
             if self.on_digest is not None:

@@ -86,7 +86,8 @@ class V1Model:
         """Process one packet received on `port`; append (egress_port, bytes) to `out`."""
         h = self.init[:]
         self.packet_id += 1
-        h[self.PKT_ID] = (self.packet_id, 0)
+        if self.tracer is not None:
+            h[self.PKT_ID] = (self.packet_id, 0)
         h[self.INGRESS_PORT] = port
         n = len(data)
         h[self.PACKET_LENGTH] = n
@@ -242,7 +243,7 @@ class V1Model:
         if self.queueing is not None:
             ts, depth = self.queueing[0], self.queueing[1]
             h[ts[0]] = self.now & ts[1]
-            h[depth[0]] = sum(1 for p, _ in egress if p == port) & depth[1]
+            h[depth[0]] = (sum(1 for p, _ in egress if p == port) & depth[1]) if egress else 0
         egress.append((port, h))
 
     # ---- egress --------------------------------------------------------------------------
