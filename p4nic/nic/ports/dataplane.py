@@ -80,28 +80,34 @@ class Dataplane:
             return []
 
     def inject(self, batch: list[tuple[int, bytes]]) -> None:
-        """Runs `batch` of (ingress port, packet) through the Device and sends the results."""
-        if self.capture is not None:
-            self.capture.received(batch)
-        if self.dump_packet_data:  # wording as BMv2's switch.cpp / dev_mgr.cpp
-            for port, packet in batch:
-                self.log.info("Received packet of length %d on port %d: %s", len(packet), port,
-                              packet[:self.dump_packet_data].hex())
+        """Runs `batch` of (ingress port, packet) through the Device and sends the results.
+
+        Everything but the packet-in hand-off happens under `lock`, so captures and port writes
+        from the loop and from P4Runtime packet-outs never interleave."""
         with self.lock:
+            if self.capture is not None:
+                self.capture.received(batch)
+            if self.dump_packet_data:  # wording as BMv2's switch.cpp / dev_mgr.cpp
+                for port, packet in batch:
+                    self.log.info("Received packet of length %d on port %d: %s", len(packet), port,
+                                  packet[:self.dump_packet_data].hex())
             try:
                 out = self.device.process(batch)
             except Exception:  # a pipeline bug must not take the switch down
                 self.log.exception("packet processing failed; batch of %d dropped", len(batch))
                 return
-        self._dispatch(out)
+            to_cpu = self._dispatch(out)
+        if to_cpu and self.on_cpu_packets is not None:
+            self.on_cpu_packets(to_cpu)
 
-    def _dispatch(self, out: list[tuple[int, bytes]]) -> None:
+    def _dispatch(self, out: list[tuple[int, bytes]]) -> list[bytes]:
+        """Sends `out` to the sources owning each port; returns the packets for the CPU port."""
+        to_cpu = []
         if not out:
-            return
+            return to_cpu
         if self.capture is not None:
             self.capture.sent(out)
         per_source: dict[int, tuple[object, list]] = {}
-        to_cpu = []
         for port, packet in out:
             if self.dump_packet_data:
                 self.log.info("Sending packet of length %d on port %d: %s", len(packet), port,
@@ -114,5 +120,4 @@ class Dataplane:
                 per_source.setdefault(id(source), (source, []))[1].append((port, packet))
         for source, packets in per_source.values():
             source.transmit(packets)
-        if to_cpu and self.on_cpu_packets is not None:
-            self.on_cpu_packets(to_cpu)
+        return to_cpu
