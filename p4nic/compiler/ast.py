@@ -26,7 +26,9 @@ class Annotation(Node):
     """`@name`, `@name(expr, ...)`, `@name[k=v, ...]`, or an unparsed body kept as text.
 
     `args` holds the body parsed as an expression list when it is one (e.g. @name("x"), @id(3));
+    an element may be a TypeRef where a type is written (@p4runtime_translation("u", bit<32>)).
     `kv` the key=value pairs of the bracket form; `raw` the body's source text in every case.
+    `@pragma name body...` becomes Annotation(name, raw=body).
     """
     name: str
     args: list = field(default_factory=list)
@@ -168,7 +170,8 @@ class Member(Expression):
 @dataclass(eq=False)
 class TypeMember(Expression):
     """`T.member` where T is written as a type name (`error.NoError`, `MyEnum.A`), when the parser
-    can tell; otherwise it is a Member of a Name and the type checker decides."""
+    can tell; otherwise it is a Member of a Name and the type checker decides. The callee of a
+    direct application `T.apply(args)` of a parser or control type is TypeMember(T, "apply")."""
     type_ref: TypeRef
     member: str
 
