@@ -134,6 +134,7 @@ class Stream:
         try:
             for response in self.call:
                 self.incoming.put(response)
+            self.incoming.put(EOFError("the server ended the stream"))
         except grpc.RpcError as error:
             self.incoming.put(error)
 
@@ -153,10 +154,11 @@ class Stream:
         return self.recv()
 
     def recv(self, timeout: float = 5.0, kind: str | None = None):
-        """The next response (of `kind`, skipping others); raises the stream's RpcError."""
+        """The next response (of `kind`, skipping others); raises the stream's RpcError, or
+        EOFError when the server closed it."""
         while True:
             item = self.incoming.get(timeout=timeout)
-            if isinstance(item, grpc.RpcError):
+            if isinstance(item, Exception):
                 raise item
             if kind is None or item.WhichOneof("update") == kind:
                 return item

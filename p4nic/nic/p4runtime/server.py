@@ -386,7 +386,6 @@ class ServerHandle:
         self.server = server
         self.service = service
         self.port = port
-        self.lock = service.lock
         self._stopping = threading.Event()
         self._timer = threading.Thread(target=self._run_timer, daemon=True, name="p4rt-timer")
         self._timer.start()
@@ -407,9 +406,6 @@ class ServerHandle:
         self.service.close_streams()
         self.server.stop(grace).wait()
         self._timer.join(timeout=1)
-
-    def wait(self):
-        self.server.wait_for_termination()
 
 
 def start_server(device, address: str = "0.0.0.0:9559", device_id: int = 0, cpu_port=None,
