@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("p4nic.nic.device", reason="the Device (p4nic/nic/device.py) has not landed yet")
-
-from p4nic.nic.ports.pcap import PcapWriter, read_pcap  # noqa: E402
+from p4nic.nic.ports.pcap import PcapWriter, read_pcap
 
 ROUTER = Path(__file__).parent.parent / "stf" / "programs" / "l3_router.json"
 ETH = bytes.fromhex("0000000000AA 0000000000BB 0800")
@@ -181,6 +179,12 @@ def test_p4runtime_server_answers(tmp_path):
 
 
 def test_start_up_errors_are_reported_not_raised(tmp_path):
+    not_a_program = tmp_path / "not_a_program.json"
+    not_a_program.write_text('{"pipelines": 3}')
+    r = subprocess.run([sys.executable, "-m", "p4nic.cli", "switch", str(not_a_program)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and f"cannot load '{not_a_program}'" in r.stderr
+    assert "Traceback" not in r.stderr
     r = subprocess.run([sys.executable, "-m", "p4nic.cli", "switch", str(ROUTER), "-i", "1@no-such-if9",
                         "--", "--grpc-server-addr", "127.0.0.1:0"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "no-such-if9" in r.stderr and "Traceback" not in r.stderr

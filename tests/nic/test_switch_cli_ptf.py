@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("p4nic.nic.device", reason="the Device (p4nic/nic/device.py) has not landed yet")
-
 HERE = Path(__file__).parent
 ROUTER = HERE.parent / "stf" / "programs" / "l3_router.json"
 PTF = Path(sys.executable).with_name("ptf")

@@ -5,8 +5,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("p4nic.nic.device", reason="the Device (p4nic/nic/device.py) has not landed yet")
-
 PROGRAMS = Path(__file__).parent / "programs"
 ROUTER = PROGRAMS / "l3_router.json"
 ROUTES = """add ipv4_lpm hdr.ipv4.dstAddr:0x0a000000/8 MyIngress.forward(port:2, dstAddr:0x000000000202)
