@@ -122,7 +122,8 @@ def test_commit_without_a_saved_config_is_not_found(client):
 
 
 @pytest.mark.parametrize("breakage", ["not json", "json but not a program", "p4info names a missing table",
-                                      "no p4info", "no device config", "unspecified action"])
+                                      "p4info action params differ", "no p4info", "no device config",
+                                      "unspecified action"])
 def test_unrealizable_configs_are_invalid_argument_and_keep_the_old_one(client, breakage):
     client.set_config(load_config(cookie=1))
     config = load_config(cookie=2)
@@ -133,6 +134,8 @@ def test_unrealizable_configs_are_invalid_argument_and_keep_the_old_one(client, 
         config.p4_device_config = json.dumps({"pipelines": "nope"}).encode()
     elif breakage == "p4info names a missing table":
         config.p4info.tables[0].preamble.name = "MyIngress.nonexistent"
+    elif breakage == "p4info action params differ":
+        next(a for a in config.p4info.actions if a.params).params[0].bitwidth = 10
     elif breakage == "no p4info":
         config.ClearField("p4info")
     elif breakage == "no device config":

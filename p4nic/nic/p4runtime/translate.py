@@ -217,6 +217,10 @@ class P4InfoIndex:
             json_id = json_ids_by_name.get(action.name)
             if json_id is None:
                 raise invalid(f"table '{name}': action '{action.name}' is not in the BMv2 JSON table")
+            json_widths = [p.get("bitwidth") for p in json_actions[json_id].get("runtime_data", [])]
+            if json_widths != [width for _, _, width in action.params]:
+                raise invalid(f"action '{action.name}': P4Info parameters do not match the "
+                              "BMv2 JSON runtime_data")
             json_action_ids[ref.id] = json_id
             action.json_ids[name] = json_id
         return TableInfo(
