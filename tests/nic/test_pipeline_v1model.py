@@ -117,3 +117,48 @@ def test_priority_out_of_range_is_dropped_without_priority_queues(dev):
     queued.load(traffic_manager().json())
     choose(queued, "ing", "set_prio", 3, 2)
     assert [p for p, _ in queued.process([(1, FRAME)])] == [2]
+
+
+def test_timestamps_lengths_and_queue_metadata():
+    from programs.v1model import (ETHERNET, V1Program, extract, fld, hdr, hexv, prim, sm)
+
+    p = V1Program()
+    p.header_type("ethernet_t", ETHERNET)
+    p.header_type("obs_t", [["its", 48], ["ets", 48], ["len", 32], ["qid", 8], ["prio", 8]])
+    p.header("ethernet", "ethernet_t")
+    p.header("obs", "obs_t")
+    p.state("start", [extract("ethernet")])
+    ing = p.action("ing", [], [
+        prim("assign", sm("egress_spec"), hexv(2)),
+        prim("assign", sm("priority"), hexv(5)),
+        prim("add_header", hdr("obs")),
+        prim("assign", fld("obs", "its"), sm("ingress_global_timestamp")),
+    ])
+    eg = p.action("eg", [], [
+        prim("assign", fld("obs", "ets"), sm("egress_global_timestamp")),
+        prim("assign", fld("obs", "len"), sm("packet_length")),
+        prim("assign", fld("obs", "qid"), fld("standard_metadata", "priority")),
+    ])
+    p.table("ingress", "i", [], [ing], default=(ing, []))
+    p.table("egress", "e", [], [eg], default=(eg, []))
+    dev = Device(priority_queues=8)
+    dev.load(p.json())
+    out = dev.process([(1, FRAME), (1, FRAME)])
+    assert [port for port, _ in out] == [2, 2]
+    obs = [data[14:14 + 18] for _, data in out]
+    its = [int.from_bytes(o[0:6], "big") for o in obs]
+    ets = [int.from_bytes(o[6:12], "big") for o in obs]
+    assert its[0] <= its[1] and all(i <= e for i, e in zip(its, ets))
+    # egress sees the length register: the packet plus the header added in ingress
+    assert int.from_bytes(obs[0][12:16], "big") == len(FRAME) + 18
+    assert obs[0][16] == 5
+
+
+def test_trace_says_why_a_packet_was_dropped():
+    lines = []
+    dev = Device(logger=lines.append)
+    dev.load(traffic_manager().json())
+    choose(dev, "ing", "drop_it")
+    assert dev.process([(1, FRAME)]) == []
+    assert any("Dropping packet at the end of ingress" in line for line in lines)
+    assert any("Applying table 'ing'" in line for line in lines)
