@@ -63,6 +63,8 @@ S = {"a": 200, "b": 100, "c": 0xABCD, "d": 0xDEADBEEF, "sg": -5, "n1": 3, "n2": 
     ("a", ex("b2d", None, ex("or", boolv(False), ex("==", fld("s", "b"), hexv(100)))), 1),
     ("a", ex("b2d", None, ex("valid", None, hdr("s2"))), 1),
     ("a", fld("s2", "$valid$"), 1),
+    ("a", ex("b2d", None, ex("==", hdr("s"), hdr("s2"))), 0),  # Header::cmp: fields differ
+    ("a", ex("b2d", None, ex("!=", hdr("s"), hdr("s2"))), 1),
     ("sg", ex("two_comp_mod", hexv(200), hexv(8)), -56),
     ("sg", hexv(-3), -3),
     ("sg", ex("sat_cast", hexv(1000), hexv(8)), 127),

@@ -319,3 +319,62 @@ def test_bad_parsers_are_program_errors(mutate, message):
     mutate(prog)
     with pytest.raises(ProgramError, match=message):
         Device().load(prog)
+
+
+def union_stack_program(*primitives):
+    """Options as a stack of unions {short: 1 byte kind, long: kind + 1 byte value}, parsed
+    until kind 0; ingress gets `primitives`."""
+    p = V1Program()
+    p.header_type("ethernet_t", ETHERNET)
+    p.header_type("short_t", [["kind", 8]])
+    p.header_type("long_t", [["kind", 8], ["value", 8]])
+    p.header("ethernet", "ethernet_t")
+    p.union_types.append({"name": "opt_t", "id": 0,
+                          "headers": [["short", "short_t"], ["long", "long_t"]]})
+    ids = []
+    for i in range(3):
+        a = p.header(f"opts[{i}].short", "short_t")
+        b = p.header(f"opts[{i}].long", "long_t")
+        p.unions.append({"name": f"opts[{i}]", "id": i, "union_type": "opt_t",
+                         "header_ids": [a, b]})
+        ids.append(i)
+    p.header("copy.short", "short_t")
+    p.header("copy.long", "long_t")
+    p.unions.append({"name": "copy", "id": 3, "union_type": "opt_t",
+                     "header_ids": [len(p.headers) - 2, len(p.headers) - 1]})
+    p.union_stacks.append({"name": "opts", "id": 0, "union_type": "opt_t",
+                           "header_union_ids": ids})
+
+    def extract_to(member):
+        return {"op": "extract", "parameters": [
+            {"type": "union_stack", "value": ["opts", member]}]}
+
+    p.state("start", [extract("ethernet")], [{"type": "lookahead", "value": [0, 8]}],
+            [("0x01", "long"), ("0x00", "last"), (None, "short")])
+    p.state("short", [extract_to("short")],
+            [{"type": "union_stack_field", "value": ["opts", "short", "kind"]}],
+            [(None, "start2")])
+    p.state("long", [extract_to("long")], transitions=[(None, "start2")])
+    p.state("start2", [], [{"type": "lookahead", "value": [0, 8]}],
+            [("0x01", "long"), ("0x00", "last"), (None, "short")])
+    p.state("last", [extract_to("short")])
+    observe(p, *primitives)
+    return p
+
+
+def test_union_stack_extract_and_assign_union():
+    union = {"type": "expression", "value": {
+        "op": "dereference_union_stack", "left": {"type": "header_union_stack", "value": "opts"},
+        "right": hexv(1)}}
+    p = union_stack_program(
+        prim("assign_union", {"type": "header_union", "value": "copy"}, union),
+        prim("assign", fld("ethernet", "srcAddr"), {"type": "expression", "value": {
+            "op": "access_field", "left": {"type": "expression", "value": {
+                "op": "access_union_header", "left": union, "right": 1}}, "right": 1}}))
+    # options: short(5), long(1, 0x77), end(0)
+    frame = ETH_HDR + b"\x08\x00" + b"\x05" + b"\x01\x77" + b"\x00" + b"tail"
+    out = run(p, frame)
+    assert errors_of(out)[0] == 0
+    assert int.from_bytes(out[6:12], "big") == 0x77  # opts[1].long.value
+    # deparse order: opts[0..2] members, then copy.short, copy.long (the copy of opts[1])
+    assert out[14:] == b"\x05" + b"\x01\x77" + b"\x00" + b"\x01\x77" + b"tail"
