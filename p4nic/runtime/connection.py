@@ -65,6 +65,12 @@ class Connection:
         self.timeout = timeout
         self.is_primary = False
         self._channel = grpc.insecure_channel(address)
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            self._channel.close()
+            raise P4RuntimeClientError(f"{address}: no P4Runtime server answered within "
+                                       f"{timeout}s", grpc.StatusCode.UNAVAILABLE) from None
         self._stub = p4runtime_pb2_grpc.P4RuntimeStub(self._channel)
         self._requests: queue.Queue = queue.Queue()
         self._arbitration: queue.Queue = queue.Queue()

@@ -4,6 +4,7 @@ Everything target-specific comes from PTF test parameters (``--test-params "k='v
 one suite runs against `p4nic switch` and simple_switch_grpc alike:
 
   grpc_addr    P4Runtime address                      default "127.0.0.1:9559"
+               (`grpcaddr`, as p4c's PTF runner names it, works too)
   device_id    P4Runtime device id                    default 0
   election_id  election id low word (high is 0)       default 1
   p4info       P4Info file (text or binary)           default: read from the device
@@ -44,7 +45,7 @@ class P4RuntimeTest(BaseTest):
         BaseTest.setUp(self)
         self.dataplane = ptf.dataplane_instance
         self.dataplane.flush()
-        self.grpc_addr = str(_param("grpc_addr", "127.0.0.1:9559"))
+        self.grpc_addr = str(_param("grpc_addr", _param("grpcaddr", "127.0.0.1:9559")))
         self.device_id = int(_param("device_id", 0))
         election_low = int(_param("election_id", 1))
         self.conn = Connection(self.grpc_addr, device_id=self.device_id,
@@ -126,7 +127,10 @@ class P4RuntimeTest(BaseTest):
         entry = self.p4.table_entry(table, action=action, params=params, default=True)
         self.conn.modify(entry)
         if current:
-            self._defaults.append(current[0])
+            original = current[0]
+            for data in ("counter_data", "meter_config", "meter_counter_data"):
+                original.ClearField(data)
+            self._defaults.append(original)
 
     def add_member(self, profile: str, member_id: int, action: str, params: dict | None = None):
         self.insert(self.p4.action_profile_member(profile, member_id, action, params))
