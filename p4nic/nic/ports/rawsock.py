@@ -46,6 +46,8 @@ class RawSocketPort:
             raise PortError(f"cannot open interface '{interface}': {e.strerror or e}") from None
         self._sock = sock
         self._cmsg_space = socket.CMSG_SPACE(AUXDATA.size)
+        self._buffer = bytearray(MAX_FRAME)  # reused: no 64 KiB allocation per frame
+        self._view = memoryview(self._buffer)
 
     def fileno(self) -> int:
         return self._sock.fileno()
@@ -54,14 +56,14 @@ class RawSocketPort:
         batch = []
         while len(batch) < limit:
             try:
-                frame, ancillary, _, address = self._sock.recvmsg(MAX_FRAME, self._cmsg_space)
+                size, ancillary, _, address = self._sock.recvmsg_into([self._buffer], self._cmsg_space)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:  # interface went away: nothing more to read from it
                 break
             if address[2] == PACKET_OUTGOING:
                 continue
-            batch.append((self.port, with_vlan_tag(frame, ancillary)))
+            batch.append((self.port, with_vlan_tag(bytes(self._view[:size]), ancillary)))
         return batch
 
     def transmit(self, batch: list[tuple[int, bytes]]) -> None:
@@ -72,6 +74,7 @@ class RawSocketPort:
                 pass
 
     def close(self) -> None:
+        self._view.release()
         self._sock.close()
 
 
