@@ -20,12 +20,9 @@ errors stop parsing and land in standard_metadata.parser_error.
 from __future__ import annotations
 
 import random
-import time
 from collections import Counter
-from typing import Optional
-
 from . import packet as _packet
-from .program import CORE_ERRORS, HeaderInstance, HeaderType, Program, ProgramError, parse_hexstr
+from .program import HeaderType, Program, ProgramError, parse_hexstr
 
 # PktInstanceType, targets/simple_switch/simple_switch.h
 PKT_INSTANCE_TYPE_NORMAL = 0
@@ -178,18 +175,18 @@ class Val:
     slot: for a field, the source of its PHV index (so it can be assigned).
     """
 
-    __slots__ = ("code", "kind", "width", "slot", "const", "info", "hbase", "fidx")
+    __slots__ = ("code", "kind", "width", "slot", "const", "info", "hbase", "htype")
 
     def __init__(self, code, kind="data", width=None, slot=None, const=None, info=None,
-                 hbase=None, fidx=None):
+                 hbase=None, htype=None):
         self.code = code
         self.kind = kind
         self.width = width
         self.slot = slot
         self.const = const
         self.info = info
-        self.hbase = hbase
-        self.fidx = fidx
+        self.hbase = hbase  # for a field: source of its header's base slot
+        self.htype = htype  # and that header's type
 
 
 def _const(value: int) -> Val:
@@ -272,7 +269,6 @@ class _Generator:
             "_tcm": _packet.two_comp,
             "_div": _packet.trunc_div,
             "_mod": _packet.trunc_mod,
-            "_mono": time.monotonic,
             "_randint": random.randint,
             "_la": _lookahead,
             "_copy_hdr": _copy_header,
@@ -312,12 +308,6 @@ class _Generator:
     def err(self, ctx: _Ctx, msg: str):
         raise ProgramError(f"{ctx.where}: {msg}")
 
-    def slot(self, header: str, field: str) -> int:
-        inst = self.p.headers[header]
-        if field == "$valid$":
-            return self.L.base[header]
-        return self.L.base[header] + 1 + inst.type.field_index(field)
-
     def reg(self, name: str) -> int:
         return self.L.reg[name]
 
@@ -349,7 +339,7 @@ class _Generator:
         spec = htype.fields[idx]
         slot = _add(base, 1 + idx)
         width = None if spec.signed else spec.width
-        return Val(f"h[{slot}]", "data", width, slot=slot, info=spec, hbase=base, fidx=idx)
+        return Val(f"h[{slot}]", "data", width, slot=slot, info=spec, hbase=base, htype=htype)
 
     def header_val(self, name, ctx) -> Val:
         inst = self.p.headers.get(name) if isinstance(name, str) else None
@@ -720,16 +710,9 @@ class _Generator:
         for v in (dst, src):
             if v.info.width is not None:
                 self.err(ctx, "assign_VL needs two variable-length fields")
-        nd = len(self.header_type_of(dst, ctx).fields)
-        ns = len(self.header_type_of(src, ctx).fields)
+        nd, ns = len(dst.htype.fields), len(src.htype.fields)
         w(f"h[{dst.slot}] = h[{src.slot}]")
         w(f"h[{_add(dst.hbase, 1 + nd)}] = h[{_add(src.hbase, 1 + ns)}]")
-
-    def header_type_of(self, v: Val, ctx) -> HeaderType:
-        for htype in self.p.header_types.values():
-            if v.fidx < len(htype.fields) and htype.fields[v.fidx] is v.info:
-                return htype
-        self.err(ctx, "field of unknown header type")
 
     def p_assign_header(self, ps, ctx, w):
         dst, src = self.header_arg(ps[0], ctx), self.header_arg(ps[1], ctx)
@@ -1098,12 +1081,8 @@ class _Generator:
 
     def field_piece(self, v: Val):
         spec = v.info
-        if spec.width is None:
-            vl = None
-            for htype in self.p.header_types.values():
-                if v.fidx < len(htype.fields) and htype.fields[v.fidx] is spec:
-                    vl = _add(v.hbase, 1 + len(htype.fields))
-            return v.code, f"h[{vl}]"
+        if spec.width is None:  # varbit: its current width sits after the fields
+            return v.code, f"h[{_add(v.hbase, 1 + len(v.htype.fields))}]"
         code = f"({v.code} & {(1 << spec.width) - 1})" if spec.signed else v.code
         return code, str(spec.width)
 
