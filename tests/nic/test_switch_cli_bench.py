@@ -1,0 +1,18 @@
+"""`p4nic bench` runs every part end to end (a smoke run with few packets; no timing asserted)."""
+import re
+import subprocess
+import sys
+
+
+def test_bench_reports_every_part():
+    r = subprocess.run([sys.executable, "-m", "p4nic.cli", "bench", "--packets", "300"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = r.stdout
+    assert "Traceback" not in out + r.stderr
+    for title in ("compile time", "packets/s in-process", "P4Runtime table inserts/s",
+                  "packets/s through the nanomsg port"):
+        assert f"== {title}" in out, out
+    assert re.search(r"vnic\.p4: (\d+\.\d+ s|skipped: .+)", out), out
+    assert re.search(r"[\d,]+ inserts/s \(4000 entries in", out), out
+    assert len(re.findall(r"[\d,]+ packets/s \(300 packets in", out)) == 2, out
