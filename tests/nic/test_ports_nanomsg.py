@@ -21,6 +21,12 @@ def receive_until(ports, count, timeout=5.0):
     return got
 
 
+def free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture
 def switch_side(tmp_path):
     ports = NanomsgPorts(f"ipc://{tmp_path}/packets.ipc")
@@ -28,8 +34,19 @@ def switch_side(tmp_path):
     ports.close()
 
 
-def test_ptf_client_packets_both_ways(switch_side, tmp_path):
-    ptf = DataPlanePacketSourceNN(0, f"ipc://{tmp_path}/packets.ipc", 2000, 1000)
+@pytest.fixture(params=["ipc", "tcp"])
+def address(request, tmp_path):
+    """Where the switch listens and PTF dials: an IPC path or a loopback TCP port."""
+    if request.param == "ipc":
+        return f"ipc://{tmp_path}/packets.ipc", f"ipc://{tmp_path}/packets.ipc"
+    port = free_tcp_port()
+    return f"tcp://*:{port}", f"tcp://127.0.0.1:{port}"
+
+
+def test_ptf_client_packets_both_ways(address):
+    listen, dial = address
+    switch_side = NanomsgPorts(listen)
+    ptf = DataPlanePacketSourceNN(0, dial, 2000, 1000)
     try:
         ptf.port_add(1)
         ptf.port_add(2)
@@ -44,6 +61,7 @@ def test_ptf_client_packets_both_ways(switch_side, tmp_path):
         assert ptf.recv()[1:3] == (1, b"out-on-1")
     finally:
         ptf.close()
+        switch_side.close()
 
 
 def test_control_messages_and_info_request(switch_side, tmp_path):
@@ -70,12 +88,6 @@ def test_control_messages_and_info_request(switch_side, tmp_path):
 def test_transmit_without_peer_drops_instead_of_blocking(switch_side):
     switch_side.transmit([(1, b"x" * 64)] * 5)
     assert switch_side.dropped == 5
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_tcp_wildcard_address_and_busy_address():
