@@ -162,3 +162,37 @@ def test_trace_says_why_a_packet_was_dropped():
     assert dev.process([(1, FRAME)]) == []
     assert any("Dropping packet at the end of ingress" in line for line in lines)
     assert any("Applying table 'ing'" in line for line in lines)
+
+
+def test_a_packet_that_recirculates_forever_is_stopped():
+    from programs.v1model import ETHERNET, V1Program, extract, hexv, prim
+
+    p = V1Program()
+    p.header_type("ethernet_t", ETHERNET)
+    p.header("ethernet", "ethernet_t")
+    p.state("start", [extract("ethernet")])
+    p.field_lists.append({"id": 1, "name": "none", "elements": []})
+    again = p.action("again", [], [prim("recirculate", hexv(1))])
+    p.table("egress", "e", [], [again], default=(again, []))
+    dev = Device()
+    dev.load(p.json())
+    assert dev.process([(1, FRAME), (1, FRAME)]) == []
+
+
+def test_parser_and_deparser_primitives():
+    from programs.v1model import ETHERNET, V1Program, extract, fld, hdr, hexv, prim
+
+    p = V1Program()
+    p.header_type("ethernet_t", ETHERNET)
+    p.header("ethernet", "ethernet_t")
+    p.header("copy", "ethernet_t")
+    p.state("start", [extract("ethernet"), {"op": "primitive", "parameters": [
+        prim("assign_header", hdr("copy"), hdr("ethernet"))]}])
+    prog = p.json()
+    prog["deparsers"][0]["primitives"] = [prim("assign", fld("copy", "etherType"), hexv(0xBEEF))]
+    dev = Device()
+    dev.load(prog)
+    (port, data), = dev.process([(1, FRAME)])
+    assert data[:14] == FRAME[:14]
+    assert data[14:26] == FRAME[:12] and data[26:28] == b"\xbe\xef"
+    assert data[28:] == FRAME[14:]
