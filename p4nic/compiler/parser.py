@@ -98,7 +98,12 @@ def _raw_tokens(text: str, source: PreprocessedSource) -> list:
 
 
 def _bad_character(tok: RawToken, source: PreprocessedSource) -> CompileError:
-    what = "unterminated string" if tok.text == '"' else f"unexpected character '{tok.text}'"
+    if tok.text == '"':
+        what = "unterminated string"
+    elif tok.text.isprintable():
+        what = f"unexpected character '{tok.text}'"
+    else:
+        what = f"unexpected character U+{ord(tok.text):04X}"
     return CompileError(what, source.location(tok.line, tok.column), kind="syntax")
 
 
