@@ -103,3 +103,33 @@ def test_empty_pipelines_forward_to_port_zero():
     frame = bytes(range(20))
     assert dev.process([(3, frame)]) == [(0, frame)]
     assert Device().process([(3, frame)]) == []  # nothing loaded: dropped
+
+
+def test_checksum_with_payload_matches_udp():
+    from programs.v1model import V1Program, ethernet_ipv4, extract, fld, hexv, prim, valid, sm
+
+    p = V1Program()
+    ethernet_ipv4(p, ipv4_next="parse_udp")
+    p.header_type("udp_t", [["sport", 16], ["dport", 16], ["len", 16], ["checksum", 16]])
+    p.header("udp", "udp_t")
+    p.state("parse_udp", [extract("udp")])
+    p.calculations.append({"name": "udp_csum", "id": 0, "algo": "csum16", "input": [
+        fld("ipv4", "srcAddr"), fld("ipv4", "dstAddr"),
+        {"type": "hexstr", "value": "0x00", "bitwidth": 8}, fld("ipv4", "protocol"),
+        fld("udp", "len"), fld("udp", "sport"), fld("udp", "dport"), fld("udp", "len"),
+        {"type": "payload", "value": None}]})
+    p.checksums.append({"name": "c", "id": 0, "target": ["udp", "checksum"], "type": "generic",
+                        "calculation": "udp_csum", "verify": False, "update": True,
+                        "if_cond": valid("udp")})
+    fwd = p.action("fwd", [], [prim("assign", sm("egress_spec"), hexv(1)),
+                               prim("assign", fld("udp", "dport"), hexv(4242))])
+    p.table("ingress", "t", [], [fwd], default=(fwd, []))
+    dev = Device()
+    dev.load(p.json())
+    sent = packet("10.0.0.1", payload=b"odd-length payload")
+    (port, data), = dev.process([(0, sent)])
+    got = Ether(data)
+    assert got[UDP].dport == 4242
+    ours = got[UDP].chksum
+    del got[UDP].chksum
+    assert Ether(bytes(got))[UDP].chksum == ours
