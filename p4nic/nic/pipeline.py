@@ -37,7 +37,6 @@ class V1Model:
     def __init__(self, compiled: CompiledProgram, state, *, drop_port: int = 511,
                  priority_queues: int = 1, tracer=None):
         self.c = compiled
-        self.state = state
         self.replication = state.replication
         self.drop_port = drop_port
         self.nb_queues = priority_queues
@@ -48,7 +47,7 @@ class V1Model:
         self.meta_end = layout.meta_end
         reg = layout.reg
         std = layout.std
-        self.PAYLOAD, self.EXIT, self.CLONE = reg["PAYLOAD"], reg["EXIT"], reg["CLONE"]
+        self.EXIT, self.CLONE = reg["EXIT"], reg["CLONE"]
         self.CLONE_FL, self.RESUBMIT, self.RECIRC = reg["CLONE_FL"], reg["RESUBMIT"], reg["RECIRC"]
         self.LEARN, self.TRUNC, self.PKT_LEN = reg["LEARN"], reg["TRUNC"], reg["PKT_LEN"]
         self.ING_LEN, self.PKT_ID = reg["ING_LEN"], reg["PKT_ID"]
@@ -108,22 +107,24 @@ class V1Model:
             h, data = ingress.pop(0)
             egress = []
             self.ingress_pass(h, data, egress, ingress)
+            passes += 1
             i = 0
-            while i < len(egress):
-                passes += 1
+            while i < len(egress):  # egress clones append to `egress`
                 if passes > MAX_PASSES:
-                    self.note(h, "Packet keeps resubmitting/recirculating/cloning: dropped")
-                    return
+                    break
                 eport, eh = egress[i]
                 i += 1
                 self.egress_pass(eport, eh, egress, ingress, out)
-            passes += 1
+                passes += 1
+            if passes > MAX_PASSES:
+                self.note(h, "Packet keeps resubmitting/recirculating/cloning: dropped")
+                return
 
     def note(self, h, text):
         if self.tracer is not None:
             self.tracer.note(h, text)
 
-    def new_copy(self, h, copy_of):
+    def new_copy(self, copy_of):
         """A fresh PHV for a copy (BMv2: new packet, metadata reset, registers cleared)."""
         c = self.init[:]
         pid = copy_of[self.PKT_ID]
@@ -164,7 +165,7 @@ class V1Model:
             h[self.CLONE] = None
             session = self.replication.clone_sessions.get(sid)
             if session is not None:
-                clone = self.new_copy(h, h)
+                clone = self.new_copy(h)
                 clone[self.INGRESS_PORT] = h[self.INGRESS_PORT]
                 c.parse(clone, data)
                 # copy_field_list_and_set_type: metadata reset after parsing, then the field list
@@ -183,7 +184,7 @@ class V1Model:
                 self.digests.setdefault(learn, []).append(entry[1](h))
         fl = h[self.RESUBMIT]
         if fl is not None:  # RESUBMIT: original packet, fresh metadata + the field list
-            re = self.new_copy(h, h)
+            re = self.new_copy(h)
             self.copy_field_list(fl, re, h)
             re[self.INSTANCE_TYPE] = PKT_INSTANCE_TYPE_RESUBMIT
             re[self.PKT_LEN] = ingress_len
@@ -288,7 +289,7 @@ class V1Model:
         data = c.deparse(h)
         fl = h[self.RECIRC]
         if fl is not None:  # RECIRCULATE: the deparsed packet enters the parser again
-            re = self.new_copy(h, h)
+            re = self.new_copy(h)
             self.copy_field_list(fl, re, h)
             re[self.INSTANCE_TYPE] = PKT_INSTANCE_TYPE_RECIRC
             n = len(data)

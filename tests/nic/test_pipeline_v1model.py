@@ -196,3 +196,25 @@ def test_parser_and_deparser_primitives():
     assert data[:14] == FRAME[:14]
     assert data[14:26] == FRAME[:12] and data[26:28] == b"\xbe\xef"
     assert data[28:] == FRAME[14:]
+
+
+@pytest.mark.parametrize("pipe,primitive", [
+    ("ingress", "resubmit"),
+    ("egress", "clone_egress_pkt_to_egress"),
+])
+def test_endless_resubmit_or_egress_clone_chain_is_stopped(pipe, primitive):
+    from programs.v1model import ETHERNET, V1Program, extract, hexv, prim
+
+    p = V1Program()
+    p.header_type("ethernet_t", ETHERNET)
+    p.header("ethernet", "ethernet_t")
+    p.state("start", [extract("ethernet")])
+    p.field_lists.append({"id": 1, "name": "none", "elements": []})
+    params = [hexv(1)] if primitive == "resubmit" else [hexv(4), hexv(1)]
+    again = p.action("again", [], [prim(primitive, *params)])
+    p.table(pipe, "t", [], [again], default=(again, []))
+    dev = Device()
+    dev.load(p.json())
+    dev.state.replication.create_session(4, [(2, 0)])
+    out = dev.process([(1, FRAME)])
+    assert len(out) < 2000  # it ends; egress clones may leave before the cut
