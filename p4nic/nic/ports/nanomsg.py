@@ -9,9 +9,14 @@ PTF's ptf/dataplane.py (DataPlanePacketSourceNN).
 As BMv2 does without `enforce_ports`, packets are accepted on and sent to every port; the
 PORT_ADD / PORT_REMOVE / PORT_SET_STATUS messages only keep the port table that `ports_info`
 reports. nng's pair0 protocol speaks the same wire format as nanomsg's PAIR.
+
+Sending runs on its own thread: an nng send waits on nng's I/O threads even when it does not
+block, and overlapping that wait with the pipeline roughly doubles throughput on a busy machine.
 """
+import collections
 import logging
 import struct
+import threading
 
 import pynng
 
@@ -34,8 +39,8 @@ PORT_STATUS_UP = 1
 
 INFO_STATUS_NOT_SUPPORTED = 1
 
-# Messages nng may hold per direction before a send would block; a slow peer loses packets
-# past this, like a full NIC ring.
+# Messages nng may hold per direction before a send would block, and messages the sender thread
+# may hold on top; a slow peer loses packets past this, like a full NIC ring.
 QUEUE_DEPTH = 4096
 
 
@@ -65,6 +70,11 @@ class NanomsgPorts:
         except pynng.NNGException as e:
             self._sock.close()
             raise PortError(f"cannot listen on packet-in address '{address}': {e}") from None
+        self._outbox = collections.deque()  # encoded PACKET_OUT messages for the sender thread
+        self._wake = threading.Event()
+        self._closing = False
+        self._sender = threading.Thread(target=self._send_loop, name="p4nic-nanomsg-tx", daemon=True)
+        self._sender.start()
 
     def _peer_joined(self, _pipe) -> None:
         self._peers += 1
@@ -120,11 +130,22 @@ class NanomsgPorts:
         return None
 
     def transmit(self, batch: list[tuple[int, bytes]]) -> None:
-        if not self._peers:  # nobody to deliver to: drop now rather than deliver stale later
+        # nobody to deliver to, or the sender is that far behind: drop now, not deliver stale later
+        if not self._peers or len(self._outbox) >= QUEUE_DEPTH:
             self.dropped += len(batch)
             return
-        for port, packet in batch:
-            self._send(HEADER.pack(MSG_PACKET_OUT, port, len(packet)) + packet)
+        self._outbox.extend(HEADER.pack(MSG_PACKET_OUT, port, len(packet)) + packet
+                            for port, packet in batch)
+        self._wake.set()
+
+    def _send_loop(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()  # before draining, so a message queued meanwhile wakes us again
+            if self._closing:
+                return
+            while self._outbox:
+                self._send(self._outbox.popleft())
 
     def _send(self, msg: bytes) -> None:
         try:
@@ -135,4 +156,7 @@ class NanomsgPorts:
             pass
 
     def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        self._sender.join()
         self._sock.close()
