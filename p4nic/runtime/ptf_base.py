@@ -25,7 +25,7 @@ import ptf.testutils as tu
 from ptf.base_tests import BaseTest
 from p4.v1 import p4runtime_pb2
 
-from p4nic.runtime.connection import Connection
+from p4nic.runtime.connection import Connection, WriteError
 from p4nic.runtime.entities import EntityBuilder, as_entity
 from p4nic.runtime.p4info import load_p4info
 
@@ -142,8 +142,14 @@ class P4RuntimeTest(BaseTest):
         self.insert(self.p4.multicast_group(group_id, replicas))
 
     def enable_digest(self, name: str, **config):
-        """Turn a digest's notifications on (left on: a digest config is not a table row)."""
-        self.conn.insert(self.p4.digest_entry(name, **config))
+        """Turn a digest's notifications on, or reconfigure them if an earlier test did."""
+        entry = self.p4.digest_entry(name, **config)
+        try:
+            self.conn.insert(entry)
+        except WriteError as exc:
+            if [code for _, code, _ in exc.errors] != ["ALREADY_EXISTS"]:
+                raise
+            self.conn.modify(entry)
 
     # -- reads --------------------------------------------------------------------------------
 
