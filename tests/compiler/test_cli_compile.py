@@ -90,3 +90,12 @@ def test_unwritable_output_is_a_clear_error(tmp_path):
     run = p4nic_compile(PROGRAMS / "basic_router.p4", "-o", tmp_path / "no_dir" / "x.json")
     assert run.returncode == 1 and "cannot write" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_single_p4runtime_file_uses_the_given_format(tmp_path):
+    info = tmp_path / "router.p4info"
+    run = p4nic_compile(PROGRAMS / "basic_router.p4", "-o", tmp_path / "x.json",
+                        "--p4runtime-file", info, "--p4runtime-format", "json")
+    assert run.returncode == 0, run.stderr
+    parsed = json_format.Parse(info.read_text(), p4info_pb2.P4Info())
+    assert parsed.tables[0].preamble.name == "RouterIngress.ipv4_lpm"

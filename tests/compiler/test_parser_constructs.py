@@ -418,3 +418,14 @@ def test_every_truncation_of_a_program_is_a_clean_error(parse_text, tmp_path):
         with pytest.raises(CompileError) as info:
             parse_text(truncated, name=f"cut{cut}.p4")
         assert info.value.loc is not None and info.value.kind == "syntax"
+
+
+def test_syntax_error_in_an_included_file_names_that_file(tmp_path):
+    (tmp_path / "lib.p4").write_text("// library\nheader h_t {\n    bit<8> a\n}\n")
+    main = tmp_path / "main.p4"
+    main.write_text('#include "lib.p4"\nconst bit<8> X = 1;\n')
+    with pytest.raises(CompileError) as info:
+        parse(preprocess(str(main)))
+    loc = info.value.loc
+    assert (loc.file, loc.line, loc.column, loc.text) == (
+        str(tmp_path / "lib.p4"), 3, 13, "    bit<8> a")
