@@ -274,30 +274,45 @@ def bench_switch(program: dict, p4info, packets: int, workdir: Path) -> None:
 
 
 def bench_nanomsg(address: str, packets: int, window: int = 512) -> None:
-    """Sends like PTF's nn platform, keeping at most `window` packets in flight."""
+    """Speaks PTF's nn protocol: one thread sends, keeping at most `window` packets in flight,
+    while this one receives, so the client's own waits do not count against the switch."""
+    import threading
+
     import pynng
 
-    frames = router_packets(packets)
+    header = struct.Struct("<iii")
+    messages = [header.pack(3, 0, len(frame)) + frame for frame in router_packets(packets)]
     client = pynng.Pair0(recv_timeout=2000, send_timeout=2000, recv_buffer_size=4096,
                          send_buffer_size=4096)
     client.dial(address, block=True)
+    in_flight = threading.BoundedSemaphore(window)
+    stop = threading.Event()
+
+    def send_all():
+        for message in messages:
+            while not in_flight.acquire(timeout=0.1):
+                if stop.is_set():
+                    return
+            client.send(message)
+
+    sender = threading.Thread(target=send_all, daemon=True)
+    received = 0
     try:
-        client.send(struct.pack("<iii", 0, 0, 0))  # PORT_ADD 0
-        header = struct.Struct("<iii")
-        sent = received = 0
+        client.send(header.pack(0, 0, 0))  # PORT_ADD 0
         start = time.perf_counter()
-        while received < len(frames):
-            while sent < len(frames) and sent - received < window:
-                frame = frames[sent]
-                client.send(header.pack(3, 0, len(frame)) + frame)
-                sent += 1
+        sender.start()
+        while received < len(messages):
             try:
                 client.recv()
             except pynng.Timeout:
-                raise Skip(f"only {received} of {len(frames)} packets came back") from None
+                raise Skip(f"only {received} of {len(messages)} packets came back") from None
             received += 1
+            in_flight.release()
         elapsed = time.perf_counter() - start
     finally:
+        stop.set()
+        if sender.is_alive():
+            sender.join()
         client.close()
     print(f"  {received / elapsed:,.0f} packets/s ({received} packets in {elapsed:.2f} s)")
 
