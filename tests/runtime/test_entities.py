@@ -6,6 +6,7 @@ from p4.v1 import p4data_pb2, p4runtime_pb2
 
 from p4nic.runtime.entities import EntityBuilder, as_entity
 from p4nic.runtime.p4info import P4InfoError, load_p4info
+from p4nic.runtime.values import encode, to_int
 
 P4INFO = Path(__file__).parent / "vnic_subset.p4info.txtpb"
 
@@ -166,3 +167,19 @@ def test_load_p4info_binary_and_garbage(tmp_path):
     garbage.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(P4InfoError, match="neither a text nor a binary P4Info"):
         load_p4info(garbage)
+
+
+@pytest.mark.parametrize("value, number", [
+    (5, 5), (True, 1), (b"\x01\x00", 256), ("0x1F", 31), ("42", 42),
+    ("00:00:00:00:0a:01", 0xA01), ("0-1-2-3-4-5", 0x000102030405), ("10.0.0.1", 0x0A000001),
+    ("2001:db8::1", 0x20010DB8 << 96 | 1),
+])
+def test_value_forms(value, number):
+    assert to_int(value, "v") == number
+    assert int.from_bytes(encode(value, 128, "v"), "big") == number
+
+
+@pytest.mark.parametrize("value", [-1, "0xZZ", "10.0.0", 1.5, None])
+def test_unreadable_values_are_refused(value):
+    with pytest.raises(P4InfoError):
+        to_int(value, "v")
