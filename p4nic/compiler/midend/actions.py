@@ -13,16 +13,12 @@ from p4nic.compiler import ast
 from p4nic.compiler import types as T
 from p4nic.compiler.errors import CompileError
 from p4nic.compiler.midend import ir
+from p4nic.compiler.midend.ir import Label
 from p4nic.compiler.midend.flatten import (
     Flattener, SliceLoc, as_bool, as_data, const_for, unsupported)
 from p4nic.compiler.midend.inline import Scope, bind_call
 from p4nic.compiler.midend.localvars import (
     CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, UnionLoc, is_scalar)
-
-
-class Label:
-    """A jump target inside one action, resolved to a primitive index by `resolve_jumps`."""
-    index: Optional[int] = None
 
 
 def resolve_jumps(prims: list) -> list:
@@ -40,12 +36,13 @@ def resolve_jumps(prims: list) -> list:
 
 class StatementLowering:
     """Appends the primitives of statements to `out`. `exit_label` is where `exit` jumps after
-    marking the packet (the end of the outermost action); `return_label` and `return_loc` are
-    the current function's or action's end and result storage."""
+    marking the packet (the end of the outermost action), running `exit_backs` (the copy-backs
+    of the calls it is inlined in, innermost first) on the way; `return_label` and `return_loc`
+    are the current function's or action's end and result storage."""
 
     def __init__(self, ctx, scope: Scope, out: list, in_parser: bool = False,
                  exit_label: Optional[Label] = None, return_label: Optional[Label] = None,
-                 return_loc=None):
+                 return_loc=None, exit_backs: Optional[list] = None):
         self.ctx = ctx
         self.scope = scope
         self.out = out
@@ -53,6 +50,7 @@ class StatementLowering:
         self.exit_label = exit_label
         self.return_label = return_label
         self.return_loc = return_loc
+        self.exit_backs = exit_backs or []
 
     @property
     def flat(self) -> Flattener:
@@ -79,6 +77,8 @@ class StatementLowering:
             self.switch(s)
         elif isinstance(s, ast.ExitStatement):
             self.out.append(ir.Primitive("exit", [], s.loc))
+            for back in self.exit_backs:
+                self.out.extend(ir.Primitive(p.op, list(p.params), p.loc) for p in back)
             if self.exit_label is not None:
                 self.jump(self.exit_label, s)
         elif isinstance(s, ast.ReturnStatement):
@@ -178,37 +178,23 @@ class StatementLowering:
             if method == "isValid":
                 return
         decl = callee.decl if isinstance(callee, ast.Name) else None
-        if isinstance(decl, ast.ActionDeclaration):
-            self.inline_action(decl, call)
-            return
-        if isinstance(decl, ast.FunctionDeclaration):
-            self.inline_function(decl, call, None)
+        if isinstance(decl, (ast.ActionDeclaration, ast.FunctionDeclaration)):
+            self.inline_call(decl, call)
             return
         if self.ctx.externs.call(self, call):
             return
         raise unsupported("this call is not supported here on BMv2", call)
 
-    def inline_action(self, decl: ast.ActionDeclaration, call: ast.MethodCall,
-                      scope_path: Optional[str] = None) -> None:
+    def inline_call(self, decl, call: ast.MethodCall, result=None) -> None:
+        """Inline an action or function call: parameters bound, body lowered, then the
+        copy-back of out/inout arguments — also on the way out of an `exit` inside it."""
         home = self.ctx.home_scope(decl, self.scope)
         body_scope = home.child()
         back = self.bind_params(body_scope, bind_call(self.scope, decl.params, call.args, call),
                                 call)
         end = Label()
         inner = StatementLowering(self.ctx, body_scope, self.out, self.in_parser,
-                                  self.exit_label, end, None)
-        inner.statements(decl.body.statements)
-        self.out.append(end)
-        self.out.extend(back)
-
-    def inline_function(self, decl: ast.FunctionDeclaration, call: ast.MethodCall, result):
-        home = self.ctx.home_scope(decl, self.scope)
-        body_scope = home.child()
-        back = self.bind_params(body_scope, bind_call(self.scope, decl.params, call.args, call),
-                                call)
-        end = Label()
-        inner = StatementLowering(self.ctx, body_scope, self.out, self.in_parser,
-                                  self.exit_label, end, result)
+                                  self.exit_label, end, result, [back] + self.exit_backs)
         inner.statements(decl.body.statements)
         self.out.append(end)
         self.out.extend(back)
@@ -262,6 +248,6 @@ def call_for_value(ctx, flat: Flattener, e: ast.MethodCall):
     lowering = StatementLowering(ctx, flat.scope, flat.sink, flat.in_parser)
     if isinstance(decl, ast.FunctionDeclaration):
         result = ctx.storage.alloc("retval", e.type, e.loc)
-        lowering.inline_function(decl, e, result)
+        lowering.inline_call(decl, e, result)
         return result
     raise unsupported("this call is not supported in an expression on BMv2", e)

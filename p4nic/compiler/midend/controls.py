@@ -298,7 +298,7 @@ class ControlLowering:
             self.pipeline.conditionals.append(c)
             node = c.name
         if pre:
-            return self.hidden_table(pre, s.loc, node)
+            return self.hidden_table(resolve_jumps(pre), s.loc, node)
         return node
 
     def apply_instance(self, call: ast.MethodCall, scope: Scope, next_node):

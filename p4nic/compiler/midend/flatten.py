@@ -243,6 +243,9 @@ class Flattener:
             return ir.Op("&", shifted, ir.Const(mask(w), w), width=w)
         if isinstance(e, ast.Cast):
             return self.cast(self.value(e.expr), e.expr.type, e.type)
+        if isinstance(e, ast.Mux) and not self.in_parser and (has_call(e.then)
+                                                               or has_call(e.else_)):
+            return self.mux_with_calls(e)
         if isinstance(e, ast.Mux):
             cond = as_bool(self.value(e.cond))
             a, b = self.value(e.then), self.value(e.else_)
@@ -259,6 +262,18 @@ class Flattener:
         if isinstance(e, ast.BoolLiteral):
             return ir.BoolConst(e.value)
         raise unsupported(f"expression not supported on BMv2: {type(e).__name__}", e)
+
+    def mux_with_calls(self, e: ast.Mux) -> ir.LExpr:
+        """`c ? f() : g()` runs only the chosen call: jumps into a temporary."""
+        tmp = self.temp(e.type)
+        else_label, end = ir.Label(), ir.Label()
+        cond = as_data(as_bool(self.value(e.cond)))
+        self.sink.append(ir.Primitive("_jump_if_zero", [cond, else_label], e.loc))
+        self.copy(tmp, self.loc(e.then), e)
+        self.sink += [ir.Primitive("_jump", [end], e.loc), else_label]
+        self.copy(tmp, self.loc(e.else_), e)
+        self.sink.append(end)
+        return tmp.expr
 
     def unary(self, e: ast.Unary) -> ir.LExpr:
         x = self.value(e.operand)

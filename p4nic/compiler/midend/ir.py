@@ -131,6 +131,12 @@ class Primitive:
     loc: object = None  # errors.SourceLocation, for "source_info"
 
 
+class Label:
+    """A jump target inside one primitive list, resolved to a primitive index (actions.py
+    resolve_jumps) when the list becomes an action."""
+    index: Optional[int] = None
+
+
 @dataclass
 class ParserOp:
     """op: extract, extract_VL, set, verify, advance, primitive. For extract the first param is

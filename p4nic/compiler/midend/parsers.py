@@ -194,7 +194,7 @@ class ParserLowering:
             widths.append(width_of(e.type))
         state.keys = keys
         for case in tr.cases:
-            state.transitions.append(self.select_case(case, widths, scope, names))
+            state.transitions.extend(self.select_case(case, widths, scope, names))
 
     def select_key(self, flat: Flattener, e) -> ir.LExpr:
         if isinstance(e, ast.MethodCall) and is_packet_method(e, "lookahead"):
@@ -212,44 +212,61 @@ class ParserLowering:
         flat.sink.append(ir.Primitive("assign", [tmp.expr, as_data(value)], e.loc))
         return tmp.expr
 
-    def select_case(self, case: ast.SelectCase, widths: list, scope: Scope, names: dict):
-        nxt = names.get(case.state)
+    def select_case(self, case: ast.SelectCase, widths: list, scope: Scope, names: dict) -> list:
+        """The transitions of one select case: one, or several when ranges become masks."""
         if case.state not in names:
             raise unsupported(f"unknown state '{case.state}'", case)
+        nxt = names[case.state]
         ks = case.keyset
         total_bytes = sum((w + 7) // 8 for w in widths)
         if isinstance(ks, (ast.DefaultExpression, ast.DontCare)):
-            return ir.Transition("default", None, None, 0, nxt)
+            return [ir.Transition("default", None, None, 0, nxt)]
         if isinstance(ks, ast.Name) and isinstance(ks.decl, ast.ValueSetDeclaration):
             vs = scope.find(ks.decl)
-            return ir.Transition("parse_vset", vs.value, None, total_bytes, nxt)
+            return [ir.Transition("parse_vset", vs.value, None, total_bytes, nxt)]
         parts = ks.elements if isinstance(ks, ast.ListExpression) and len(widths) > 1 else [ks]
         if isinstance(ks, ast.ListExpression) and len(widths) == 1 and len(ks.elements) == 1:
             parts = ks.elements
-        value = mask = 0
-        exact = True
+        combos = [(0, 0, True)]  # (value, mask, exact) of the key parts so far
         for part, w in zip(parts, widths):
-            v, m = self.keyset_part(part, w, scope)
-            if m != (1 << w) - 1:
-                exact = False
             shift = 8 * ((w + 7) // 8)
-            value = (value << shift) | v
-            mask = (mask << shift) | m
-        if mask == 0:
-            return ir.Transition("default", None, None, 0, nxt)
-        return ir.Transition("hexstr", value, None if exact else mask, total_bytes, nxt)
+            combos = [((v << shift) | pv, (m << shift) | pm, exact and pm == (1 << w) - 1)
+                      for v, m, exact in combos for pv, pm in self.keyset_part(part, w, scope)]
+        out = []
+        for value, mask, exact in combos:
+            if mask == 0:
+                out.append(ir.Transition("default", None, None, 0, nxt))
+            else:
+                out.append(ir.Transition("hexstr", value, None if exact else mask, total_bytes,
+                                         nxt))
+        return out
 
     @staticmethod
-    def keyset_part(part, width: int, scope: Scope) -> tuple:
+    def keyset_part(part, width: int, scope: Scope) -> list:
+        """(value, mask) alternatives matching one key part."""
         full = (1 << width) - 1
         if isinstance(part, (ast.DefaultExpression, ast.DontCare)):
-            return 0, 0
+            return [(0, 0)]
         if isinstance(part, ast.Binary) and part.op == "&&&":
             m = scope.folder.int_of(part.right, "select mask") & full
-            return scope.folder.int_of(part.left, "select value") & m, m
+            return [(scope.folder.int_of(part.left, "select value") & m, m)]
         if isinstance(part, ast.Binary) and part.op == "..":
-            raise unsupported("ranges in select are not supported on BMv2", part)
-        return scope.folder.int_of(part, "select value") & full, full
+            return range_masks(scope.folder.int_of(part.left, "range bound") & full,
+                               scope.folder.int_of(part.right, "range bound") & full, width)
+        return [(scope.folder.int_of(part, "select value") & full, full)]
+
+
+def range_masks(lo: int, hi: int, width: int) -> list:
+    """lo..hi as the fewest aligned (value, mask) blocks, as BMv2 parsers only match masks."""
+    full = (1 << width) - 1
+    out = []
+    while lo <= hi:
+        size = lo & -lo if lo else 1 << width
+        while lo + size - 1 > hi:
+            size >>= 1
+        out.append((lo, full ^ (size - 1)))
+        lo += size
+    return out
 
 
 def lookahead_value(flat: Flattener, e: ast.MethodCall):
