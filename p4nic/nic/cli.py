@@ -187,8 +187,11 @@ def make_logger(opts: argparse.Namespace) -> logging.Logger:
     if opts.log_console:
         handler = logging.StreamHandler(sys.stdout)
     elif opts.log_file:
-        handler = logging.handlers.RotatingFileHandler(
-            opts.log_file, maxBytes=opts.log_file_max_size, backupCount=opts.log_file_max_files)
+        try:
+            handler = logging.handlers.RotatingFileHandler(
+                opts.log_file, maxBytes=opts.log_file_max_size, backupCount=opts.log_file_max_files)
+        except OSError as e:
+            raise SwitchUsageError(f"cannot open log file '{opts.log_file}': {e.strerror}") from None
     else:
         handler = logging.NullHandler()
     handler.setFormatter(BMv2Formatter())
@@ -288,12 +291,17 @@ def run(opts: argparse.Namespace) -> int:
         sources = open_sources(opts, logger)
     except PortError as e:
         raise SwitchUsageError(str(e)) from None
+    except OSError as e:  # an output pcap file that cannot be created
+        raise SwitchUsageError(f"cannot create '{e.filename}': {e.strerror}") from None
     if not opts.packet_in:
         for port, name in opts.interface:
             print(f"Adding interface {name} as port {port}" + (" (files)" if opts.use_files is not None else ""))
     capture = None
     if opts.pcap is not None and opts.interface and not opts.packet_in and opts.use_files is None:
-        capture = PcapCapture(opts.pcap, dict(opts.interface))
+        try:
+            capture = PcapCapture(opts.pcap, dict(opts.interface))
+        except OSError as e:
+            raise SwitchUsageError(f"cannot create '{e.filename}': {e.strerror}") from None
     dataplane = Dataplane(device, sources, cpu_port=opts.cpu_port, capture=capture, logger=logger,
                           dump_packet_data=opts.dump_packet_data)
     try:

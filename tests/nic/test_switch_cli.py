@@ -74,6 +74,13 @@ def test_missing_and_malformed_program_files(tmp_path):
     assert "Traceback" not in r.stderr
 
 
+def test_unwritable_outputs_are_clear_errors(tmp_path):
+    program = tmp_path / "p.json"
+    program.write_text("{}")
+    r = switch(str(program), "--log-file", str(tmp_path / "no" / "dir" / "switch.log"))
+    assert r.returncode == 1 and "cannot open log file" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_help_and_version():
     r = switch("--help")
     assert r.returncode == 0 and "--packet-in" in r.stdout and "--grpc-server-addr" in r.stdout
