@@ -28,6 +28,9 @@ def build_parser() -> UsageParser:
                         help="define a preprocessor macro")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also print what the test read back (registers, counters, notes)")
+    parser.add_argument("--trace", action="store_true",
+                        help="print the NIC's BMv2-style trace of every packet, as simple_switch "
+                             "--log-console does")
     return parser
 
 
@@ -75,7 +78,7 @@ def main(argv: list[str]) -> int:
     from p4nic.nic.device import Device
     from p4nic.nic.program import ProgramError
 
-    device = Device(device_id=0)
+    device = Device(device_id=0, logger=print if args.trace else None)
     try:
         device.load(program)
     except ProgramError as e:

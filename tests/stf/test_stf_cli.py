@@ -104,3 +104,10 @@ def test_compile_errors_are_printed_with_location(tmp_path):
     assert r.returncode == 1
     assert f"{bad}:2:" in r.stderr and "error" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_trace_shows_each_packet_through_the_pipeline():
+    r = stf(ROUTER, PROGRAMS / "l3_router.stf", "--trace")
+    assert r.returncode == 0, r.stdout
+    assert "[1.0] [cxt 0] Processing packet received on port 1" in r.stdout
+    assert "Table 'MyIngress.ipv4_lpm': hit with handle 0" in r.stdout
