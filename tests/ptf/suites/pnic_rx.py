@@ -3,7 +3,7 @@
 packet, and delivery to a VF, a multicast group or back to the uplink; a miss goes to the CPU."""
 import ptf.testutils as tu
 
-from nic_test import (GUEST_MAC, PEER_MAC, VNI, PnicTest, expected_tunnel, tcp, tunnelled,
+from nic_base import (GUEST_MAC, PEER_MAC, VNI, PnicTest, expected_tunnel, tcp, tunnelled,
                       tunnel_params)
 from p4nic.runtime.nicdefs import PATH_FAST, REASON_POLICY_MISS
 

@@ -1,8 +1,8 @@
 """The stateful services flow table on the PNIC (US20240036904A1): the very cases the VNIC
-suite runs (nic_test.ServiceCase), here on tunnelled packets delivered to a VF — a flow moved
+suite runs (nic_base.ServiceCase), here on tunnelled packets delivered to a VF — a flow moved
 from the VNIC to the PNIC keeps its behaviour."""
-import nic_test
-from nic_test import VNI, PnicTest, tunnelled
+import nic_base
+from nic_base import VNI, PnicTest, tunnelled
 
 UPLINK = 0
 VF = 2
@@ -23,25 +23,25 @@ class PnicServiceTest(PnicTest):
         return bytes(tunnelled(packet_in.payload, vni=packet_in.metadata["vni"]))
 
 
-class AllowCounts(nic_test.ServiceAllowCounts, PnicServiceTest):
+class AllowCounts(nic_base.ServiceAllowCounts, PnicServiceTest):
     pass
 
 
-class Deny(nic_test.ServiceDeny, PnicServiceTest):
+class Deny(nic_base.ServiceDeny, PnicServiceTest):
     pass
 
 
-class Nat(nic_test.ServiceNat, PnicServiceTest):
+class Nat(nic_base.ServiceNat, PnicServiceTest):
     pass
 
 
-class LoadBalancer(nic_test.ServiceLoadBalancer, PnicServiceTest):
+class LoadBalancer(nic_base.ServiceLoadBalancer, PnicServiceTest):
     pass
 
 
-class MissToGuestAndBack(nic_test.ServiceMissToGuestAndBack, PnicServiceTest):
+class MissToGuestAndBack(nic_base.ServiceMissToGuestAndBack, PnicServiceTest):
     pass
 
 
-class TcpCloseDigest(nic_test.ServiceTcpCloseDigest, PnicServiceTest):
+class TcpCloseDigest(nic_base.ServiceTcpCloseDigest, PnicServiceTest):
     pass

@@ -1,7 +1,7 @@
 """PNIC receive side of sender-side assisted classification (US10965601B2): a packet whose
 outer header carries the special-processing flag leaves the fast path for the special path
 (the host's CPU port by default, or NUMA-steered host queues), counted apart."""
-from nic_test import VNI, PnicTest, flow_key, tcp, tunnelled
+from nic_base import VNI, PnicTest, flow_key, tcp, tunnelled
 from p4nic.runtime.nicdefs import PATH_FAST, PATH_SPECIAL, REASON_SPECIAL
 
 UPLINK = 0

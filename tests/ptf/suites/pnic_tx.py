@@ -2,7 +2,7 @@
 special-processing flag, or setting it by the PNIC's own sender-side criteria."""
 import ptf.testutils as tu
 
-from nic_test import (GUEST_MAC, PEER_MAC, VNI, PnicTest, expected_tunnel, tcp, tunnel_params)
+from nic_base import (GUEST_MAC, PEER_MAC, VNI, PnicTest, expected_tunnel, tcp, tunnel_params)
 from p4nic.runtime.tunnels import encapsulate
 from p4nic.runtime.nicdefs import REASON_POLICY_MISS
 

@@ -5,7 +5,7 @@ import random
 
 import ptf.testutils as tu
 
-from nic_test import (GUEST_MAC, PEER_MAC, VnicTest, expected_tunnel, tcp, tunnel_params)
+from nic_base import (GUEST_MAC, PEER_MAC, VnicTest, expected_tunnel, tcp, tunnel_params)
 
 UPLINK = 0
 GUEST_QUEUE = 2

@@ -2,7 +2,7 @@
 and L4 ports pick the RX queue (queue q = port q); no match: default queue or RSS."""
 import ptf.testutils as tu
 
-from nic_test import GUEST_MAC, PEER_MAC, VnicTest, tcp
+from nic_base import GUEST_MAC, PEER_MAC, VnicTest, tcp
 
 UPLINK = 0
 

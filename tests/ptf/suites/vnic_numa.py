@@ -2,7 +2,7 @@
 vCPU -> NUMA node, node -> its queues; remapping a vCPU moves its flows."""
 import ptf.testutils as tu
 
-from nic_test import VnicTest, flow_key, tcp
+from nic_base import VnicTest, flow_key, tcp
 
 UPLINK = 0
 STEERING = "steering"

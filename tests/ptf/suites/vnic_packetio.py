@@ -1,6 +1,6 @@
 """VNIC packet I/O with the controller: packet-out straight to a port or injected as if
 received, packet-in with the reason code."""
-from nic_test import VnicTest, expected_tunnel, tcp, tunnel_params, GUEST_MAC, PEER_MAC
+from nic_base import VnicTest, expected_tunnel, tcp, tunnel_params, GUEST_MAC, PEER_MAC
 from p4nic.runtime.nicdefs import PKT_OUT_DIRECT, PKT_OUT_INJECT, REASON_ACL
 
 UPLINK = 0

@@ -1,7 +1,7 @@
 """The programmable VNIC (US11736413B2): table entries alone inject a stage between fixed
 stages, bypass fixed stages, or append a stage, for the flows classification steers to a
 profile; deleting the entries restores the original pipeline."""
-from nic_test import VnicTest, tcp
+from nic_base import VnicTest, tcp
 from p4nic.runtime.nicdefs import REASON_SLOT, STAGE_ACL, STAGE_FILTER, STAGE_SERVICES
 
 UPLINK = 0

@@ -1,7 +1,7 @@
 """The stateful services flow table on the VNIC (US20240036898A1): the cases of
-nic_test.ServiceCase, delivered from the uplink to the guest's default queue."""
-import nic_test
-from nic_test import VnicTest
+nic_base.ServiceCase, delivered from the uplink to the guest's default queue."""
+import nic_base
+from nic_base import VnicTest
 
 UPLINK = 0
 
@@ -17,25 +17,25 @@ class VnicServiceTest(VnicTest):
         return packet_in.payload
 
 
-class AllowCounts(nic_test.ServiceAllowCounts, VnicServiceTest):
+class AllowCounts(nic_base.ServiceAllowCounts, VnicServiceTest):
     pass
 
 
-class Deny(nic_test.ServiceDeny, VnicServiceTest):
+class Deny(nic_base.ServiceDeny, VnicServiceTest):
     pass
 
 
-class Nat(nic_test.ServiceNat, VnicServiceTest):
+class Nat(nic_base.ServiceNat, VnicServiceTest):
     pass
 
 
-class LoadBalancer(nic_test.ServiceLoadBalancer, VnicServiceTest):
+class LoadBalancer(nic_base.ServiceLoadBalancer, VnicServiceTest):
     pass
 
 
-class MissToGuestAndBack(nic_test.ServiceMissToGuestAndBack, VnicServiceTest):
+class MissToGuestAndBack(nic_base.ServiceMissToGuestAndBack, VnicServiceTest):
     pass
 
 
-class TcpCloseDigest(nic_test.ServiceTcpCloseDigest, VnicServiceTest):
+class TcpCloseDigest(nic_base.ServiceTcpCloseDigest, VnicServiceTest):
     pass
