@@ -429,3 +429,25 @@ def test_lookup_agrees_with_brute_force(match_type, kinds):
         got = t.lookup(probe)
         expected = reference_lookup(list(reference.values()), probe, kinds, widths)
         assert (got.args[0] if got else None) == expected, probe
+
+
+@pytest.mark.parametrize("match_type, kind, match, priority", [
+    ("exact", "exact", [(80,)], None),
+    ("lpm", "lpm", [(80, 16)], None),
+    ("ternary", "ternary", [(80, 0xFFFF)], 1),
+    ("range", "range", [(80, 80)], 1),
+])
+def test_a_held_lookup_stays_valid_across_clear_and_reset(match_type, kind, match, priority):
+    # generated pipeline code binds t.lookup and t.default_entry once, at load
+    state = make(table("t", 1, match_type, [key(kind, DPORT)]))
+    t = state.tables["t"]
+    lookup, default = t.lookup, t.default_entry
+    t.add(match, FWD, (1,), priority=priority)
+    t.clear()
+    assert lookup((80,)) is None
+    t.add(match, FWD, (2,), priority=priority)
+    state.reset()
+    t.add(match, FWD, (3,), priority=priority)
+    t.set_default(DROP)
+    assert lookup((80,)).args == (3,) and default.action_id == DROP
+    assert t.lookup is lookup and t.default_entry is default
