@@ -62,3 +62,38 @@ def action_id(bmv2_json: dict, name: str) -> int:
 
 def eth(payload: bytes = b"", ether_type: int = 0x0800, dst: int = 1, src: int = 2) -> bytes:
     return dst.to_bytes(6, "big") + src.to_bytes(6, "big") + ether_type.to_bytes(2, "big") + payload
+
+
+DATA_PROGRAM = """
+#include <core.p4>
+#include <v1model.p4>
+header data_t { %(fields)s }
+%(extra)s
+struct headers { data_t d; }
+struct metadata { %(meta)s }
+parser P(packet_in pkt, out headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+    state start { pkt.extract(hdr.d); transition accept; }
+}
+control VC(inout headers hdr, inout metadata meta) { apply { } }
+control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+    %(locals)s
+    apply { %(apply)s }
+}
+control E(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout metadata meta) { apply { } }
+control D(packet_out pkt, in headers hdr) { apply { pkt.emit(hdr.d); } }
+V1Switch(P(), VC(), I(), E(), CC(), D()) main;
+"""
+
+
+def data_program(fields: str, apply: str, locals_: str = "", meta: str = "",
+                 extra: str = "") -> str:
+    """A program whose parser extracts one header `hdr.d` with `fields` from the front of
+    the packet, runs `apply` in ingress and emits `hdr.d` back (egress port 0)."""
+    return DATA_PROGRAM % {"fields": fields, "apply": apply, "locals": locals_, "meta": meta,
+                           "extra": extra}
+
+
+def run_once(tmp_path, text: str, packet: bytes, port: int = 0) -> list:
+    """Compile, load and send one packet; the (port, bytes) list that comes out."""
+    return load(compile_text(tmp_path, text)).process([(port, packet)])

@@ -41,12 +41,17 @@ class ControlSite:
     path: BlockPath
     instances: dict = field(default_factory=dict)  # constructor parameter -> CompileTimeLoc
 
+    scope: Optional[Scope] = None
+
     def scope_in(self, caller: Scope) -> Scope:
-        """The scope of the instance's body, applied from `caller`."""
-        child = caller.child(path=self.path, constants=self.constants)
-        for p, loc in self.instances.items():
-            child.bind(p, loc)
-        return child
+        """The scope of the instance's body: made at the first apply, kept for later ones so
+        that locals, tables and externs exist once per instance (the caller rebinds the apply
+        parameters each time)."""
+        if self.scope is None:
+            self.scope = caller.child(path=self.path, constants=self.constants)
+            for p, loc in self.instances.items():
+                self.scope.bind(p, loc)
+        return self.scope
 
 
 def table_call(e) -> Optional[tuple]:
@@ -95,6 +100,8 @@ class ControlLowering:
         return self.block(init + list(decl.body.statements), scope, next_node, next_node)
 
     def local(self, d, scope: Scope, init: list) -> None:
+        if scope.find(d) is not None and not isinstance(d, ast.VariableDeclaration):
+            return  # declared when this instance was applied before
         if isinstance(d, ast.VariableDeclaration):
             init.append(d)
         elif isinstance(d, (ast.ActionDeclaration, ast.FunctionDeclaration)):

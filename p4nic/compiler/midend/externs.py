@@ -137,6 +137,9 @@ class Externs:
                 self.ctx.out.counter_arrays.append(ir.CounterArray(
                     inst.name, inst.size, True, inst.binding))
             elif inst.kind == "direct_meter" and inst.binding is not None:
+                if inst.result_target is None:  # never read: BMv2 still needs somewhere to write
+                    inst.result_target = self.ctx.storage.scalar(
+                        "meter_color", T.BitsType(2)).expr
                 self.ctx.out.meter_arrays.append(ir.MeterArray(
                     inst.name, inst.size, inst.meter_type, True, inst.binding,
                     inst.result_target))

@@ -69,8 +69,10 @@ class ParserLowering:
         return names["start"]
 
     def local(self, d, scope: Scope, init: list) -> None:
+        if scope.find(d) is not None and not isinstance(d, ast.VariableDeclaration):
+            return  # declared when this instance was applied before
         if isinstance(d, ast.VariableDeclaration):
-            loc = self.ctx.storage.alloc(d.name, d.type_ref.type, d.loc)
+            loc = scope.find(d) or self.ctx.storage.alloc(d.name, d.type_ref.type, d.loc)
             scope.bind(d, loc)
             if d.init is not None:
                 init.append(ast.AssignmentStatement(ast.Name(d.name, decl=d, type=d.type_ref.type),
