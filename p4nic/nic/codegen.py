@@ -248,7 +248,13 @@ class CompiledProgram:
 
 def compile_program(program: Program, state, drop_port: int = 511, tracer=None) -> CompiledProgram:
     """Generate and compile the Python for `program`, bound to runtime `state`."""
-    return _Generator(program, state, drop_port, tracer).build()
+    try:
+        return _Generator(program, state, drop_port, tracer).build()
+    except ProgramError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        # JSON shaped in a way no check above anticipated: still an error message, not a crash
+        raise ProgramError(f"malformed BMv2 JSON: {type(e).__name__}: {e}") from None
 
 
 class _Generator:
@@ -384,7 +390,7 @@ class _Generator:
         if t == "header":
             return self.header_val(v, ctx)
         if t == "header_stack":
-            if v not in self.p.stacks:
+            if not _is_name(v, self.p.stacks):
                 self.err(ctx, f"unknown header stack {v!r}")
             return Val(None, "stack", info=self.p.stacks[v])
         if t == "header_union":
@@ -394,11 +400,11 @@ class _Generator:
             bases = tuple(self.L.base[m.name] for m in union.headers)
             return Val(repr(bases), "union", info=union.type, const=bases)
         if t == "header_union_stack":
-            if v not in self.p.union_stacks:
+            if not _is_name(v, self.p.union_stacks):
                 self.err(ctx, f"unknown header union stack {v!r}")
             return Val(None, "ustack", info=self.p.union_stacks[v])
         if t == "stack_field":
-            if not isinstance(v, list) or len(v) != 2 or v[0] not in self.p.stacks:
+            if not isinstance(v, list) or len(v) != 2 or not _is_name(v[0], self.p.stacks):
                 self.err(ctx, f"bad stack_field {v!r}")
             stack = self.p.stacks[v[0]]
             idx = stack.type.field_index(v[1])
@@ -407,7 +413,7 @@ class _Generator:
             last = self.stack_elem(stack, f"h[{self.L.stack_next[stack.name]}] - 1")
             return self.field_at(last.code, stack.type, idx)
         if t == "union_stack_field":
-            if not isinstance(v, list) or len(v) != 3 or v[0] not in self.p.union_stacks:
+            if not isinstance(v, list) or len(v) != 3 or not _is_name(v[0], self.p.union_stacks):
                 self.err(ctx, f"bad union_stack_field {v!r}")
             ustack = self.p.union_stacks[v[0]]
             members = [m for m, _ in ustack.type.members]
@@ -1409,7 +1415,7 @@ class _Generator:
             after = [f"h[{nxt}] = _i + 1"]
             label = f"{v!r} + '[' + str(_i) + ']'"
         elif t == "union_stack":
-            if not isinstance(v, list) or len(v) != 2 or v[0] not in self.p.union_stacks:
+            if not isinstance(v, list) or len(v) != 2 or not _is_name(v[0], self.p.union_stacks):
                 self.err(ctx, f"bad union_stack extract target {v!r}")
             ustack = self.p.union_stacks[v[0]]
             members = [m for m, _ in ustack.type.members]
@@ -1869,6 +1875,11 @@ _ARITY = {
     "execute_meter": 3, "register_read": 3, "register_write": 3, "log_msg": 2, "assert": 1,
     "assume": 1,
 }
+
+
+def _is_name(key, names) -> bool:
+    """Is `key` a string naming one of `names` (JSON may hold any type where a name belongs)?"""
+    return isinstance(key, str) and key in names
 
 
 def _fold(op, a, b):
