@@ -11,7 +11,7 @@
 
 control Normalize(inout headers_t hdr,
                   inout metadata_t meta,
-                  inout standard_metadata_t standard_metadata) {
+                  in standard_metadata_t standard_metadata) {
 
     /* Move the inner frame into the first level; assigning a header copies
      * its validity too (BMv2 assign_header, src/bm_sim/core/primitives.cpp). */
