@@ -1435,13 +1435,28 @@ class _Generator:
         else:
             self.err(ctx, f"unsupported extract target type {t!r}")
         vbi = htype.varbit_index
-        if vl_expr is None and vbi is not None:
-            self.err(ctx, f"header type {htype.name} has a variable-length field: use extract_VL")
         if vl_expr is not None and vbi is None:
             self.err(ctx, f"extract_VL of {htype.name}, which has no variable-length field")
         fixed = htype.fixed_bits
         if fixed % 8:
             self.err(ctx, f"header type {htype.name} is {fixed} bits, not a whole number of bytes")
+        if vl_expr is None and vbi is not None:
+            # Plain extract of a variable-length header (P4_14 JSON): the header type's
+            # length_exp, which may read fields before the varbit one (Header::extract_VL).
+            if htype.length_exp is None:
+                self.err(ctx, f"header type {htype.name} has a variable-length field but no "
+                              "length_exp: use extract_VL")
+            prefix = sum(f.width for f in htype.fields[:vbi])
+            w(f"if n - pos < {fixed // 8}: raise _PE({perr['PacketTooShort']})")
+            if prefix:
+                nbytes = (prefix + 7) // 8
+                w(f"_v = _ib(data[pos:pos + {nbytes}], 'big')")
+                shift = nbytes * 8
+                for i, f in enumerate(htype.fields[:vbi]):
+                    shift -= f.width
+                    self.emit_field_from(w, f"h[{_add(base, 1 + i)}]", f, "_v", str(shift),
+                                         first=False)
+            vl_expr = htype.length_exp
         if vbi is None:
             nbytes = fixed // 8
             w(f"if n - pos < {nbytes}: raise _PE({perr['PacketTooShort']})")

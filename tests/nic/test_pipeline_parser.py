@@ -378,3 +378,21 @@ def test_union_stack_extract_and_assign_union():
     assert int.from_bytes(out[6:12], "big") == 0x77  # opts[1].long.value
     # deparse order: opts[0..2] members, then copy.short, copy.long (the copy of opts[1])
     assert out[14:] == b"\x05" + b"\x01\x77" + b"\x00" + b"\x01\x77" + b"tail"
+
+
+def test_plain_extract_of_varbit_header_uses_its_length_exp():
+    """P4_14-style JSON: the header type's length_exp reads a field of the header itself."""
+    p = V1Program()
+    p.header_type("ethernet_t", ETHERNET)
+    p.header_type("opt_t", [["len", 8], ["data", "*"]], max_length=9,
+                  length_exp=ex("<<", fld("opt", "len"), hexv(3)))
+    p.header("ethernet", "ethernet_t")
+    p.header("opt", "opt_t")
+    p.state("start", [extract("ethernet"), extract("opt")])
+    observe(p)
+    frame = ETH_HDR + b"\x00\x00" + b"\x03abc" + b"rest"
+    out = run(p, frame)
+    assert errors_of(out) == (0, 0)
+    assert out[12:] == frame[12:]
+    out = run(p, ETH_HDR + b"\x00\x00" + b"\x09abc")
+    assert errors_of(out)[0] == ERR["PacketTooShort"]
