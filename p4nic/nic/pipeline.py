@@ -73,7 +73,8 @@ class V1Model:
         # SimpleSwitch::check_queueing_metadata: all four fields or none
         self.queueing = [ts_slot(n) for n in queueing] if all(n in declared for n in queueing) \
             else None
-        self.qid_declared = "queueing_metadata.qid" in declared
+        # egress_thread sets qid only along with the other queueing fields
+        self.qid_declared = self.queueing is not None and "queueing_metadata.qid" in declared
         self.clocked = any(x is not None for x in (self.ING_TS, self.EG_TS, self.queueing))
         self.now = 0  # microseconds since the device started, read once per input packet
         self.packet_id = 0
