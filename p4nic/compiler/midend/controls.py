@@ -19,7 +19,7 @@ from p4nic.compiler.midend.actions import Label, StatementLowering, resolve_jump
 from p4nic.compiler.midend.flatten import Flattener, as_bool, as_data, unsupported
 from p4nic.compiler.midend.inline import Scope, bind_call
 from p4nic.compiler.p4info import key_name
-from p4nic.compiler.p4info.naming import BlockPath
+from p4nic.compiler.p4info.naming import BlockPath, control_plane_name
 from p4nic.compiler.midend.localvars import CompileTimeLoc, HeaderLoc, ScalarLoc
 
 MATCH_KIND_ORDER = {"exact": 0, "lpm": 1, "ternary": 2, "range": 3}
@@ -82,6 +82,14 @@ def nested_table_results(node):
                 yield from nested_table_results(c)
 
 
+def in_place_name(table: ir.Table, prop: ast.TableProperty) -> str:
+    """The name of an extern constructed inside a table property: the property's @name, not
+    prefixed (as the P4Info back end names it, after p4c hierarchicalNames.h)."""
+    if prop.annotation("name") is not None:
+        return control_plane_name(prop)
+    return f"{table.name}.{prop.name}"
+
+
 class ControlLowering:
     """Builds one pipeline (ingress or egress) from a top-level control and what it inlines."""
 
@@ -128,6 +136,10 @@ class ControlLowering:
                 group, node = [], return_target
             elif isinstance(s, ast.ExitStatement):
                 group, node = [s], None
+            elif self.direct_action_args(s, scope) is not None:
+                node = self.action_table(group, scope, node)
+                group = []
+                node = self.direct_action_call(s, scope, node)
             elif self.is_simple(s) and not any(nested_table_results(s)):
                 group.insert(0, s)
             elif self.is_simple(s):
@@ -177,6 +189,30 @@ class ControlLowering:
             first = self.table(table_call(member)[0], scope, {"__HIT__": hit, "__MISS__": miss},
                                first)
         return first
+
+    @staticmethod
+    def direct_action_args(s, scope: Scope) -> Optional[list]:
+        """For `a(consts);` calling an action whose parameters are all directionless: the
+        argument values; None otherwise."""
+        if not isinstance(s, ast.MethodCallStatement):
+            return None
+        callee = s.call.callee
+        decl = callee.decl if isinstance(callee, ast.Name) else None
+        if not isinstance(decl, ast.ActionDeclaration) or any(p.direction for p in decl.params):
+            return None
+        values = [scope.folder.try_number(v) if v is not None else None
+                  for _, v in bind_call(scope, decl.params, s.call.args, s.call)]
+        return None if None in values else values
+
+    def direct_action_call(self, s, scope: Scope, next_node: Optional[str]) -> str:
+        """`a(...)` in a control body applies the action itself through a hidden table with it
+        as const default action, as p4c does — so the action keeps its name (and P4Info id)."""
+        action = self.ctx.table_action(s.call.callee.decl, scope)
+        table = ir.Table(self.ctx.names.fresh(f"tbl_{action.name.rsplit('.', 1)[-1]}"), [],
+                         [action], {action.name: next_node}, next_node, action,
+                         self.direct_action_args(s, scope), True, hidden=True, loc=s.loc)
+        self.pipeline.tables.append(table)
+        return table.name
 
     def action_table(self, stmts: list, scope: Scope, next_node: Optional[str]) -> Optional[str]:
         """A compiler-made action running `stmts`, applied by a hidden keyless table."""
@@ -415,7 +451,7 @@ class ControlLowering:
             table.support_timeout = bool(folder.value(timeout.value))
         impl = decl.prop("implementation")
         if impl is not None:
-            inst = self.ctx.extern_of(impl.value, scope, f"{table.name}_impl")
+            inst = self.ctx.extern_of(impl.value, scope, in_place_name(table, impl))
             profile = inst.emitted
             if not isinstance(profile, ir.ActionProfile):
                 raise unsupported("implementation must be an action_profile or "
@@ -430,13 +466,13 @@ class ControlLowering:
                 self.pipeline.action_profiles.append(profile)
         counters = decl.prop("counters")
         if counters is not None:
-            inst = self.ctx.extern_of(counters.value, scope, f"{table.name}.counters")
+            inst = self.ctx.extern_of(counters.value, scope, in_place_name(table, counters))
             table.with_counters = True
             if inst.kind == "direct_counter":
                 inst.binding, inst.size = table.name, table.max_size
         meters = decl.prop("meters")
         if meters is not None:
-            inst = self.ctx.extern_of(meters.value, scope, f"{table.name}.meters")
+            inst = self.ctx.extern_of(meters.value, scope, in_place_name(table, meters))
             inst.binding, inst.size = table.name, table.max_size
             table.direct_meters = inst.name
         entries = decl.prop("entries")
