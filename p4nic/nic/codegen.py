@@ -134,12 +134,13 @@ class Layout:
             ref = program.field_aliases.get(target)
             if ref is None:
                 hname, _, fname = target.partition(".")
-                if hname in program.headers and program.headers[hname].type.field_index(fname) is not None:
+                inst = program.headers.get(hname)
+                if inst is not None and inst.type.field_index(fname) is not None:
                     ref = (hname, fname)
             if ref is None:
                 if target in REQUIRED_STD_FIELDS:
-                    raise ProgramError(f"simple_switch needs field {target} (declare it or alias it "
-                                       "in field_aliases)")
+                    raise ProgramError(f"simple_switch needs field {target} (declare it or "
+                                       "alias it in field_aliases)")
                 self.std[target] = len(init)
                 self.std_width[target] = 64
                 init.append(0)
@@ -520,7 +521,9 @@ class _Generator:
                 return Val(code if op == "==" else f"(not {code})", "bool")
             if a.kind == "union" and b.kind == "union":
                 n = [Layout.block_size(t) for _, t in a.info.members]
-                code = f"any(h[x] and h[y] and _hdr_eq(h, x, y, n) for x, y, n in zip({a.code}, {b.code}, {n!r}))"
+                # HeaderUnion::cmp: the same member valid in both, and equal
+                code = (f"any(h[x] and h[y] and _hdr_eq(h, x, y, n) "
+                        f"for x, y, n in zip({a.code}, {b.code}, {n!r}))")
                 return Val(f"({code})" if op == "==" else f"(not ({code}))", "bool")
             if a.kind == "bool" and b.kind == "bool":
                 return Val(f"(bool({a.code}) {op} bool({b.code}))", "bool")
@@ -655,7 +658,8 @@ class _Generator:
 
     def lvalue(self, tv, ctx) -> Val:
         val = self.expr(tv, ctx)
-        if val.kind == "data" and (val.slot is not None or val.info and isinstance(val.info, tuple)):
+        is_register = isinstance(val.info, tuple)  # a register element: (reg, size, width, idx)
+        if val.kind == "data" and (val.slot is not None or is_register):
             return val
         self.err(ctx, f"cannot assign to {tv!r}")
 
@@ -896,7 +900,10 @@ class _Generator:
                 a, b = dst, self.data(ps[1], ctx)
             else:
                 a, b = self.data(ps[1], ctx), self.data(ps[2], ctx)
-            code = {"<<": f"({a.code} << min({b.code}, 65536))"}.get(op, f"({a.code} {op} {b.code})")
+            if op == "<<":
+                code = f"({a.code} << min({b.code}, 65536))"
+            else:
+                code = f"({a.code} {op} {b.code})"
             w(self.assign(dst, Val(code, "data"), ctx))
 
         return handler
@@ -1111,7 +1118,8 @@ class _Generator:
         if self.tracer is not None:
             w(f"_tr.action(h, {action.name!r}, d)")
         prims = action.primitives
-        jumps = any(isinstance(p, dict) and p.get("op") in ("_jump", "_jump_if_zero") for p in prims)
+        jumps = any(isinstance(p, dict) and p.get("op") in ("_jump", "_jump_if_zero")
+                    for p in prims)
         if not jumps:
             for i, prim in enumerate(prims):
                 self.primitive(prim, _Ctx(f"{ctx.where} primitive #{i}", ctx.params), w)
@@ -1517,7 +1525,8 @@ class _Generator:
             w.indent()
         if verify:
             # CalcBasedChecksum::verify_ compares the full calculation output with the field.
-            w(f"if {fn}(h) != {target.code}: h[{self.L.std['standard_metadata.checksum_error']}] = 1")
+            error = self.L.std["standard_metadata.checksum_error"]
+            w(f"if {fn}(h) != {target.code}: h[{error}] = 1")
         else:
             w(self.assign(target, Val(f"{fn}(h)", "data"), ctx))
         if ck.if_cond is not None:
@@ -1838,8 +1847,8 @@ class _Generator:
         for name, kind in (("parser", p.parsers), ("deparser", p.deparsers),
                            ("ingress", p.pipelines), ("egress", p.pipelines)):
             if name not in kind:
-                raise ProgramError(f"simple_switch needs a {'pipeline' if kind is p.pipelines else name} "
-                                   f"named '{name}'")
+                what = "pipeline" if kind is p.pipelines else name
+                raise ProgramError(f"simple_switch needs a {what} named '{name}'")
         if p.extern_instances:
             raise ProgramError("extern instances are not supported by simple_switch: "
                                + ", ".join(sorted(p.extern_instances)))
@@ -1855,7 +1864,8 @@ class _Generator:
         for fl in p.field_lists.values():
             w(f"def _fl_{fl.id}(dst, src):")
             w.indent()
-            slots = [self.field(list(ref), _Ctx(f"field list '{fl.name}'")).slot for ref in fl.fields]
+            fctx = _Ctx(f"field list '{fl.name}'")
+            slots = [self.field(list(ref), fctx).slot for ref in fl.fields]
             for s in slots:
                 if s is not None:
                     w(f"dst[{s}] = src[{s}]")
@@ -1916,7 +1926,7 @@ def _compress(padded: int, widths) -> int:
     return out
 
 
-# ---- runtime helpers called from generated code (rare paths only) ---------------------------------
+# ---- runtime helpers called from generated code (rare paths only) -----------------------------
 
 
 def _lookahead(data, pos, off, width):

@@ -337,7 +337,8 @@ class _Loader:
         if meta is not None:
             version = _get(meta, "version", list, "__meta__", None)
             if version is not None and (not version or version[0] != 2):
-                raise ProgramError(f"__meta__: unsupported BMv2 JSON version {version!r} (need 2.x)")
+                raise ProgramError(f"__meta__: unsupported BMv2 JSON version {version!r} "
+                                   "(need 2.x)")
         self.header_types = self._header_types()
         self.headers = self._headers()
         self.stacks = self._stacks()
@@ -349,7 +350,10 @@ class _Loader:
         for e in _named_list(root, "enums"):
             enums[_get(e, "name", str, "enums")] = dict(_get(e, "entries", list, "enums", []))
         self.actions = self._actions()
-        pipelines = {p.name: p for p in (self._pipeline(pj) for pj in _named_list(root, "pipelines"))}
+        pipelines = {}
+        for pj in _named_list(root, "pipelines"):
+            pipeline = self._pipeline(pj)
+            pipelines[pipeline.name] = pipeline
         parsers = {p.name: p for p in (self._parser(pj) for pj in _named_list(root, "parsers"))}
         deparsers = {}
         for dj in _named_list(root, "deparsers"):
@@ -389,7 +393,8 @@ class _Loader:
         registers = self._arrays("register_arrays")
         for name, reg in registers.items():
             if not isinstance(reg.json.get("bitwidth"), int) or reg.json["bitwidth"] <= 0:
-                raise ProgramError(f"register_arrays '{name}': 'bitwidth' must be a positive integer")
+                raise ProgramError(f"register_arrays '{name}': 'bitwidth' must be a positive "
+                                   "integer")
         vsets = {}
         for vj in _named_list(root, "parse_vsets"):
             name = _get(vj, "name", str, "parse_vsets")
