@@ -69,7 +69,6 @@ class HeaderInstance:
     id: int
     type: HeaderType
     metadata: bool
-    union: Optional["HeaderUnion"] = None  # set when the header is a union member
 
 
 @dataclass
@@ -509,8 +508,6 @@ class _Loader:
             if len(members) != len(union.type.members):
                 raise ProgramError(f"{where}: has {len(members)} headers, its type has "
                                    f"{len(union.type.members)}")
-            for m in members:
-                m.union = union
             out[name] = union
             self.unions_by_id[union.id] = union
         return out
