@@ -1764,7 +1764,13 @@ class _Generator:
         nbytes = f"h[{self.reg('ING_LEN')}]"
         if keys:
             lk = self.bind(mt.lookup, f"lk_{t.name}")
-            w(f"_e = {lk}(({', '.join(keys)},){selector})")
+            if tr:
+                w(f"_k = ({', '.join(keys)},)")
+                names = self.bind(tuple(k.name for k in t.key), f"keys_{t.name}")
+                w(f"_tr.lookup(h, {t.name!r}, {names}, _k)")
+                w(f"_e = {lk}(_k{selector})")
+            else:
+                w(f"_e = {lk}(({', '.join(keys)},){selector})")
             w("if _e is not None:")
             w.indent()
             if t.with_counters or t.support_timeout:
@@ -1786,6 +1792,8 @@ class _Generator:
             w.dedent()
             w("else:")
             w.indent()
+        if tr and not keys:
+            w(f"_tr.lookup(h, {t.name!r}, (), ())")
         w(f"_e = {T}.default_entry")
         if tr:
             w(f"_tr.table(h, {t.name!r}, None)")

@@ -77,8 +77,12 @@ class Tracer:
     def condition(self, h, name, value):
         self._say(h, f"Condition \"{name}\" is {'true' if value else 'false'}")
 
-    def table(self, h, name, entry):
+    def lookup(self, h, name, key_names, key):
         self._say(h, f"Applying table '{name}'")
+        shown = "".join(f"\n* {n:<20}: {v:x}" for n, v in zip(key_names, key))
+        self._say(h, f"Looking up key:{shown}")
+
+    def table(self, h, name, entry):
         if entry is None:
             self._say(h, f"Table '{name}': miss")
         else:
