@@ -11,8 +11,12 @@ one suite runs against `p4nic switch` and simple_switch_grpc alike:
   config       device config (BMv2 JSON) to push      default: use the running pipeline
   (`json` is accepted as a synonym of `config`, as in p4lang's PTF runners)
 
+A suite that drives several devices (say a VNIC and a PNIC as PTF devices 0 and 1) opens one
+more `Target` per device with `self.open_target("pnic_")`, which reads the same parameters with
+that prefix (`pnic_grpc_addr`, `pnic_p4info`, ...).
+
 Each test starts with the pipeline's tables as they were and leaves them so: what a test
-inserts through this class is deleted in tearDown, and default actions it changes are
+inserts through these classes is deleted in tearDown, and default actions it changes are
 restored, so tests do not depend on each other's order.
 """
 from __future__ import annotations
@@ -38,26 +42,25 @@ def _param(name: str, default=None):
     return default if value is None else value
 
 
-class P4RuntimeTest(BaseTest):
-    """Connects, arbitrates, pushes the pipeline once, and cleans up after each test."""
+class Target:
+    """One P4Runtime device a test programs: connection, entity builder, and undo log."""
 
-    def setUp(self):
-        BaseTest.setUp(self)
-        self.dataplane = ptf.dataplane_instance
-        self.dataplane.flush()
-        self.grpc_addr = str(_param("grpc_addr", _param("grpcaddr", "127.0.0.1:9559")))
-        self.device_id = int(_param("device_id", 0))
-        election_low = int(_param("election_id", 1))
+    def __init__(self, test: BaseTest, prefix: str = ""):
+        self.fail = test.fail
+        self.grpc_addr = str(_param(prefix + "grpc_addr",
+                                    _param(prefix + "grpcaddr", "127.0.0.1:9559")))
+        self.device_id = int(_param(prefix + "device_id", 0))
+        election_low = int(_param(prefix + "election_id", 1))
         self.conn = Connection(self.grpc_addr, device_id=self.device_id,
                                election_id=(0, election_low))
-        self._cleanup: list = []         # (kind, entity) in write order
+        self._cleanup: list = []         # key-only entities in write order
         self._defaults: list = []        # default TableEntry messages to restore
         try:
             if not self.conn.is_primary:
                 self.fail(f"{self.grpc_addr}: another controller is primary for device "
                           f"{self.device_id}")
-            p4info_path = _param("p4info")
-            config_path = _param("config", _param("json"))
+            p4info_path = _param(prefix + "p4info")
+            config_path = _param(prefix + "config", _param(prefix + "json"))
             p4info = load_p4info(p4info_path) if p4info_path else self.conn.get_p4info()
             key = (self.grpc_addr, self.device_id)
             if config_path and key not in _PUSHED:
@@ -68,7 +71,8 @@ class P4RuntimeTest(BaseTest):
             self.conn.close()
             raise
 
-    def tearDown(self):
+    def close(self):
+        """Undo what the test wrote, then disconnect."""
         try:
             for entry in reversed(self._defaults):
                 self.conn.modify(entry)
@@ -84,7 +88,6 @@ class P4RuntimeTest(BaseTest):
                 self.conn.delete(*batch)
         finally:
             self.conn.close()
-            BaseTest.tearDown(self)
 
     # -- writes that are undone in tearDown ---------------------------------------------------
 
@@ -210,6 +213,38 @@ class P4RuntimeTest(BaseTest):
             if digest.name == self.p4.names.get("digests", name).preamble.name:
                 return digest.samples
         self.fail(f"no digest '{name}' within {timeout}s")
+
+
+class P4RuntimeTest(BaseTest):
+    """Connects to the target named by the test parameters, pushes the pipeline once, and
+    cleans up after each test. The `Target` helpers are methods of the test itself."""
+
+    HELPERS = ("insert", "delete", "add_entry", "set_default", "add_member", "add_group",
+               "add_multicast_group", "enable_digest", "direct_counter", "counter",
+               "send_packet_out", "verify_packet_in", "verify_no_packet_in", "verify_digest")
+
+    def setUp(self):
+        BaseTest.setUp(self)
+        self.dataplane = ptf.dataplane_instance
+        self.dataplane.flush()
+        self._targets = []
+        self.target = self.open_target()
+        self.conn, self.p4 = self.target.conn, self.target.p4
+        for helper in self.HELPERS:
+            setattr(self, helper, getattr(self.target, helper))
+
+    def open_target(self, prefix: str = "") -> Target:
+        """Another device, from the test parameters that start with `prefix`."""
+        target = Target(self, prefix)
+        self._targets.append(target)
+        return target
+
+    def tearDown(self):
+        try:
+            for target in reversed(self._targets):
+                target.close()
+        finally:
+            BaseTest.tearDown(self)
 
 
 def _frame_matches(expected, payload: bytes) -> bool:
