@@ -45,6 +45,7 @@ class LocalSwitch:
         self.json_path = Path(json_path)
         self.p4info_path = Path(p4info_path) if p4info_path else None
         self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.cpu_port = cpu_port
         self.device_id = device_id
         socket_file = self.workdir / f"{self.json_path.stem}.ipc"

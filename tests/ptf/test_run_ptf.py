@@ -8,6 +8,7 @@ While `p4nic compile` cannot compile the program yet, the test skips and says wh
 import re
 import subprocess
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -18,30 +19,41 @@ ROOT = Path(__file__).resolve().parents[2]
 SUITES = Path(__file__).parent / "suites"
 PTF = Path(sys.executable).with_name("ptf")
 
-# suite (ptf group) -> (program, the ports the suite uses)
-SUITE_TARGETS = {"vnic": ("vnic", range(0, 5)), "pnic": ("pnic", range(0, 6))}
+# suite (ptf group) -> its devices, in PTF device order: (program, ports it uses, param prefix)
+SUITE_TARGETS = {
+    "vnic": [("vnic", range(0, 5), "")],
+    "pnic": [("pnic", range(0, 6), "")],
+    "host": [("vnic", range(0, 5), ""), ("pnic", range(0, 6), "pnic_")],
+}
 
 
 def suite_test_names(suite: str, cwd: Path) -> list:
     listed = subprocess.run([str(PTF), "--test-dir", str(SUITES), "--list-test-names", suite],
                             capture_output=True, text=True, timeout=120, cwd=cwd).stdout
-    return re.findall(rf"^({suite}_\w+\.\w+)$", listed, re.M)
+    return re.findall(r"^(\w+\.\w+)$", listed, re.M)
 
 
 @pytest.mark.parametrize("suite", sorted(SUITE_TARGETS))
 def test_ptf_suite_on_p4nic_switch(suite, tmp_path):
-    program, ports = SUITE_TARGETS[suite]
-    try:
-        json_path, p4info_path = compile_p4(ROOT / "p4src" / f"{program}.p4", tmp_path)
-    except LocalSwitchError as exc:
-        pytest.skip(f"`p4nic compile` cannot build p4src/{program}.p4 yet: {exc}")
-    with LocalSwitch(json_path, tmp_path, p4info_path=p4info_path) as switch:
-        params = f"grpc_addr='{switch.grpc_addr}';p4info='{p4info_path}';config='{json_path}'"
-        r = subprocess.run([str(PTF), "--test-dir", str(SUITES), "--platform", "nn",
-                            "--device-socket",
-                            f"0-{{{ports.start}-{ports.stop - 1}}}@{switch.packet_socket}",
-                            "--test-params", params, "--log-file", str(tmp_path / "ptf.log"),
-                            suite],
+    compiled = {}
+    for program, _, _ in SUITE_TARGETS[suite]:
+        try:
+            compiled[program] = compile_p4(ROOT / "p4src" / f"{program}.p4", tmp_path)
+        except LocalSwitchError as exc:
+            pytest.skip(f"`p4nic compile` cannot build p4src/{program}.p4 yet: {exc}")
+    with ExitStack() as stack:
+        args, params = [], []
+        for device, (program, ports, prefix) in enumerate(SUITE_TARGETS[suite]):
+            json_path, p4info_path = compiled[program]
+            switch = stack.enter_context(
+                LocalSwitch(json_path, tmp_path / program, p4info_path=p4info_path))
+            args += ["--device-socket",
+                     f"{device}-{{{ports.start}-{ports.stop - 1}}}@{switch.packet_socket}"]
+            params += [f"{prefix}grpc_addr='{switch.grpc_addr}'", f"{prefix}p4info='{p4info_path}'",
+                       f"{prefix}config='{json_path}'"]
+        r = subprocess.run([str(PTF), "--test-dir", str(SUITES), "--platform", "nn", *args,
+                            "--test-params", ";".join(params),
+                            "--log-file", str(tmp_path / "ptf.log"), suite],
                            capture_output=True, text=True, timeout=600, cwd=tmp_path)
     report = r.stdout + r.stderr
     assert r.returncode == 0, report[-6000:]
