@@ -84,6 +84,9 @@ class EntityBuilder:
         names its match, which is what a DELETE or a read of one entry needs.
         """
         info = self.names.table(table)
+        chosen = [x is not None for x in (action, member_id, group_id)].count(True)
+        if chosen > 1:
+            raise P4InfoError("give one of action, member_id and group_id")
         entry = p4runtime_pb2.TableEntry(table_id=info.preamble.id)
         if default:
             if match:
@@ -95,7 +98,7 @@ class EntityBuilder:
             for field_info in info.match_fields:
                 self._add_match(entry, info, field_info, given.get(field_info.name))
             needs_priority = any(f.match_type in PRIORITY_KINDS for f in info.match_fields)
-            if needs_priority and priority is None and (action or member_id or group_id):
+            if needs_priority and priority is None and chosen:
                 raise P4InfoError(f"table '{info.preamble.name}' has ternary/range/optional "
                                   "fields: give the entry a priority (larger wins)")
             if priority is not None:
@@ -105,9 +108,6 @@ class EntityBuilder:
                 if not 0 < priority < 2 ** 31:
                     raise P4InfoError(f"priority must be in 1..2^31-1, not {priority}")
                 entry.priority = priority
-        chosen = [x is not None for x in (action, member_id, group_id)].count(True)
-        if chosen > 1:
-            raise P4InfoError("give one of action, member_id and group_id")
         if action is not None:
             if info.implementation_id:
                 raise P4InfoError(f"table '{info.preamble.name}' is implemented by an action "

@@ -183,3 +183,12 @@ def test_value_forms(value, number):
 def test_unreadable_values_are_refused(value):
     with pytest.raises(P4InfoError):
         to_int(value, "v")
+
+
+def test_member_id_zero_is_a_member(p4):
+    entry = p4.table_entry("numa_queues", {"numa_node": 0}, member_id=0)
+    assert entry.action.WhichOneof("type") == "action_profile_member_id"
+    with pytest.raises(P4InfoError, match="one of action, member_id and group_id"):
+        p4.table_entry("numa_queues", {"numa_node": 0}, member_id=0, group_id=1)
+    with pytest.raises(P4InfoError, match="give the entry a priority"):
+        p4.table_entry("filters", {"vid": 1}, member_id=0)
