@@ -166,6 +166,7 @@ class TypeChecker:
         self.type_cache: dict = {}
         self.subst_stack: list = [{}]
         self.frame = _Frame()
+        self.switch_expr = None  # the expression of the switch being checked (action_run)
 
     # -----------------------------------------------------------------------------------------
     # Top level
@@ -311,7 +312,10 @@ class TypeChecker:
                 raise _err(f"invalid width {w} for {'int' if ref.signed else 'bit'}<>", ref)
             return T.BitsType(w, ref.signed)
         if isinstance(ref, ast.VarbitTypeRef):
-            return T.VarbitType(self.const_int(ref.max_width, scope))
+            w = self.const_int(ref.max_width, scope)
+            if not 0 <= w <= MAX_WIDTH:
+                raise _err(f"invalid varbit size {w}", ref.max_width)
+            return T.VarbitType(w)
         if isinstance(ref, ast.StackTypeRef):
             elem = self.resolve(ref.element, scope)
             size = self.const_int(ref.size, scope)
@@ -408,8 +412,8 @@ class TypeChecker:
         union fields are headers."""
         if cls is T.HeaderType:
             b = T.base_type(ft)
-            if not isinstance(b, (T.BitsType, T.VarbitType, T.BoolType, T.TypeVariable)) and \
-                    not (isinstance(b, T.StructType)):
+            if not isinstance(b, (T.BitsType, T.VarbitType, T.BoolType, T.TypeVariable,
+                                  T.StructType, T.StackType)):
                 raise _err(f"field '{f.name}' of header {decl.name} cannot have type {ft}", f)
         elif cls is T.HeaderUnionType and not isinstance(ft, (T.HeaderType, T.TypeVariable)):
             raise _err(f"field '{f.name}' of header union {decl.name} must be a header, "
@@ -470,6 +474,9 @@ class TypeChecker:
 
     def check_variable(self, d: ast.VariableDeclaration, scope: Scope) -> None:
         t = self.resolve(d.type_ref, scope)
+        if isinstance(t, T.IntType):
+            raise _err(f"cannot declare variable '{d.name}' with type int; use bit<W> or int<W>",
+                       d)
         if d.init is not None:
             self.expr(d.init, scope, t)
             self.coerce(d.init, t)
@@ -483,7 +490,11 @@ class TypeChecker:
             if p.name in seen:
                 raise _err(f"duplicate parameter '{p.name}'", p)
             seen.add(p.name)
-            self.resolve(p.type_ref, scope)
+            t = self.resolve(p.type_ref, scope)
+            if p.direction is not None and isinstance(t, (T.IntType, T.StringType)):
+                raise _err(f"parameter '{p.name}' of type {t} must be directionless", p)
+            if p.direction == "out" and p.default is not None:
+                raise _err(f"out parameter '{p.name}' cannot have a default value", p)
             if p.default is not None:
                 self.expr(p.default, scope, p.type_ref.type)
                 self.coerce(p.default, p.type_ref.type)
@@ -493,6 +504,15 @@ class TypeChecker:
     def check_action(self, d: ast.ActionDeclaration, scope: Scope) -> None:
         inner = Scope(scope)
         self.check_params(d.params, inner)
+        directionless = False
+        for p in d.params:
+            if p.direction is None:
+                directionless = True
+                if isinstance(p.type_ref.type, T.IntType):
+                    raise _err(f"action parameter '{p.name}' cannot have type int", p)
+            elif directionless:
+                raise _err(f"parameter '{p.name}' has a direction but follows directionless "
+                           f"ones: directionless action parameters come last", p)
         saved, self.frame = self.frame, _Frame(T.VoidType(), True, self.frame.container)
         try:
             self.block(d.body, Scope(inner))  # locals may shadow parameters (p4c warns)
@@ -523,13 +543,34 @@ class TypeChecker:
                 if s.name in ("accept", "reject"):
                     raise _err(f"state '{s.name}' is built in and cannot be redefined", s)
                 inner.declare(s.name, s, s.loc)
+            if not any(s.name == "start" for s in d.states):
+                raise _err(f"parser '{d.name}' has no 'start' state", d)
             for s in d.states:
                 sscope = Scope(inner)
                 for st in s.statements:
                     self.statement(st, sscope)
                 self.transition(s, sscope)
+            self.check_parser_ends(d)
         finally:
             self.frame = saved
+
+    def check_parser_ends(self, d: ast.ParserDeclaration) -> None:
+        """p4c rejects a parser whose states never lead to accept or reject."""
+        states = {s.name: s for s in d.states}
+        seen, work = set(), ["start"]
+        while work:
+            name = work.pop()
+            if name in ("accept", "reject"):
+                return
+            if name in seen or name not in states:
+                continue
+            seen.add(name)
+            tr = states[name].transition
+            if isinstance(tr, ast.Name):
+                work.append(tr.name)
+            elif isinstance(tr, ast.SelectExpression):
+                work.extend(c.state for c in tr.cases)
+        raise _err(f"parser '{d.name}' never reaches accept or reject", d)
 
     def transition(self, s: ast.ParserState, scope: Scope) -> None:
         tr = s.transition
@@ -574,7 +615,15 @@ class TypeChecker:
             ks.type = ks.elements[0].type
             return
         if len(key_types) == 1 and isinstance(ks, ast.ListExpression) and len(ks.elements) > 1:
-            raise _err(f"keyset has {len(ks.elements)} components but the key has 1", ks)
+            kt = key_types[0]
+            parts = (kt.elements if isinstance(kt, T.TupleType) else
+                     [f.type for f in kt.fields] if isinstance(kt, T.StructLike) else None)
+            if parts is None or len(parts) != len(ks.elements):
+                raise _err(f"keyset has {len(ks.elements)} components but the key has 1", ks)
+            for el, part in zip(ks.elements, parts):
+                self.keyset(el, [part], scope)
+            ks.type = kt
+            return
         if len(key_types) != 1:
             if isinstance(ks, ast.Name):
                 t = self.expr(ks, scope)
@@ -758,8 +807,8 @@ class TypeChecker:
             self.check_variable(st, scope)
             scope.declare(st.name, st, st.loc)
         elif isinstance(st, ast.Instantiation):
-            self.check_instantiation(st, scope)
-            scope.declare(st.name, st, st.loc)
+            raise _err(f"instance '{st.name}' must be declared with the parser's or control's "
+                       f"locals, not inside a block of statements", st)
         elif isinstance(st, ast.ForStatement):
             inner = Scope(scope)
             for s in st.init:
@@ -787,12 +836,17 @@ class TypeChecker:
             raise _err(f"condition must be a bool, not {t}", e)
 
     def switch(self, st: ast.SwitchStatement, scope: Scope) -> None:
+        self.switch_expr = st.expr
         t = self.expr(st.expr, scope)
         seen = set()
+        default_seen = False
         for case in st.cases:
             label = case.label
+            if default_seen:
+                raise _err("a switch label follows the 'default' label", label)
             if isinstance(label, ast.DefaultExpression):
                 label.type = T.DontCareType()
+                default_seen = True
             elif isinstance(t, T.ActionEnumType):
                 name = getattr(label, "name", None)
                 if not isinstance(label, ast.Name) or name not in t.members:
@@ -949,11 +1003,16 @@ class TypeChecker:
         if isinstance(t, T.StructLike):
             f = t.field(e.member)
             if f is not None:
+                if isinstance(f.type, T.ActionEnumType) and e is not self.switch_expr:
+                    raise _err("'action_run' is only allowed as the expression of a switch", e)
                 return f.type
             if isinstance(t, (T.HeaderType, T.HeaderUnionType)) and e.member in HEADER_METHODS:
                 return T.FunctionType((), HEADER_METHODS[e.member])
             raise _err(f"{t} has no field '{e.member}'", e)
         if isinstance(t, T.StackType):
+            if e.member in ("next", "last", "lastIndex") and not isinstance(
+                    self.frame.container, ast.ParserDeclaration):
+                raise _err(f"'{e.member}' of a header stack can only be used in a parser", e)
             if e.member in ("next", "last"):
                 return t.element
             if e.member in ("size", "lastIndex"):
@@ -1048,6 +1107,9 @@ class TypeChecker:
             return T.BitsType(lb.w + rb.w, lb.signed)
         t = self.unify_operands(e, e.left, e.right, lt, rt, op)
         if op in ("==", "!="):
+            if isinstance(t, (T.ExternType, T.TableType, T.ParserType, T.ControlType)) or (
+                    isinstance(t, T.StructType) and isinstance(t.decl, ast.TableDeclaration)):
+                raise _err(f"values of type {t} cannot be compared", e)
             return T.BoolType()
         b = T.base_type(t)
         if op in COMPARE_OPS:
@@ -1186,6 +1248,9 @@ class TypeChecker:
             if isinstance(decl, (ast.FunctionDeclaration, ast.ExternFunctionDeclaration)):
                 fn = self.pick_overload(decls, e.args, e, f"'{callee.name}'")
                 callee.decl = fn
+                if fn.name == "verify" and isinstance(fn, ast.ExternFunctionDeclaration) and \
+                        isinstance(self.frame.container, ast.ControlDeclaration):
+                    raise _err("verify() may only be invoked in parsers", e)
                 rt = self.generic_call(fn, e, scope, {}, type_args, callee, expected)
                 if fn.name == "static_assert" and isinstance(fn, ast.ExternFunctionDeclaration):
                     self.static_assert(e)
@@ -1240,6 +1305,9 @@ class TypeChecker:
             self.const_int(e.args[0].value, scope)
             callee.type = T.FunctionType((T.IntType(),), T.VoidType())
             return T.VoidType()
+        if m == "apply" and self.frame.in_action and isinstance(
+                target_t, (T.TableType, T.ParserType, T.ControlType)):
+            raise _err("apply cannot be called from actions", e)
         if isinstance(target_t, T.TableType) and m == "apply":
             if e.args:
                 raise _err("table apply() takes no arguments", e)
