@@ -400,7 +400,6 @@ control VnicIngress(inout headers_t hdr,
                     rx_default.apply();
                 }
                 if (meta.use_rss == 1) {
-                    meta.out_port = PORT_FIRST_QUEUE;
                     steering.apply(meta);
                 }
             }
@@ -423,9 +422,10 @@ control VnicIngress(inout headers_t hdr,
         if (meta.verdict == VERDICT_PASS) {
             if (meta.dir == DIR_TX) {
                 standard_metadata.egress_spec = PORT_UPLINK;
-            } else if (meta.queue_set == 1 || meta.use_rss == 1) {
+            } else if (meta.queue_set == 1) {
                 standard_metadata.egress_spec = meta.out_port;
             } else {
+                /* no queue chosen (qselect bypassed, or RSS found no queue) */
                 standard_metadata.egress_spec = PORT_FIRST_QUEUE;
             }
         } else if (meta.verdict == VERDICT_DONE) {
