@@ -1,8 +1,8 @@
 """Shared pieces of the p4nic PTF suites: base classes, packets, and the service cases that
 run unchanged on the VNIC and the PNIC.
 
-Select a suite by group: `ptf --test-dir tests/ptf/suites vnic` (vnic.p4 on the target) or
-`... pnic` (pnic.p4). Target parameters come from --test-params, see p4nic/runtime/ptf_base.py.
+Select a suite by group: `ptf --test-dir tests/ptf/suites vnic` (vnic.p4 on the target),
+`... pnic` (pnic.p4) or `... host` (both, as PTF devices 0 and 1). Target parameters come from --test-params, see p4nic/runtime/ptf_base.py.
 Port map (docs/pipelines.md): VNIC 0 = uplink, 1..4 = RX queues; PNIC 0 = uplink,
 1..3 = VFs, 4..5 = host queues.
 """
