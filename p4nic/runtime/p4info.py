@@ -36,7 +36,10 @@ def load_p4info(source) -> p4info_pb2.P4Info:
     """A P4Info from a message, a path (text format, or binary if it does not parse as text) or bytes."""
     if isinstance(source, p4info_pb2.P4Info):
         return source
-    data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
+    try:
+        data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
+    except OSError as exc:
+        raise P4InfoError(f"cannot read the P4Info {source}: {exc.strerror}") from None
     p4info = p4info_pb2.P4Info()
     try:
         text_format.Parse(data.decode("utf-8"), p4info)

@@ -167,6 +167,8 @@ def test_load_p4info_binary_and_garbage(tmp_path):
     garbage.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(P4InfoError, match="neither a text nor a binary P4Info"):
         load_p4info(garbage)
+    with pytest.raises(P4InfoError, match="cannot read the P4Info"):
+        load_p4info(tmp_path / "missing.txtpb")
 
 
 @pytest.mark.parametrize("value, number", [
