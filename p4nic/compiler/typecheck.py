@@ -273,9 +273,16 @@ class TypeChecker:
         if isinstance(d, ast.ExternFunctionDeclaration):
             self.resolve(d.return_type, inner)
 
+    @staticmethod
+    def check_param_direction(p: ast.Parameter, t) -> None:
+        if p.direction is not None and isinstance(t, (T.IntType, T.StringType)):
+            raise _err(f"parameter '{p.name}' of type {t} must be directionless", p)
+        if p.direction == "out" and p.default is not None:
+            raise _err(f"out parameter '{p.name}' cannot have a default value", p)
+
     def resolve_params(self, params, scope: Scope) -> None:
         for p in params:
-            self.resolve(p.type_ref, scope)
+            self.check_param_direction(p, self.resolve(p.type_ref, scope))
             if p.default is not None:
                 self.expr(p.default, scope, p.type_ref.type)
                 self.coerce(p.default, p.type_ref.type)
@@ -490,11 +497,7 @@ class TypeChecker:
             if p.name in seen:
                 raise _err(f"duplicate parameter '{p.name}'", p)
             seen.add(p.name)
-            t = self.resolve(p.type_ref, scope)
-            if p.direction is not None and isinstance(t, (T.IntType, T.StringType)):
-                raise _err(f"parameter '{p.name}' of type {t} must be directionless", p)
-            if p.direction == "out" and p.default is not None:
-                raise _err(f"out parameter '{p.name}' cannot have a default value", p)
+            self.check_param_direction(p, self.resolve(p.type_ref, scope))
             if p.default is not None:
                 self.expr(p.default, scope, p.type_ref.type)
                 self.coerce(p.default, p.type_ref.type)

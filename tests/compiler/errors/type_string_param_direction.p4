@@ -1,0 +1,2 @@
+// error: parameter 'message' of type string must be directionless @ 2:27
+extern void say(in string message);
