@@ -150,3 +150,21 @@ def test_const_entries_default_action_and_priorities(tmp_path):
     assert table["default_entry"]["action_const"] is True
     assert table["default_entry"]["action_data"] == ["0x04"]
     assert [e["priority"] for e in table["entries"]] == [1, 2, 3]
+
+
+def test_loops_with_break_and_continue(tmp_path):
+    apply = """
+        hdr.d.r1 = 0;
+        for (bit<8> i = 1; i <= hdr.d.k; i = i + 1) { hdr.d.r1 = hdr.d.r1 + i; }
+        hdr.d.r2 = 0;
+        for (bit<8> i = 0; i < 10; i = i + 1) {
+            if (i == hdr.d.k) { break; }
+            if ((i & 1) == 0) { continue; }
+            hdr.d.r2 = hdr.d.r2 + 1;
+        }
+        hdr.d.r3 = 0;
+        for (bit<8> v in 250 .. 255) { hdr.d.r3 = hdr.d.r3 + 1; }
+    """
+    _, dev = build(tmp_path, apply)
+    assert send(dev, 4) == bytes([4, 10, 2, 6])
+    assert send(dev, 0) == bytes([0, 0, 0, 6])

@@ -51,6 +51,7 @@ class StatementLowering:
         self.return_label = return_label
         self.return_loc = return_loc
         self.exit_backs = exit_backs or []
+        self.loop: Optional[tuple] = None  # (break label, continue label) of the inner loop
 
     @property
     def flat(self) -> Flattener:
@@ -89,6 +90,12 @@ class StatementLowering:
             self.jump(self.return_label, s)
         elif isinstance(s, ast.EmptyStatement):
             pass
+        elif isinstance(s, ast.ForStatement):
+            self.for_(s)
+        elif isinstance(s, ast.ForInStatement):
+            self.for_in(s)
+        elif isinstance(s, (ast.BreakStatement, ast.ContinueStatement)) and self.loop:
+            self.jump(self.loop[0] if isinstance(s, ast.BreakStatement) else self.loop[1], s)
         else:
             raise unsupported(f"{type(s).__name__} is not supported here on BMv2", s)
 
@@ -126,6 +133,47 @@ class StatementLowering:
         if s.else_ is not None:
             self.statement(s.else_)
         self.out.append(end)
+
+    def loop_body(self, body, brk: Label, cont: Label) -> None:
+        outer, self.loop = self.loop, (brk, cont)
+        self.statement(body)
+        self.loop = outer
+
+    def for_(self, s: ast.ForStatement) -> None:
+        """A loop runs inside one action: BMv2's `_jump` may go backwards (P4-16 1.2.4 for)."""
+        self.statements(s.init)
+        top, cont, end = Label(), Label(), Label()
+        self.out.append(top)
+        if s.cond is not None:
+            cond = as_bool(self.flat.value(s.cond))
+            self.out.append(ir.Primitive("_jump_if_zero", [as_data(cond), end], s.loc))
+        self.loop_body(s.body, end, cont)
+        self.out.append(cont)
+        self.statements(s.updates)
+        self.out += [ir.Primitive("_jump", [top], s.loc), end]
+
+    def for_in(self, s: ast.ForInStatement) -> None:
+        """`for (T x in lo .. hi)`: x takes every value from lo to hi inclusive."""
+        rng = s.collection
+        if not (isinstance(rng, ast.Binary) and rng.op == ".."):
+            raise unsupported("only 'for (x in lo .. hi)' loops are supported on BMv2", s)
+        self.declare(s.var)
+        var = self.scope.find(s.var)
+        lo, hi = as_data(self.flat.value(rng.left)), as_data(self.flat.value(rng.right))
+        top, cont, end = Label(), Label(), Label()
+        self.out.append(ir.Primitive("assign", [var.expr, lo], s.loc))
+        self.out.append(ir.Primitive("_jump_if_zero", [
+            as_data(ir.Op("<=", lo, hi, is_bool=True)), end], s.loc))
+        self.out.append(top)
+        self.loop_body(s.body, end, cont)
+        self.out.append(cont)
+        self.out.append(ir.Primitive("_jump_if_zero", [
+            as_data(ir.Op("!=", var.expr, hi, is_bool=True)), end], s.loc))
+        width = var.expr.width
+        self.out.append(ir.Primitive("assign", [var.expr, ir.Op(
+            "&", ir.Op("+", var.expr, ir.Const(1)), ir.Const((1 << width) - 1, width),
+            width=width)], s.loc))
+        self.out += [ir.Primitive("_jump", [top], s.loc), end]
 
     def switch(self, s: ast.SwitchStatement) -> None:
         """A switch on a value: compare against each label in turn (no fall-out: P4 cases

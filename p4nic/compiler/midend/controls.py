@@ -67,6 +67,20 @@ def table_call(e) -> Optional[tuple]:
     return None
 
 
+def applies(node):
+    """Table and sub-control applications inside node."""
+    if isinstance(node, ast.MethodCall) and isinstance(node.callee, (ast.Member, ast.TypeMember)) \
+            and node.callee.member == "apply":
+        yield node
+    if isinstance(node, (ast.Node, list, tuple)):
+        children = node if isinstance(node, (list, tuple)) else [
+            getattr(node, f) for f in node.__dataclass_fields__
+            if f not in ("loc", "type", "decl")]
+        for c in children:
+            if isinstance(c, (ast.Node, list, tuple)):
+                yield from applies(c)
+
+
 def nested_table_results(node):
     """`t.apply().hit/.miss` reads inside node, in source order."""
     if isinstance(node, ast.Member) and node.member in ("hit", "miss") \
@@ -159,6 +173,8 @@ class ControlLowering:
         if isinstance(s, (ast.AssignmentStatement, ast.VariableDeclaration,
                           ast.ConstantDeclaration, ast.EmptyStatement)):
             return True
+        if isinstance(s, (ast.ForStatement, ast.ForInStatement)):
+            return not any(applies(s))  # loops run inside one action (actions.py)
         if isinstance(s, ast.MethodCallStatement):
             c = s.call.callee
             if table_call(s.call) is not None:
@@ -208,7 +224,7 @@ class ControlLowering:
         """`a(...)` in a control body applies the action itself through a hidden table with it
         as const default action, as p4c does — so the action keeps its name (and P4Info id)."""
         action = self.ctx.table_action(s.call.callee.decl, scope)
-        table = ir.Table(self.ctx.names.fresh(f"tbl_{action.name.rsplit('.', 1)[-1]}"), [],
+        table = ir.Table(self.ctx.names.numbered(f"tbl_{action.name.rsplit('.', 1)[-1]}"), [],
                          [action], {action.name: next_node}, next_node, action,
                          self.direct_action_args(s, scope), True, hidden=True, loc=s.loc)
         self.pipeline.tables.append(table)
@@ -231,9 +247,9 @@ class ControlLowering:
         return self.hidden_table(prims, stmts[0].loc, next_node)
 
     def hidden_table(self, prims: list, loc, next_node: Optional[str]) -> str:
-        action = ir.Action(self.ctx.names.fresh("act"), [], prims, loc)
+        action = ir.Action(self.ctx.names.numbered("act"), [], prims, loc)
         self.ctx.out.actions.append(action)
-        table = ir.Table(self.ctx.names.fresh(f"tbl_{action.name}"), [], [action],
+        table = ir.Table(self.ctx.names.numbered(f"tbl_{action.name}"), [], [action],
                          {action.name: next_node}, next_node, action, [], True,
                          hidden=True, loc=loc)
         self.pipeline.tables.append(table)

@@ -110,12 +110,16 @@ class Names:
         if base not in self.taken:
             self.taken.add(base)
             return base
+        return self.numbered(base)
+
+    def numbered(self, base: str) -> str:
+        """`base_0`, `base_1`, ...: for compiler-made tables and actions, so that no user
+        table name is a suffix of one (STF and runtime CLIs find tables by suffix)."""
         i = 0
         while f"{base}_{i}" in self.taken:
             i += 1
-        name = f"{base}_{i}"
-        self.taken.add(name)
-        return name
+        self.taken.add(f"{base}_{i}")
+        return f"{base}_{i}"
 
 
 class Storage:
