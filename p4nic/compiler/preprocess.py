@@ -151,6 +151,7 @@ class _Preprocessor:
         except OSError as e:
             raise CompileError(f"cannot read '{path}': {e.strerror}", from_loc,
                                kind="preprocessor") from None
+        raw = raw.removeprefix("\ufeff")     # a UTF-8 byte order mark is not program text
         self.file_lines[path] = raw.split("\n")
         text = _strip_comments(raw.replace("\r\n", "\n"), path)
         _FileRun(self, path, text.split("\n"), depth).run()

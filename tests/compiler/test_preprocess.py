@@ -174,3 +174,11 @@ def test_include_cycle_is_an_error(tmp_path):
 def test_missing_source_file(tmp_path):
     with pytest.raises(CompileError, match="cannot open source file"):
         preprocess(str(tmp_path / "nope.p4"))
+
+
+def test_byte_order_mark_and_crlf_line_ends(tmp_path):
+    src = tmp_path / "a.p4"
+    src.write_bytes("\ufeff#define N 3\r\nconst bit<8> X = N;\r\n".encode())
+    out = preprocess(str(src))
+    assert code(out) == ["const bit<8> X = 3;"]
+    assert out.location(2, 1).text == "const bit<8> X = N;"
