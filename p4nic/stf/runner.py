@@ -68,10 +68,15 @@ def wildcard_value(text: str) -> tuple[int, int, int]:
 
 
 def pick(candidates: dict, wanted: str, what: str, where: str):
-    """bmv2stf's lookup: exact name, else the one name ending with `wanted`."""
+    """bmv2stf's lookup: exact name, else the one name ending with `wanted`. A suffix that is a
+    whole name component (`t` in `ingress.t`) is preferred, so a short name is not made
+    ambiguous by unrelated names that merely end in the same letters (`tbl_act`)."""
     if wanted in candidates:
         return candidates[wanted]
-    matches = [name for name in candidates if name.endswith(wanted)]
+    components = [name for name in candidates if name.endswith("." + wanted)]
+    if len(components) == 1:
+        return candidates[components[0]]
+    matches = components or [name for name in candidates if name.endswith(wanted)]
     if len(matches) == 1:
         return candidates[matches[0]]
     if matches:

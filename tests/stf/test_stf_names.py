@@ -23,6 +23,11 @@ def test_table_and_action_by_full_name_or_unique_suffix(table):
         pick(tables, "ipv6_lpm", "table", "t:1")
     with pytest.raises(STFRunError, match="'drop' is ambiguous: a.drop, b.drop"):
         pick({"a.drop": 1, "b.drop": 2}, "drop", "action", "t:1")
+    # a whole name component beats a bare suffix; a bare suffix still works alone
+    assert pick({"ingress.t": 1, "tbl_act": 2}, "t", "table", "t:1") == 1
+    assert pick({"ingress.fwd_t": 1}, "t", "table", "t:1") == 1
+    with pytest.raises(STFRunError, match="'t' is ambiguous: a_t, b_t"):
+        pick({"a_t": 1, "b_t": 2}, "t", "table", "t:1")
 
 
 def test_key_field_by_name_or_suffix(table):
