@@ -45,11 +45,14 @@ def parse_number(text: str, where: str) -> int:
     if "*" in text:
         raise STFRunError(f"{where}: wildcard value {text} is only allowed for ternary and lpm keys")
     lowered = text.lower()
-    if lowered.startswith("0x"):
-        return int(lowered[2:], 16)
-    if lowered.startswith("0b"):
-        return int(lowered[2:], 2)
-    return int(text, 10)
+    try:
+        if lowered.startswith("0x"):
+            return int(lowered[2:], 16)
+        if lowered.startswith("0b"):
+            return int(lowered[2:], 2)
+        return int(text, 10)
+    except ValueError:
+        raise STFRunError(f"{where}: '{text}' is not an integer") from None
 
 
 def wildcard_value(text: str) -> tuple[int, int, int]:

@@ -60,6 +60,8 @@ def test_values(kind, width, text, expected):
 def test_wildcards_only_where_they_mean_something():
     with pytest.raises(STFRunError, match="wildcard value 0x0\\* is only allowed"):
         match_value("exact", 8, "0x0*", "t:1")
+    with pytest.raises(STFRunError, match="t:1: '1.5' is not an integer"):
+        match_value("exact", 8, "1.5", "t:1")
     with pytest.raises(STFRunError, match="VALUE/LEN is only for lpm keys"):
         match_value("exact", 8, ("1", "2"), "t:1")
 
