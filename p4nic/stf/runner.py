@@ -390,7 +390,8 @@ class STFRunner:
     def meter_rates(self, pairs: list, where: str) -> list[tuple[float, int]]:
         """RATE:BURST pairs as simple_switch_CLI takes them (units per microsecond, units), as
         our meters take them (units per second, units)."""
-        return [(float(rate) * 1e6, parse_number(burst, where)) for rate, burst in pairs]
+        return [((float(rate) if "." in rate else parse_number(rate, where)) * 1e6,
+                 parse_number(burst, where)) for rate, burst in pairs]
 
     def do_meter_set_rates(self, command: Command, where: str) -> None:
         name, index, pairs = command.args["values"][0], command.args["values"][1], command.args["values"][2:]
