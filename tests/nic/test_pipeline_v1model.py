@@ -4,7 +4,9 @@ drops, priorities (docs/simple_switch.md after-ingress / after-egress pseudocode
 import pytest
 
 from p4nic.nic.device import Device
-from programs.v1model import traffic_manager
+from programs.v1model import (
+    ETHERNET, V1Program, ex, extract, fld, hdr, hexv, prim, rt, sm, traffic_manager,
+)
 
 FRAME = bytes.fromhex("000000000001 0000000000aa 0800") + bytes(range(50))
 
@@ -120,7 +122,6 @@ def test_priority_out_of_range_is_dropped_without_priority_queues(dev):
 
 
 def test_timestamps_lengths_and_queue_metadata():
-    from programs.v1model import (ETHERNET, V1Program, extract, fld, hdr, hexv, prim, sm)
 
     p = V1Program()
     p.header_type("ethernet_t", ETHERNET)
@@ -165,7 +166,6 @@ def test_trace_says_why_a_packet_was_dropped():
 
 
 def test_a_packet_that_recirculates_forever_is_stopped():
-    from programs.v1model import ETHERNET, V1Program, extract, hexv, prim
 
     p = V1Program()
     p.header_type("ethernet_t", ETHERNET)
@@ -180,7 +180,6 @@ def test_a_packet_that_recirculates_forever_is_stopped():
 
 
 def test_parser_and_deparser_primitives():
-    from programs.v1model import ETHERNET, V1Program, extract, fld, hdr, hexv, prim
 
     p = V1Program()
     p.header_type("ethernet_t", ETHERNET)
@@ -203,7 +202,6 @@ def test_parser_and_deparser_primitives():
     ("egress", "clone_egress_pkt_to_egress"),
 ])
 def test_endless_resubmit_or_egress_clone_chain_is_stopped(pipe, primitive):
-    from programs.v1model import ETHERNET, V1Program, extract, hexv, prim
 
     p = V1Program()
     p.header_type("ethernet_t", ETHERNET)
@@ -218,3 +216,29 @@ def test_endless_resubmit_or_egress_clone_chain_is_stopped(pipe, primitive):
     dev.state.replication.create_session(4, [(2, 0)])
     out = dev.process([(1, FRAME)])
     assert len(out) < 2000  # it ends; egress clones may leave before the cut
+
+
+def test_packet_length_of_original_and_ingress_clone_after_remove_header():
+    """The original's length register shrinks with remove_header; the clone, re-parsed from
+    the packet as received, keeps the received length (simple_switch ingress cloning)."""
+
+    p = V1Program()
+    p.header_type("a_t", [["f1", 8], ["f2", 8]])
+    p.header("a", "a_t")
+    p.header("a2", "a_t")
+    p.state("start", [extract("a"), extract("a2")])
+    act = p.action("shrink_and_clone", [("port", 9)], [
+        prim("assign", sm("egress_spec"), rt(0)),
+        prim("remove_header", hdr("a2")),
+        prim("clone_ingress_pkt_to_egress", hexv(1), hexv(0)),
+    ])
+    show = p.action("show", [], [prim("assign", fld("a", "f2"),
+                                      ex("&", sm("packet_length"), hexv(0xFF)))])
+    p.table("ingress", "i", [], [act], default=(act, [2]))
+    p.table("egress", "e", [], [show], default=(show, []))
+    dev = Device()
+    dev.load(p.json())
+    dev.state.replication.create_session(1, [(3, 0)])
+    out = dict(dev.process([(1, b"\x03\x00\x00\x00")]))
+    assert out == {2: b"\x03\x02", 3: b"\x03\x04\x00\x00"}
+
