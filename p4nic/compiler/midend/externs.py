@@ -18,7 +18,8 @@ from p4nic.compiler.midend import ir
 from p4nic.compiler.midend.flatten import as_bool, as_data, unsupported
 from p4nic.compiler.midend.inline import bind_call
 from p4nic.compiler.midend.localvars import (
-    STANDARD_METADATA, CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, StructLoc, UnionLoc)
+    STANDARD_METADATA, CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, StructLoc, UnionLoc,
+    header_fields)
 
 HASH_ALGORITHMS = {"crc32", "crc32_custom", "crc16", "crc16_custom", "random", "identity",
                    "csum16", "xor16"}
@@ -45,7 +46,7 @@ def leaf_values(flat, loc, node) -> list:
     if isinstance(loc, ScalarLoc):
         return [loc.expr]
     if isinstance(loc, HeaderLoc):
-        return [flat.header_field(loc, f.name) for f in loc.type.fields]
+        return [flat.header_field(loc, name) for name, _ in header_fields(loc.type)]
     if isinstance(loc, StructLoc):
         out = []
         for v in loc.fields.values():

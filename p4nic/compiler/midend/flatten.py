@@ -20,7 +20,7 @@ from p4nic.compiler.errors import CompileError
 from p4nic.compiler.midend import ir
 from p4nic.compiler.midend.localvars import (
     CompileTimeLoc, HeaderLoc, InvalidLoc, Loc, ScalarLoc, StackLoc, StructLoc, UnionLoc,
-    is_scalar, is_signed, scalar_width)
+    header_fields, is_scalar, is_signed, scalar_width)
 
 
 def unsupported(msg: str, node) -> CompileError:
@@ -157,16 +157,9 @@ class Flattener:
         if isinstance(base, UnionLoc):
             return base.members[e.member]
         if isinstance(base, HeaderLoc):
-            ht = base.type
-            f = ht.field(e.member)
-            if f is None:
-                raise unsupported(f"header {ht} has no field '{e.member}'", e)
-            w = scalar_width(f.type) if is_scalar(f.type) else 0
-            if isinstance(base.ref, ir.HeaderRef):
-                return ScalarLoc(ir.Field(base.ref.name, e.member, w, is_signed(f.type)), f.type)
-            offset = [x.name for x in ht.fields].index(e.member)
-            return ScalarLoc(ir.Op("access_field", base.ref, offset, width=w,
-                                   signed=is_signed(f.type)), f.type)
+            if base.type.field(e.member) is None:
+                raise unsupported(f"header {base.type} has no field '{e.member}'", e)
+            return self.header_member(base, e.member)
         if isinstance(base, StackLoc):
             return self.stack_member(base, e)
         if isinstance(base, ScalarLoc) and isinstance(base.expr, ir.Const):
@@ -208,12 +201,22 @@ class Flattener:
     def aggregate(self, e) -> Loc:
         t = T.base_type(e.type)
         if isinstance(e, ast.StructExpression):
-            items = [(name, self.loc(v)) for name, v in e.fields]
+            names, exprs = [n for n, _ in e.fields], [v for _, v in e.fields]
         else:
-            items = list(enumerate(self.loc(v) for v in e.elements))
-            if isinstance(t, T.StructLike):
-                items = [(f.name, v) for f, (_, v) in zip(t.fields, items)]
-        return StructLoc(t, dict(items))
+            exprs = list(e.elements)
+            names = ([f.name for f in t.fields] if isinstance(t, T.StructLike)
+                     else list(range(len(exprs))))
+        locs = []
+        for i, v in enumerate(exprs):
+            loc = self.loc(v)
+            if isinstance(loc, ScalarLoc) and not isinstance(loc.expr, (ir.Const, ir.BoolConst)) \
+                    and any(has_call(x) for x in exprs[i + 1:]):
+                # a later element's call may change what this one read (left to right)
+                tmp = self.temp(v.type)
+                self.sink.append(ir.Primitive("assign", [tmp.expr, as_data(loc.expr)], v.loc))
+                loc = tmp
+            locs.append(loc)
+        return StructLoc(t, dict(zip(names, locs)))
 
     # -- values --------------------------------------------------------------------------------
     def value(self, e: ast.Expression) -> ir.LExpr:
@@ -353,8 +356,8 @@ class Flattener:
             out.append((a.expr, b.expr))
         elif isinstance(a, HeaderLoc):
             out.append((self.valid_bit(a), self.valid_bit(b)))
-            for f in a.type.fields:
-                out.append((self.header_field(a, f.name), self.header_field(b, f.name)))
+            for name, _ in header_fields(a.type):
+                out.append((self.header_field(a, name), self.header_field(b, name)))
         elif isinstance(a, StructLoc):
             for k in a.fields:
                 self._leaf_pairs(a.fields[k], b.fields[k], out, node)
@@ -367,13 +370,25 @@ class Flattener:
         else:
             raise unsupported("comparison not supported on BMv2", node)
 
+    def header_member(self, h: HeaderLoc, name: str, t=None, prefix: str = "") -> Loc:
+        """A header field: a scalar, or (for a struct inside the header) a StructLoc of its
+        flattened fields (localvars.header_fields)."""
+        ft = (t or h.type).field(name).type
+        if isinstance(T.base_type(ft), T.StructType):
+            st = T.base_type(ft)
+            return StructLoc(st, {f.name: self.header_member(h, f.name, st, f"{prefix}{name}_")
+                                  for f in st.fields})
+        return ScalarLoc(self.header_field(h, prefix + name), ft)
+
     def header_field(self, h: HeaderLoc, name: str) -> ir.LExpr:
-        f = h.type.field(name)
-        w = scalar_width(f.type) if is_scalar(f.type) else 0
+        """The field `name` of h (a flattened name) as an lvalue expression."""
+        flat = header_fields(h.type)
+        names = [n for n, _ in flat]
+        ft = flat[names.index(name)][1]
+        w = scalar_width(ft) if is_scalar(ft) else 0
         if isinstance(h.ref, ir.HeaderRef):
-            return ir.Field(h.ref.name, name, w, is_signed(f.type))
-        offset = [x.name for x in h.type.fields].index(name)
-        return ir.Op("access_field", h.ref, offset, width=w)
+            return ir.Field(h.ref.name, name, w, is_signed(ft))
+        return ir.Op("access_field", h.ref, names.index(name), width=w, signed=is_signed(ft))
 
     def valid_bit(self, h) -> ir.LExpr:
         """Validity as data (0/1): the `$valid$` hidden field, or `valid` on a computed header."""
@@ -448,8 +463,7 @@ class Flattener:
                 # valid first: BMv2's add_header zeroes the fields of an invalid header
                 self.sink.append(ir.Primitive("add_header", [dst.ref], loc))
                 for f in dst.type.fields:
-                    self.copy(ScalarLoc(self.header_field(dst, f.name), f.type),
-                              src.fields[f.name], node)
+                    self.copy(self.header_member(dst, f.name), src.fields[f.name], node)
             else:
                 raise unsupported("cannot assign this value to a header", node)
         elif isinstance(dst, UnionLoc):

@@ -138,15 +138,15 @@ class Storage:
         if t.name in self.header_type_names:
             return self.header_type_names[t.name]
         fields, varbit = [], None
-        for f in t.fields:
-            ft = T.base_type(f.type)
+        for name, ftype in header_fields(t):
+            ft = T.base_type(ftype)
             if isinstance(ft, T.VarbitType):
-                fields.append([f.name, "*"])
+                fields.append([name, "*"])
                 varbit = ft.max_width
             elif isinstance(ft, T.BitsType) and ft.signed:
-                fields.append([f.name, ft.w, True])
+                fields.append([name, ft.w, True])
             else:
-                fields.append([f.name, scalar_width(f.type), False])
+                fields.append([name, scalar_width(ftype), False])
         fixed = sum(w for _, w, *_ in fields if w != "*")
         max_bytes = (fixed + varbit) // 8 if varbit is not None else None
         self.header_type_names[t.name] = t.name
@@ -217,6 +217,19 @@ class Storage:
         pad_to_bytes(fields, self.scalar_names)
         self.out.header_types.insert(0, ir.HeaderTypeDef(SCALARS_TYPE, fields))
         self.out.headers.insert(0, ir.HeaderInstance(SCALARS, SCALARS_TYPE, True))
+
+
+def header_fields(t: T.StructLike, prefix: str = "") -> list:
+    """A header's fields as BMv2 sees them: (name, type), structs inside the header taken
+    apart into `outer_inner` fields in bit order (p4c flattens them the same way)."""
+    out = []
+    for f in t.fields:
+        ft = T.base_type(f.type)
+        if isinstance(ft, T.StructType):
+            out.extend(header_fields(ft, f"{prefix}{f.name}_"))
+        else:
+            out.append((prefix + f.name, f.type))
+    return out
 
 
 def pad_to_bytes(fields: list, names: Names) -> None:
