@@ -7,6 +7,7 @@ later error can name the original file:line:column through `PreprocessedSource.l
 """
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ class PreprocessedSource:
     text: str
     origins: list = field(default_factory=list)          # LineOrigin per output line
     file_lines: dict = field(default_factory=dict)       # real file -> its original lines
+    # Output line number -> (line before macro expansion, line after), for lines macros changed.
+    expansions: dict = field(default_factory=dict)
 
     def location(self, line: int, column: int) -> SourceLocation:
         """The original file:line:column (1-based) of a position in `text`, with its line text."""
@@ -57,7 +60,20 @@ class PreprocessedSource:
         origin = self.origins[max(0, min(line, len(self.origins)) - 1)]
         lines = self.file_lines.get(origin.real_file, [])
         text = lines[origin.real_line - 1] if 0 < origin.real_line <= len(lines) else ""
+        if line in self.expansions:
+            column = _column_before_expansion(*self.expansions[line], column)
         return SourceLocation(origin.file, origin.line, column, text.rstrip("\r\n"))
+
+
+def _column_before_expansion(before: str, after: str, column: int) -> int:
+    """Map a column of a macro-expanded line back to the unexpanded line: text that expansion
+    kept maps exactly, text a macro produced maps to the start of the macro's invocation."""
+    index = column - 1
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if j1 <= index < j2 or (index >= j2 and j2 == len(after)):
+            return (i1 + (index - j1) if tag == "equal" else i1) + 1
+    return column
 
 
 @dataclass
@@ -76,7 +92,7 @@ def preprocess(path: str, include_dirs: Sequence[str] = (),
         raise CompileError(f"cannot open source file '{path}'", None, kind="preprocessor")
     pp.run_file(str(path), depth=0)
     return PreprocessedSource("".join(line + "\n" for line in pp.out_lines), pp.origins,
-                              pp.file_lines)
+                              pp.file_lines, pp.expansions)
 
 
 def tokenize_pp(text: str) -> list:
@@ -132,6 +148,7 @@ class _Preprocessor:
         for name, value in {**PREDEFINED_MACROS, **dict(defines)}.items():
             self.macros[name] = Macro(name, None, tokenize_pp(str(value)))
         self.out_lines: list = []
+        self.expansions: dict = {}
         self.origins: list = []
         self.file_lines: dict = {}
         self.once_files: set = set()
@@ -222,7 +239,10 @@ class _FileRun:
                     logical += " " + self.lines[i]
                     i += 1
                     extra_lines += 1
-                self.pp.emit(self.expand_line(logical, real_line), self.origin(real_line))
+                expanded = self.expand_line(logical, real_line)
+                if expanded != logical:
+                    self.pp.expansions[len(self.pp.out_lines) + 1] = (logical, expanded)
+                self.pp.emit(expanded, self.origin(real_line))
             else:
                 self.pp.emit("", self.origin(real_line))
             for k in range(extra_lines):

@@ -182,3 +182,15 @@ def test_byte_order_mark_and_crlf_line_ends(tmp_path):
     out = preprocess(str(src))
     assert code(out) == ["const bit<8> X = 3;"]
     assert out.location(2, 1).text == "const bit<8> X = N;"
+
+
+def test_columns_after_a_macro_expansion_map_back_to_the_source_line(tmp_path):
+    src = write(tmp_path, "a.p4", "#define ADD(a, b) ((a) + (b))\nconst bit<8> X = ADD(1, 2) + Y;\n")
+    out = preprocess(str(src))
+    expanded = lines_of(out)[1]
+    assert expanded == "const bit<8> X = ((1) + (2)) + Y;"
+    assert out.location(2, expanded.index("Y") + 1).column == "const bit<8> X = ADD(1, 2) + Y;".index("Y") + 1
+    invocation_start = "const bit<8> X = ".index("=") + 3
+    inside = out.location(2, expanded.index("+") + 1).column
+    assert invocation_start <= inside < invocation_start + len("ADD(1, 2)")
+    assert out.location(2, 1).column == 1
