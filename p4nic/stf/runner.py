@@ -406,9 +406,13 @@ class STFRunner:
             meters.set_rates(index, rates)
 
     def do_meter_get_rates(self, command: Command, where: str) -> None:
+        """Prints the rates as simple_switch_CLI does: units per microsecond, burst in units."""
         name, index = command.args["values"]
         rates = self.extern("meters", name, where).get_rates(parse_number(index, where))
-        self.outcome.log.append(f"{name}[{index}] rates: {rates}")
+        if rates is None:
+            self.outcome.log.append(f"{name}[{index}]: not configured")
+        for i, (rate, burst) in enumerate(rates or ()):
+            self.outcome.log.append(f"{name}[{index}] {i}: info rate = {rate / 1e6:g}, burst size = {burst}")
 
 
 def packet_mismatch(want: Expectation, packet: bytes) -> str | None:

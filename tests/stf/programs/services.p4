@@ -1,6 +1,6 @@
 // Exercises the STF commands beyond add/packet/expect: multicast groups and nodes, a mirroring
 // session, a ternary table with priorities, a direct counter read through a named entry, a
-// counter array and a register.
+// counter array, a register and a meter array (its colour lands in the source MAC's last byte).
 #include <core.p4>
 #include <v1model.p4>
 
@@ -19,6 +19,7 @@ control ServicesIngress(inout headers_t hdr, inout metadata_t meta, inout standa
     counter(16, CounterType.packets_and_bytes) packets_by_port;
     register<bit<32>>(16) last_length;
     direct_counter(CounterType.packets_and_bytes) dmac_hits;
+    meter(4, MeterType.packets) policer;
 
     action forward(bit<9> port) { std.egress_spec = port; dmac_hits.count(); }
     action flood(bit<16> grp) { std.mcast_grp = grp; dmac_hits.count(); }
@@ -43,6 +44,11 @@ control ServicesIngress(inout headers_t hdr, inout metadata_t meta, inout standa
         acl.apply();
         if (hdr.ethernet.etherType == 0x9999) {
             clone(CloneType.I2E, 5);
+        }
+        if (hdr.ethernet.etherType == 0x7777) {
+            bit<2> colour;
+            policer.execute_meter(2, colour);
+            hdr.ethernet.srcAddr[7:0] = (bit<8>)colour;
         }
     }
 }
