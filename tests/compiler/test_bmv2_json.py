@@ -107,7 +107,9 @@ def test_externs_become_arrays_calculations_and_lists(tmp_path):
 
 def test_unsupported_construct_is_a_located_error(tmp_path):
     from p4nic.compiler.errors import CompileError
-    bad = data_program("bit<8> a;", "for (bit<8> i = 0; i < 3; i = i + 1) { hdr.d.a = i; }")
+    bad = data_program("bit<8> a; bit<8> b;", """
+        update_checksum(true, { hdr.d.a }, hdr.d.b, HashAlgorithm.csum16);""")
     with pytest.raises(CompileError) as e:
         compile_text(tmp_path, bad, "bad.p4")
     assert "bad.p4:" in str(e.value) and "^" in str(e.value)
+    assert "checksum controls" in str(e.value)
