@@ -45,6 +45,9 @@ control ServicesIngress(inout headers_t hdr, inout metadata_t meta, inout standa
         if (hdr.ethernet.etherType == 0x9999) {
             clone(CloneType.I2E, 5);
         }
+        if (hdr.ethernet.etherType == 0x9998) {
+            clone(CloneType.I2E, 8);
+        }
         if (hdr.ethernet.etherType == 0x7777) {
             bit<2> colour;
             policer.execute_meter(2, colour);
