@@ -1794,16 +1794,29 @@ class _Generator:
             w.indent()
         if tr and not keys:
             w(f"_tr.lookup(h, {t.name!r}, (), ())")
-        w(f"_e = {T}.default_entry")
-        if tr:
-            w(f"_tr.table(h, {t.name!r}, None)")
-        w("_a = _e.action_id")
-        w("if _a is not None:")
-        w.indent()
-        w("_ACT[_a](h, _e.args)")
-        if exits:
-            w(f"if h[{self.reg('EXIT')}]: return None")
-        w.dedent()
+        default = t.default_entry or {}
+        if not keys and default.get("action_const") and default.get("action_entry_const"):
+            # A keyless table with a const default (p4c's way to call an action directly):
+            # the control plane cannot change it, so call the action itself.
+            aid = default["action_id"]
+            args = tuple(parse_hexstr(v, ctx.where) for v in default.get("action_data", []))
+            if tr:
+                w(f"_tr.table(h, {t.name!r}, None)")
+            w(f"_act_{aid}(h, {args!r})")
+            w(f"_a = {aid}")
+            if self.action_exits(aid):
+                w(f"if h[{self.reg('EXIT')}]: return None")
+        else:
+            w(f"_e = {T}.default_entry")
+            if tr:
+                w(f"_tr.table(h, {t.name!r}, None)")
+            w("_a = _e.action_id")
+            w("if _a is not None:")
+            w.indent()
+            w("_ACT[_a](h, _e.args)")
+            if exits:
+                w(f"if h[{self.reg('EXIT')}]: return None")
+            w.dedent()
         if hit_miss:
             # MatchTableAbstract::get_next_node_default: __MISS__ when present
             self.goto_node(t.next_tables.get("__MISS__", t.base_default_next), w, depth)

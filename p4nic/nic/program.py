@@ -165,7 +165,12 @@ class Table:
     with_counters: bool
     support_timeout: bool
     direct_meters: Optional[str]
-    has_default_entry: bool  # the JSON sets one, so a miss always runs an action
+    default_entry: Optional[dict]  # JSON default_entry (action_id, action_data, *_const)
+
+    @property
+    def has_default_entry(self) -> bool:
+        """The JSON sets one, so a miss always runs an action."""
+        return self.default_entry is not None
 
 
 @dataclass
@@ -631,7 +636,7 @@ class _Loader:
                 _get(tj, "with_counters", bool, tw, False),
                 _get(tj, "support_timeout", bool, tw, False),
                 _get(tj, "direct_meters", str, tw, None),
-                _get(tj, "default_entry", dict, tw, None) is not None)
+                self._default_entry(tj, tw))
         for cj in _get(pj, "conditionals", list, where, []):
             cname = _get(cj, "name", str, f"{where} conditionals")
             cw = f"conditional '{cname}'"
@@ -650,6 +655,21 @@ class _Loader:
                                       _get(cj, "next_node", str, cw, None))
         return Pipeline(name, _get(pj, "id", int, where), _get(pj, "init_table", str, where, None),
                         tables, conds, calls, profiles)
+
+    def _default_entry(self, tj, where) -> Optional[dict]:
+        entry = _get(tj, "default_entry", dict, where, None)
+        if entry is not None:
+            aid = _get(entry, "action_id", int, f"{where} default_entry")
+            if aid not in self.actions:
+                raise ProgramError(f"{where} default_entry: unknown action id {aid}")
+            data = _get(entry, "action_data", list, f"{where} default_entry", [])
+            if len(data) != len(self.actions[aid].params):
+                raise ProgramError(f"{where} default_entry: action {self.actions[aid].name} "
+                                   f"takes {len(self.actions[aid].params)} argument(s), "
+                                   f"got {len(data)}")
+            for value in data:
+                parse_hexstr(value, f"{where} default_entry")
+        return entry
 
     def _check_pipeline_refs(self, p: Pipeline):
         def check(target, where):
