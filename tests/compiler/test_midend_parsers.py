@@ -122,3 +122,23 @@ def test_sub_parser_and_varbit(tmp_path):
     _, dev = parser_device(tmp_path, states, locals_, extra)
     assert send(dev, bytes([0, 2, 0x33, 0xA1, 0xA2, 0xBB])) == bytes([0x33, 2, 0x33, 0xA1,
                                                                         0xA2, 0xBB])
+
+
+def test_if_in_a_state_splits_it(tmp_path):
+    states = """
+    state start {
+        pkt.extract(hdr.a);
+        if (hdr.a.tag == 1) {
+            pkt.extract(hdr.c);
+            meta.seen = 10;
+        } else if (hdr.a.tag == 2) {
+            meta.seen = 20;
+        }
+        meta.seen = meta.seen + 1;
+        transition accept;
+    }
+    """
+    _, dev = parser_device(tmp_path, states)
+    assert send(dev, bytes([1, 0, 0x77])) == bytes([11, 0, 0x77])
+    assert send(dev, bytes([2, 0, 0x77])) == bytes([21, 0, 0x77])
+    assert send(dev, bytes([3, 0, 0x77])) == bytes([1, 0, 0x77])

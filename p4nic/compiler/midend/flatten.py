@@ -445,7 +445,9 @@ class Flattener:
             x = src.base.expr
             src = ScalarLoc(ir.Op("&", ir.Op(">>", x, ir.Const(src.lo)) if src.lo else x,
                                   ir.Const(mask(w), w), width=w), T.BitsType(w))
-        if isinstance(dst, ScalarLoc):
+        if isinstance(dst, ScalarLoc) and isinstance(T.base_type(dst.type), T.VarbitType):
+            self.sink.append(ir.Primitive("assign_VL", [dst.expr, src.expr], loc))
+        elif isinstance(dst, ScalarLoc):
             if not isinstance(src, ScalarLoc):
                 raise unsupported("cannot assign this value to a scalar", node)
             value = as_data(src.expr)

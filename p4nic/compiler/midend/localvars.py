@@ -191,11 +191,25 @@ class Storage:
             name, self.header_type(elem), [h.name for h in headers]))
         return StackLoc(name, t, headers)
 
+    def varbit(self, hint: str, t: T.VarbitType) -> ScalarLoc:
+        """A varbit local: BMv2 keeps variable-length values only in header fields, so it
+        gets a header instance of its own with one varbit field `value`."""
+        type_name = f"varbit_{t.max_width}_t"
+        if type_name not in self.header_type_names:
+            self.header_type_names[type_name] = type_name
+            self.out.header_types.append(ir.HeaderTypeDef(type_name, [["value", "*"]],
+                                                          t.max_width // 8))
+        name = self.instances.fresh(hint.replace(".", "_"))
+        self.out.headers.append(ir.HeaderInstance(name, type_name, False))
+        return ScalarLoc(ir.Field(name, "value", 0), t)
+
     def alloc(self, hint: str, t: T.P4Type, loc=None) -> Loc:
         """Storage for a value of type t, named after hint (struct members join with '.')."""
         b = T.base_type(t)
         if is_scalar(b):
             return self.scalar(hint, t)
+        if isinstance(b, T.VarbitType):
+            return self.varbit(hint, b)
         if isinstance(b, T.HeaderType):
             return self.header(hint, b)
         if isinstance(b, T.HeaderUnionType):

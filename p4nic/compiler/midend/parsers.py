@@ -104,26 +104,71 @@ class ParserLowering:
         self.parser.states.append(current)
         prims: list = []
         lowering = StatementLowering(self.ctx, scope, prims, in_parser=True)
-        for s in init + list(st.statements):
+        current = self.statements(init + list(st.statements), current, lowering, scope)
+        self.transition(st, current, scope, names, lowering)
+        current.ops.extend(to_parser_ops(prims))
+
+    def new_state(self, after: ir.ParseState, suffix: str, loc) -> ir.ParseState:
+        state = ir.ParseState(self.state_names.fresh(f"{after.name}_{suffix}"), loc=loc)
+        self.parser.states.append(state)
+        return state
+
+    def statements(self, stmts: list, current: ir.ParseState, lowering: StatementLowering,
+                   scope: Scope) -> ir.ParseState:
+        """Lower statements into `current`; a sub-parser call or a run-time `if` ends the state
+        (its rest goes on in a new one, p4c's parser inlining and state splitting). Returns
+        the state where the statements after these continue."""
+        prims = lowering.out
+
+        def flush():
+            current.ops.extend(to_parser_ops(prims))
+            prims.clear()
+        for s in stmts:
             if isinstance(s, ast.MethodCallStatement) and self.is_subparser_apply(s.call, scope):
-                current.ops.extend(to_parser_ops(prims))
-                prims.clear()
-                cont = ir.ParseState(self.state_names.fresh(f"{names[st.name]}_cont"), loc=s.loc)
+                flush()
+                cont = self.new_state(current, "cont", s.loc)
                 start = self.apply_subparser(s.call, scope, lowering, cont.name)
-                current.ops.extend(to_parser_ops(prims))
-                prims.clear()
+                flush()
                 current.transitions = [ir.Transition("default", None, None, 0, start)]
                 current = cont
-                self.parser.states.append(current)
             elif isinstance(s, ast.MethodCallStatement) and is_packet_method(
                     s.call, "extract", "advance", "lookahead"):
                 self.packet_call(s.call, lowering)
+            elif isinstance(s, ast.BlockStatement):
+                flush()
+                current = self.statements(s.statements, current, lowering, scope)
+            elif isinstance(s, ast.IfStatement) and scope.folder.try_number(s.cond) is None:
+                flush()
+                current = self.if_(s, current, lowering, scope)
             else:
                 lowering.statement(s)
-        current.ops.extend(to_parser_ops(prims))
-        prims.clear()
-        self.transition(st, current, scope, names, lowering)
-        current.ops.extend(to_parser_ops(prims))
+        flush()
+        return current
+
+    def if_(self, s: ast.IfStatement, current: ir.ParseState, lowering: StatementLowering,
+            scope: Scope) -> ir.ParseState:
+        """A run-time `if` splits the state: select on the condition into a state per branch,
+        both going on to a common continuation."""
+        flat = lowering.flat
+        key = flat.temp(T.BitsType(1), "cond")
+        lowering.out.append(ir.Primitive("assign", [key.expr, as_data(flat.value(s.cond))],
+                                         s.loc))
+        current.ops.extend(to_parser_ops(lowering.out))
+        lowering.out.clear()
+        cont = self.new_state(current, "join", s.loc)
+        branches = []
+        for suffix, body in (("true", s.then), ("false", s.else_)):
+            if body is None:
+                branches.append(cont.name)
+                continue
+            first = self.new_state(current, suffix, body.loc)
+            last = self.statements([body], first, lowering, scope)
+            last.transitions = [ir.Transition("default", None, None, 0, cont.name)]
+            branches.append(first.name)
+        current.keys = [key.expr]
+        current.transitions = [ir.Transition("hexstr", 1, None, 1, branches[0]),
+                               ir.Transition("default", None, None, 0, branches[1])]
+        return cont
 
     def is_subparser_apply(self, call: ast.MethodCall, scope: Scope) -> bool:
         return self.ctx.instance_site(call.callee, scope, "parser") is not None
