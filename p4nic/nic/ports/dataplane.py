@@ -56,7 +56,7 @@ class Dataplane:
 
     def _run(self) -> None:
         waited = {source.fileno(): source for source in self.sources if source.fileno() is not None}
-        polled = [source for source in self.sources if source.fileno() is None]
+        polled = {id(source): source for source in self.sources if source.fileno() is None}
         while not self._stop.is_set():
             if waited:
                 ready, _, _ = select.select(list(waited), [], [], POLL_INTERVAL)
@@ -65,18 +65,20 @@ class Dataplane:
                 self._stop.wait(POLL_INTERVAL)
             batch = []
             for fd in ready:
-                batch += waited[fd].receive(BATCH_LIMIT)
-            for source in polled:
-                batch += self._poll(source, polled)
+                batch += self._receive(waited, fd)
+            for key in list(polled):
+                batch += self._receive(polled, key)
             if batch:
                 self.inject(batch)
 
-    def _poll(self, source, polled: list) -> list:
+    def _receive(self, sources: dict, key) -> list:
+        """What sources[key] has waiting; a source that fails (a broken input file) is dropped
+        from `sources` and logged, and the other ports keep working."""
         try:
-            return source.receive(BATCH_LIMIT)
-        except Exception as e:  # a broken input file stops that source, not the switch
-            self.log.error("%s", e)
-            polled.remove(source)
+            return sources[key].receive(BATCH_LIMIT)
+        except Exception as e:
+            self.log.error("port source stopped: %s", e)
+            del sources[key]
             return []
 
     def inject(self, batch: list[tuple[int, bytes]]) -> None:
