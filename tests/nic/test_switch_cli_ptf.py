@@ -56,16 +56,23 @@ def running_switch(tmp_path):
         log.close()
 
 
+def run_ptf(socket_addr, tmp_path, *tests):
+    return subprocess.run([str(PTF), "--test-dir", str(HERE / "switch_ptf"), "--platform", "nn",
+                           "--device-socket", f"0-{{1-3}}@{socket_addr}",
+                           "--log-file", str(tmp_path / "ptf.log"), *tests],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+
 def test_ptf_suite_over_nanomsg(running_switch, tmp_path):
     socket_addr, switch_log = running_switch
-    r = subprocess.run([str(PTF), "--test-dir", str(HERE / "switch_ptf"), "--platform", "nn",
-                        "--device-socket", f"0-{{1-3}}@{socket_addr}",
-                        "--log-file", str(tmp_path / "ptf.log")],
-                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    r = run_ptf(socket_addr, tmp_path)
     report = r.stdout + r.stderr
     assert r.returncode == 0, report
     for name in ("LongestPrefixWins", "ShorterPrefix", "NoRouteIsDropped"):
         assert f"l3_forwarding.{name} ... ok" in report, report
+    # a second PTF run against the same switch: the socket takes the new peer
+    r = run_ptf(socket_addr, tmp_path, "l3_forwarding.LongestPrefixWins")
+    assert r.returncode == 0 and "l3_forwarding.LongestPrefixWins ... ok" in r.stdout + r.stderr
     # --log-console: BMv2-style lines, the Device's trace and --dump-packet-data's samples
     log = switch_log.read_text()
     assert "] [p4nic] [D] [thread " in log
