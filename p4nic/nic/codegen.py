@@ -259,6 +259,12 @@ def compile_program(program: Program, state, drop_port: int = 511, tracer=None) 
 
 
 class _Generator:
+    """Emits the Python module of one program: actions, parser, controls, checksums, deparser.
+
+    `ns` is the module namespace: runtime objects (tables, externs, hash functions) and helper
+    functions are bound into it by name, so generated code reaches them as globals.
+    """
+
     def __init__(self, program: Program, state, drop_port: int, tracer):
         self.p = program
         self.state = state
