@@ -10,6 +10,7 @@ A part whose component is missing or broken prints one `skipped:` line and the r
 """
 import argparse
 import json
+import os
 import socket
 import struct
 import subprocess
@@ -181,6 +182,14 @@ class SwitchProcess:
             self.stop()
             raise Skip(f"p4nic switch did not start: {rest.strip()[-300:]}")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the switch process has used so far (Linux /proc)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -265,7 +274,12 @@ def bench_switch(program: dict, p4info, packets: int, workdir: Path) -> None:
             print(f"  {total / elapsed:,.0f} inserts/s ({total} entries in {elapsed:.2f} s)")
             print(f"== packets/s through the nanomsg port (p4nic switch process, "
                   f"{PACKET_SIZE}-byte packets) ==")
-            bench_nanomsg(switch.packet_addr, packets)
+            cpu_before = switch.cpu_seconds()
+            received = bench_nanomsg(switch.packet_addr, packets)
+            cpu = switch.cpu_seconds() - cpu_before
+            if cpu > 0:
+                print(f"  switch process CPU: {cpu * 1e6 / received:.1f} us/packet "
+                      f"(about {received / cpu:,.0f} packets/s if the client kept up)")
         finally:
             stream.put(None)
             channel.close()
@@ -273,7 +287,7 @@ def bench_switch(program: dict, p4info, packets: int, workdir: Path) -> None:
         switch.stop()
 
 
-def bench_nanomsg(address: str, packets: int, window: int = 512) -> None:
+def bench_nanomsg(address: str, packets: int, window: int = 512) -> int:
     """Speaks PTF's nn protocol: one thread sends, keeping at most `window` packets in flight,
     while this one receives, so the client's own waits do not count against the switch."""
     import threading
@@ -315,6 +329,7 @@ def bench_nanomsg(address: str, packets: int, window: int = 512) -> None:
             sender.join()
         client.close()
     print(f"  {received / elapsed:,.0f} packets/s ({received} packets in {elapsed:.2f} s)")
+    return received
 
 
 def main(argv: list[str]) -> int:
