@@ -280,6 +280,8 @@ def bench_switch(program: dict, p4info, packets: int, workdir: Path) -> None:
             if cpu > 0:
                 print(f"  switch process CPU: {cpu * 1e6 / received:.1f} us/packet "
                       f"(about {received / cpu:,.0f} packets/s if the client kept up)")
+            else:
+                print("  switch process CPU: below one clock tick; use more --packets")
         finally:
             stream.put(None)
             channel.close()

@@ -16,4 +16,4 @@ def test_bench_reports_every_part():
     assert re.search(r"vnic\.p4: (\d+\.\d+ s|skipped: .+)", out), out
     assert re.search(r"[\d,]+ inserts/s \(4000 entries in", out), out
     assert len(re.findall(r"[\d,]+ packets/s \(300 packets in", out)) == 2, out
-    assert re.search(r"switch process CPU: [\d.]+ us/packet", out), out
+    assert re.search(r"switch process CPU: ([\d.]+ us/packet|below one clock tick)", out), out
