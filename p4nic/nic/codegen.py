@@ -1809,9 +1809,15 @@ class _Generator:
             if tr:
                 w(f"_tr.table(h, {t.name!r}, None)")
             w(f"_act_{aid}(h, {args!r})")
-            w(f"_a = {aid}")
             if self.action_exits(aid):
                 w(f"if h[{self.reg('EXIT')}]: return None")
+            # always a miss running this action: the next node is known now
+            if hit_miss:
+                target = t.next_tables.get("__MISS__", t.base_default_next)
+            else:
+                target = t.next_tables.get(self.p.actions[aid].name, t.base_default_next)
+            self.goto_node(target, w, depth)
+            return
         else:
             w(f"_e = {T}.default_entry")
             if tr:
