@@ -56,6 +56,9 @@ STD_FIELDS = (
 REQUIRED_STD_FIELDS = STD_FIELDS[:5]  # simple_switch cannot run without these
 
 # Per-packet registers kept in the PHV after the headers (BMv2 keeps them in Packet registers).
+# Parser loop iterations after which a looping parser gives up with ParserTimeout.
+MAX_PARSER_STEPS = 4096
+
 REGISTERS = (
     "PAYLOAD",  # bytes after the parsed headers
     "EXIT",  # exit primitive called
@@ -1220,8 +1223,15 @@ class _Generator:
             w("try:")
             w.indent()
             w("st = 0")
+            looping = self.parser_loops(states, parser.init_state)
+            if looping:
+                w("_steps = 0")
             w("while True:")
             w.indent()
+            if looping:
+                # BMv2 would spin forever in a parser loop that consumes nothing; we stop it
+                w("_steps += 1")
+                w(f"if _steps > {MAX_PARSER_STEPS}: raise _PE({self.errors['ParserTimeout']})")
             i = 0
             while i < len(entries):  # goto_state may add entries for very deep parsers
                 w(f"{'if' if i == 0 else 'elif'} st == {i}:")
@@ -1244,6 +1254,24 @@ class _Generator:
         if self.tracer is not None:
             w(f"_tr.parser_done(h, {parser.name!r})")
         w.dedent()
+
+    @staticmethod
+    def parser_loops(states, init) -> bool:
+        """Can the parse graph reach a state twice (a cycle reachable from `init`)?"""
+        color = {}
+
+        def visit(name):
+            color[name] = 1
+            for t in states[name].transitions:
+                nxt = t.next_state
+                if nxt is None:
+                    continue
+                if color.get(nxt) == 1 or (nxt not in color and visit(nxt)):
+                    return True
+            color[name] = 2
+            return False
+
+        return visit(init)
 
     def goto_state(self, target, states, w, depth):
         if target is None:

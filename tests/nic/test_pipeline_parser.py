@@ -396,3 +396,16 @@ def test_plain_extract_of_varbit_header_uses_its_length_exp():
     assert out[12:] == frame[12:]
     out = run(p, ETH_HDR + b"\x00\x00" + b"\x09abc")
     assert errors_of(out)[0] == ERR["PacketTooShort"]
+
+
+def test_parser_loop_that_consumes_nothing_times_out():
+    p = V1Program()
+    p.header_type("ethernet_t", ETHERNET)
+    p.header("ethernet", "ethernet_t")
+    p.state("start", [extract("ethernet")], transitions=[(None, "spin")])
+    p.state("spin", [], [{"type": "lookahead", "value": [0, 8]}],
+            [("0x00", "spin"), (None, None)])
+    observe(p)
+    out = run(p, ETH_HDR + b"\x00\x00" + b"\x00\x01")
+    assert errors_of(out)[0] == 5  # ParserTimeout, instead of hanging like BMv2
+    assert run(p, ETH_HDR + b"\x00\x00" + b"\x07")[12:] == b"\x00\x00\x07"
