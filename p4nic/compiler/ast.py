@@ -120,6 +120,12 @@ class TupleTypeRef(TypeRef):
 
 
 @dataclass(eq=False)
+class ListTypeRef(TypeRef):
+    """`list<T>` (P4-16 1.2.4): a list of any length, as extern constructor arguments take."""
+    element: TypeRef
+
+
+@dataclass(eq=False)
 class DontCareTypeRef(TypeRef):
     """`_` as a type argument."""
 

@@ -34,7 +34,7 @@ _RAW_TOKEN = re.compile(r"""
   | (?P<string>"(?:\\.|[^"\\])*")
   | (?P<int>(?:[0-9]+[ws])?(?:0[xX][0-9a-fA-F_]+|0[dD][0-9_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*))
   | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<punct>&&&|\|\+\|=|\|-\|=|<<=|>>=|\{\#\}|\|\+\||\|-\||\.\.|<<|&&|\|\||==|!=|>=|<=|\+\+
+  | (?P<punct>&&&|\+:|\|\+\|=|\|-\|=|<<=|>>=|\{\#\}|\|\+\||\|-\||\.\.|<<|&&|\|\||==|!=|>=|<=|\+\+
               |\+=|-=|\*=|/=|%=|&=|\|=|\^=|[-+*/%&|^~!<>=?:;,.(){}\[\]@])
   | (?P<bad>.)
 """, re.VERBOSE)
@@ -42,7 +42,7 @@ _RAW_TOKEN = re.compile(r"""
 # Keywords that open a declaration of a type named by the next identifier.
 _TYPE_DECL_KEYWORDS = {"header", "header_union", "struct", "parser", "control", "package"}
 # Keywords after which '<' opens type arguments.
-_GENERIC_KEYWORDS = {"bit", "int", "varbit", "tuple", "value_set"}
+_GENERIC_KEYWORDS = {"bit", "int", "varbit", "tuple", "value_set", "list"}
 # Tokens that can end a type, so that a following name is being declared.
 _TYPE_END_TEXTS = {">", "]", "bool", "error", "string", "int", "bit", "void", "match_kind"}
 # Tokens allowed between '<' and '>' of type arguments (used to tell `f<T>(x)` from `a < b`).
@@ -546,6 +546,9 @@ class _AstBuilder(Transformer):
     def tuple_type(self, meta, children):
         return ast.TupleTypeRef(children[0] or [], loc=self.loc(meta))
 
+    def list_type(self, meta, children):
+        return ast.ListTypeRef(children[-1], loc=self.loc(meta))
+
     def type_args(self, meta, children):
         return list(children)
 
@@ -987,6 +990,14 @@ class _AstBuilder(Transformer):
     def slice_expr(self, meta, children):
         return ast.Slice(children[0], children[1], children[2], loc=self.loc(meta))
 
+    def plus_slice_expr(self, meta, children):
+        """`e[lo +: w]` (P4-16 1.2.5) is the slice e[lo + w - 1 : lo]."""
+        expr, lo, width = children
+        loc = self.loc(meta)
+        hi = ast.Binary("-", ast.Binary("+", copy.deepcopy(lo), width, loc=loc),
+                        ast.IntLiteral(1, loc=loc), loc=loc)
+        return ast.Slice(expr, hi, lo, loc=loc)
+
     def call_expr(self, meta, children):
         callee, args = children
         return ast.MethodCall(callee, args or [], loc=self.loc(meta))
@@ -1082,8 +1093,9 @@ def parse(source: PreprocessedSource) -> ast.Program:
 
 
 _NAME_TERMINALS = {"IDENTIFIER", "APPLY", "KEY", "ACTIONS", "STATE", "ENTRIES", "TYPE",
-                   "PRIORITY"}
-_TYPE_START_WORDS = {"bit", "bool", "error", "int", "match_kind", "string", "tuple", "varbit"}
+                   "PRIORITY", "LIST"}
+_TYPE_START_WORDS = {"bit", "bool", "error", "int", "match_kind", "string", "tuple", "varbit",
+                     "list"}
 _OPERATOR_WORDS = {"!=", "%", "&&&", "&&", "&", "*", "+", "++", "-", "/", "<", "<=", "==", ">",
                    ">=", "?", "^", "|", "||", "|+|", "|-|", "<<", "..", "["}
 
@@ -1092,7 +1104,7 @@ def _expected_words(expected: set, literal_names: dict) -> list:
     """The terminals the parser could take, in words, with families summarised."""
     words = set()
     names = set(expected)
-    if names & _NAME_TERMINALS:
+    if names & (_NAME_TERMINALS - {"LIST"}):      # `list` alone starts a type, not a name
         words.add("a name")
         names -= _NAME_TERMINALS
     type_words = {n for n in names if literal_names.get(n) in _TYPE_START_WORDS}

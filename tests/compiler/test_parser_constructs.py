@@ -429,3 +429,16 @@ def test_syntax_error_in_an_included_file_names_that_file(tmp_path):
     loc = info.value.loc
     assert (loc.file, loc.line, loc.column, loc.text) == (
         str(tmp_path / "lib.p4"), 3, 13, "    bit<8> a")
+
+
+def test_plus_slice_is_a_slice_with_computed_high_bit(parse_text):
+    e = const_value(parse_text, "x[8 +: 4]", prelude="const bit<32> x = 0;")
+    assert isinstance(e, ast.Slice) and render(e.hi) == "((8 + 4) - 1)" and e.lo.value == 8
+
+
+def test_list_type_in_extern_constructor(parse_text):
+    program = parse_text("extern E { E(list<bit<32>> data); }\n"
+                         "control C() { E({1, 2, 3}) e; apply { } }\n")
+    param = decl(program, "E").methods[0].params[0]
+    assert isinstance(param.type_ref, ast.ListTypeRef)
+    assert param.type_ref.element.width.value == 32
