@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Optional
 
 from p4nic.compiler import ast
-from p4nic.compiler import types as T
 from p4nic.compiler.midend import ir
 from p4nic.compiler.midend.actions import Label, StatementLowering, call_for_value, resolve_jumps
 from p4nic.compiler.midend.constfold import Folder
@@ -158,5 +157,3 @@ class MidendContext:
     def lookahead_value(self, flat, e):
         return lookahead_value(flat, e)
 
-
-__all__ = ["MidendContext", "T"]

@@ -8,7 +8,7 @@ backends/bmv2/simple_switch/simpleSwitch.cpp): `count`, `execute_meter`, `regist
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 from p4nic.compiler import ast

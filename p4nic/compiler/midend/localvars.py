@@ -7,7 +7,7 @@ instances. A `Loc` says where a P4 value of some type is stored.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 from p4nic.compiler import types as T

@@ -18,7 +18,7 @@ from p4nic.compiler.midend.actions import Label, StatementLowering
 from p4nic.compiler.midend.flatten import Flattener, as_data, unsupported, width_of
 from p4nic.compiler.midend.inline import Scope, bind_call
 from p4nic.compiler.midend.localvars import (
-    CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, StructLoc, UnionLoc)
+    CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, StructLoc)
 
 
 def to_parser_ops(prims: list) -> list:
