@@ -11,6 +11,8 @@ def two_comp(value: int, width: int) -> int:
     """`value` reinterpreted as a `width`-bit two's complement number (BMv2 two_comp_mod)."""
     if width <= 0:
         return 0
+    if width > value.bit_length() + 1:  # already in range; also avoids 1 << (huge width)
+        return value
     half = 1 << (width - 1)
     return ((value + half) & ((1 << width) - 1)) - half
 
