@@ -77,5 +77,8 @@ class Device:
             digests, flow.digests = flow.digests, {}
             if self.on_digest is not None:
                 for lid, samples in digests.items():
-                    self.on_digest(lid, self.compiled.learn_lists[lid][0], samples)
+                    try:
+                        self.on_digest(lid, self.compiled.learn_lists[lid][0], samples)
+                    except Exception:  # the listener's bug must not stop the packets
+                        _log.exception("digest listener failed for learn list %s", lid)
         return out
