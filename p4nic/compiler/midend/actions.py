@@ -235,7 +235,7 @@ class StatementLowering:
     def inline_call(self, decl, call: ast.MethodCall, result=None) -> None:
         """Inline an action or function call: parameters bound, body lowered, then the
         copy-back of out/inout arguments — also on the way out of an `exit` inside it."""
-        home = self.ctx.home_scope(decl, self.scope)
+        home = self.ctx.home_scope(decl)
         body_scope = home.child()
         back = self.bind_params(body_scope, bind_call(self.scope, decl.params, call.args, call),
                                 call)
@@ -249,10 +249,10 @@ class StatementLowering:
     def bind_params(self, target: Scope, pairs: list, node, copy_out: bool = True) -> list:
         """Bind a call's parameters in `target`. Directionless and `in` parameters get the
         argument's value (copied into a temporary unless it is a constant). `out`/`inout`
-        scalars and headers are copied in and out through a temporary, P4's copy-in/copy-out
-        (spec 6.7); structs, stacks and unions — and everything when copy_out is False, for
-        inlined controls and parsers — alias the caller's storage. Returns the copy-back
-        primitives the caller emits after the body."""
+        values are copied in and out through a temporary, P4's copy-in/copy-out (spec 6.7);
+        header stacks, unions, standard_metadata and instances — and everything when
+        copy_out is False, for inlined controls and parsers — alias the caller's storage.
+        Returns the copy-back primitives the caller emits after the body."""
         back: list = []
         for p, arg in pairs:
             t = p.type_ref.type
@@ -290,7 +290,7 @@ class StatementLowering:
 
 
 def call_for_value(ctx, flat: Flattener, e: ast.MethodCall):
-    """The value of a function call (inlined, result in a temporary) or value-returning extern."""
+    """The value of a function call: inlined, its result in a temporary."""
     decl = e.callee.decl if isinstance(e.callee, ast.Name) else None
     lowering = StatementLowering(ctx, flat.scope, flat.sink, flat.in_parser)
     if isinstance(decl, ast.FunctionDeclaration):

@@ -52,7 +52,8 @@ class MidendContext:
                 self.instantiate(d, self.globals)
 
     # -- scopes and names ----------------------------------------------------------------------
-    def home_scope(self, decl, fallback: Scope) -> Scope:
+    def home_scope(self, decl) -> Scope:
+        """The scope an action or function was declared in (a control instance, or top level)."""
         return self.homes.get(id(decl), self.globals)
 
     def global_action(self, name: str) -> Optional[ast.ActionDeclaration]:
@@ -61,15 +62,15 @@ class MidendContext:
                 return d
         return None
 
-    def action_label(self, decl: ast.ActionDeclaration, use_scope: Scope) -> str:
+    def action_label(self, decl: ast.ActionDeclaration) -> str:
         """The JSON name of an action, without lowering it (for `switch` labels)."""
-        return self.home_scope(decl, use_scope).path.name(decl)
+        return self.home_scope(decl).path.name(decl)
 
     def table_action(self, decl: ast.ActionDeclaration, use_scope: Scope, ref=None) -> ir.Action:
         """A table's action (ActionRef `ref`, used in `use_scope`), lowered the first time."""
         if not isinstance(decl, ast.ActionDeclaration):
             raise unsupported("expected an action", ref)
-        home = self.home_scope(decl, use_scope)
+        home = self.home_scope(decl)
         bound = list(ref.args) if ref is not None and ref.args else []
         # each reference with bound arguments is its own action, under the same name (p4c)
         key = (id(decl), home.path, id(ref) if bound else None)

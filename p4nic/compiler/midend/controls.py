@@ -307,7 +307,6 @@ class ControlLowering:
         if tc is None or tc[1] != "action_run":
             # A switch on a value: the same lowering as an if/else chain.
             return self.value_switch(s, scope, next_node, return_target)
-        site = self.site(tc[0], scope)
         targets, pending, default = {}, [], next_node
         for case in s.cases:
             pending.append(case.label)
@@ -325,7 +324,7 @@ class ControlLowering:
                 targets[id(lab.decl)] = (lab.decl, next_node)
         by_name = {}
         for decl, first in targets.values():
-            by_name[self.ctx.action_label(decl, site.scope)] = first
+            by_name[self.ctx.action_label(decl)] = first
         return self.table(tc[0], scope, ("switch", by_name, default), next_node)
 
     def value_switch(self, s: ast.SwitchStatement, scope, next_node, return_target):
