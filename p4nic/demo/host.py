@@ -1,0 +1,265 @@
+"""The host the demo runs: VNIC and PNIC as `p4nic switch` processes, their controllers and
+packet sockets.
+
+`DemoHost` compiles p4src/vnic.p4 and p4src/pnic.p4 with p4nic's compiler, starts one
+`p4nic switch` per NIC (P4Runtime on a free 127.0.0.1 port, packets on a nanomsg socket in a
+temporary directory), pushes each pipeline over P4Runtime and dials each packet socket.
+`NicController` programs one NIC through p4nic.runtime and remembers what it changed, so each
+feature leaves the NICs as it found them.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from p4nic.compiler.cli import serialize_p4info
+from p4nic.compiler.driver import compile_file
+from p4nic.demo.checks import Event
+from p4nic.demo.wire import PacketWire
+from p4nic.runtime.connection import Connection
+from p4nic.runtime.entities import EntityBuilder, as_entity
+from p4nic.runtime.local_switch import LocalSwitch
+
+CPU_PORT = 255          # p4src's default CPU_PORT (docs/pipelines.md, "Ports")
+FIRST_EVENT_TIMEOUT = 3.0   # seconds to wait for what a packet is expected to produce
+SETTLE = 0.05           # then this long for anything extra (a copy on another port)
+QUIET = 0.3             # how long "nothing came out" is watched
+
+
+@dataclass
+class CompiledProgram:
+    name: str
+    json_path: Path
+    p4info_path: Path
+    seconds: float
+    tables: int
+    actions: int
+
+
+def compile_program(source: Path, outdir: Path) -> CompiledProgram:
+    """Compile with p4nic's own compiler; CompileError (file:line:column) on bad source."""
+    start = time.perf_counter()
+    result = compile_file(str(source))
+    seconds = time.perf_counter() - start
+    json_path = outdir / f"{source.stem}.json"
+    p4info_path = outdir / f"{source.stem}.p4info.txtpb"
+    json_path.write_text(json.dumps(result.bmv2_json))
+    p4info_path.write_bytes(serialize_p4info(result.p4info, "text"))
+    return CompiledProgram(source.stem.upper(), json_path, p4info_path, seconds,
+                           len(result.p4info.tables), len(result.p4info.actions))
+
+
+class NicController:
+    """One P4Runtime controller of a NIC (a role, and its own arbitration), with an undo log."""
+
+    def __init__(self, nic: str, label: str, address: str, p4info_path: Path, role: str = ""):
+        self.nic = nic
+        self.label = label
+        self.conn = Connection(address, election_id=(0, 1), role=role)
+        self.p4 = EntityBuilder(p4info_path)
+        self.listening = True      # its packet-ins count as events of an exchange
+        self._undo: list = []      # ("delete", key-only entity) / ("modify", old default)
+
+    def add(self, table: str, match: dict | None = None, action: str | None = None,
+            params: dict | None = None, priority: int | None = None, **kwargs):
+        """Insert one table entry; returns it (for delete, modify or reading its counter)."""
+        entry = self.p4.table_entry(table, match, action, params, priority, **kwargs)
+        self.insert(entry)
+        return entry
+
+    def insert(self, *entities) -> None:
+        self.conn.insert(*entities)
+        for entity in entities:
+            key = as_entity(entity)
+            if key.WhichOneof("entity") == "table_entry":
+                key.table_entry.ClearField("action")
+                key.table_entry.ClearField("counter_data")
+            self._undo.append(("delete", key))
+
+    def modify(self, entity) -> None:
+        self.conn.modify(entity)
+
+    def delete(self, *entities) -> None:
+        self.conn.delete(*entities)
+        gone = set()
+        for entity in entities:
+            key = as_entity(entity)
+            if key.WhichOneof("entity") == "table_entry":
+                key.table_entry.ClearField("action")
+                key.table_entry.ClearField("counter_data")
+            gone.add(key.SerializeToString())
+        self._undo = [(kind, e) for kind, e in self._undo
+                      if kind != "delete" or e.SerializeToString() not in gone]
+
+    def set_default(self, table: str, action: str, params: dict | None = None) -> None:
+        """Change a table's default action (restored by restore())."""
+        query = self.p4.table_entry(table, default=True)
+        current = [e.table_entry for e in self.conn.read(query) if e.table_entry.is_default_action]
+        self.conn.modify(self.p4.table_entry(table, action=action, params=params, default=True))
+        if current:
+            current[0].ClearField("counter_data")
+            self._undo.append(("modify", current[0]))
+
+    def restore(self) -> None:
+        """Undo every change, newest first (entries before the members they point at)."""
+        while self._undo:
+            kind, entity = self._undo.pop()
+            getattr(self.conn, kind)(entity)
+
+    def numa_layout(self, nodes: dict, vcpu_node: dict) -> None:
+        """NUMA layout on the `steering` tables: nodes {node: [queue ports]} (one selector
+        group per node, one member per queue) and vcpu_node {vcpu: node}."""
+        member_id = 0
+        for node, queues in nodes.items():
+            members = []
+            for port in queues:
+                member_id += 1
+                self.insert(self.p4.action_profile_member("steering.numa_queues", member_id,
+                                                          "set_queue", {"port": port}))
+                members.append(member_id)
+            self.insert(self.p4.action_profile_group("steering.numa_queues", node + 1, members))
+            self.add("steering.numa_queues", {"numa_node": node}, group_id=node + 1)
+        for vcpu, node in vcpu_node.items():
+            self.add("steering.vcpu_node", {"vcpu": vcpu}, "set_node", {"node": node})
+
+    def direct_counter(self, entry) -> tuple:
+        """(packets, bytes) of one entry's direct counter."""
+        found = self.conn.read(self.p4.direct_counter_entry(entry))
+        data = found[0].direct_counter_entry.data if found else None
+        return (data.packet_count, data.byte_count) if data else (0, 0)
+
+    def counter(self, name: str, index: int) -> int:
+        """Packets counted in one cell of an indexed counter."""
+        found = self.conn.read(self.p4.counter_entry(name, index))
+        return found[0].counter_entry.data.packet_count if found else 0
+
+    def send_packet_out(self, frame: bytes, **metadata) -> None:
+        self.conn.send_packet_out(self.p4.packet_out(frame, **metadata))
+
+    def packet_ins(self) -> list:
+        """Packet-ins received so far, as Events."""
+        events = []
+        for message in self.conn.drain_packet_ins():
+            packet_in = self.p4.parse_packet_in(message)
+            events.append(Event(self.nic, packet_in.payload, None, self.label,
+                                tuple(sorted(packet_in.metadata.items()))))
+        return events
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class DemoHost:
+    """VNIC + PNIC running as processes; `exchange` sends a frame and gathers what comes out."""
+
+    def __init__(self, p4src: Path, workdir: Path):
+        self.p4src = p4src
+        self.workdir = workdir
+        self.programs: dict = {}
+        self.switches: dict = {}
+        self.controllers: dict = {}      # "VNIC" / "PNIC" -> NicController (default role)
+        self.extra_controllers: list = []  # other roles (the guest), while attached
+        self.wires: dict = {}
+
+    def compile(self) -> list:
+        for name in ("vnic", "pnic"):
+            program = compile_program(self.p4src / f"{name}.p4", self.workdir)
+            self.programs[program.name] = program
+        return list(self.programs.values())
+
+    def start(self) -> None:
+        """Start both switches, push their pipelines over P4Runtime, dial their sockets."""
+        for nic, program in self.programs.items():
+            self.switches[nic] = LocalSwitch(program.json_path, self.workdir,
+                                             p4info_path=program.p4info_path,
+                                             cpu_port=CPU_PORT)
+        for nic, program in self.programs.items():
+            switch = self.switches[nic]
+            controller = NicController(nic, f"{nic} controller", switch.grpc_addr,
+                                       program.p4info_path)
+            self.controllers[nic] = controller
+            controller.conn.set_pipeline(program.p4info_path, program.json_path.read_bytes())
+            self.wires[nic] = PacketWire(switch.packet_socket)
+
+    @property
+    def vnic(self) -> NicController:
+        return self.controllers["VNIC"]
+
+    @property
+    def pnic(self) -> NicController:
+        return self.controllers["PNIC"]
+
+    def attach(self, nic: str, role: str, label: str) -> NicController:
+        """Another controller of `nic` with its own P4Runtime role (e.g. the guest)."""
+        controller = NicController(nic, label, self.switches[nic].grpc_addr,
+                                   self.programs[nic].p4info_path, role=role)
+        self.extra_controllers.append(controller)
+        return controller
+
+    def detach(self, controller: NicController) -> None:
+        try:
+            controller.restore()
+        finally:
+            controller.close()
+            self.extra_controllers.remove(controller)
+
+    def exchange(self, nic: str, port: int, frame: bytes, expect: int = 1) -> list:
+        """Put `frame` on `port` of `nic` and return the Events it causes on either NIC:
+        wait for `expect` of them, then a moment for extras (or watch QUIET seconds if none
+        is expected)."""
+        self.collect()   # anything left over from an earlier step is not this step's doing
+        self.wires[nic].send(port, frame)
+        return self.collect(expect)
+
+    def punted(self, expect: int = 1) -> list:
+        """Events caused by something already sent (a packet-out)."""
+        return self.collect(expect)
+
+    def collect(self, expect: int | None = None) -> list:
+        """Events so far; with `expect`, wait for that many as exchange() does."""
+        events: list = []
+        if expect is None:
+            self._poll(events)
+            return events
+        deadline = time.monotonic() + (FIRST_EVENT_TIMEOUT if expect else QUIET)
+        settle_until = None
+        while True:
+            self._poll(events)
+            now = time.monotonic()
+            if settle_until is None and expect and len(events) >= expect:
+                settle_until = now + SETTLE
+            if now >= (settle_until or deadline):
+                return events
+            time.sleep(0.002)
+
+    def _poll(self, events: list) -> None:
+        for nic, wire in self.wires.items():
+            events.extend(Event(nic, frame, port) for port, frame in wire.receive())
+        for controller in [*self.controllers.values(), *self.extra_controllers]:
+            found = controller.packet_ins()
+            if controller.listening:
+                events.extend(found)
+
+    def addresses(self) -> list:
+        """(NIC, P4Runtime address, packet socket, JSON, P4Info) for each running NIC."""
+        return [(nic, switch.grpc_addr, switch.packet_socket, self.programs[nic].json_path,
+                 self.programs[nic].p4info_path) for nic, switch in self.switches.items()]
+
+    def release(self) -> None:
+        """Close the demo's controllers and sockets, leaving the switches to other clients."""
+        for controller in [*self.extra_controllers, *self.controllers.values()]:
+            controller.close()
+        for wire in self.wires.values():
+            wire.close()
+        self.extra_controllers, self.controllers, self.wires = [], {}, {}
+
+    def stop(self) -> None:
+        """Release everything and stop the switch processes (safe to call more than once)."""
+        try:
+            self.release()
+        finally:
+            for switch in self.switches.values():
+                switch.stop()
+            self.switches = {}

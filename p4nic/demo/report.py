@@ -1,0 +1,98 @@
+"""What the demo prints, with rich: the compile and start-up facts, one table per feature
+(sent / expected / observed / PASS or FAIL), and the summary the exit code follows."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+PASS = "[bold green]PASS[/]"
+FAIL = "[bold red]FAIL[/]"
+PIPE_WIDTH = 120     # columns used when the output is not a terminal (a log, a CI job)
+
+
+class Report:
+    def __init__(self, quiet: bool = False):
+        self.console = Console(highlight=False)
+        if not self.console.is_terminal:
+            self.console.width = PIPE_WIDTH
+        self.quiet = quiet
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(text)
+
+    def error(self, text: str) -> None:
+        self.console.print(f"[bold red]error:[/] {text}")
+
+    def compiled(self, programs: list) -> None:
+        if self.quiet:
+            return
+        table = Table(title="Compiled with p4nic's compiler", title_justify="left")
+        for column in ("program", "compile time", "P4Info tables", "P4Info actions", "BMv2 JSON"):
+            table.add_column(column)
+        for p in programs:
+            table.add_row(f"p4src/{p.json_path.stem}.p4", f"{p.seconds:.2f} s", str(p.tables),
+                          str(p.actions), str(p.json_path.name))
+        self.console.print(table)
+
+    def started(self, addresses: list, seconds: float) -> None:
+        if self.quiet:
+            return
+        table = Table(title=f"Running as `p4nic switch` processes (up and programmed in "
+                            f"{seconds:.1f} s)", title_justify="left")
+        for column in ("NIC", "P4Runtime", "packet socket (BMv2 nanomsg)"):
+            table.add_column(column)
+        for nic, grpc_addr, socket, _, _ in addresses:
+            table.add_row(nic, grpc_addr, socket)
+        self.console.print(table)
+
+    def feature(self, number: int, feature) -> None:
+        if self.quiet:
+            return
+        verdict = PASS if feature.passed else FAIL
+        table = Table(title=f"{number}. {feature.title} ({feature.patent})  {verdict}",
+                      caption=feature.story, title_justify="left", caption_justify="left",
+                      show_lines=True)
+        table.add_column("step", ratio=3)
+        table.add_column("sent", ratio=3)
+        table.add_column("expected", ratio=4)
+        table.add_column("observed", ratio=4)
+        table.add_column("", width=4)
+        for row in feature.rows:
+            table.add_row(row.step, row.sent, row.expected, row.observed,
+                          PASS if row.passed else FAIL)
+        self.console.print()
+        self.console.print(table)
+        if feature.error:
+            self.error(f"{feature.title} stopped: {feature.error}")
+
+    def summary(self, features: list, seconds: float) -> None:
+        self.console.print()
+        table = Table(title=f"p4nic demo: {sum(f.passed for f in features)} of "
+                            f"{len(features)} features passed in {seconds:.1f} s",
+                      title_justify="left")
+        table.add_column("feature")
+        table.add_column("patent")
+        table.add_column("steps")
+        table.add_column("result")
+        for feature in features:
+            passed = sum(row.passed for row in feature.rows)
+            table.add_row(feature.title, feature.patent, f"{passed}/{len(feature.rows)}",
+                          PASS if feature.passed else FAIL)
+        self.console.print(table)
+        for feature in features:
+            if feature.error:
+                self.error(f"{feature.title}: {feature.error}")
+            for row in feature.rows:
+                if not row.passed:
+                    self.console.print(f"[red]✗ {feature.title}: {row.step}[/]\n"
+                                       f"    {row.detail}")
+
+    def keep_running(self, addresses: list) -> None:
+        self.console.print("\n[bold]The NICs keep running (tables emptied). Ctrl-C stops them.[/]")
+        for nic, grpc_addr, socket, json_path, p4info_path in addresses:
+            self.console.print(
+                f"[bold]{nic}[/]  P4Runtime {grpc_addr} (device 0), packets {socket}\n"
+                f"  p4runtime-shell: python -m p4runtime_sh --grpc-addr {grpc_addr} "
+                f"--device-id 0 --election-id 0,1 --config {p4info_path},{json_path}\n"
+                f"  PTF: --platform nn --device-socket '0-{{0-8}}@{socket}'")

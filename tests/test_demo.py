@@ -1,0 +1,88 @@
+"""`p4nic demo`, run as a user runs it: the venv's `p4nic` command, as a process."""
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from p4nic.runtime.connection import Connection
+
+P4NIC = str(Path(sys.executable).parent / "p4nic")
+FEATURES = ("RX filters", "NUMA-aware steering")
+
+
+def p4nic_demo(*args, timeout=120):
+    return subprocess.run([P4NIC, "demo", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return p4nic_demo()
+
+
+def test_demo_passes_every_feature(demo):
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    assert "Traceback" not in demo.stdout + demo.stderr
+    for feature in FEATURES:
+        assert re.search(rf"│ {re.escape(feature)} .*│ PASS", demo.stdout), feature
+
+
+def test_demo_shows_compile_facts_and_the_running_nics(demo):
+    assert re.search(r"p4src/vnic\.p4 +│ \d+\.\d\d s +│ \d+ +│ \d+", demo.stdout)
+    assert re.search(r"p4src/pnic\.p4 +│ \d+\.\d\d s +│ \d+ +│ \d+", demo.stdout)
+    for nic in ("VNIC", "PNIC"):
+        assert re.search(rf"{nic} +│ 127\.0\.0\.1:\d+ +│ ipc://", demo.stdout)
+    assert "FAIL" not in demo.stdout
+
+
+def test_missing_p4src_is_a_clear_error(tmp_path):
+    r = p4nic_demo("--p4src", str(tmp_path), timeout=60)
+    assert r.returncode == 1
+    assert "has no vnic.p4 or pnic.p4" in r.stdout
+    assert "Traceback" not in r.stdout + r.stderr
+
+
+def _stat(pid) -> list:
+    """Fields of /proc/PID/stat after the command name: [state, ppid, ...]; [] if gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
+def _live_children(pid: int) -> list:
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()
+            and (fields := _stat(entry.name)) and int(fields[1]) == pid and fields[0] != "Z"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_keep_running_serves_p4runtime_until_terminated():
+    """--keep-running leaves both NICs reachable by other controllers; SIGTERM stops the demo
+    and its switch processes."""
+    process = subprocess.Popen([P4NIC, "demo", "--quiet", "--keep-running"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output, switches = "", []
+    try:
+        deadline = time.monotonic() + 120
+        while output.count("PTF:") < 2 and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            output += line
+        addresses = re.findall(r"P4Runtime (127\.0\.0\.1:\d+)", output)
+        assert len(addresses) == 2, output
+        switches = _live_children(process.pid)
+        assert len(switches) == 2
+        for address in addresses:
+            with Connection(address, election_id=(0, 5)) as conn:
+                assert conn.is_primary
+                assert conn.get_p4info().tables
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+    assert code == 130, output
+    assert not [pid for pid in switches if _stat(pid) and _stat(pid)[0] != "Z"]
