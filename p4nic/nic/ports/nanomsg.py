@@ -61,7 +61,7 @@ class NanomsgPorts:
         self.log = logger or logging.getLogger("p4nic.switch")
         self.ports_info: dict[int, bool] = {}  # port -> is up, as announced by the peer
         self.dropped = 0  # packets that could not be sent (no peer, peer too slow)
-        self._peers = 0
+        self._peers: set[int] = set()  # ids of connected pipes (set ops are atomic under the GIL)
         self._sock = pynng.Pair0(recv_buffer_size=QUEUE_DEPTH, send_buffer_size=QUEUE_DEPTH)
         self._sock.add_post_pipe_connect_cb(self._peer_joined)
         self._sock.add_post_pipe_remove_cb(self._peer_left)
@@ -76,11 +76,11 @@ class NanomsgPorts:
         self._sender = threading.Thread(target=self._send_loop, name="p4nic-nanomsg-tx", daemon=True)
         self._sender.start()
 
-    def _peer_joined(self, _pipe) -> None:
-        self._peers += 1
+    def _peer_joined(self, pipe) -> None:
+        self._peers.add(pipe.id)
 
-    def _peer_left(self, _pipe) -> None:
-        self._peers -= 1
+    def _peer_left(self, pipe) -> None:
+        self._peers.discard(pipe.id)
 
     def fileno(self) -> int:
         return self._sock.recv_fd
