@@ -76,12 +76,15 @@ class EntityBuilder:
     def table_entry(self, table: str, match: dict | None = None, action: str | None = None,
                     params: dict | None = None, priority: int | None = None, *,
                     default: bool = False, member_id: int | None = None,
-                    group_id: int | None = None, idle_timeout_ns: int = 0) -> p4runtime_pb2.TableEntry:
+                    group_id: int | None = None, idle_timeout_ns: int = 0,
+                    counter: tuple | None = None) -> p4runtime_pb2.TableEntry:
         """A table entry, or with default=True the table's default entry (no match).
 
         Give `action` (+ `params`) for a direct action, or `member_id` / `group_id` for a table
         implemented by an action profile or selector. With no action at all the entry only
-        names its match, which is what a DELETE or a read of one entry needs.
+        names its match, which is what a DELETE or a read of one entry needs. `counter`
+        (packets, bytes) starts the entry's direct counter there (TableEntry.counter_data), so
+        a flow moved from one NIC to another keeps its statistics.
         """
         info = self.names.table(table)
         chosen = [x is not None for x in (action, member_id, group_id)].count(True)
@@ -126,6 +129,8 @@ class EntityBuilder:
             entry.action.action_profile_group_id = group_id
         if idle_timeout_ns:
             entry.idle_timeout_ns = idle_timeout_ns
+        if counter is not None:
+            entry.counter_data.packet_count, entry.counter_data.byte_count = counter
         return entry
 
     def action(self, name: str, params: dict | None = None) -> p4runtime_pb2.Action:
