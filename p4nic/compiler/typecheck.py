@@ -331,6 +331,8 @@ class TypeChecker:
             return T.StackType(elem, size)
         if isinstance(ref, ast.TupleTypeRef):
             return T.TupleType(tuple(self.resolve(e, scope) for e in ref.elements))
+        if isinstance(ref, ast.ListTypeRef):
+            return T.ListType(self.resolve(ref.element, scope))
         if isinstance(ref, ast.NamedTypeRef):
             return self.resolve_named(ref, scope)
         raise _err(f"unsupported type {type(ref).__name__}", ref)
@@ -638,14 +640,14 @@ class TypeChecker:
         if isinstance(ks, ast.Binary) and ks.op in ("&&&", ".."):
             self.expr(ks.left, scope, kt)
             self.expr(ks.right, scope, kt)
-            self.coerce(ks.left, kt)
-            self.coerce(ks.right, kt)
+            self.coerce(ks.left, kt, in_keyset=True)
+            self.coerce(ks.right, kt, in_keyset=True)
             ks.type = T.SetType(kt)
             return
         t = self.expr(ks, scope, kt)
         if isinstance(t, T.SetType):
             return
-        self.coerce(ks, kt)
+        self.coerce(ks, kt, in_keyset=True)
 
     def check_control(self, d: ast.ControlDeclaration, scope: Scope) -> None:
         inner = self.generic_scope(d.type_params, scope)
@@ -864,7 +866,9 @@ class TypeChecker:
                 if not isinstance(T.base_type(t), (T.BitsType, T.EnumType, T.ErrorType)) and \
                         not isinstance(t, T.EnumType):
                     raise _err(f"cannot switch on a value of type {t}", st.expr)
-                self.expr(label, scope, t)
+                lt = self.expr(label, scope, t)
+                if isinstance(t, T.EnumType) and lt != t:
+                    raise _err(f"switch label of type {lt} for a switch on {t}", label)
                 self.coerce(label, t)
             if case.body is not None:
                 self.block(case.body, Scope(scope))
@@ -1050,16 +1054,37 @@ class TypeChecker:
 
     def slice(self, e: ast.Slice, scope: Scope) -> T.P4Type:
         t = self.expr(e.expr, scope)
-        hi = self.const_int(e.hi, scope)
-        lo = self.const_int(e.lo, scope)
         b = T.base_type(t)
         if not (_is_bits(b) or isinstance(b, T.IntType)):
             raise _err(f"cannot slice a value of type {t}", e)
+        width = self.part_select_width(e, scope)
+        if width is not None:
+            return T.BitsType(width)
+        hi = self.const_int(e.hi, scope)
+        lo = self.const_int(e.lo, scope)
         if hi < lo or lo < 0:
             raise _err(f"invalid slice [{hi}:{lo}]", e)
         if _is_bits(b) and hi >= b.w:
             raise _err(f"slice [{hi}:{lo}] is out of range for {t}", e)
         return T.BitsType(hi - lo + 1)
+
+    def part_select_width(self, e: ast.Slice, scope: Scope) -> Optional[int]:
+        """`x[lo +: w]` with a run-time `lo` (P4-16 1.2.4 8.6), which the parser writes as
+        x[lo + w - 1 : lo]: its width w, or None for an ordinary constant slice."""
+        hi = e.hi
+        if not (isinstance(hi, ast.Binary) and hi.op == "-" and isinstance(hi.left, ast.Binary)
+                and hi.left.op == "+" and repr(hi.left.left) == repr(e.lo)):
+            return None
+        self.expr(e.lo, scope)
+        if self._is_const(e.lo):
+            return None
+        if not _is_bits(T.base_type(e.lo.type)):
+            raise _err(f"slice index must be bit<W>, not {e.lo.type}", e.lo)
+        width = self.const_int(hi.left.right, scope)
+        self.expr(hi, scope)
+        if width <= 0:
+            raise _err(f"invalid part-select width {width}", hi.left.right)
+        return width
 
     def unary(self, e: ast.Unary, scope: Scope, expected) -> T.P4Type:
         t = self.expr(e.operand, scope, expected)
@@ -1135,9 +1160,11 @@ class TypeChecker:
         """The common type of two operands: an `int` takes the other side's type (spec 8.9.2);
         otherwise the types must be equal."""
         if isinstance(lt, T.IntType) and not isinstance(rt, T.IntType):
+            rt = T.base_type(rt) if isinstance(rt, T.EnumType) else rt
             self.coerce(left, rt)
             return rt
         if isinstance(rt, T.IntType) and not isinstance(lt, T.IntType):
+            lt = T.base_type(lt) if isinstance(lt, T.EnumType) else lt
             self.coerce(right, lt)
             return lt
         if lt != rt:
@@ -1204,6 +1231,11 @@ class TypeChecker:
             for el, et in zip(e.elements, expected.elements):
                 self.expr(el, scope, et)
                 self.coerce(el, et)
+            return expected
+        if isinstance(expected, T.ListType):
+            for el in e.elements:
+                self.expr(el, scope, expected.element)
+                self.coerce(el, expected.element)
             return expected
         if isinstance(expected, T.StackType) and len(e.elements) == expected.size:
             for el in e.elements:
@@ -1465,7 +1497,7 @@ class TypeChecker:
     # -----------------------------------------------------------------------------------------
     # Implicit conversions
 
-    def coerce(self, e, target) -> None:
+    def coerce(self, e, target, in_keyset: bool = False) -> None:
         """Check that `e` (already typed) may be used where `target` is expected, converting
         `int` constants to the target's width (spec 8.9.1); raises a type error otherwise."""
         src = e.type
@@ -1476,9 +1508,10 @@ class TypeChecker:
             return
         tb = T.base_type(target)
         if isinstance(src, T.IntType):
-            if isinstance(tb, (T.BitsType, T.IntType)):
-                # An int for a serializable enum (p4c accepts it in keysets) takes the enum's
-                # representation type.
+            if isinstance(tb, (T.BitsType, T.IntType)) and (
+                    in_keyset or not isinstance(target, T.EnumType)):
+                # An int for a serializable enum (p4c accepts it in keysets only) takes the
+                # enum's representation type.
                 self.retype_int(e, tb if isinstance(target, T.EnumType) else target)
                 return
             raise _err(f"cannot use an integer where {target} is expected", e)
@@ -1490,11 +1523,17 @@ class TypeChecker:
                 target, (T.HeaderType, T.HeaderUnionType))):
             e.type = target
             return
-        if T.base_type(src) == tb and isinstance(tb, (T.BitsType, T.BoolType)):
-            return  # serializable enum or `type` to/from its representation (p4c allows)
+        if T.base_type(src) == tb and isinstance(tb, (T.BitsType, T.BoolType)) and (
+                not isinstance(target, T.EnumType) or in_keyset):
+            return  # a serializable enum or `type` where its representation is expected
         if type(src) is type(target) and isinstance(src, (T.ParserType, T.ControlType,
                                                           T.PackageType, T.ExternType)):
             return  # a parser/control/package argument for a generic prototype parameter
+        if isinstance(e, ast.ListExpression) and isinstance(target, T.ListType):
+            for el in e.elements:
+                self.coerce(el, target.element)
+            e.type = target
+            return
         if isinstance(src, T.TupleType) and isinstance(target, (T.StructLike, T.TupleType)):
             if isinstance(e, ast.ListExpression):
                 # Retype the list against the target (spec 8.13: list to struct/header).

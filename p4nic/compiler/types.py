@@ -261,3 +261,12 @@ class ActionEnumType(_Named):
 
     def __str__(self) -> str:
         return f"action_list({self.name})"
+
+
+@dataclass(frozen=True)
+class ListType(P4Type):
+    """`list<T>` (P4-16 1.2.4): a compile-time list of any length."""
+    element: P4Type
+
+    def __str__(self) -> str:
+        return f"list<{self.element}>"
