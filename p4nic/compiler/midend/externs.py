@@ -65,6 +65,15 @@ def leaf_values(flat, loc, node) -> list:
     raise unsupported("expected a list of fields", node)
 
 
+def materialize(flat, v: ir.LExpr, node) -> ir.Field:
+    """A computed value stored in a temporary field (field lists and calculations take only
+    fields)."""
+    value = as_data(v)
+    tmp = flat.temp(T.BitsType(getattr(value, "width", None) or 32))
+    flat.sink.append(ir.Primitive("assign", [tmp.expr, value], node.loc))
+    return tmp.expr
+
+
 class Externs:
     """Lowers extern instantiations and calls for one program."""
 
@@ -251,15 +260,8 @@ class Externs:
     # -- lists and calculations ----------------------------------------------------------------
     def fields_of(self, flat, expr, node) -> list:
         """Fields holding the values of expr, copying computed values into temporaries."""
-        out = []
-        for v in leaf_values(flat, flat.loc(expr), node):
-            if not isinstance(v, ir.Field):
-                tmp = flat.temp(T.BitsType(v.width or 32) if hasattr(v, "width") else
-                                T.BitsType(32))
-                flat.sink.append(ir.Primitive("assign", [tmp.expr, as_data(v)], node.loc))
-                v = tmp.expr
-            out.append(v)
-        return out
+        return [v if isinstance(v, ir.Field) else materialize(flat, v, node)
+                for v in leaf_values(flat, flat.loc(expr), node)]
 
     def add_field_list(self, name: str, fields: list) -> int:
         fl = ir.FieldList(self.ctx.names.fresh(name), fields)
@@ -290,15 +292,21 @@ class Externs:
         self.ctx.out.learn_lists.append(ir.FieldList(name, fields))
         return len(self.ctx.out.learn_lists)
 
-    def calculation(self, flat, algo: str, data, node, payload: bool = False) -> str:
+    def calculation(self, flat, algo: str, data, node, payload: bool = False,
+                    temps: bool = True) -> str:
+        """A BMv2 calculation over data's fields; computed inputs go through temporaries
+        first when `temps` (in actions; checksum controls run no code, so they cannot)."""
         if algo not in HASH_ALGORITHMS:
             raise unsupported(f"hash algorithm '{algo}' is not supported on BMv2", node)
         inputs = []
         for v in leaf_values(flat, flat.loc(data), node):
-            if isinstance(v, (ir.Field, ir.Const)):
-                inputs.append(v)
-            else:
-                raise unsupported("hash and checksum inputs must be fields or constants", node)
+            if isinstance(v, ir.Const) and v.width is None:
+                raise unsupported("hash and checksum constants need a width", node)
+            if not isinstance(v, (ir.Field, ir.Const)):
+                if not temps:
+                    raise unsupported("checksum inputs must be fields or constants", node)
+                v = materialize(flat, v, node)
+            inputs.append(v)
         if payload:
             inputs.append("payload")
         name = self.ctx.names.fresh("calc")

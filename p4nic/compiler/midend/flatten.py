@@ -209,6 +209,8 @@ class Flattener:
         locs = []
         for i, v in enumerate(exprs):
             loc = self.loc(v)
+            if isinstance(loc, SliceLoc):
+                loc = ScalarLoc(self.value(v), v.type)
             if isinstance(loc, ScalarLoc) and not isinstance(loc.expr, (ir.Const, ir.BoolConst)) \
                     and any(has_call(x) for x in exprs[i + 1:]):
                 # a later element's call may change what this one read (left to right)

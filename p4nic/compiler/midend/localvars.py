@@ -143,10 +143,13 @@ class Storage:
             if isinstance(ft, T.VarbitType):
                 fields.append([name, "*"])
                 varbit = ft.max_width
-            elif isinstance(ft, T.BitsType) and ft.signed:
+            elif isinstance(ft, T.BitsType) and ft.signed and ft.w >= 2:  # BMv2: signed needs 2+
                 fields.append([name, ft.w, True])
-            else:
+            elif is_scalar(ft):
                 fields.append([name, scalar_width(ftype), False])
+            else:
+                raise CompileError(f"header field '{name}' of type {ftype} is not supported on "
+                                   "BMv2", getattr(t.decl, "loc", None), "unsupported")
         fixed = sum(w for _, w, *_ in fields if w != "*")
         max_bytes = (fixed + varbit) // 8 if varbit is not None else None
         self.header_type_names[t.name] = t.name
@@ -163,7 +166,7 @@ class Storage:
     # -- instances -----------------------------------------------------------------------------
     def scalar(self, hint: str, t: T.P4Type) -> ScalarLoc:
         name = self.scalar_names.fresh(hint)
-        self.scalar_fields.append((name, scalar_width(t), is_signed(t)))
+        self.scalar_fields.append((name, scalar_width(t), is_signed(t) and scalar_width(t) >= 2))
         return ScalarLoc(ir.Field(SCALARS, name, scalar_width(t), is_signed(t)), t)
 
     def header(self, hint: str, t: T.HeaderType, metadata: bool = False) -> HeaderLoc:
@@ -178,7 +181,7 @@ class Storage:
             name, self.union_type(t), [m.name for m in members.values()]))
         return UnionLoc(name, t, members)
 
-    def stack(self, hint: str, t: T.StackType) -> StackLoc:
+    def stack(self, hint: str, t: T.StackType, loc=None) -> StackLoc:
         name = self.instances.fresh(hint.replace(".", "_"))
         elem = T.base_type(t.element)
         if isinstance(elem, T.HeaderUnionType):
@@ -186,6 +189,9 @@ class Storage:
             self.out.header_union_stacks.append(ir.HeaderUnionStackDef(
                 name, self.union_type(elem), [u.name for u in unions]))
             return StackLoc(name, t, unions, of_unions=True)
+        if not isinstance(elem, T.HeaderType):
+            raise CompileError(f"arrays of {elem} are not supported on BMv2 (only stacks of "
+                               "headers or header unions)", loc, "unsupported")
         headers = [self.header(f"{name}[{i}]", elem) for i in range(t.size)]
         self.out.header_stacks.append(ir.HeaderStackDef(
             name, self.header_type(elem), [h.name for h in headers]))
@@ -215,7 +221,7 @@ class Storage:
         if isinstance(b, T.HeaderUnionType):
             return self.union(hint, b)
         if isinstance(b, T.StackType):
-            return self.stack(hint, b)
+            return self.stack(hint, b, loc)
         if isinstance(b, T.StructType):
             return StructLoc(b, {f.name: self.alloc(f"{hint}.{f.name}" if hint else f.name,
                                                     f.type, loc) for f in b.fields})

@@ -81,7 +81,7 @@ class ParserLowering:
             name = scope.path.name(d)
             t = d.element_type.type
             self.ctx.out.parse_vsets.append(ir.ParseValueSet(
-                name, self.packed_width(t), scope.folder.int_of(d.size, "value_set size")))
+                name, packed_width(t, d), scope.folder.int_of(d.size, "value_set size")))
             scope.bind(d, CompileTimeLoc("value_set", name, t))
         elif isinstance(d, ast.Instantiation):
             self.ctx.instantiate(d, scope)
@@ -89,15 +89,6 @@ class ParserLowering:
             pass
         else:
             raise unsupported(f"{type(d).__name__} is not supported inside a parser", d)
-
-    @staticmethod
-    def packed_width(t) -> int:
-        b = T.base_type(t)
-        if isinstance(b, T.StructLike):
-            return sum(width_of(f.type) for f in b.fields)
-        if isinstance(b, T.TupleType):
-            return sum(width_of(e) for e in b.elements)
-        return width_of(b)
 
     def state(self, st: ast.ParserState, scope: Scope, names: dict, init: list) -> None:
         current = ir.ParseState(names[st.name], loc=st.loc)
@@ -204,7 +195,7 @@ class ParserLowering:
         elif method == "lookahead":
             # read into a temporary anyway: BMv2 then signals PacketTooShort when the packet is
             # shorter than the lookahead, which is what p4c's output does on BMv2
-            width = self.packed_width(call.type)
+            width = packed_width(call.type, call)
             tmp = self.ctx.storage.alloc("lookahead", T.BitsType(width), call.loc)
             out.append(ir.Primitive("assign", [tmp.expr, ir.Lookahead(0, width)], call.loc))
 
@@ -316,16 +307,26 @@ def range_masks(lo: int, hi: int, width: int) -> list:
     return out
 
 
+def packed_width(t, node) -> int:
+    """Width in bits of a value of type t laid out in a packet (value sets, lookahead)."""
+    try:
+        return T.base_type(t).width()
+    except TypeError:
+        raise unsupported(f"{t} has no fixed width in a packet", node) from None
+
+
 def lookahead_value(flat: Flattener, e: ast.MethodCall):
     """`packet.lookahead<T>()`: BMv2 reads ahead by (offset, width) pairs from the current
-    position; a header type becomes one lookahead per field."""
+    position; a header or struct of bit fields becomes one lookahead per field."""
     t = T.base_type(e.type)
     if isinstance(t, T.StructLike):
         fields, offset = {}, 0
         for f in t.fields:
             w = width_of(f.type)
+            if w is None:
+                raise unsupported("lookahead of nested headers or structs is not supported "
+                                  "on BMv2", e)
             fields[f.name] = ScalarLoc(ir.Lookahead(offset, w), f.type)
             offset += w
         return StructLoc(t, fields)
-    return ScalarLoc(ir.Lookahead(0, width_of(t)), e.type)
-
+    return ScalarLoc(ir.Lookahead(0, packed_width(t, e)), e.type)

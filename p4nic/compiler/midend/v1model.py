@@ -159,7 +159,7 @@ def checksums(ctx, decl: ast.ControlDeclaration, scope) -> None:
         verify, payload = CHECKSUM_FUNCTIONS[fn.name]
         args = [v for _, v in bind_call(scope, fn.params, s.call.args, s.call)]
         algo = scope.folder.enum_member(args[3])
-        calc = ctx.externs.calculation(flat, algo, args[1], s.call, payload)
+        calc = ctx.externs.calculation(flat, algo, args[1], s.call, payload, temps=False)
         target = flat.loc(args[2])
         cond = as_bool(flat.value(args[0]))
         if isinstance(cond, ir.BoolConst):
