@@ -5,6 +5,7 @@ returns an exit code. Modules are imported only when their subcommand runs, so a
 import (grpc, scapy) never delays the others.
 """
 import importlib
+import signal
 import sys
 
 from p4nic import __version__
@@ -16,6 +17,11 @@ SUBCOMMANDS = {
     "demo": ("p4nic.demo:main", "the main job: compile p4src/ and run it on the embedded NIC"),
     "bench": ("p4nic.bench:main", "benchmarks: compile time, packets/s, P4Runtime inserts/s"),
 }
+
+# Commands that only write to their output end quietly when the reader goes away
+# (`p4nic stf ... | head`), as Unix filters do; servers keep Python's default, where a closed
+# socket is an error to handle, not a reason to die.
+OUTPUT_ONLY = {"compile", "stf"}
 
 
 def usage() -> str:
@@ -38,6 +44,8 @@ def main(argv=None) -> int:
     if name not in SUBCOMMANDS:
         print(f"p4nic: unknown command '{name}'\n\n{usage()}", file=sys.stderr)
         return 2
+    if name in OUTPUT_ONLY and hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     module_name, func_name = SUBCOMMANDS[name][0].split(":")
     func = getattr(importlib.import_module(module_name), func_name)
     try:
