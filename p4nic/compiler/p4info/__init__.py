@@ -122,11 +122,11 @@ class P4InfoBuilder:
         self.preamble(msg, ids.TABLE, t.name, d)
         self.match_fields(msg, d)
         collect_scope = t.scope
-        for action, annotations in t.actions:
+        for action, ref_annotations in t.actions:
             ref = msg.action_refs.add()
             ref.id = self.symbols.id(ids.ACTION, self.action_name(action, collect_scope))
-            names = {a.name for a in annotations}
-            add_annotations(ref, _Annotated(annotations))
+            names = {a.name for a in ref_annotations}
+            add_annotations(ref, _Annotated(ref_annotations))
             if "tableonly" in names:
                 ref.scope = p4info_pb2.ActionRef.TABLE_ONLY
             elif "defaultonly" in names:
