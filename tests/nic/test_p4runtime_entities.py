@@ -136,6 +136,9 @@ def test_action_profile_members_and_groups(client):
     assert [m.member_id for m in read.action_profile_group.members] == [2]
     assert update_error(lambda: client.insert(group(11, 99))) == grpc.StatusCode.NOT_FOUND
     assert update_error(lambda: client.insert(group(12, 1, max_size=64))) == grpc.StatusCode.INVALID_ARGUMENT
+    heavy = group(13, 1, max_size=0)
+    heavy.action_profile_group.members[0].weight = 2**31 - 1         # weights are member copies
+    assert update_error(lambda: client.insert(heavy)) == grpc.StatusCode.RESOURCE_EXHAUSTED
 
     # A member used by a group cannot go; once the group is gone it can.
     assert update_error(lambda: client.delete(member(2))) == grpc.StatusCode.FAILED_PRECONDITION

@@ -1,4 +1,6 @@
 """P4Runtime server: odd and malformed requests get a status, and the server keeps serving."""
+import random
+
 import grpc
 import pytest
 from google.protobuf import any_pb2
@@ -112,4 +114,103 @@ def test_role_config_is_refused(switch):
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     finally:
         stream.close()
+        client.close()
+
+
+def valid_entities():
+    """One well-formed entity of each kind the test program has, to mutate."""
+    fwd = pb.Entity()
+    fwd.table_entry.table_id = NAMES.table("MyIngress.fwd")
+    fwd.table_entry.match.add(field_id=1).exact.value = b"\x01"
+    fwd.table_entry.action.action.action_id = NAMES.action("MyIngress.forward")
+    fwd.table_entry.action.action.params.add(param_id=1, value=b"\x02")
+    acl = pb.Entity()
+    acl.table_entry.table_id = NAMES.table("MyIngress.acl")
+    fm = acl.table_entry.match.add(field_id=1)
+    fm.ternary.value, fm.ternary.mask = b"\x08\x00", b"\xff\xff"
+    acl.table_entry.priority = 5
+    acl.table_entry.action.action.action_id = NAMES.action("MyIngress.drop")
+    acl.table_entry.meter_config.cir = 5
+    member = pb.Entity()
+    member.action_profile_member.action_profile_id = NAMES.action_profile("MyIngress.ecmp_selector")
+    member.action_profile_member.member_id = 1
+    member.action_profile_member.action.CopyFrom(fwd.table_entry.action.action)
+    group = pb.Entity()
+    group.action_profile_group.action_profile_id = NAMES.action_profile("MyIngress.ecmp_selector")
+    group.action_profile_group.group_id = 1
+    group.action_profile_group.members.add(member_id=1, weight=1)
+    mcast = pb.Entity()
+    mcast.packet_replication_engine_entry.multicast_group_entry.multicast_group_id = 1
+    mcast.packet_replication_engine_entry.multicast_group_entry.replicas.add(egress_port=1, instance=1)
+    register = pb.Entity()
+    register.register_entry.register_id = NAMES.register("MyIngress.reg")
+    register.register_entry.index.index = 1
+    register.register_entry.data.bitstring = b"\x01"
+    return [fwd, acl, member, group, mcast, register,
+            pb.Entity(counter_entry=pb.CounterEntry(counter_id=NAMES.counter("MyIngress.port_counter"),
+                                                    index=pb.Index(index=2),
+                                                    data=pb.CounterData(packet_count=1))),
+            pb.Entity(meter_entry=pb.MeterEntry(meter_id=NAMES.meter("MyIngress.port_meter"),
+                                                index=pb.Index(index=2),
+                                                config=pb.MeterConfig(cir=1, cburst=1, pir=2, pburst=2))),
+            pb.Entity(digest_entry=pb.DigestEntry(digest_id=NAMES.digest("digest_t"),
+                                                  config=pb.DigestEntry.Config(max_list_size=1)))]
+
+
+def mutate(message, rng):
+    """Set one randomly chosen scalar field somewhere in `message` to a random value."""
+    fields = []
+
+    def collect(msg):
+        for descriptor in msg.DESCRIPTOR.fields:
+            if descriptor.message_type is not None:
+                if descriptor.label == descriptor.LABEL_REPEATED:
+                    for item in getattr(msg, descriptor.name):
+                        collect(item)
+                elif msg.HasField(descriptor.name):
+                    collect(getattr(msg, descriptor.name))
+            elif descriptor.label != descriptor.LABEL_REPEATED:
+                fields.append((msg, descriptor))
+
+    collect(message)
+    msg, descriptor = rng.choice(fields)
+    if descriptor.type == descriptor.TYPE_BYTES:
+        value = bytes(rng.randrange(256) for _ in range(rng.choice([0, 1, 2, 7, 40])))
+    elif descriptor.type == descriptor.TYPE_STRING:
+        value = rng.choice(["", "guest", "x" * 50])
+    elif descriptor.type == descriptor.TYPE_BOOL:
+        value = rng.random() < 0.5
+    elif descriptor.type == descriptor.TYPE_ENUM:
+        value = rng.choice([v.number for v in descriptor.enum_type.values])
+    elif descriptor.type in (descriptor.TYPE_INT32, descriptor.TYPE_INT64):
+        value = rng.choice([-1, 0, 1, 3, 2**31 - 1, -(2**31)])
+    else:
+        value = rng.choice([0, 1, 2, 9, 2**32 - 1, NAMES.table("MyIngress.acl")])
+    setattr(msg, descriptor.name, value)
+
+
+def test_randomly_mutated_updates_never_fail_internally(switch):
+    rng = random.Random(4242)
+    client = Client(switch.address)
+    client.set_config(load_config())
+    try:
+        corpus = valid_entities()
+        for _ in range(300):
+            entity = pb.Entity()
+            entity.CopyFrom(rng.choice(corpus))
+            for _ in range(rng.randint(1, 3)):
+                mutate(entity, rng)
+            update = pb.Update(type=rng.choice([pb.Update.INSERT, pb.Update.MODIFY, pb.Update.DELETE]),
+                               entity=entity)
+            try:
+                client.write(update, atomicity=rng.choice([0, 1, 2]))
+            except grpc.RpcError as err:
+                codes = [code for code, _ in details(err)] or [err.code()]
+                assert grpc.StatusCode.INTERNAL not in codes, (entity, codes)
+            try:
+                client.read(entity)
+            except grpc.RpcError as err:
+                assert err.code() != grpc.StatusCode.INTERNAL, entity
+        assert client.stub.Capabilities(pb.CapabilitiesRequest()).p4runtime_api_version
+    finally:
         client.close()

@@ -358,7 +358,8 @@ def test_one_shot_action_selector_entries(client):
     (te,) = read_table(client, ECMP)
     assert len(te.action.action_profile_action_set.action_profile_actions) == 1
     assert write_error(lambda: client.insert(one_shot(b"\x0b", (b"\x01", 0)))) == INVALID     # weight 0
-    assert write_error(lambda: client.insert(one_shot(b"\x0b", (b"\x01", 17)))) == INVALID    # > max group size
+    too_heavy = one_shot(b"\x0b", (b"\x01", 17))               # above max_group_size 16
+    assert write_error(lambda: client.insert(too_heavy)) == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert write_error(lambda: client.insert(one_shot(b"\x0b"))) == INVALID                    # empty set
     client.delete(one_shot(b"\x0a"))
     assert read_table(client, ECMP) == []

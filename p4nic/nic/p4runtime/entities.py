@@ -20,6 +20,9 @@ from p4nic.nic.tables import TableError
 Update = p4runtime_pb2.Update
 # Member and group ids for one-shot entries are picked downwards from here.
 ONE_SHOT_TOP_ID = 0xFFFFFFFF
+# Largest selector group (sum of weights) when neither the group, the P4Info max_group_size
+# nor the profile size bounds it.
+DEFAULT_GROUP_LIMIT = 1 << 16
 INSERT, MODIFY, DELETE = Update.INSERT, Update.MODIFY, Update.DELETE
 
 
@@ -120,10 +123,13 @@ class Entities:
         if reader is None:
             raise unimplemented(f"reading {kind or 'an empty entity'} is not supported")
         self.read_role = role
-        for found in reader(getattr(entity, kind), exact):
-            out = p4runtime_pb2.Entity()
-            getattr(out, kind).CopyFrom(found)
-            yield out
+        try:
+            for found in reader(getattr(entity, kind), exact):
+                out = p4runtime_pb2.Entity()
+                getattr(out, kind).CopyFrom(found)
+                yield out
+        except TableError as exc:
+            raise state_error(exc) from None
 
     def visible(self, owner_role: str) -> bool:
         return not self.read_role or self.read_role == owner_role
@@ -384,11 +390,7 @@ class Entities:
         actions = action_set.action_profile_actions
         if not actions:
             raise invalid("a one-shot action set needs at least one action")
-        if any(a.weight < 1 for a in actions):
-            raise invalid("one-shot action weights must be >= 1")
-        max_group_size = info.extra["max_group_size"]
-        if max_group_size and sum(a.weight for a in actions) > max_group_size:
-            raise invalid(f"the weights add up to more than the max group size {max_group_size}")
+        check_group_size(info, 0, [a.weight for a in actions])
         decoded = [self.decode_action(table, a.action, default=False) for a in actions]
         profile = self.state.action_profiles[info.name]
         hidden = self.one_shot_ids.setdefault(info.name, set())
@@ -848,6 +850,7 @@ class Entities:
         if group.max_size < 0:
             raise invalid("max_size must not be negative")
         members = [(m.member_id, m.weight) for m in group.members]
+        check_group_size(info, group.max_size, [weight for _, weight in members])
         if kind == INSERT:
             profile.add_group(group.group_id, group.max_size, members)
             return
@@ -1038,6 +1041,23 @@ class Entities:
                 yield p4runtime_pb2.DigestEntry(digest_id=digest_id, config=config)
 
 
+def check_group_size(info, max_size: int, weights):
+    """Weights of a selector group against its size limit (spec "Rules on Setting max_size").
+
+    A weight w stands for w copies of the member, as PI programs BMv2 (action_prof_mgr.cpp), so
+    the copies must also fit the profile's size; weights must be >= 1.
+    """
+    if any(weight < 1 for weight in weights):
+        raise invalid("member weights must be >= 1")
+    limit = max_size or info.extra["max_group_size"] or info.size or DEFAULT_GROUP_LIMIT
+    if info.size:
+        limit = min(limit, info.size)
+    if sum(weights) > limit:
+        raise P4RuntimeError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                             f"the member weights add up to {sum(weights)}, above the group "
+                             f"size limit {limit} of '{info.name}'")
+
+
 def check_counter_data(data):
     if data.byte_count < 0 or data.packet_count < 0:
         raise invalid("counter values must not be negative")
@@ -1060,11 +1080,12 @@ def meter_config(rates) -> p4runtime_pb2.MeterConfig:
 
 
 def replicas(messages) -> list:
-    """Replica messages -> [(port, instance)]; a `port` bytestring is a port number too."""
+    """Replica messages -> [(port, instance)]; a `port` bytestring is a port number too (read
+    back as `egress_port`, so it must fit its 32 bits)."""
     out = []
     for replica in messages:
         if replica.WhichOneof("port_kind") == "port":
-            port = int.from_bytes(replica.port, "big") if replica.port else 0
+            port = decode_bytes(replica.port, 32, "replica port")
         else:
             port = replica.egress_port
         out.append((port, replica.instance))
