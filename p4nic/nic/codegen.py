@@ -1641,12 +1641,29 @@ class _Generator:
                 preds[s] += 1
                 stack.append(s)
         self.check_acyclic(pipe, succ)
-        self.blocks = {}
-        if pipe.init_table:
-            self.blocks[pipe.init_table] = f"_blk_{pipe.id}_0"
-        for n in order:
-            if preds[n] > 1 and n not in self.blocks:
-                self.blocks[n] = f"_blk_{pipe.id}_{len(self.blocks)}"
+        mark, depth = len(self.w.lines), self.w.depth
+        try:
+            # Structured: one function, each branch rejoining at its immediate post-dominator.
+            self.structured = True
+            self.ipdom = self.post_dominators(pipe, order)
+            self.emit_budget = 8 * len(order) + 64
+            self.blocks = {pipe.init_table: f"_blk_{pipe.id}_0"} if pipe.init_table else {}
+            self.emit_blocks()
+        except _Unstructured:
+            # Too tangled to nest (or too deep): a function per join node, run by a trampoline.
+            del self.w.lines[mark:]
+            self.w.depth = depth
+            self.structured = False
+            self.blocks = {}
+            if pipe.init_table:
+                self.blocks[pipe.init_table] = f"_blk_{pipe.id}_0"
+            for n in order:
+                if preds[n] > 1 and n not in self.blocks:
+                    self.blocks[n] = f"_blk_{pipe.id}_{len(self.blocks)}"
+            self.emit_blocks()
+        self.pipeline_function(pipe, fname)
+
+    def emit_blocks(self):
         self.pending = list(self.blocks)
         done = set()
         while self.pending:
@@ -1659,6 +1676,8 @@ class _Generator:
             w.indent()
             self.node(n, w, 0, start=True)
             w.dedent()
+
+    def pipeline_function(self, pipe, fname):
         w = self.w
         exits = any(self.action_exits(a) for a in self.p.actions)
         if not pipe.init_table and self.tracer is None:
@@ -1683,6 +1702,36 @@ class _Generator:
             w("return")
             w.dedent()
 
+    def post_dominators(self, pipe, order) -> dict:
+        """Immediate post-dominator of every reachable node (None: the end of the pipeline),
+        over every next node a node may take."""
+        pdom = {None: frozenset([None])}
+
+        def compute(n):
+            if n in pdom:
+                return pdom[n]
+            sets = [compute(x) for x in self.next_nodes(pipe, n)]
+            pdom[n] = frozenset([n]).union(frozenset.intersection(*sets))
+            return pdom[n]
+
+        ipdom = {}
+        for n in order:
+            strict = compute(n) - {n}
+            ipdom[n] = max(strict, key=lambda x: len(pdom[x]))
+        return ipdom
+
+    def next_nodes(self, pipe, name) -> list:
+        """Every next node of a control node, None (end of pipeline) included."""
+        if name in pipe.tables:
+            t = pipe.tables[name]
+            cands = list(t.next_tables.values()) + [t.base_default_next]
+        elif name in pipe.conditionals:
+            c = pipe.conditionals[name]
+            cands = [c.true_next, c.false_next]
+        else:
+            cands = [pipe.action_calls[name].next_node]
+        return list(dict.fromkeys(cands))
+
     def check_acyclic(self, pipe, succ):
         color = {}
 
@@ -1702,21 +1751,37 @@ class _Generator:
 
     def successors(self, pipe, name) -> list:
         """Distinct next nodes of a control node (None excluded), in a stable order."""
-        out = []
-        if name in pipe.tables:
-            t = pipe.tables[name]
-            cands = list(t.next_tables.values()) + [t.base_default_next]
-        elif name in pipe.conditionals:
-            c = pipe.conditionals[name]
-            cands = [c.true_next, c.false_next]
-        else:
-            cands = [pipe.action_calls[name].next_node]
-        for c in cands:
-            if c is not None and c not in out:
-                out.append(c)
-        return out
+        return [n for n in self.next_nodes(pipe, name) if n is not None]
 
-    def goto_node(self, target, w, depth):
+    def join(self, name, stop):
+        """Where the branches of `name` meet again: its immediate post-dominator when emitting
+        structured code, else nowhere (each branch ends in a return)."""
+        return self.ipdom[name] if self.structured else stop
+
+    def branch(self, target, w, depth, stop):
+        """An indented branch running from `target` up to `stop`."""
+        w.indent()
+        before = len(w.lines)
+        self.goto_node(target, w, depth, stop)
+        if len(w.lines) == before:
+            if w.lines[-1].strip() == "else:":
+                w.lines.pop()  # an empty else branch: leave it out
+            else:
+                w("pass")
+        w.dedent()
+
+    def goto_node(self, target, w, depth, stop=None):
+        if self.structured:
+            if target == stop:
+                return  # the code after the enclosing branch continues from here
+            if target is None:
+                w("return None")
+                return
+            self.emit_budget -= 1
+            if depth > 40 or self.emit_budget < 0:
+                raise _Unstructured()
+            self.node(target, w, depth + 1, stop=stop)
+            return
         if target is None:
             w("return None")
         elif target in self.blocks or depth > 40:
@@ -1727,7 +1792,7 @@ class _Generator:
         else:
             self.node(target, w, depth + 1)
 
-    def node(self, name, w, depth, start=False):
+    def node(self, name, w, depth, start=False, stop=None):
         pipe = self.pipe
         if not start and name in self.blocks:
             self.goto_node(name, w, depth)
@@ -1741,31 +1806,30 @@ class _Generator:
                 w(f"_tr.condition(h, {name!r}, _c)")
                 cond = Val("_c", "bool")
             if c.true_next == c.false_next:
-                self.goto_node(c.true_next, w, depth)
+                self.goto_node(c.true_next, w, depth, stop)
                 return
+            join = self.join(name, stop)
             w(f"if {cond.code}:")
-            w.indent()
-            self.goto_node(c.true_next, w, depth)
-            w.dedent()
+            self.branch(c.true_next, w, depth, join)
             w("else:")
-            w.indent()
-            self.goto_node(c.false_next, w, depth)
-            w.dedent()
+            self.branch(c.false_next, w, depth, join)
+            if self.structured:
+                self.goto_node(join, w, depth, stop)
             return
         if name in pipe.action_calls:
             call = pipe.action_calls[name]
             w(f"_act_{call.action_id}(h, ())")
             if self.action_exits(call.action_id):
                 w(f"if h[{self.reg('EXIT')}]: return None")
-            self.goto_node(call.next_node, w, depth)
+            self.goto_node(call.next_node, w, depth, stop)
             return
-        self.table(pipe.tables[name], w, depth)
+        self.table(pipe.tables[name], w, depth, stop)
 
     def action_exits(self, aid) -> bool:
         return any(isinstance(p, dict) and p.get("op") == "exit"
                    for p in self.p.actions[aid].primitives)
 
-    def table(self, t, w, depth):
+    def table(self, t, w, depth, stop=None):
         ctx = _Ctx(f"table '{t.name}'")
         mt = self.runtime("tables", t.name, ctx)
         T = self.bind(mt, f"T_{t.name}")
@@ -1795,6 +1859,7 @@ class _Generator:
         exits = any(self.action_exits(a) for a in t.action_ids)
         tr = self.tracer is not None
         hit_miss = "__HIT__" in t.next_tables or "__MISS__" in t.next_tables
+        join = self.join(t.name, stop) if keys else stop
         nbytes = f"h[{self.reg('ING_LEN')}]"
         if keys:
             lk = self.bind(mt.lookup, f"lk_{t.name}")
@@ -1822,7 +1887,7 @@ class _Generator:
             if exits:
                 w(f"if h[{self.reg('EXIT')}]: return None")
             if hit_miss:
-                self.goto_node(t.next_tables.get("__HIT__", t.base_default_next), w, depth)
+                self.goto_node(t.next_tables.get("__HIT__", t.base_default_next), w, depth, join)
             w.dedent()
             w("else:")
             w.indent()
@@ -1844,7 +1909,7 @@ class _Generator:
                 target = t.next_tables.get("__MISS__", t.base_default_next)
             else:
                 target = t.next_tables.get(self.p.actions[aid].name, t.base_default_next)
-            self.goto_node(target, w, depth)
+            self.goto_node(target, w, depth, stop)
             return
         else:
             w(f"_e = {T}.default_entry")
@@ -1859,10 +1924,14 @@ class _Generator:
             w.dedent()
         if hit_miss:
             # MatchTableAbstract::get_next_node_default: __MISS__ when present
-            self.goto_node(t.next_tables.get("__MISS__", t.base_default_next), w, depth)
+            self.goto_node(t.next_tables.get("__MISS__", t.base_default_next), w, depth, join)
+            if len(w.lines) and w.lines[-1].endswith("else:"):
+                w("pass")
         if keys:
             w.dedent()
         if hit_miss:
+            if keys and self.structured:
+                self.goto_node(join, w, depth, stop)
             return
         by_target = {}
         for aid in t.action_ids:
@@ -1872,8 +1941,9 @@ class _Generator:
         targets = list(by_target)
         if len(targets) == 1 and (targets[0] == t.base_default_next or
                                   t.has_default_entry):
-            self.goto_node(targets[0], w, depth)
+            self.goto_node(targets[0], w, depth, stop)
             return
+        join = self.join(t.name, stop)
         first = True
         for target, aids in by_target.items():
             if target == t.base_default_next:
@@ -1881,16 +1951,14 @@ class _Generator:
             cond = f"_a == {aids[0]}" if len(aids) == 1 else f"_a in {tuple(aids)!r}"
             w(f"{'if' if first else 'elif'} {cond}:")
             first = False
-            w.indent()
-            self.goto_node(target, w, depth)
-            w.dedent()
+            self.branch(target, w, depth, join)
         if first:
-            self.goto_node(t.base_default_next, w, depth)
+            self.goto_node(t.base_default_next, w, depth, stop)
             return
         w("else:")
-        w.indent()
-        self.goto_node(t.base_default_next, w, depth)
-        w.dedent()
+        self.branch(t.base_default_next, w, depth, join)
+        if self.structured:
+            self.goto_node(join, w, depth, stop)
 
     def direct_meter(self, t, mt, w, ctx):
         meter = self.p.meters.get(t.direct_meters)
@@ -1961,6 +2029,10 @@ _ARITY = {
     "execute_meter": 3, "register_read": 3, "register_write": 3, "log_msg": 2, "assert": 1,
     "assume": 1,
 }
+
+
+class _Unstructured(Exception):
+    """A control graph the structured emitter gives up on (the trampoline form is used)."""
 
 
 def _is_name(key, names) -> bool:

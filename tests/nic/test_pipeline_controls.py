@@ -220,3 +220,25 @@ def test_unknown_next_table_is_rejected():
     p.table("ingress", "t", [], [3], default=(3, [1]), base_default_next="ghost")
     with pytest.raises(ProgramError, match="unknown next node 'ghost'"):
         load(p)
+
+
+def test_deeply_nested_and_crossing_control_flow():
+    """50 nested conditionals (too deep to nest as Python blocks: the generator falls back to
+    one function per node) and branches that share a node without rejoining."""
+    p = base()
+    depth = 50
+    for i in range(depth):
+        nxt = f"c{i + 1}" if i + 1 < depth else "deep"
+        p.conditional("ingress", f"c{i}", ex("!=", fld(ETH, "srcAddr"), hexv(i)), nxt, "shallow")
+    p.init["ingress"] = "c0"
+    p.table("ingress", "deep", [], [3], default=(3, [7]))
+    p.table("ingress", "shallow", [], [3], default=(3, [8]), base_default_next="x1")
+    p.conditional("ingress", "x1", ex("==", fld(ETH, "dstAddr"), hexv(1)), "shared", "x2")
+    p.conditional("ingress", "x2", ex("==", fld(ETH, "dstAddr"), hexv(2)), "shared", "other")
+    p.table("ingress", "shared", [], [1], default=(1, [0x5]))
+    p.table("ingress", "other", [], [1], default=(1, [0x6]))
+    dev = load(p)
+    assert send(dev, frame(src=1000))[0] == 7
+    for src, dst, expected in [(3, 1, 5), (3, 2, 5), (3, 9, 6)]:
+        port, data = send(dev, frame(src=src, dst=dst))
+        assert port == 8 and fields(data)[1] == expected
