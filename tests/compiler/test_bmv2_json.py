@@ -105,11 +105,14 @@ def test_externs_become_arrays_calculations_and_lists(tmp_path):
     assert digests and digests[0][0] == "learn_t"
 
 
-def test_unsupported_construct_is_a_located_error(tmp_path):
+@pytest.mark.parametrize("fields, apply, message", [
+    ("bit<8> a; bit<8> b;", "update_checksum(true, { hdr.d.a }, hdr.d.b, HashAlgorithm.csum16);",
+     "checksum controls"),
+    ("bit<8> a; bit<3> b;", "", "not a whole number of bytes"),
+])
+def test_unsupported_construct_is_a_located_error(tmp_path, fields, apply, message):
     from p4nic.compiler.errors import CompileError
-    bad = data_program("bit<8> a; bit<8> b;", """
-        update_checksum(true, { hdr.d.a }, hdr.d.b, HashAlgorithm.csum16);""")
     with pytest.raises(CompileError) as e:
-        compile_text(tmp_path, bad, "bad.p4")
+        compile_text(tmp_path, data_program(fields, apply), "bad.p4")
     assert "bad.p4:" in str(e.value) and "^" in str(e.value)
-    assert "checksum controls" in str(e.value)
+    assert message in str(e.value)

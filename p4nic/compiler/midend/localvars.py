@@ -252,6 +252,19 @@ def header_fields(t: T.StructLike, prefix: str = "") -> list:
     return out
 
 
+def check_byte_aligned(t: T.P4Type, node) -> None:
+    """Headers that go to or from the packet must be whole bytes on BMv2 (p4c reports the
+    same for its BMv2 back ends)."""
+    b = T.base_type(t)
+    if isinstance(b, T.HeaderType):
+        bits = sum(scalar_width(ft) for _, ft in header_fields(b)
+                   if not isinstance(T.base_type(ft), T.VarbitType))
+        if bits % 8:
+            raise CompileError(f"header {b.name} is {bits} bits, not a whole number of bytes, "
+                               "so BMv2 cannot extract or emit it", getattr(node, "loc", None),
+                               "unsupported")
+
+
 def pad_to_bytes(fields: list, names: Names) -> None:
     """Append a `_padding` field so a metadata header type is a whole number of bytes."""
     bits = sum(f[1] for f in fields)

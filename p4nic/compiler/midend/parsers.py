@@ -18,7 +18,7 @@ from p4nic.compiler.midend.actions import Label, StatementLowering
 from p4nic.compiler.midend.flatten import Flattener, as_data, unsupported, width_of
 from p4nic.compiler.midend.inline import Scope, bind_call
 from p4nic.compiler.midend.localvars import (
-    CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, StructLoc)
+    CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, StructLoc, check_byte_aligned)
 
 
 def to_parser_ops(prims: list) -> list:
@@ -178,6 +178,7 @@ class ParserLowering:
         out = lowering.out
         if method == "extract":
             args = [a.value for a in call.args]
+            check_byte_aligned(call.type_args[0].type if call.type_args else args[0].type, call)
             if args[0] is None or isinstance(args[0], ast.DontCare):
                 # extract<H>(_): read H and throw it away (a header nobody else uses)
                 t = T.base_type(call.type_args[0].type)
