@@ -48,6 +48,9 @@ _TYPE_END_TEXTS = {">", "]", "bool", "error", "string", "int", "bit", "void", "m
 # Tokens allowed between '<' and '>' of type arguments (used to tell `f<T>(x)` from `a < b`).
 _TYPE_ARG_TOKENS = {"ident", "int", "<", ">", ",", "[", "]", "_", "."}
 
+# Terminals the grammar accepts as a name (p4c's nonTypeName, plus `list`).
+_NAME_TERMINALS = {"IDENTIFIER", "APPLY", "KEY", "ACTIONS", "STATE", "ENTRIES", "TYPE",
+                   "PRIORITY", "LIST"}
 _ASSIGN_OPS = {"+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>=", "|+|=", "|-|="}
 
 _PLAIN_WORDS = {
@@ -109,6 +112,13 @@ def _bad_character(tok: RawToken, source: PreprocessedSource) -> CompileError:
 
 # ------------------------------------------------------------------------------- the lexer
 
+@dataclass
+class _Scope:
+    names: dict          # name -> 'type' or 'object'
+    pending: bool        # opened by '(' or '<', waiting for its '{' or ';'
+    fields: bool = False # the body of a header, header_union or struct
+
+
 class _Scopes:
     """Names visible at a point: each scope maps a name to 'type' or 'object'.
 
@@ -117,42 +127,45 @@ class _Scopes:
     parameters are visible in the body."""
 
     def __init__(self):
-        self.stack = [({}, False)]
+        self.stack = [_Scope({}, False)]
 
-    def is_type(self, name: str) -> bool:
-        for names, _ in reversed(self.stack):
-            if name in names:
-                return names[name] == "type"
+    def is_type(self, name: str, global_only: bool = False) -> bool:
+        for scope in (self.stack[:1] if global_only else reversed(self.stack)):
+            if name in scope.names:
+                return scope.names[name] == "type"
         return False
 
+    def in_fields(self) -> bool:
+        return self.stack[-1].fields
+
     def declare(self, name: str, kind: str):
-        self.stack[-1][0][name] = kind
+        self.stack[-1].names[name] = kind
 
     def declare_outer(self, name: str, kind: str):
         """Declare in the innermost scope that is not pending (where a declaration lives)."""
-        for names, pending in reversed(self.stack):
-            if not pending:
-                names[name] = kind
+        for scope in reversed(self.stack):
+            if not scope.pending:
+                scope.names[name] = kind
                 return
 
     def open_pending(self):
-        if not self.stack[-1][1]:
-            self.stack.append(({}, True))
+        if not self.stack[-1].pending:
+            self.stack.append(_Scope({}, True))
 
-    def open_block(self):
-        if self.stack[-1][1]:
-            self.stack[-1] = (self.stack[-1][0], False)
+    def open_block(self, fields: bool = False):
+        if self.stack[-1].pending:
+            self.stack[-1].pending = False
+            self.stack[-1].fields = fields
         else:
-            self.stack.append(({}, False))
+            self.stack.append(_Scope({}, False, fields))
 
     def close_block(self):
         while len(self.stack) > 1:
-            _, pending = self.stack.pop()
-            if not pending:
+            if not self.stack.pop().pending:
                 return
 
     def end_statement(self):
-        while len(self.stack) > 1 and self.stack[-1][1]:
+        while len(self.stack) > 1 and self.stack[-1].pending:
             self.stack.pop()
 
 
@@ -166,6 +179,7 @@ class _Classifier:
         self.scopes = _Scopes()
         self.out: list = []
         self.declare_type_at: set = set()     # raw indices of names that typedef/enum declare
+        self.fields_body_next = False         # the next '{' opens a header/struct body
 
     def run(self) -> list:
         raw = self.raw
@@ -222,7 +236,9 @@ class _Classifier:
         keyword = self.literal_types.get(text)
         if keyword is not None:
             self.emit(keyword, tok)
-            if text in ("typedef", "type"):
+            if text in ("header", "header_union", "struct"):
+                self.fields_body_next = True
+            elif text in ("typedef", "type"):
                 self.mark_typedef_name(i)
             elif text == "enum":
                 self.mark_enum_name(i)
@@ -237,16 +253,27 @@ class _Classifier:
             self.emit("TYPE_IDENTIFIER" if self.scopes.is_type(text) else "IDENTIFIER", tok)
             self.scopes.declare_outer(text, "type")
             return
-        if self.scopes.is_type(text):
+        if self.scopes.is_type(text, global_only=self.after_global_dot()):
             if self.prev_ends_type(1) and self.next_text(i) in (";", "=", ",", ")"):
                 # A declaration reusing a type's name for a variable or parameter: it hides
-                # the type in this scope (as p4c's ProgramStructure::declareObject does).
+                # the type in this scope (as p4c's ProgramStructure::declareObject does);
+                # a header or struct field of that name hides nothing.
                 self.emit("IDENTIFIER", tok)
-                self.scopes.declare(text, "object")
+                if not self.scopes.in_fields():
+                    self.scopes.declare(text, "object")
                 return
             self.emit("TYPE_IDENTIFIER", tok)
             return
         self.emit("IDENTIFIER", tok)
+
+    def after_global_dot(self) -> bool:
+        """Whether the previous token is a '.' that names the global scope (`.X`), not a member
+        access (which follows a name, ')', ']' or `this`)."""
+        if self.prev_text() != ".":
+            return False
+        before = self.prev_type(2)
+        return before is None or not (before in _NAME_TERMINALS or before in (
+            "TYPE_IDENTIFIER", "RPAR", "RSQB", "THIS", "ERROR"))
 
     def mark_typedef_name(self, i: int):
         """`typedef T N;` / `type T N;` declare N, the name right before the ';'."""
@@ -299,7 +326,8 @@ class _Classifier:
         if text == "(":
             self.scopes.open_pending()
         elif text == "{":
-            self.scopes.open_block()
+            self.scopes.open_block(fields=self.fields_body_next)
+            self.fields_body_next = False
         elif text == "}":
             self.scopes.close_block()
         elif text == ";":
@@ -1092,8 +1120,6 @@ def parse(source: PreprocessedSource) -> ast.Program:
         raise
 
 
-_NAME_TERMINALS = {"IDENTIFIER", "APPLY", "KEY", "ACTIONS", "STATE", "ENTRIES", "TYPE",
-                   "PRIORITY", "LIST"}
 _TYPE_START_WORDS = {"bit", "bool", "error", "int", "match_kind", "string", "tuple", "varbit",
                      "list"}
 _OPERATOR_WORDS = {"!=", "%", "&&&", "&&", "&", "*", "+", "++", "-", "/", "<", "<=", "==", ">",

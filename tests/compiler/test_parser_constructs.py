@@ -442,3 +442,17 @@ def test_list_type_in_extern_constructor(parse_text):
     param = decl(program, "E").methods[0].params[0]
     assert isinstance(param.type_ref, ast.ListTypeRef)
     assert param.type_ref.element.width.value == 32
+
+
+def test_fields_named_like_their_type_do_not_hide_it(parse_text):
+    program = parse_text("header t1 { bit<8> x; }\nstruct s_t { t1 t1; t1 t2; }\n"
+                         "control C(inout s_t s) { apply { s.t1.x = s.t2.x; } }\n")
+    fields = decl(program, "s_t").fields
+    assert [(f.name, f.type_ref.name) for f in fields] == [("t1", "t1"), ("t2", "t1")]
+
+
+def test_dot_prefix_looks_up_the_global_scope(parse_text):
+    # Inside f, X is its type parameter; `.X` is still the global constant.
+    program = parse_text("const bit<8> X = 1;\nbit<8> f<X>(in X v) { return .X; }\n")
+    ret = decl(program, "f").body.statements[0].value
+    assert isinstance(ret, ast.Name) and ret.name == "X" and ret.global_scope
