@@ -1,5 +1,6 @@
 """`p4nic demo`, run as a user runs it: the venv's `p4nic` command, as a process."""
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +12,10 @@ import pytest
 from p4nic.runtime.connection import Connection
 
 P4NIC = str(Path(sys.executable).parent / "p4nic")
-FEATURES = ("RX filters", "NUMA-aware steering")
+REPO = Path(__file__).resolve().parents[1]
+FEATURES = ("RX filters", "NUMA-aware steering", "Programmable VNIC pipeline",
+            "Sender-side special-processing flag", "Logical networks on the PNIC",
+            "Stateful service offload: guest → VNIC → PNIC")
 
 
 def p4nic_demo(*args, timeout=120):
@@ -37,6 +41,25 @@ def test_demo_shows_compile_facts_and_the_running_nics(demo):
     for nic in ("VNIC", "PNIC"):
         assert re.search(rf"{nic} +│ 127\.0\.0\.1:\d+ +│ ipc://", demo.stdout)
     assert "FAIL" not in demo.stdout
+
+
+def test_a_wrong_pipeline_fails_and_says_what_differed(tmp_path):
+    """The demo checks real behaviour: a VNIC whose filters pick the next queue up fails the
+    filter feature (exit 1, the differing queue named) and nothing else."""
+    p4src = tmp_path / "p4src"
+    shutil.copytree(REPO / "p4src", p4src)
+    vnic = p4src / "vnic.p4"
+    action = re.compile(r"(action filter_to_queue\(bit<9> queue\) \{\s*meta\.out_port = queue)")
+    source, replaced = action.subn(r"\1 + 1", vnic.read_text())
+    assert replaced == 1
+    vnic.write_text(source)
+    r = p4nic_demo("--quiet", "--p4src", str(p4src))
+    assert r.returncode == 1, r.stdout[-3000:]
+    assert re.search(r"│ RX filters .*│ FAIL", r.stdout)
+    assert "missing VNIC queue 3" in r.stdout and "unexpected VNIC queue 4" in r.stdout
+    for feature in FEATURES[1:]:
+        assert re.search(rf"│ {re.escape(feature)} .*│ PASS", r.stdout), feature
+    assert "Traceback" not in r.stdout + r.stderr
 
 
 def test_missing_p4src_is_a_clear_error(tmp_path):

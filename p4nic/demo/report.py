@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 PASS = "[bold green]PASS[/]"
 FAIL = "[bold red]FAIL[/]"
@@ -22,6 +24,7 @@ class Report:
             self.console.print(text)
 
     def error(self, text: str) -> None:
+        """`text` is printed as rich markup: escape() what comes from outside."""
         self.console.print(f"[bold red]error:[/] {text}")
 
     def compiled(self, programs: list) -> None:
@@ -59,12 +62,13 @@ class Report:
         table.add_column("observed", ratio=4)
         table.add_column("", width=4)
         for row in feature.rows:
-            table.add_row(row.step, row.sent, row.expected, row.observed,
-                          PASS if row.passed else FAIL)
+            # frames summaries hold brackets: plain Text, never rich markup
+            table.add_row(Text(row.step), Text(row.sent), Text(row.expected),
+                          Text(row.observed), PASS if row.passed else FAIL)
         self.console.print()
         self.console.print(table)
         if feature.error:
-            self.error(f"{feature.title} stopped: {feature.error}")
+            self.error(escape(f"{feature.title} stopped: {feature.error}"))
 
     def summary(self, features: list, seconds: float) -> None:
         self.console.print()
@@ -77,16 +81,16 @@ class Report:
         table.add_column("result")
         for feature in features:
             passed = sum(row.passed for row in feature.rows)
-            table.add_row(feature.title, feature.patent, f"{passed}/{len(feature.rows)}",
+            table.add_row(Text(feature.title), feature.patent, f"{passed}/{len(feature.rows)}",
                           PASS if feature.passed else FAIL)
         self.console.print(table)
         for feature in features:
             if feature.error:
-                self.error(f"{feature.title}: {feature.error}")
+                self.error(escape(f"{feature.title}: {feature.error}"))
             for row in feature.rows:
                 if not row.passed:
-                    self.console.print(f"[red]✗ {feature.title}: {row.step}[/]\n"
-                                       f"    {row.detail}")
+                    self.console.print(f"[red]✗ {escape(feature.title)}: {escape(row.step)}[/]"
+                                       f"\n    {escape(row.detail)}")
 
     def keep_running(self, addresses: list) -> None:
         self.console.print("\n[bold]The NICs keep running (tables emptied). Ctrl-C stops them.[/]")

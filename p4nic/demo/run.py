@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from rich.markup import escape
+
 from p4nic.compiler.errors import CompileError
 from p4nic.demo.features import FEATURES, run_feature
 from p4nic.demo.host import DemoHost
@@ -48,7 +50,7 @@ def main(argv: list | None = None) -> int:
     report = Report(quiet=args.quiet)
     missing = [name for name in ("vnic.p4", "pnic.p4") if not (args.p4src / name).is_file()]
     if missing:
-        report.error(f"{args.p4src} has no {' or '.join(missing)}; run from a p4nic clone or "
+        report.error(f"{escape(str(args.p4src))} has no {' or '.join(missing)}; run from a p4nic clone or "
                      "give --p4src DIR")
         return 1
     signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
@@ -61,7 +63,7 @@ def main(argv: list | None = None) -> int:
             report.error("interrupted; stopping the NICs")
             return 130
         except (CompileError, LocalSwitchError, P4RuntimeClientError, OSError) as exc:
-            report.error(str(exc))
+            report.error(escape(str(exc)))
             return 1
         finally:
             host.stop()
