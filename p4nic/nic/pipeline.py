@@ -9,6 +9,9 @@ copy_field_list_and_set_type).
 
 Each input packet runs to completion: its ingress pass, then every copy it produced through
 egress, then any resubmitted / recirculated packet, so a batch's output order is deterministic.
+Queues therefore never build up: with --priority-queues a packet's priority still selects its
+queue (egress sees it as qid, and an out-of-range priority is dropped as BMv2 does), but packets
+are not reordered by priority, and queue depths / queueing delays read 0.
 """
 
 from __future__ import annotations
