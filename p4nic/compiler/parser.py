@@ -2,10 +2,10 @@
 
 P4's grammar is not context-free on its own: `T(x) y;` declares an instance while `f(x);` calls,
 and `(T) x` casts while `(a) - b` subtracts. p4c's lexer solves this by knowing which names are
-types (frontends/parsers/p4/p4lexer.ll: TYPE_IDENTIFIER vs IDENTIFIER), and so does `_Lexer`
-here: it follows the declarations in the token stream (header/struct/enum/extern/parser/
-control/package/typedef/type names, and generic type parameters within their scope) and
-classifies every name before lark sees it.
+types (frontends/parsers/p4/p4lexer.ll: TYPE_IDENTIFIER vs IDENTIFIER), and so does
+`_Classifier` here: it follows the declarations in the token stream (header, struct, enum,
+extern, parser, control, package, typedef and type names, and generic type parameters within
+their scope) and classifies every name before lark sees it.
 """
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ _PLAIN_WORDS = {
 
 @dataclass
 class RawToken:
-    kind: str          # 'int', 'string', 'ident', 'punct'
+    kind: str          # 'int', 'string', 'ident', 'punct', or 'bad' (no P4 token)
     text: str
     pos: int
     line: int
@@ -81,7 +81,7 @@ class AnnotationData:
         return "@" + self.name
 
 
-def _raw_tokens(text: str, source: PreprocessedSource) -> list:
+def _raw_tokens(text: str) -> list:
     tokens = []
     line, line_start = 1, 0
     for m in _RAW_TOKEN.finditer(text):
@@ -248,7 +248,7 @@ class _Classifier:
             self.emit("TYPE_IDENTIFIER" if self.scopes.is_type(text) else "IDENTIFIER", tok)
             self.scopes.declare_outer(text, "type")
             return
-        if prev in _TYPE_DECL_KEYWORDS and self.prev_type() != "DOT" or (
+        if prev in _TYPE_DECL_KEYWORDS or (
                 prev == "extern" and self.next_text(i) in ("{", "<")):
             self.emit("TYPE_IDENTIFIER" if self.scopes.is_type(text) else "IDENTIFIER", tok)
             self.scopes.declare_outer(text, "type")
@@ -1101,7 +1101,7 @@ def _build():
 def tokenize(source: PreprocessedSource) -> list:
     """The classified token stream of a preprocessed program (what the grammar sees)."""
     _, literal_types = _build()
-    return _Classifier(_raw_tokens(source.text, source), literal_types, source).run()
+    return _Classifier(_raw_tokens(source.text), literal_types, source).run()
 
 
 def parse(source: PreprocessedSource) -> ast.Program:

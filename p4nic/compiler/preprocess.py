@@ -235,7 +235,8 @@ class _FileRun:
                 self.pp.emit("", self.origin(real_line))
             elif self.active():
                 # A function-like macro call may spread its arguments over following lines.
-                while self.has_open_macro_call(logical) and i < n and not _DIRECTIVE.match(self.lines[i]):
+                while self.has_open_macro_call(logical) and i < n \
+                        and not _DIRECTIVE.match(self.lines[i]):
                     logical += " " + self.lines[i]
                     i += 1
                     extra_lines += 1
@@ -334,7 +335,8 @@ class _FileRun:
             close = after.find(")")
             if close < 0:
                 self.error(f"missing ')' in parameter list of macro '{name}'", line, column)
-            params = [p.strip() for p in after[1:close].split(",")] if after[1:close].strip() else []
+            inside = after[1:close]
+            params = [p.strip() for p in inside.split(",")] if inside.strip() else []
             if params and params[-1] == "...":
                 params[-1] = "__VA_ARGS__"
                 variadic = True
@@ -474,7 +476,8 @@ class _FileRun:
             self.error(f"unterminated call of macro '{macro.name}'", line)
         if len(macro.params) == 0 and len(args) == 1 and not _join(args[0]).strip():
             args = []
-        if len(args) != len(macro.params) and not (macro.variadic and len(args) == len(macro.params) - 1):
+        variadic_without_extra = macro.variadic and len(args) == len(macro.params) - 1
+        if len(args) != len(macro.params) and not variadic_without_extra:
             self.error(f"macro '{macro.name}' takes {len(macro.params)} argument(s), "
                        f"got {len(args)}", line)
         named = {p: _trim(a) for p, a in zip(macro.params, args)}

@@ -29,7 +29,8 @@ def test_basic_router_shape():
     assert [p.name for p in ingress.params] == ["hdr", "meta", "std_meta"]
     table = next(d for d in ingress.locals if isinstance(d, ast.TableDeclaration))
     assert table.prop("key").value[0].match_kind == "lpm"
-    assert [str(a.name.name) for a in table.prop("actions").value] == ["forward", "drop", "NoAction"]
+    actions = [a.name.name for a in table.prop("actions").value]
+    assert actions == ["forward", "drop", "NoAction"]
     default = table.prop("default_action").value
     assert isinstance(default, ast.ActionRef) and default.name.name == "drop"
     assert table.prop("size").value.value == 1024
