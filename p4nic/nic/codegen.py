@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+
 from . import packet as _packet
+from .hashing import make_hash
 from .program import HeaderType, Program, ProgramError, parse_hexstr
 
 # PktInstanceType, targets/simple_switch/simple_switch.h
@@ -1550,20 +1552,40 @@ class _Generator:
         w(f"{slot} = {value}")
 
     def checksum(self, ck, w, verify: bool):
+        """Verify (in the parser) or update (in the deparser) one JSON checksum
+        (src/bm_sim/checksums.cpp)."""
         ctx = _Ctx(f"checksum '{ck.name}'")
-        fn = self.calculation(ck.calculation, ctx)
         target = self.field(list(ck.target), ctx)
+        inst = self.p.headers[ck.target[0]]
+        conds = []
+        if verify and not inst.metadata:
+            # Checksum::verify: an invalid target header passes
+            conds.append(f"h[{self.L.base[inst.name]}]")
         if ck.if_cond is not None:
-            cond = self.boolean(ck.if_cond, ctx)
-            w(f"if {cond.code}:")
+            conds.append(self.boolean(ck.if_cond, ctx).code)
+        if ck.type == "ipv4":
+            # IPv4Checksum: cksum16 over the valid header with its bytes 10..11 zeroed
+            if inst.metadata or inst.type.varbit_index is not None:
+                self.err(ctx, "an ipv4 checksum needs a fixed-size packet header")
+            conds.append(f"h[{self.L.base[inst.name]}]")
+            csum = self.bind(make_hash("csum16"), "cksum16")
+            w(f"if {' and '.join(conds)}:")
             w.indent()
-        if verify:
-            # CalcBasedChecksum::verify_ compares the full calculation output with the field.
-            error = self.L.std["standard_metadata.checksum_error"]
-            w(f"if {fn}(h) != {target.code}: h[{error}] = 1")
+            w(f"_b = {self.header_bytes(self.L.base[inst.name], inst.type, w)}")
+            value = f"{csum}(_b[:10] + bytes(2) + _b[12:])"
         else:
-            w(self.assign(target, Val(f"{fn}(h)", "data"), ctx))
-        if ck.if_cond is not None:
+            fn = self.calculation(ck.calculation, ctx)
+            value = f"{fn}(h)"
+            if conds:
+                w(f"if {' and '.join(conds)}:")
+                w.indent()
+        if verify:
+            # verify_ compares the whole calculation output with the field
+            error = self.L.std["standard_metadata.checksum_error"]
+            w(f"if {value} != {target.code}: h[{error}] = 1")
+        else:
+            w(self.assign(target, Val(value, "data"), ctx))
+        if conds:
             w.dedent()
 
     # ---- deparser --------------------------------------------------------------------------
@@ -1590,34 +1612,38 @@ class _Generator:
             if not inst.metadata:
                 w(f"if h[{base}]:")
                 w.indent()
-            vbi = htype.varbit_index
-            if vbi is None:
-                shift = htype.fixed_bits
-                terms = []
-                for i, f in enumerate(htype.fields):
-                    shift -= f.width
-                    v = f"h[{base + 1 + i}]"
-                    if f.signed:
-                        v = f"({v} & {(1 << f.width) - 1})"
-                    terms.append(f"({v} << {shift})" if shift else v)
-                if terms:
-                    w(f"r += ({' | '.join(terms)}).to_bytes({htype.fixed_bits // 8}, 'big')")
-            else:
-                w(f"_nb = h[{base + 1 + len(htype.fields)}]")
-                w("_a = 0")
-                for i, f in enumerate(htype.fields):
-                    v = f"h[{base + 1 + i}]"
-                    width = "_nb" if i == vbi else str(f.width)
-                    if f.signed:
-                        v = f"({v} & {(1 << f.width) - 1})"
-                    w(f"_a = (_a << {width}) | {v}")
-                w(f"r += _a.to_bytes(({htype.fixed_bits} + _nb) >> 3, 'big')")
+            if htype.fields:
+                w(f"r += {self.header_bytes(base, htype, w)}")
             if self.tracer is not None:
                 w(f"_tr.emit(h, {hname!r})")
             if not inst.metadata:
                 w.dedent()
         w(f"return r + h[{self.reg('PAYLOAD')}]")
         w.dedent()
+
+    @staticmethod
+    def header_bytes(base: int, htype: HeaderType, w) -> str:
+        """Source of the wire bytes of the header at `base` (statements for varbit ones)."""
+        vbi = htype.varbit_index
+        if vbi is None:
+            shift = htype.fixed_bits
+            terms = []
+            for i, f in enumerate(htype.fields):
+                shift -= f.width
+                v = f"h[{base + 1 + i}]"
+                if f.signed:
+                    v = f"({v} & {(1 << f.width) - 1})"
+                terms.append(f"({v} << {shift})" if shift else v)
+            return f"({' | '.join(terms)}).to_bytes({htype.fixed_bits // 8}, 'big')"
+        w(f"_nb = h[{base + 1 + len(htype.fields)}]")
+        w("_a = 0")
+        for i, f in enumerate(htype.fields):
+            v = f"h[{base + 1 + i}]"
+            width = "_nb" if i == vbi else str(f.width)
+            if f.signed:
+                v = f"({v} & {(1 << f.width) - 1})"
+            w(f"_a = (_a << {width}) | {v}")
+        return f"_a.to_bytes(({htype.fixed_bits} + _nb) >> 3, 'big')"
 
     # ---- control pipelines -----------------------------------------------------------------
 

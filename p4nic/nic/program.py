@@ -217,7 +217,8 @@ class Checksum:
     name: str
     id: int
     target: tuple
-    calculation: str
+    type: str  # "generic" (a named calculation) or "ipv4" (BMv2's IPv4Checksum)
+    calculation: Optional[str]
     update: bool
     verify: bool
     if_cond: object
@@ -381,12 +382,15 @@ class _Loader:
             where = f"checksum '{name}'"
             target = self.field_ref(_get(cj, "target", list, where), where)
             ctype = _get(cj, "type", str, where, "generic")
-            if ctype != "generic":
-                raise ProgramError(f"{where}: unsupported checksum type {ctype!r} (only 'generic')")
-            calc = _get(cj, "calculation", str, where)
-            if calc not in calculations:
-                raise ProgramError(f"{where}: unknown calculation {calc!r}")
-            checksums.append(Checksum(name, _get(cj, "id", int, where), target, calc,
+            if ctype not in ("generic", "ipv4"):
+                raise ProgramError(f"{where}: unsupported checksum type {ctype!r} "
+                                   "(BMv2 has 'generic' and 'ipv4')")
+            calc = None
+            if ctype == "generic":
+                calc = _get(cj, "calculation", str, where)
+                if calc not in calculations:
+                    raise ProgramError(f"{where}: unknown calculation {calc!r}")
+            checksums.append(Checksum(name, _get(cj, "id", int, where), target, ctype, calc,
                                       _get(cj, "update", bool, where, True),
                                       _get(cj, "verify", bool, where, True),
                                       cj.get("if_cond")))

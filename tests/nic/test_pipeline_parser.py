@@ -409,3 +409,29 @@ def test_parser_loop_that_consumes_nothing_times_out():
     out = run(p, ETH_HDR + b"\x00\x00" + b"\x00\x01")
     assert errors_of(out)[0] == 5  # ParserTimeout, instead of hanging like BMv2
     assert run(p, ETH_HDR + b"\x00\x00" + b"\x07")[12:] == b"\x00\x00\x07"
+
+
+@pytest.mark.parametrize("kind", ["generic", "ipv4"])
+def test_checksum_verify_skips_an_invalid_target_and_ipv4_type_matches(kind):
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    p = V1Program()
+    ethernet_ipv4(p)
+    ipv4_checksum(p, verify=True, update=True)
+    observe(p, prim("assign", fld("ipv4", "ttl"), hexv(9)))
+    prog = p.json()
+    prog["checksums"][0]["if_cond"] = None  # only the target's validity guards it
+    if kind == "ipv4":
+        prog["checksums"][0].update(type="ipv4", calculation=None)
+    dev = Device()
+    dev.load(prog)
+    arp = ETH_HDR + b"\x08\x06" + bytes(28)
+    assert errors_of(dev.process([(0, arp)])[0][1]) == (0, 0)
+    good = bytes(Ether() / IP(dst="1.2.3.4") / UDP())
+    (port, out), = dev.process([(0, good)])
+    assert errors_of(out) == (0, 0)
+    ip = IP(out[14:])
+    sent = ip.chksum
+    del ip.chksum
+    assert ip.ttl == 9 and IP(bytes(ip)).chksum == sent
