@@ -108,7 +108,8 @@ def test_add_header_on_invalid_header_zeroes_it():
 
 def test_assign_from_invalid_header_invalidates_destination():
     dev = Device()
-    dev.load(scratch([prim("remove_header", hdr("s2")), prim("assign_header", hdr("s"), hdr("s2"))]))
+    dev.load(scratch([prim("remove_header", hdr("s2")),
+                      prim("assign_header", hdr("s"), hdr("s2"))]))
     out = dev.process([(0, pack_scratch(**S) + pack_scratch() + PAYLOAD)])
     assert out == [(1, PAYLOAD)]  # both headers invalid: only the payload leaves
 
@@ -248,7 +249,8 @@ def test_logging_logger_is_accepted(caplog):
     ([prim("assign", fld("s", "zz"), hexv(1))], "header 's' has no field 'zz'"),
     ([prim("assign", fld("s", "a"))], "takes 2 parameter"),
     ([prim("assign", fld("s", "a"), rt(3))], "runtime_data index 3 out of range"),
-    ([prim("assign", fld("s", "a"), ex("frob", hexv(1), hexv(2)))], "unsupported expression operator 'frob'"),
+    ([prim("assign", fld("s", "a"), ex("frob", hexv(1), hexv(2)))],
+     "unsupported expression operator 'frob'"),
     ([prim("count", {"type": "counter_array", "value": "nope"}, hexv(0))], "known counter_array"),
     ([prim("assign", hexv(1), hexv(2))], "cannot assign"),
 ])

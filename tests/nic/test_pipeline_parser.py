@@ -282,7 +282,7 @@ def test_header_union_members_are_exclusive():
     assert out[14:] == b"\x00\x00" + b"tail"  # u.a (parsed 0x42) invalid, u.b zeroed
 
 
-# ---- checksum verification and errors -------------------------------------------------------------
+# ---- checksum verification and errors ------------------------------------------------------
 
 
 def test_checksum_verify_sets_checksum_error():

@@ -21,8 +21,10 @@ ALIASES = [
     ["queueing_metadata.enq_qdepth", ["standard_metadata", "enq_qdepth"]],
     ["queueing_metadata.deq_timedelta", ["standard_metadata", "deq_timedelta"]],
     ["queueing_metadata.deq_qdepth", ["standard_metadata", "deq_qdepth"]],
-    ["intrinsic_metadata.ingress_global_timestamp", ["standard_metadata", "ingress_global_timestamp"]],
-    ["intrinsic_metadata.egress_global_timestamp", ["standard_metadata", "egress_global_timestamp"]],
+    ["intrinsic_metadata.ingress_global_timestamp",
+     ["standard_metadata", "ingress_global_timestamp"]],
+    ["intrinsic_metadata.egress_global_timestamp",
+     ["standard_metadata", "egress_global_timestamp"]],
     ["intrinsic_metadata.mcast_grp", ["standard_metadata", "mcast_grp"]],
     ["intrinsic_metadata.egress_rid", ["standard_metadata", "egress_rid"]],
     ["intrinsic_metadata.priority", ["standard_metadata", "priority"]],
@@ -344,7 +346,8 @@ def traffic_manager() -> V1Program:
     p.table("ingress", "ing", [], [to_port, mcast, clone_i2e, resub, digest, drop_it, set_prio],
             default=(to_port, [1]))
     p.table("ingress", "again_t", [], [again], default=(again, []))
-    first = ex("and", ex("==", sm("instance_type"), hexv(0)), ex("==", fld("meta", "count"), hexv(0)))
+    first = ex("and", ex("==", sm("instance_type"), hexv(0)),
+               ex("==", fld("meta", "count"), hexv(0)))
     p.conditional("egress", "is_first", first, "eg_first", "eg")
     p.init["egress"] = "is_first"
     p.table("egress", "eg_first", [], [stamp, clone_e2e, recirc], default=(stamp, []))
