@@ -35,3 +35,26 @@ def test_basic_router_shape():
     assert isinstance(default, ast.ActionRef) and default.name.name == "drop"
     assert table.prop("size").value.value == 1024
     assert table.loc.line == 73 and table.loc.file.endswith("basic_router.p4")
+
+
+def test_grammar_has_only_the_known_lalr_conflicts(caplog):
+    """Shift/reduce conflicts are resolved as shifts silently; only the two intended ones may
+    exist: the dangling `else`, and a switch label followed by a block."""
+    import logging
+
+    from lark import Lark, logger as lark_logger
+
+    from p4nic.compiler.parser import GRAMMAR_PATH, _TokenListLexer
+
+    level = lark_logger.level
+    lark_logger.setLevel(logging.DEBUG)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="lark"):
+            Lark(GRAMMAR_PATH.read_text(), parser="lalr", lexer=_TokenListLexer, debug=True,
+                 start=["program", "annotation_args", "annotation_kv"], maybe_placeholders=True)
+    finally:
+        lark_logger.setLevel(level)
+    messages = [r.getMessage() for r in caplog.records]
+    conflicts = {m.split(":")[0] for m in messages if "conflict" in m}
+    assert conflicts == {"Shift/Reduce conflict for terminal ELSE",
+                         "Shift/Reduce conflict for terminal LBRACE"}
