@@ -1,7 +1,7 @@
 """Software NIC pipeline: BMv2 JSON programs run end to end through Device.process."""
 
 import pytest
-from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
 from p4nic.nic.device import Device
