@@ -6,7 +6,9 @@ from scapy.layers.l2 import Ether
 
 from p4nic.nic.device import Device
 from p4nic.nic.program import ProgramError
-from programs.v1model import l3_router
+from programs.v1model import (
+    ETHERNET, V1Program, ethernet_ipv4, extract, fld, hexv, l3_router, prim, sm, valid,
+)
 
 MAC_A, MAC_B, MAC_NH = "00:00:00:00:00:0a", "00:00:00:00:00:0b", "00:00:00:00:00:99"
 
@@ -92,8 +94,6 @@ def test_load_rejects_malformed_json_with_a_clear_message():
 
 
 def test_empty_pipelines_forward_to_port_zero():
-    from programs.v1model import V1Program, extract, ETHERNET
-
     p = V1Program()
     p.header_type("ethernet_t", ETHERNET)
     p.header("ethernet", "ethernet_t")
@@ -106,8 +106,6 @@ def test_empty_pipelines_forward_to_port_zero():
 
 
 def test_checksum_with_payload_matches_udp():
-    from programs.v1model import V1Program, ethernet_ipv4, extract, fld, hexv, prim, valid, sm
-
     p = V1Program()
     ethernet_ipv4(p, ipv4_next="parse_udp")
     p.header_type("udp_t", [["sport", 16], ["dport", 16], ["len", 16], ["checksum", 16]])
