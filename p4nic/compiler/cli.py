@@ -42,7 +42,10 @@ class _ArgumentParser(argparse.ArgumentParser):
 def build_arg_parser() -> argparse.ArgumentParser:
     ap = _ArgumentParser(
         prog="p4nic compile", allow_abbrev=False,
-        description="Compile a P4-16 v1model program to BMv2 JSON and P4Info (like p4c-bm2-ss).")
+        description="Compile a P4-16 v1model program to BMv2 JSON and P4Info (like p4c-bm2-ss).",
+        epilog="Accepted and ignored, for p4c compatibility: --Wdisable/--Wwarn/--Winfo/--Werror"
+               "[=DIAG], " + ", ".join(flag + (" X" if takes_value else "")
+                                       for flag, takes_value in IGNORED_P4C_FLAGS) + ".")
     ap.add_argument("source", help="the P4 program")
     ap.add_argument("-o", dest="output", metavar="FILE",
                     help="BMv2 JSON output (default: SOURCE's name with .json, in the current dir)")
