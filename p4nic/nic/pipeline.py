@@ -65,6 +65,9 @@ class V1Model:
         self.QID = std["queueing_metadata.qid"]
         declared = layout.std_declared
         widths = layout.std_width
+        # egress_thread sets egress_spec to drop_port + 1, truncated to the field like any set
+        self.egress_spec_start = (drop_port + 1) & (
+            (1 << widths["standard_metadata.egress_spec"]) - 1)
 
         def ts_slot(name):
             return (std[name], (1 << widths[name]) - 1) if name in declared else None
@@ -266,7 +269,7 @@ class V1Model:
             h[self.QID] = h[self.PRIORITY]
         h[self.EGRESS_PORT] = port
         # egress_thread: egress_spec starts as drop_port + 1 so "not dropped" is the default
-        h[self.EGRESS_SPEC] = self.drop_port + 1
+        h[self.EGRESS_SPEC] = self.egress_spec_start
         h[self.PACKET_LENGTH] = h[self.PKT_LEN]
         if c.egress is not None:
             try:
