@@ -68,6 +68,8 @@ class V1Model:
         # egress_thread sets egress_spec to drop_port + 1, truncated to the field like any set
         self.egress_spec_start = (drop_port + 1) & (
             (1 << widths["standard_metadata.egress_spec"]) - 1)
+        self.port_mask = (1 << widths["standard_metadata.ingress_port"]) - 1
+        self.rid_mask = (1 << widths["intrinsic_metadata.egress_rid"]) - 1
 
         def ts_slot(name):
             return (std[name], (1 << widths[name]) - 1) if name in declared else None
@@ -94,7 +96,7 @@ class V1Model:
         self.packet_id += 1
         if self.tracer is not None:
             h[self.PKT_ID] = (self.packet_id, 0)
-        h[self.INGRESS_PORT] = port
+        h[self.INGRESS_PORT] = port & self.port_mask
         n = len(data)
         h[self.PACKET_LENGTH] = n
         h[self.PKT_LEN] = n
@@ -223,7 +225,7 @@ class V1Model:
         """SimpleSwitch::multicast: one copy per (port, rid), egress_rid set, registers cleared."""
         for port, rid in replicas:
             c = h[:]
-            c[self.EGRESS_RID] = rid
+            c[self.EGRESS_RID] = rid & self.rid_mask
             self.clear_registers(c, h)
             if trunc:
                 c[self.TRUNC] = trunc
@@ -267,7 +269,7 @@ class V1Model:
                 h[depth[0]] = 0
         if self.qid_declared:
             h[self.QID] = h[self.PRIORITY]
-        h[self.EGRESS_PORT] = port
+        h[self.EGRESS_PORT] = port & self.port_mask
         # egress_thread: egress_spec starts as drop_port + 1 so "not dropped" is the default
         h[self.EGRESS_SPEC] = self.egress_spec_start
         h[self.PACKET_LENGTH] = h[self.PKT_LEN]
