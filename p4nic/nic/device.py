@@ -69,6 +69,8 @@ class Device:
             return out
         run = flow.run
         for port, data in batch:
+            if type(data) is not bytes:  # bytearray / memoryview from a port: the code slices bytes
+                data = bytes(data)
             try:
                 run(port, data, out)
             except Exception:  # a NIC bug must cost one packet, not the port loop or server

@@ -131,3 +131,10 @@ def test_checksum_with_payload_matches_udp():
     ours = got[UDP].chksum
     del got[UDP].chksum
     assert Ether(bytes(got))[UDP].chksum == ours
+
+
+def test_bytearray_and_memoryview_packets_are_accepted(router):
+    data = packet("10.0.0.1")
+    out = router.process([(1, bytearray(data)), (1, memoryview(data))])
+    assert [port for port, _ in out] == [2, 2]
+    assert all(type(d) is bytes for _, d in out)
