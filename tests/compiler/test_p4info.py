@@ -231,3 +231,28 @@ control I(inout h_t h, inout m_t m, inout standard_metadata_t s) {
 control D(packet_out p, in h_t h) { apply { } }
 V1Switch(P(), C(), I(), I(), C(), D()) main;
 """)
+
+
+def test_sizes_from_constructor_parameters_per_instance(tmp_path):
+    info = p4info_of_source(tmp_path, """
+struct h_t {} struct m_t { bit<8> k; }
+parser P(packet_in p, out h_t h, inout m_t m, inout standard_metadata_t s) {
+    state start { transition accept; } }
+control C(inout h_t h, inout m_t m) { apply { } }
+control Pool(inout m_t m)(bit<32> entries) {
+    counter(entries * 2, CounterType.bytes) used;
+    table slots { key = { m.k : exact; } actions = { NoAction; } size = entries; }
+    apply { slots.apply(); }
+}
+control I(inout h_t h, inout m_t m, inout standard_metadata_t s) {
+    Pool(16) small;
+    Pool(entries = 256) large;
+    apply { small.apply(m); large.apply(m); }
+}
+control D(packet_out p, in h_t h) { apply { } }
+V1Switch(P(), C(), I(), I(), C(), D()) main;
+""")
+    sizes = {t.preamble.name: t.size for t in info.tables}
+    assert sizes == {"I.small.slots": 16, "I.large.slots": 256}
+    counters = {c.preamble.name: c.size for c in info.counters}
+    assert counters == {"I.small.used": 32, "I.large.used": 512}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from p4.config.v1 import p4info_pb2
 
 from p4nic.compiler import ast, types as T
-from p4nic.compiler.consteval import NotConstant
+from p4nic.compiler.consteval import NotConstant, evaluate
 from p4nic.compiler.errors import CompileError
 from p4nic.compiler.p4info import ids
 from p4nic.compiler.p4info.annotations import (add_annotations, add_documentation, is_hidden,
@@ -107,9 +107,12 @@ class P4InfoBuilder:
         set_preamble(msg.preamble, self.symbols.id(kind, name), name, self.symbols.alias(name),
                      node, skip)
 
-    def value(self, expr):
+    @staticmethod
+    def value(expr, constants: dict):
+        """Compile-time value of `expr` where `constants` (constants and constructor parameters
+        of the enclosing instance) are known."""
         try:
-            return self.typed.const_value(expr)
+            return evaluate(expr, constants)
         except NotConstant as nc:
             raise _err("expected a compile-time constant", nc.expr or expr) from None
 
@@ -149,7 +152,7 @@ class P4InfoBuilder:
             pid = param_ids[id(param)]
             if arg.value is None or isinstance(arg.value, ast.DontCare):
                 continue
-            v = self.value(arg.value)
+            v = self.value(arg.value, t.constants)
             if isinstance(v, bool):
                 v = int(v)
             if not isinstance(v, int) or v < 0:
@@ -160,7 +163,8 @@ class P4InfoBuilder:
             a.value = bytes_of(v, width)
         self.table_properties(msg, t)
         size = d.prop("size")
-        msg.size = (self.value(size.value) or DEFAULT_TABLE_SIZE) if size else DEFAULT_TABLE_SIZE
+        msg.size = (self.value(size.value, t.constants) or DEFAULT_TABLE_SIZE) if size \
+            else DEFAULT_TABLE_SIZE
         entries = d.prop("entries")
         if entries is not None and entries.const:
             msg.is_const_table = True
@@ -208,7 +212,7 @@ class P4InfoBuilder:
             msg.implementation_id = self.symbols.id(ids.ACTION_PROFILE, name)
             if isinstance(impl.value, ast.ConstructorCall):
                 self.action_profile(name, impl.value.type_ref.decl.name, impl.value.args,
-                                    impl.value.type_ref.decl, impl)
+                                    impl.value.type_ref.decl, impl, t.constants)
         for prop_name, kind, units, repeated in (
                 ("counters", ids.DIRECT_COUNTER, COUNTER_UNITS, self.p4info.direct_counters),
                 ("meters", ids.DIRECT_METER, METER_UNITS, self.p4info.direct_meters)):
@@ -273,6 +277,9 @@ class P4InfoBuilder:
             add_annotations(m, p)
             add_documentation(m, p)
             t = p.type_ref.type
+            if not isinstance(t, (T.BitsType, T.BoolType, T.NewType, T.EnumType)):
+                raise _err(f"action parameter '{p.name}' has type {t}, which is not bit<>, "
+                           f"int<>, bool, type or serializable enum", p)
             if not (isinstance(t, T.EnumType) and t.underlying is None):
                 m.bitwidth = control_plane_width(t)
             self.specs.convert(t)
@@ -296,16 +303,16 @@ class P4InfoBuilder:
             self.preamble(msg, kind, inst.name, decl)
             unit = self.ctor_arg(extern, decl.args, "type")
             msg.spec.unit = units.get(getattr(unit, "member", ""), 0)
-            msg.size = self.value(self.ctor_arg(extern, decl.args, "size"))
+            msg.size = self.value(self.ctor_arg(extern, decl.args, "size"), inst.constants)
         elif inst.extern == "register":
             msg = self.p4info.registers.add()
             self.preamble(msg, ids.REGISTER, inst.name, decl)
-            msg.size = self.value(self.ctor_arg(extern, decl.args, "size"))
+            msg.size = self.value(self.ctor_arg(extern, decl.args, "size"), inst.constants)
             msg.type_spec.CopyFrom(self.specs.convert(decl.type_ref.type.type_args[0]))
         elif inst.extern in ("action_profile", "action_selector"):
-            self.action_profile(inst.name, inst.extern, decl.args, extern, decl)
+            self.action_profile(inst.name, inst.extern, decl.args, extern, decl, inst.constants)
 
-    def action_profile(self, name, extern_name, args, extern, node) -> None:
+    def action_profile(self, name, extern_name, args, extern, node, constants) -> None:
         msg = self.p4info.action_profiles.add()
         self.preamble(msg, ids.ACTION_PROFILE, name, node,
                       skip=("max_group_size", "selector_size_semantics", "max_member_weight"))
@@ -315,7 +322,7 @@ class P4InfoBuilder:
                 if not msg.table_ids or msg.table_ids[-1] != self.symbols.id(ids.TABLE, t.name):
                     msg.table_ids.append(self.symbols.id(ids.TABLE, t.name))
         msg.with_selector = extern_name == "action_selector"
-        msg.size = self.value(self.ctor_arg(extern, args, "size"))
+        msg.size = self.value(self.ctor_arg(extern, args, "size"), constants)
         mgs = node.annotation("max_group_size")
         if mgs is not None and msg.with_selector and mgs.args:
             msg.max_group_size = mgs.args[0].value
@@ -324,7 +331,7 @@ class P4InfoBuilder:
         decl = inst.decl
         msg = self.p4info.value_sets.add()
         self.preamble(msg, ids.VALUE_SET, inst.name, decl)
-        msg.size = self.value(decl.size)
+        msg.size = self.value(decl.size, inst.constants)
         et = decl.element_type.type
         if isinstance(et, T.BitsType):
             m = msg.match.add()

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from functools import partial
 
 from p4nic.compiler import ast
-from p4nic.compiler.consteval import NotConstant
+from p4nic.compiler.consteval import NotConstant, evaluate
 from p4nic.compiler.p4info.naming import BlockPath, control_plane_name, external_name
 
 
@@ -55,6 +56,7 @@ class Table:
     scope: BlockPath
     actions: list                       # [(ActionDeclaration, ActionRef annotations)]
     default: ast.ActionRef | None       # None: NoAction added by the front end
+    constants: dict                     # values of constants and constructor parameters here
 
 
 @dataclass
@@ -62,6 +64,7 @@ class Instance:
     decl: ast.Instantiation | ast.ValueSetDeclaration
     name: str
     extern: str                         # extern type name (counter, register, ...) or value_set
+    constants: dict                     # values of constants and constructor parameters here
 
 
 @dataclass
@@ -85,17 +88,19 @@ class Collector:
 
     def run(self) -> ControlPlaneObjects:
         seen = set()
+        constants = self.typed.constants
         for d in self.typed.program.declarations:
             if isinstance(d, ast.Instantiation) and d.name != "main":
-                self.instance(d, BlockPath(None), seen)
+                self.instance(d, BlockPath(None), seen, constants)
         for b in self.typed.blocks:
             if b.instance is not None:
-                self.instance(b.instance, BlockPath(None), seen)
+                self.instance(b.instance, BlockPath(None), seen, constants)
             elif isinstance(b.decl, (ast.ControlDeclaration, ast.ParserDeclaration)):
-                self.block(b.decl, BlockPath(b.decl.name), seen)
+                self.block(b.decl, BlockPath(b.decl.name), seen,
+                           bind_constructor_args(b.decl, b.args, constants))
         return self.out
 
-    def instance(self, inst: ast.Instantiation, scope: BlockPath, seen) -> None:
+    def instance(self, inst: ast.Instantiation, scope: BlockPath, seen, constants) -> None:
         key = (id(inst), scope)  # one declaration, instantiated once per enclosing instance
         if key in seen:
             return
@@ -104,34 +109,38 @@ class Collector:
         if isinstance(inst.type_ref.decl, ast.TypedefDeclaration):
             return  # p4c's evaluator makes no block for an instance of a typedef'd extern type
         if isinstance(decl, ast.ExternDeclaration):
-            self.out.instances.append(Instance(inst, scope.name(inst), decl.name))
+            self.out.instances.append(Instance(inst, scope.name(inst), decl.name, constants))
         elif isinstance(decl, (ast.ControlDeclaration, ast.ParserDeclaration)):
+            inner = bind_constructor_args(decl, inst.args, constants)
             if scope.top is None:
-                self.block(decl, BlockPath(decl.name), seen)
+                self.block(decl, BlockPath(decl.name), seen, inner)
             else:
-                self.block(decl, scope.enter(external_name(inst)), seen)
+                self.block(decl, scope.enter(external_name(inst)), seen, inner)
 
-    def block(self, decl, scope: BlockPath, seen) -> None:
-        used, inlined, direct_applies = self.used(decl)
+    def block(self, decl, scope: BlockPath, seen, constants: dict) -> None:
+        """Collect what one parser/control instance contributes; `constants` also holds the
+        values of its constructor parameters."""
+        used, inlined, direct_applies = self.used(decl, constants)
         for local in decl.locals:
             if isinstance(local, ast.Instantiation):
                 sub = instance_decl(local)
                 if isinstance(sub, ast.ExternDeclaration) or local in used:
-                    self.instance(local, scope, seen)
+                    self.instance(local, scope, seen, constants)
             elif isinstance(local, ast.TableDeclaration) and local in used:
-                self.table(local, scope)
+                self.table(local, scope, constants)
             elif isinstance(local, ast.ValueSetDeclaration) and local in used:
-                self.out.instances.append(Instance(local, scope.name(local), "value_set"))
+                self.out.instances.append(Instance(local, scope.name(local), "value_set",
+                                                   constants))
         for type_ref in direct_applies:
             path = ("." if type_ref.global_scope else "") + type_ref.name
-            self.block(type_ref.decl, scope.enter(path), seen)
+            self.block(type_ref.decl, scope.enter(path), seen, self.typed.constants)
         if isinstance(decl, ast.ControlDeclaration):
             for a in used:
                 if isinstance(a, ast.ActionDeclaration):
                     self.out.actions.setdefault(self.action_name(a, scope), a)
-            self.scan_calls(decl, used | inlined)
+            self.scan_calls(decl, used | inlined, constants)
 
-    def used(self, decl) -> tuple:
+    def used(self, decl, constants: dict) -> tuple:
         """Declarations the block's code reaches (its apply body or states), following tables
         to their actions and calls into functions. Actions reached only from other actions'
         bodies are left out: p4c's front end inlines those calls (InlineActions works inside
@@ -139,12 +148,13 @@ class Collector:
         stay. Returns (reached declarations, actions only called from actions, the type refs of
         `C.apply()` direct applications)."""
         roots = [decl.body] if isinstance(decl, ast.ControlDeclaration) else list(decl.states)
+        condition_value = partial(known_condition, constants)
         reached, work = set(), [(r, False) for r in roots]
         inner_actions = set()
         direct_applies = []
         while work:
             root, in_action = work.pop()
-            for n in iter_nodes(root, self.condition_value):
+            for n in iter_nodes(root, condition_value):
                 if isinstance(n, ast.TypeMember) and n.member == "apply" and isinstance(
                         getattr(n.type_ref, "decl", None),
                         (ast.ControlDeclaration, ast.ParserDeclaration)):
@@ -171,14 +181,7 @@ class Collector:
                     work.append((target.body, in_action))
         return reached, inner_actions - reached, direct_applies
 
-    def condition_value(self, cond):
-        try:
-            v = self.typed.const_value(cond)
-        except NotConstant:
-            return None
-        return v if isinstance(v, bool) else None
-
-    def table(self, t: ast.TableDeclaration, scope: BlockPath) -> None:
+    def table(self, t: ast.TableDeclaration, scope: BlockPath, constants: dict) -> None:
         actions = []
         for ref in t.prop("actions").value:
             actions.append((ref.name.decl, ref.annotations))
@@ -187,7 +190,7 @@ class Collector:
                 a is self.no_action for a, _ in actions):
             actions.append((self.no_action, [ast.Annotation("defaultonly")]))
         self.out.tables.append(Table(t, scope.name(t), scope, actions,
-                                     default.value if default is not None else None))
+                                     default.value if default is not None else None, constants))
         for a, _ in actions:
             self.out.actions.setdefault(self.action_name(a, scope), a)
         if default is None and self.no_action is not None:
@@ -198,13 +201,13 @@ class Collector:
             return control_plane_name(action)
         return scope.name(action)
 
-    def scan_calls(self, control: ast.ControlDeclaration, used: set) -> None:
+    def scan_calls(self, control: ast.ControlDeclaration, used: set, constants: dict) -> None:
         """Extern function calls (and digests among them) in the control's code, actions and
         functions included, as p4c sees them after inlining."""
         roots = [control.body] + [d.body for d in used
                                   if isinstance(d, (ast.ActionDeclaration, ast.FunctionDeclaration))]
         for root in roots:
-            for n in iter_nodes(root, self.condition_value):
+            for n in iter_nodes(root, partial(known_condition, constants)):
                 if not isinstance(n, ast.MethodCall) or not isinstance(n.callee, ast.Name):
                     continue
                 fn = n.callee.decl
@@ -226,6 +229,35 @@ class Collector:
                                                      f"digest_{len(self.digest_auto_names)}")
         if all(n != name for n, _ in self.out.digests):
             self.out.digests.append((name, data_type))
+
+
+def known_condition(constants: dict, cond):
+    """The value of a condition that is a compile-time constant, else None."""
+    try:
+        v = evaluate(cond, constants)
+    except NotConstant:
+        return None
+    return v if isinstance(v, bool) else None
+
+
+def bind_constructor_args(decl, args: list, constants: dict) -> dict:
+    """`constants` plus the values of `decl`'s constructor parameters given `args` (positional
+    or named, defaults filled in); arguments that are not constants (instances) stay unbound."""
+    params = getattr(decl, "ctor_params", [])
+    if not params:
+        return constants
+    inner = dict(constants)
+    by_name = {a.name: a for a in args if a.name}
+    for i, p in enumerate(params):
+        arg = by_name.get(p.name) if by_name else (args[i] if i < len(args) else None)
+        value = arg.value if arg is not None else p.default
+        if value is None:
+            continue
+        try:
+            inner[p] = evaluate(value, constants)
+        except NotConstant:
+            pass
+    return inner
 
 
 def instance_decl(inst: ast.Instantiation):
