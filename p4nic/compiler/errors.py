@@ -38,6 +38,10 @@ class CompileError(Exception):
         return format_error(self.message, self.loc)
 
 
+# Source lines longer than this are shown as a window around the column.
+MAX_SHOWN_LINE = 160
+
+
 def format_error(message: str, loc: Optional[SourceLocation]) -> str:
     """`file:line:col: error: message`, then the source line and a caret under the column."""
     if loc is None:
@@ -45,6 +49,14 @@ def format_error(message: str, loc: Optional[SourceLocation]) -> str:
     out = f"{loc}: error: {message}"
     if loc.text:
         line = loc.text.rstrip("\n").expandtabs(1)
-        caret = " " * max(0, loc.column - 1) + "^"
-        out += f"\n{line}\n{caret}"
+        column = max(0, loc.column - 1)
+        if len(line) > MAX_SHOWN_LINE:
+            # Show a window of a very long line (generated code), marking what was cut.
+            start = max(0, min(column - MAX_SHOWN_LINE // 2, len(line) - MAX_SHOWN_LINE))
+            prefix = "..." if start else ""
+            suffix = "..." if start + MAX_SHOWN_LINE < len(line) else ""
+            line = prefix + line[start:start + MAX_SHOWN_LINE] + suffix
+            column = column - start + len(prefix)
+        out += f"\n{line}\n{' ' * column}^"
     return out
+

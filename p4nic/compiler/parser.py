@@ -1110,14 +1110,22 @@ def parse(source: PreprocessedSource) -> ast.Program:
     tokens = tokenize(source)
     try:
         tree = parser.parse(tokens, start="program")
+        return _AstBuilder(source, parser).transform(tree)
     except UnexpectedToken as e:
         raise _syntax_error(e, tokens, source, literal_types) from None
-    try:
-        return _AstBuilder(source, parser).transform(tree)
     except VisitError as e:
-        if isinstance(e.orig_exc, CompileError):
-            raise e.orig_exc from None
+        if isinstance(e.orig_exc, RecursionError):
+            raise _too_deep(tokens, source) from None
         raise
+    except RecursionError:
+        raise _too_deep(tokens, source) from None
+
+
+def _too_deep(tokens: list, source: PreprocessedSource) -> CompileError:
+    first = tokens[0] if tokens else None
+    loc = source.location(first.line, first.column) if first else None
+    return CompileError("the program nests too deeply for this compiler (an expression or "
+                        "statement hundreds of levels deep); split it up", loc, kind="unsupported")
 
 
 _TYPE_START_WORDS = {"bit", "bool", "error", "int", "match_kind", "string", "tuple", "varbit",

@@ -40,3 +40,20 @@ def test_broken_program_reports_located_error(path):
     assert first == f"{path}:{line}:{column}: error: {error.message}"
     assert source_line == path.read_text().split("\n")[line - 1].expandtabs(1)
     assert caret == " " * (column - 1) + "^"
+
+
+def test_very_long_lines_are_shown_as_a_window_around_the_caret(tmp_path):
+    src = tmp_path / "long.p4"
+    src.write_text("const bit<8> X = " + "1 + " * 100 + "$ 1;\n")
+    with pytest.raises(CompileError) as info:
+        compile_front_end(src)
+    _, shown, caret = str(info.value).split("\n")
+    assert shown.startswith("...") and len(shown) <= 170
+    assert shown[len(caret) - 1] == "$"
+
+
+def test_absurdly_deep_nesting_is_a_clean_error(tmp_path):
+    src = tmp_path / "deep.p4"
+    src.write_text("const bit<32> X = " + " + ".join(["1"] * 3000) + ";\n")
+    with pytest.raises(CompileError, match="nests too deeply"):
+        compile_front_end(src)
