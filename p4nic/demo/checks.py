@@ -18,13 +18,13 @@ REASONS = {value: name[len("REASON_"):] for name, value in vars(nicdefs).items()
 
 
 def port_name(nic: str, port: int) -> str:
-    """Ports by role (docs/pipelines.md, "Ports"): VNIC port q >= 1 is RX queue q, PNIC ports
-    1-3 are the demo's virtual functions."""
+    """Ports by role (docs/pipelines.md, "Ports"): VNIC port q >= 1 is RX queue q; the demo
+    gives the PNIC virtual functions on ports 1-3 and host queues on the ports above."""
     if port == 0:
         return f"{nic} uplink"
     if nic == "VNIC":
         return f"VNIC queue {port}"
-    return f"PNIC VF {port}" if port <= 3 else f"PNIC port {port}"
+    return f"PNIC VF {port}" if port <= 3 else f"PNIC host queue (port {port})"
 
 
 def frame_text(frame: bytes, sent: bytes | None) -> str:

@@ -7,17 +7,19 @@ The NICs are restored afterwards (run_feature), so every feature starts from emp
 from __future__ import annotations
 
 from p4nic.demo.checks import Feature, Leaves, PuntedTo
-from p4nic.demo.packets import (BROADCAST, GUEST_MAC, PEER_IP, PEER_MAC, VNI, arp_request,
+from p4nic.demo.packets import (BROADCAST, GUEST_IP, GUEST_MAC, PEER_IP, PEER_MAC, VNI, arp_request,
                                 from_guest, rewrite, tcp, tunnel_params, tunnelled)
 from p4nic.runtime.nicdefs import (PATH_FAST, PATH_SPECIAL, PKT_OUT_INJECT, REASON_POLICY_MISS,
                                    REASON_SERVICE, REASON_SLOT, REASON_SPECIAL, STAGE_ACL,
                                    STAGE_SERVICES)
+from p4nic.runtime.connection import WriteError
 from p4nic.runtime.tunnels import Tunnel
 
 UPLINK = 0           # VNIC port 0: towards the PNIC; PNIC port 0: the physical network
 GUEST_QUEUE = 1      # the VNIC queue the guest transmits on, and its default RX queue
 VF = 1               # the PNIC's virtual function the VNIC is attached to
 OTHER_VF = 2         # another VM's VF on the same PNIC
+HOST_QUEUES = (4, 5)  # PNIC ports of the host's own queues on NUMA nodes 0 and 1
 
 FEATURES: list = []  # in the order the demo shows them
 
@@ -84,7 +86,7 @@ def numa_steering(host, feature: Feature) -> None:
                   [Leaves("VNIC", 1, stays)], host.exchange("VNIC", UPLINK, stays))
 
 
-def flow_key(src=PEER_IP, dst="10.0.0.2", sport=1234, dport=80, proto=6) -> dict:
+def flow_key(src=PEER_IP, dst=GUEST_IP, sport=1234, dport=80, proto=6) -> dict:
     """The exact 5-tuple key of flow_affinity and services.flow_table (IPv4)."""
     return {"ip_ver": 4, "src_addr": src, "dst_addr": dst, "proto": proto, "sport": sport,
             "dport": dport}
@@ -100,6 +102,14 @@ def frame_on(events: list, nic: str, port: int) -> bytes:
         if (event.nic, event.port) == (nic, port):
             return event.frame
     raise Stopped(f"no frame left {nic} port {port}, so the next steps cannot run")
+
+
+def punted_to(events: list, controller: str) -> bytes:
+    """The frame of the packet-in `controller` received among `events`."""
+    for event in events:
+        if event.port is None and event.to == controller:
+            return event.frame
+    raise Stopped(f"{controller} received no packet-in, so the next steps cannot run")
 
 
 @shows("Programmable VNIC pipeline", "US11736413B2",
@@ -182,6 +192,16 @@ def special_flag(host, feature: Feature) -> None:
     feature.check_value("path counters", "PNIC rx_path_counter: fast, special (packets added)",
                         (1, 2), (pnic.counter("rx_path_counter", PATH_FAST) - before[0],
                                  pnic.counter("rx_path_counter", PATH_SPECIAL) - before[1]))
+    # the special path may also be the host's own queues, NUMA-steered like the VNIC's
+    pnic.set_default("special_path", "special_to_host_queues")
+    pnic.numa_layout({0: [HOST_QUEUES[0]], 1: [HOST_QUEUES[1]]}, {3: 1})
+    pnic.add("steering.flow_affinity", flow_key(src=GUEST_IP, dst=PEER_IP, sport=22002),
+             "set_vcpu", {"vcpu": 3})
+    inner = from_guest(sport=22002)
+    flagged = tunnelled(inner, "vxlan", special=True)
+    feature.check("special path set to the host's queues: flow on vCPU 3 (node 1)", flagged,
+                  ("PNIC", UPLINK), [Leaves("PNIC", HOST_QUEUES[1], inner)],
+                  host.exchange("PNIC", UPLINK, flagged))
 
 
 ROUTER_MAC = "00:00:00:00:ee:01"
@@ -263,17 +283,23 @@ def service_offload(host, feature: Feature) -> None:
     punted = host.exchange("VNIC", UPLINK, on_vf)
     feature.check("guest: no offload yet, the VNIC hands the packet to the guest", on_vf,
                   ("VNIC", UPLINK), [PuntedTo("guest", REASON_SERVICE, original)], punted)
-    if not punted or punted[0].port is not None:
-        raise Stopped("the guest got no packet-in, so it has nothing to serve")
-    payload = punted[0].frame
+    payload = punted_to(punted, "guest")
     served = rewrite(payload, dst="192.168.1.2", dport=8080)    # the guest's NAT, in software
     guest_counts = (1, len(payload))
     guest.send_packet_out(served, port=UPLINK, mode=PKT_OUT_INJECT, bypass=STAGE_SERVICES)
-    returned = host.punted()
+    returned = host.collect(expect=1)
     feature.check("guest: NAT in software, packet-out back into the VNIC's RX path", served,
                   ("VNIC", None), [Leaves("VNIC", GUEST_QUEUE, translated)], returned)
     delivered.append(frame_on(returned, "VNIC", GUEST_QUEUE))
-    # 2. the guest offloads the flow to its VNIC, with the counts it has so far
+    # 2. the guest offloads the flow to its VNIC, with the counts it has so far; its role
+    #    reaches its own flow table and nothing else
+    try:
+        guest.add("filters", {"dport": 80}, "filter_drop", priority=1)
+        refused = "accepted"
+    except WriteError as exc:
+        refused = ", ".join(code for _, code, _ in exc.errors) or str(exc.code)
+    feature.check_value("guest: its P4Runtime role is limited to its flow table",
+                        "the guest writes a VNIC filter", "PERMISSION_DENIED", refused)
     on_vnic = guest.add("services.flow_table", flow_key(sport=21001), "svc_nat", nat,
                         counter=guest_counts)
     through_vnic("VNIC", through_pnic("VNIC", original))

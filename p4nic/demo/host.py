@@ -213,12 +213,9 @@ class DemoHost:
         self.wires[nic].send(port, frame)
         return self.collect(expect)
 
-    def punted(self, expect: int = 1) -> list:
-        """Events caused by something already sent (a packet-out)."""
-        return self.collect(expect)
-
     def collect(self, expect: int | None = None) -> list:
-        """Events so far; with `expect`, wait for that many as exchange() does."""
+        """Events so far; with `expect`, wait for that many as exchange() does (after a
+        packet-out, say)."""
         events: list = []
         if expect is None:
             self._poll(events)

@@ -10,6 +10,7 @@ from rich.text import Text
 PASS = "[bold green]PASS[/]"
 FAIL = "[bold red]FAIL[/]"
 PIPE_WIDTH = 120     # columns used when the output is not a terminal (a log, a CI job)
+PTF_PORTS = {"VNIC": "0-4", "PNIC": "0-5"}   # the ports tests/ptf/suites uses on each NIC
 
 
 class Report:
@@ -26,6 +27,10 @@ class Report:
     def error(self, text: str) -> None:
         """`text` is printed as rich markup: escape() what comes from outside."""
         self.console.print(f"[bold red]error:[/] {text}")
+
+    def compile_error(self, exc) -> None:
+        """A CompileError already reads `file:line:column: error: ...` with a caret."""
+        self.console.print(Text(str(exc), style="red"))
 
     def compiled(self, programs: list) -> None:
         if self.quiet:
@@ -71,7 +76,7 @@ class Report:
             self.error(escape(f"{feature.title} stopped: {feature.error}"))
 
     def summary(self, features: list, seconds: float) -> None:
-        self.console.print()
+        self.say("")
         table = Table(title=f"p4nic demo: {sum(f.passed for f in features)} of "
                             f"{len(features)} features passed in {seconds:.1f} s",
                       title_justify="left")
@@ -92,11 +97,14 @@ class Report:
                     self.console.print(f"[red]✗ {escape(feature.title)}: {escape(row.step)}[/]"
                                        f"\n    {escape(row.detail)}")
 
-    def keep_running(self, addresses: list) -> None:
+    def keep_running(self, addresses: list, suites) -> None:
         self.console.print("\n[bold]The NICs keep running (tables emptied). Ctrl-C stops them.[/]")
         for nic, grpc_addr, socket, json_path, p4info_path in addresses:
-            self.console.print(
-                f"[bold]{nic}[/]  P4Runtime {grpc_addr} (device 0), packets {socket}\n"
+            suite = nic.lower()
+            self.console.print(Text(
+                f"{nic}  P4Runtime {grpc_addr} (device 0), packets {socket}\n"
                 f"  p4runtime-shell: python -m p4runtime_sh --grpc-addr {grpc_addr} "
                 f"--device-id 0 --election-id 0,1 --config {p4info_path},{json_path}\n"
-                f"  PTF: --platform nn --device-socket '0-{{0-8}}@{socket}'")
+                f"  PTF: ptf --test-dir {suites} --platform nn --device-socket "
+                f"'0-{{{PTF_PORTS[nic]}}}@{socket}' --test-params \"grpc_addr='{grpc_addr}';"
+                f"p4info='{p4info_path}'\" {suite}"))

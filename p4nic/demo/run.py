@@ -62,10 +62,16 @@ def main(argv: list | None = None) -> int:
         except KeyboardInterrupt:
             report.error("interrupted; stopping the NICs")
             return 130
-        except (CompileError, LocalSwitchError, P4RuntimeClientError, OSError) as exc:
+        except CompileError as exc:
+            report.compile_error(exc)
+            return 1
+        except (LocalSwitchError, P4RuntimeClientError, OSError, ValueError) as exc:
             report.error(escape(str(exc)))
             return 1
         finally:
+            # a second Ctrl-C must not leave switch processes behind
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             host.stop()
 
 
@@ -84,7 +90,7 @@ def _run(host: DemoHost, report: Report, args, started: float) -> int:
     report.summary(features, time.monotonic() - started)
     if args.keep_running:
         host.release()
-        report.keep_running(host.addresses())
+        report.keep_running(host.addresses(), args.p4src.parent / "tests" / "ptf" / "suites")
         while True:
             time.sleep(3600)
     return 0 if all(f.passed for f in features) else 1
