@@ -1130,6 +1130,16 @@ def _too_deep(tokens: list, source: PreprocessedSource) -> CompileError:
 
 _TYPE_START_WORDS = {"bit", "bool", "error", "int", "match_kind", "string", "tuple", "varbit",
                      "list"}
+_EXPRESSION_START_WORDS = {"!", "~", "-", "+", "(", "{", "{#}", ".", "true", "false", "this",
+                           "error"}
+# Types the standard includes declare: naming one undeclared suggests a missing #include.
+_STANDARD_TYPES = {"packet_in": "core.p4", "packet_out": "core.p4",
+                   "standard_metadata_t": "v1model.p4", "V1Switch": "v1model.p4",
+                   "CounterType": "v1model.p4", "MeterType": "v1model.p4",
+                   "HashAlgorithm": "v1model.p4", "CloneType": "v1model.p4",
+                   "counter": "v1model.p4", "direct_counter": "v1model.p4", "meter": "v1model.p4",
+                   "direct_meter": "v1model.p4", "register": "v1model.p4",
+                   "action_profile": "v1model.p4", "action_selector": "v1model.p4"}
 _OPERATOR_WORDS = {"!=", "%", "&&&", "&&", "&", "*", "+", "++", "-", "/", "<", "<=", "==", ">",
                    ">=", "?", "^", "|", "||", "|+|", "|-|", "<<", "..", "["}
 
@@ -1138,6 +1148,11 @@ def _expected_words(expected: set, literal_names: dict) -> list:
     """The terminals the parser could take, in words, with families summarised."""
     words = set()
     names = set(expected)
+    starters = {n for n in names if literal_names.get(n) in _EXPRESSION_START_WORDS}
+    if "INTEGER" in names and len(starters) > 3:
+        words.add("an expression")
+        names -= starters | _NAME_TERMINALS | {"INTEGER", "STRING_LITERAL", "TYPE_IDENTIFIER"}
+        names -= {n for n in names if literal_names.get(n) in _TYPE_START_WORDS}
     if names & (_NAME_TERMINALS - {"LIST"}):      # `list` alone starts a type, not a name
         words.add("a name")
         names -= _NAME_TERMINALS
@@ -1196,13 +1211,20 @@ def _syntax_error(e: UnexpectedToken, tokens: list, source: PreprocessedSource,
                             source.location(previous.end_line, previous.end_column),
                             kind="syntax")
     message = f"syntax error: unexpected {found}"
+    declaring = previous is not None and (
+        previous.type == "TYPE_IDENTIFIER" or str(previous) in _TYPE_END_TEXTS | {"."})
     if str(tok).isidentifier() and literal_types.get(str(tok)) == tok.type and \
-            "a name" in words:
+            "a name" in words and declaring:
         message += f" ('{tok}' is a keyword)"
     elif tok.type == "TYPE_IDENTIFIER" and "IDENTIFIER" in expected:
         message += f" ('{tok}' is declared as a type, so it cannot be used as a value here)"
     elif tok.type == "IDENTIFIER" and previous is not None and previous.type == "IDENTIFIER":
         message += f" (is '{previous}' meant to be a type? no type of that name is declared)"
+    elif tok.type == "IDENTIFIER" and "a type" in words:
+        message += f" ('{tok}' is not a declared type"
+        if str(tok) in _STANDARD_TYPES:
+            message += f"; it is declared in <{_STANDARD_TYPES[str(tok)]}>: is an #include missing?"
+        message += ")"
     if words:
         if len(words) > 8:
             words = words[:8] + ["..."]
