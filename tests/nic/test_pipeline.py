@@ -138,3 +138,11 @@ def test_bytearray_and_memoryview_packets_are_accepted(router):
     out = router.process([(1, bytearray(data)), (1, memoryview(data))])
     assert [port for port, _ in out] == [2, 2]
     assert all(type(d) is bytes for _, d in out)
+
+
+def test_a_rejected_load_keeps_the_running_program(router):
+    bad = l3_router().json()
+    bad["pipelines"][0]["init_table"] = "nowhere"
+    with pytest.raises(ProgramError, match="unknown next node 'nowhere'"):
+        router.load(bad)
+    assert [port for port, _ in router.process([(1, packet("10.1.2.3"))])] == [3]
