@@ -12,7 +12,7 @@ from typing import Optional
 
 from p4nic.compiler import ast, types as T
 from p4nic.compiler.errors import CompileError
-from p4nic.compiler.scopes import Scope
+from p4nic.compiler.scopes import Scope, TypeParameter
 
 ARITH_OPS = ("+", "-", "*", "/", "%", "|+|", "|-|")
 BIT_OPS = ("&", "|", "^")
@@ -589,7 +589,9 @@ class ExpressionChecker:
             local[rt.name] = expected  # the return type alone fixes T: `bit<8> x = r.read();`
             rt = expected
         callee.type = T.FunctionType(tuple(self.param_type(p, local) for p in fn.params), rt)
-        if isinstance(rt, T.TypeVariable):
+        if isinstance(rt, T.TypeVariable) and not isinstance(scope.lookup(rt.name),
+                                                             TypeParameter):
+            # (a type parameter of an enclosing generic parser/control stays a variable)
             raise type_error(f"cannot infer the return type of '{fn.name}'; give type arguments", e)
         return rt
 

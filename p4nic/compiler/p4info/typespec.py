@@ -29,8 +29,10 @@ def translation(t):
         second = a.args[1]
         if isinstance(second, ast.IntLiteral):
             return a.args[0].value, second.value
-        if isinstance(second, ast.StringLiteral):
+        if isinstance(second, (ast.StringLiteral, ast.StringTypeRef)):
             return a.args[0].value, "string"
+        if isinstance(second, ast.BitsTypeRef) and isinstance(second.width, ast.IntLiteral):
+            return a.args[0].value, second.width.value
     m = re.fullmatch(r'\s*"((?:[^"\\]|\\.)*)"\s*,\s*(.*?)\s*', a.raw or "", re.S)
     if m is None:
         return None
