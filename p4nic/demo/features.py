@@ -7,12 +7,12 @@ The NICs are restored afterwards (run_feature), so every feature starts from emp
 from __future__ import annotations
 
 from p4nic.demo.checks import Feature, Leaves, PuntedTo
-from p4nic.demo.packets import (BROADCAST, GUEST_IP, GUEST_MAC, PEER_IP, PEER_MAC, VNI, arp_request,
-                                from_guest, rewrite, tcp, tunnel_params, tunnelled)
+from p4nic.demo.packets import (BROADCAST, GUEST_IP, GUEST_MAC, PEER_IP, PEER_MAC, VNI,
+                                arp_request, from_guest, rewrite, tcp, tunnel_params, tunnelled)
+from p4nic.runtime.connection import WriteError
 from p4nic.runtime.nicdefs import (PATH_FAST, PATH_SPECIAL, PKT_OUT_INJECT, REASON_POLICY_MISS,
                                    REASON_SERVICE, REASON_SLOT, REASON_SPECIAL, STAGE_ACL,
                                    STAGE_SERVICES)
-from p4nic.runtime.connection import WriteError
 from p4nic.runtime.tunnels import Tunnel
 
 UPLINK = 0           # VNIC port 0: towards the PNIC; PNIC port 0: the physical network

@@ -14,18 +14,25 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from scapy.layers.l2 import Ether
+from scapy.packet import Raw
+
 from p4nic.compiler.cli import serialize_p4info
 from p4nic.compiler.driver import compile_file
 from p4nic.demo.checks import Event
+from p4nic.demo.packets import BROADCAST, GUEST_MAC
 from p4nic.demo.wire import PacketWire
 from p4nic.runtime.connection import Connection
 from p4nic.runtime.entities import EntityBuilder, as_entity
 from p4nic.runtime.local_switch import LocalSwitch
+from p4nic.runtime.nicdefs import PKT_OUT_DIRECT
+
+ETHERTYPE_MARKER = 0x88B5   # IEEE 802 local experimental ethertype
 
 CPU_PORT = 255          # p4src's default CPU_PORT (docs/pipelines.md, "Ports")
-FIRST_EVENT_TIMEOUT = 3.0   # seconds to wait for what a packet is expected to produce
-SETTLE = 0.05           # then this long for anything extra (a copy on another port)
-QUIET = 0.3             # how long "nothing came out" is watched
+MARKER_PORT = 100       # no feature uses it: the port the end-of-step marker leaves by
+TIMEOUT = 3.0           # seconds to wait for what a packet is expected to produce
+SETTLE = 0.05           # then this long for packet-ins still on their way over gRPC
 
 
 @dataclass
@@ -135,6 +142,18 @@ class NicController:
         found = self.conn.read(self.p4.counter_entry(name, index))
         return found[0].counter_entry.data.packet_count if found else 0
 
+    def controller_header(self, **fields) -> bytes:
+        """The packet_out header as the NIC parses it on its CPU port: the P4Info's
+        packet_out metadata fields, in order, packed into whole bytes (BMv2 controller
+        header; the P4Runtime server prepends the same to every packet-out)."""
+        value = width = 0
+        for field in self.p4.names.packet_metadata("packet_out").metadata:
+            value = (value << field.bitwidth) | fields.pop(field.name, 0)
+            width += field.bitwidth
+        if fields:
+            raise ValueError(f"packet_out has no field(s) {sorted(fields)}")
+        return value.to_bytes(width // 8, "big")
+
     def send_packet_out(self, frame: bytes, **metadata) -> None:
         self.conn.send_packet_out(self.p4.packet_out(frame, **metadata))
 
@@ -162,8 +181,10 @@ class DemoHost:
         self.controllers: dict = {}      # "VNIC" / "PNIC" -> NicController (default role)
         self.extra_controllers: list = []  # other roles (the guest), while attached
         self.wires: dict = {}
+        self._markers = 0
 
     def compile(self) -> list:
+        """Compile p4src/vnic.p4 and p4src/pnic.p4 into the work directory."""
         for name in ("vnic", "pnic"):
             program = compile_program(self.p4src / f"{name}.p4", self.workdir)
             self.programs[program.name] = program
@@ -206,30 +227,41 @@ class DemoHost:
             self.extra_controllers.remove(controller)
 
     def exchange(self, nic: str, port: int, frame: bytes, expect: int = 1) -> list:
-        """Put `frame` on `port` of `nic` and return the Events it causes on either NIC:
-        wait for `expect` of them, then a moment for extras (or watch QUIET seconds if none
-        is expected)."""
-        self.collect()   # anything left over from an earlier step is not this step's doing
-        self.wires[nic].send(port, frame)
-        return self.collect(expect)
+        """Put `frame` on `port` of `nic` and return the Events it causes on either NIC.
 
-    def collect(self, expect: int | None = None) -> list:
-        """Events so far; with `expect`, wait for that many as exchange() does (after a
-        packet-out, say)."""
+        Right behind it goes a marker: a packet-out (on the CPU port, through the same
+        socket) sending a known frame straight to MARKER_PORT. The NIC handles the frames of
+        one socket in order, so once the marker is back every frame `frame` caused has come
+        out — a drop is seen as surely as a delivery, without waiting on a clock. Then wait
+        until `expect` events arrived and SETTLE more for packet-ins, which travel over gRPC.
+        """
+        self.collect()   # anything left over from an earlier step is not this step's doing
+        self._markers += 1
+        marker = bytes(Ether(dst=BROADCAST, src=GUEST_MAC, type=ETHERTYPE_MARKER)
+                       / Raw(f"p4nic demo: end of step {self._markers}".encode()))
+        header = self.controllers[nic].controller_header(port=MARKER_PORT, mode=PKT_OUT_DIRECT)
+        self.wires[nic].send(port, frame)
+        self.wires[nic].send(CPU_PORT, header + marker)
+        return self.collect(expect, marker=Event(nic, marker, MARKER_PORT))
+
+    def collect(self, expect: int | None = None, marker: Event | None = None) -> list:
+        """Events so far; with `expect`, wait up to TIMEOUT for that many (and for `marker`,
+        which is not returned), then SETTLE."""
         events: list = []
         if expect is None:
             self._poll(events)
             return events
-        deadline = time.monotonic() + (FIRST_EVENT_TIMEOUT if expect else QUIET)
-        settle_until = None
+        deadline = time.monotonic() + TIMEOUT
         while True:
             self._poll(events)
-            now = time.monotonic()
-            if settle_until is None and expect and len(events) >= expect:
-                settle_until = now + SETTLE
-            if now >= (settle_until or deadline):
-                return events
+            done = len(events) - (marker in events) >= expect and (marker is None
+                                                                    or marker in events)
+            if done or time.monotonic() >= deadline:
+                break
             time.sleep(0.002)
+        time.sleep(SETTLE)
+        self._poll(events)
+        return [event for event in events if event != marker]
 
     def _poll(self, events: list) -> None:
         for nic, wire in self.wires.items():

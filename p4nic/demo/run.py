@@ -22,7 +22,9 @@ from p4nic.demo.report import Report
 from p4nic.runtime.connection import P4RuntimeClientError
 from p4nic.runtime.local_switch import LocalSwitchError
 
-DEFAULT_P4SRC = Path(__file__).resolve().parents[2] / "p4src"
+CLONE = Path(__file__).resolve().parents[2]
+DEFAULT_P4SRC = CLONE / "p4src"
+PTF_SUITES = CLONE / "tests" / "ptf" / "suites"
 
 
 def build_arg_parser() -> argparse.ArgumentParser:
@@ -50,9 +52,10 @@ def main(argv: list | None = None) -> int:
     report = Report(quiet=args.quiet)
     missing = [name for name in ("vnic.p4", "pnic.p4") if not (args.p4src / name).is_file()]
     if missing:
-        report.error(f"{escape(str(args.p4src))} has no {' or '.join(missing)}; run from a p4nic clone or "
-                     "give --p4src DIR")
+        report.error(f"{escape(str(args.p4src))} has no {' or '.join(missing)}; run from a "
+                     "p4nic clone or give --p4src DIR")
         return 1
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="p4nic-demo-") as workdir:
@@ -70,9 +73,11 @@ def main(argv: list | None = None) -> int:
             return 1
         finally:
             # a second Ctrl-C must not leave switch processes behind
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            for signum in handlers:
+                signal.signal(signum, signal.SIG_IGN)
             host.stop()
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
 
 
 def _run(host: DemoHost, report: Report, args, started: float) -> int:
@@ -90,7 +95,7 @@ def _run(host: DemoHost, report: Report, args, started: float) -> int:
     report.summary(features, time.monotonic() - started)
     if args.keep_running:
         host.release()
-        report.keep_running(host.addresses(), args.p4src.parent / "tests" / "ptf" / "suites")
+        report.keep_running(host.addresses(), PTF_SUITES)
         while True:
             time.sleep(3600)
     return 0 if all(f.passed for f in features) else 1
