@@ -16,8 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedInput, UnexpectedToken
 from lark.lexer import Lexer
 
 from p4nic.compiler import ast
@@ -480,14 +480,18 @@ def _values(children) -> list:
     return [c for c in children if c is not None and not isinstance(c, Token)]
 
 
-@v_args(meta=True)
-class _AstBuilder(Transformer):
-    """lark callbacks, one per grammar rule or alias, each building the ast node it names."""
+class _AstBuilder:
+    """Builds the AST from lark's parse tree: one method per grammar rule or alias, called with
+    the rule's position (lark's meta) and its already built children. (A plain walk: lark's
+    Transformer with meta arguments costs a wrapper object per node.)"""
 
     def __init__(self, source: PreprocessedSource, parser: Lark):
-        super().__init__()
         self.source = source
         self.parser = parser
+
+    def transform(self, tree: Tree):
+        children = [self.transform(c) if isinstance(c, Tree) else c for c in tree.children]
+        return getattr(self, tree.data)(tree.meta, children)
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -520,7 +524,7 @@ class _AstBuilder(Transformer):
                 t.type == "EQUAL" for t in data.tokens) else "annotation_args"
             try:
                 parsed = self.transform(self.parser.parse(data.tokens, start=start))
-            except (UnexpectedInput, VisitError, CompileError):
+            except (UnexpectedInput, CompileError):
                 parsed = None     # an unstructured body: only `raw` carries it
             if isinstance(parsed, dict):
                 node.kv = parsed
@@ -1113,10 +1117,6 @@ def parse(source: PreprocessedSource) -> ast.Program:
         return _AstBuilder(source, parser).transform(tree)
     except UnexpectedToken as e:
         raise _syntax_error(e, tokens, source, literal_types) from None
-    except VisitError as e:
-        if isinstance(e.orig_exc, RecursionError):
-            raise _too_deep(tokens, source) from None
-        raise
     except RecursionError:
         raise _too_deep(tokens, source) from None
 
