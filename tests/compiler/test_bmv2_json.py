@@ -65,6 +65,19 @@ def test_control_plane_names_match_p4info(compiled):
                                                     if k["match_type"] != "selector"]
 
 
+def test_direct_calls_keep_action_names_and_unused_profiles_are_listed(tmp_path):
+    locals_ = """
+        action_selector(HashAlgorithm.crc16, 32w64, 32w14) sel;
+        action set_out(out bit<8> r, bit<8> v) { r = v; }
+    """
+    j = compile_text(tmp_path, data_program("bit<8> a; bit<8> b;", "set_out(hdr.d.b, 7);",
+                                            locals_))
+    assert "I.set_out" in {a["name"] for a in j["actions"]}
+    assert [p["name"] for p in j["pipelines"][0]["action_profiles"]] == ["I.sel"]
+    [(_, out)] = load(j).process([(0, bytes([1, 2]))])
+    assert out == bytes([1, 7])
+
+
 def test_externs_become_arrays_calculations_and_lists(tmp_path):
     locals_ = """
         counter(16, CounterType.packets) hits;

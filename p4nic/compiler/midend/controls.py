@@ -132,6 +132,9 @@ class ControlLowering:
             scope.bind(d, CompileTimeLoc("table", TableSite(d, scope, scope.path.name(d))))
         elif isinstance(d, ast.Instantiation):
             self.ctx.instantiate(d, scope)
+            profile = getattr(scope.find(d).value, "emitted", None)
+            if isinstance(profile, ir.ActionProfile):  # listed even if no table uses it
+                self.pipeline.action_profiles.append(profile)
         elif isinstance(d, ast.ConstantDeclaration):
             pass
         else:
@@ -207,26 +210,32 @@ class ControlLowering:
         return first
 
     @staticmethod
-    def direct_action_args(s, scope: Scope) -> Optional[list]:
-        """For `a(consts);` calling an action whose parameters are all directionless: the
-        argument values; None otherwise."""
+    def direct_action_args(s, scope: Scope) -> Optional[tuple]:
+        """For `a(...);` in a control body: (arguments of its directional parameters, values
+        of its directionless ones) when the latter are constants; None otherwise."""
         if not isinstance(s, ast.MethodCallStatement):
             return None
         callee = s.call.callee
         decl = callee.decl if isinstance(callee, ast.Name) else None
-        if not isinstance(decl, ast.ActionDeclaration) or any(p.direction for p in decl.params):
+        if not isinstance(decl, ast.ActionDeclaration):
             return None
+        pairs = bind_call(scope, decl.params, s.call.args, s.call)
+        bound = [ast.Argument(v, loc=s.loc) for p, v in pairs if p.direction]
         values = [scope.folder.try_number(v) if v is not None else None
-                  for _, v in bind_call(scope, decl.params, s.call.args, s.call)]
-        return None if None in values else values
+                  for p, v in pairs if not p.direction]
+        return None if None in values else (bound, values)
 
     def direct_action_call(self, s, scope: Scope, next_node: Optional[str]) -> str:
-        """`a(...)` in a control body applies the action itself through a hidden table with it
-        as const default action, as p4c does — so the action keeps its name (and P4Info id)."""
-        action = self.ctx.table_action(s.call.callee.decl, scope)
+        """`a(...)` in a control body applies the action itself (its directional arguments
+        bound, its directionless ones as action data) through a hidden table with it as const
+        default action, as p4c does — so the action keeps its name (and P4Info id)."""
+        bound, values = self.direct_action_args(s, scope)
+        callee = s.call.callee
+        ref = ast.ActionRef(callee, bound, loc=s.loc) if bound else None
+        action = self.ctx.table_action(callee.decl, scope, ref)
         table = ir.Table(self.ctx.names.numbered(f"tbl_{action.name.rsplit('.', 1)[-1]}"), [],
-                         [action], {action.name: next_node}, next_node, action,
-                         self.direct_action_args(s, scope), True, hidden=True, loc=s.loc)
+                         [action], {action.name: next_node}, next_node, action, values, True,
+                         hidden=True, loc=s.loc)
         self.pipeline.tables.append(table)
         return table.name
 

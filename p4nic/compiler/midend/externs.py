@@ -17,6 +17,7 @@ from p4nic.compiler.errors import CompileError
 from p4nic.compiler.midend import ir
 from p4nic.compiler.midend.flatten import as_bool, as_data, unsupported
 from p4nic.compiler.midend.inline import bind_call
+from p4nic.compiler.p4info.naming import control_plane_name
 from p4nic.compiler.midend.localvars import (
     STANDARD_METADATA, CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, StructLoc, UnionLoc,
     header_fields)
@@ -80,6 +81,7 @@ class Externs:
     def __init__(self, ctx):
         self.ctx = ctx
         self.instances: list = []
+        self.anonymous_digests: dict = {}  # id(digest call) -> its name
         self.field_list_by_index: dict = {}
 
     # -- instances -----------------------------------------------------------------------------
@@ -282,12 +284,16 @@ class Externs:
         return self.field_list_by_index[index]
 
     def learn_list(self, flat, call, data) -> int:
+        """A digest's learn list, named as the P4Info digest: the data struct's control-plane
+        name, else `digest_<n>` for the n-th digest of an unnamed list (p4info/collect.py)."""
         t = T.base_type(data.type)
-        name = t.name if isinstance(t, T.StructType) else "digest"
-        if call.type_args:
-            targ = getattr(call.type_args[0], "type", None)
-            if isinstance(targ, T.StructType):
-                name = targ.name
+        if call.type_args and getattr(call.type_args[0], "type", None) is not None:
+            t = T.base_type(call.type_args[0].type)
+        if isinstance(t, T.StructType) and t.decl is not None:
+            name = control_plane_name(t.decl, t.name)
+        else:
+            name = self.anonymous_digests.setdefault(id(call),
+                                                     f"digest_{len(self.anonymous_digests)}")
         fields = self.fields_of(flat, data, call)
         self.ctx.out.learn_lists.append(ir.FieldList(name, fields))
         return len(self.ctx.out.learn_lists)
