@@ -258,8 +258,9 @@ def compile_program(program: Program, state, drop_port: int = 511, tracer=None) 
         return _Generator(program, state, drop_port, tracer).build()
     except ProgramError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
-        # JSON shaped in a way no check above anticipated: still an error message, not a crash
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as e:
+        # JSON shaped in a way no check above anticipated (or nested absurdly deep): still an
+        # error message, not a crash
         raise ProgramError(f"malformed BMv2 JSON: {type(e).__name__}: {e}") from None
 
 

@@ -282,7 +282,7 @@ class Program:
         if isinstance(source, (str, bytes, bytearray)):
             try:
                 source = json.loads(source)
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:
                 raise ProgramError(f"not valid JSON: {e}") from None
         if not isinstance(source, dict):
             raise ProgramError("a BMv2 JSON program must be a JSON object")
@@ -290,7 +290,7 @@ class Program:
             return _Loader(source).program()
         except ProgramError:
             raise
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as e:
             # A shape _Loader did not anticipate; still a clear error, never a traceback.
             raise ProgramError(f"malformed BMv2 JSON: {type(e).__name__}: {e}") from None
 
