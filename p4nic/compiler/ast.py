@@ -300,6 +300,8 @@ class BlockStatement(Statement):
 
 @dataclass(eq=False)
 class AssignmentStatement(Statement):
+    """`left = right`. A compound `a op= b` arrives as `a = a op b` whose Binary.left IS the
+    `left` node (same object): the lvalue, and any call in it, is evaluated once."""
     left: Expression
     right: Expression
 

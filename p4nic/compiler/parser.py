@@ -937,8 +937,10 @@ class _AstBuilder:
         return ast.AssignmentStatement(left, right, annotations=annotations, loc=self.loc(meta))
 
     def op_assignment(self, meta, children):
+        """`a op= b` is `a = a op b` with the lvalue evaluated once: the Binary's left operand
+        is the very node of the assignment's left side, so passes can see it is shared."""
         annotations, (left, op, right) = self._split_annotations(children)
-        value = ast.Binary(str(op)[:-1], copy.deepcopy(left), right, loc=self.loc(meta))
+        value = ast.Binary(str(op)[:-1], left, right, loc=self.loc(meta))
         return ast.AssignmentStatement(left, value, annotations=annotations, loc=self.loc(meta))
 
     def call_statement(self, meta, children):

@@ -274,7 +274,7 @@ def test_statements(parse_text):
         """)
     s = decl(program, "C").body.statements
     assert isinstance(s[0], ast.AssignmentStatement)
-    assert s[1].right.op == "+" and s[1].right.left is not s[1].left   # desugared, not shared
+    assert s[1].right.op == "+" and s[1].right.left is s[1].left   # one lvalue, evaluated once
     assert s[2].right.op == "|+|"
     assert isinstance(s[3].left, ast.Name)
     assert isinstance(s[4].then.statements[0], ast.ExitStatement)
