@@ -10,9 +10,9 @@ from p4nic.demo.checks import Feature, Leaves, PuntedTo
 from p4nic.demo.packets import (BROADCAST, GUEST_IP, GUEST_MAC, PEER_IP, PEER_MAC, VNI,
                                 arp_request, from_guest, rewrite, tcp, tunnel_params, tunnelled)
 from p4nic.runtime.connection import WriteError
-from p4nic.runtime.nicdefs import (PATH_FAST, PATH_SPECIAL, PKT_OUT_INJECT, REASON_POLICY_MISS,
-                                   REASON_SERVICE, REASON_SLOT, REASON_SPECIAL, STAGE_ACL,
-                                   STAGE_SERVICES)
+from p4nic.runtime.nicdefs import (FLOW_EVENT_TCP_CLOSE, PATH_FAST, PATH_SPECIAL,
+                                   PKT_OUT_INJECT, REASON_POLICY_MISS, REASON_SERVICE,
+                                   REASON_SLOT, REASON_SPECIAL, STAGE_ACL, STAGE_SERVICES)
 from p4nic.runtime.tunnels import Tunnel
 
 UPLINK = 0           # VNIC port 0: towards the PNIC; PNIC port 0: the physical network
@@ -20,6 +20,7 @@ GUEST_QUEUE = 1      # the VNIC queue the guest transmits on, and its default RX
 VF = 1               # the PNIC's virtual function the VNIC is attached to
 OTHER_VF = 2         # another VM's VF on the same PNIC
 HOST_QUEUES = (4, 5)  # PNIC ports of the host's own queues on NUMA nodes 0 and 1
+RSS_BUCKETS = 128    # steering.rss_indirection: rss_bucket = flow_hash[6:0]
 
 FEATURES: list = []  # in the order the demo shows them
 
@@ -84,6 +85,20 @@ def numa_steering(host, feature: Feature) -> None:
                   [Leaves("VNIC", 3, moved)], host.exchange("VNIC", UPLINK, moved))
     feature.check("flow B (vCPU 6) stays on node 0", stays, ("VNIC", UPLINK),
                   [Leaves("VNIC", 1, stays)], host.exchange("VNIC", UPLINK, stays))
+    # flows without an affinity entry: RSS buckets -> vCPUs (odd buckets vCPU 5, even 6)
+    vnic.insert(*[vnic.p4.table_entry("steering.rss_indirection", {"rss_bucket": bucket},
+                                      "set_vcpu", {"vcpu": 5 if bucket % 2 else 6})
+                  for bucket in range(RSS_BUCKETS)])
+    landed = []     # per flow: the queues its frame came out of
+    for sport in range(4300, 4316):
+        frame = tcp(sport=sport)
+        landed.append([event.port for event in host.exchange("VNIC", UPLINK, frame)
+                       if event.frame == frame])
+    feature.check_value("16 flows without affinity: RSS spreads them over vCPUs 5 and 6",
+                        "flows delivered once; queues used",
+                        "16 flows; queues [1, 3]",
+                        f"{sum(len(q) == 1 for q in landed)} flows; queues "
+                        f"{sorted({port for q in landed for port in q})}")
 
 
 def flow_key(src=PEER_IP, dst=GUEST_IP, sport=1234, dport=80, proto=6) -> dict:
@@ -252,7 +267,9 @@ def logical_network(host, feature: Feature) -> None:
        "The guest's NAT (10.0.0.2:80 → its container 192.168.1.2:8080) serves a flow's first "
        "packet in software (packet-in, packet-out); the guest then offloads the flow to its "
        "VNIC over its own P4Runtime role, and the host moves it on to the PNIC. The guest "
-       "receives the same bytes whichever tier serves the flow, and the counters move with it.")
+       "receives the same bytes whichever tier serves the flow, and the counters move with it. "
+       "When the connection closes the PNIC tells the host (a digest) and the flow falls back "
+       "to the guest.")
 def service_offload(host, feature: Feature) -> None:
     vnic, pnic = host.vnic, host.pnic
     guest = host.attach("VNIC", "guest", "guest")
@@ -309,8 +326,9 @@ def service_offload(host, feature: Feature) -> None:
     # 3. the host moves the flow to the PNIC: the VNIC first learns the translated flow is
     #    served upstream, then the PNIC takes the NAT entry with its counts, then the VNIC
     #    drops its NAT entry — at no moment is the flow unserved.
-    vnic.add("services.flow_table", flow_key(dst="192.168.1.2", sport=21001, dport=8080),
-             "svc_allow", {"ct_state": 2})
+    served_upstream = vnic.add("services.flow_table",
+                               flow_key(dst="192.168.1.2", sport=21001, dport=8080),
+                               "svc_allow", {"ct_state": 2})
     on_pnic = pnic.add("services.flow_table", flow_key(sport=21001), "svc_nat", nat,
                        counter=vnic.direct_counter(on_vnic))
     guest.delete(on_vnic)
@@ -321,6 +339,30 @@ def service_offload(host, feature: Feature) -> None:
     feature.check_value("same output at every tier",
                         "frames the guest received from software, VNIC and PNIC: identical",
                         True, len(delivered) == 3 and len(set(delivered)) == 1)
+    # 4. the connection closes: the PNIC reports it, the host retires the flow, and the
+    #    flow's next packet is the guest's again
+    pnic.insert(pnic.p4.digest_entry("flow_event_t"))
+    fin = tcp(sport=21001, dport=80, flags="FA")
+    fin_on_wire = tunnelled(fin)
+    leaving = host.exchange("PNIC", UPLINK, fin_on_wire)
+    feature.check("close: the FIN is translated on the PNIC like the rest", fin_on_wire,
+                  ("PNIC", UPLINK), [Leaves("PNIC", VF, rewrite(fin, dst="192.168.1.2",
+                                                                 dport=8080))], leaving)
+    event = pnic.digest()
+    sample = event.samples[0] if event and event.samples else {}
+    feature.check_value("close: the PNIC tells the host (digest flow_event_t)",
+                        "event, proto, sport, dport",
+                        (FLOW_EVENT_TCP_CLOSE, 6, 21001, 80),
+                        tuple(sample.get(k) for k in ("event", "proto", "sport", "dport")))
+    final = pnic.direct_counter(on_pnic)
+    feature.check_value("close: the host retires the flow, reading its final counts",
+                        "PNIC services.flow_counter (packets)", 4, final[0])
+    pnic.delete(on_pnic)
+    vnic.delete(served_upstream)
+    on_vf = through_pnic("reopened", original)
+    feature.check("reopened: a new connection of the same flow is the guest's again", on_vf,
+                  ("VNIC", UPLINK), [PuntedTo("guest", REASON_SERVICE, original)],
+                  host.exchange("VNIC", UPLINK, on_vf))
 
 
 def run_feature(host, show) -> Feature:

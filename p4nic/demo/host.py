@@ -157,6 +157,14 @@ class NicController:
     def send_packet_out(self, frame: bytes, **metadata) -> None:
         self.conn.send_packet_out(self.p4.packet_out(frame, **metadata))
 
+    def digest(self, timeout: float = TIMEOUT):
+        """The next digest list, acknowledged, as a Digest (name, samples); None if none."""
+        message = self.conn.digest(timeout=timeout)
+        if message is None:
+            return None
+        self.conn.ack_digest(message)
+        return self.p4.parse_digest(message)
+
     def packet_ins(self) -> list:
         """Packet-ins received so far, as Events."""
         events = []

@@ -28,13 +28,14 @@ PAYLOAD = b"p4nic demo payload"
 
 
 def tcp(src=PEER_IP, dst=GUEST_IP, sport=1234, dport=80, *, eth_src=PEER_MAC,
-        eth_dst=GUEST_MAC, vlan=None, tos=0, ttl=64) -> bytes:
-    """A TCP SYN with a short payload (from the peer to the guest unless told otherwise)."""
+        eth_dst=GUEST_MAC, vlan=None, tos=0, ttl=64, flags="S") -> bytes:
+    """A TCP segment (a SYN unless told) with a short payload, from the peer to the guest
+    unless told otherwise."""
     frame = Ether(src=eth_src, dst=eth_dst)
     if vlan is not None:
         frame = frame / Dot1Q(vlan=vlan)
     return bytes(frame / IP(src=src, dst=dst, tos=tos, ttl=ttl)
-                 / TCP(sport=sport, dport=dport, flags="S") / Raw(PAYLOAD))
+                 / TCP(sport=sport, dport=dport, flags=flags) / Raw(PAYLOAD))
 
 
 def from_guest(sport: int, dport=80) -> bytes:
