@@ -142,3 +142,44 @@ def test_if_in_a_state_splits_it(tmp_path):
     assert send(dev, bytes([1, 0, 0x77])) == bytes([11, 0, 0x77])
     assert send(dev, bytes([2, 0, 0x77])) == bytes([21, 0, 0x77])
     assert send(dev, bytes([3, 0, 0x77])) == bytes([1, 0, 0x77])
+
+
+UNION = """
+#include <core.p4>
+#include <v1model.p4>
+header tag_t { bit<8> kind; }
+header small_t { bit<8> v; }
+header big_t { bit<16> v; }
+header_union either_t { small_t small; big_t big; }
+struct headers { tag_t tag; either_t u; }
+struct metadata { }
+parser P(packet_in pkt, out headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+    state start {
+        pkt.extract(hdr.tag);
+        transition select(hdr.tag.kind) { 1: small; 2: big; default: accept; }
+    }
+    state small { pkt.extract(hdr.u.small); transition accept; }
+    state big { pkt.extract(hdr.u.big); transition accept; }
+}
+control VC(inout headers hdr, inout metadata meta) { apply { } }
+control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+    apply {
+        if (!hdr.u.isValid()) { sm.egress_spec = 9; }
+        else if (hdr.u.small.isValid()) { hdr.u.small.v = hdr.u.small.v + 1; }
+        else { hdr.u.big.setInvalid(); }
+    }
+}
+control E(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout metadata meta) { apply { } }
+control D(packet_out pkt, in headers hdr) { apply { pkt.emit(hdr.tag); pkt.emit(hdr.u); } }
+V1Switch(P(), VC(), I(), E(), CC(), D()) main;
+"""
+
+
+def test_header_union_extract_validity_and_emit(tmp_path):
+    bmv2_json = compile_text(tmp_path, UNION)
+    assert [u["name"] for u in bmv2_json["header_unions"]] == ["u"]
+    dev = load(bmv2_json)
+    assert dev.process([(0, bytes([1, 5, 0xAA]))]) == [(0, bytes([1, 6, 0xAA]))]
+    assert dev.process([(0, bytes([2, 5, 6, 0xAA]))]) == [(0, bytes([2, 0xAA]))]
+    assert dev.process([(0, bytes([3, 0xAA]))]) == [(9, bytes([3, 0xAA]))]
