@@ -58,6 +58,10 @@ STD_FIELDS = (
 REQUIRED_STD_FIELDS = STD_FIELDS[:5]  # simple_switch cannot run without these
 
 # Per-packet registers kept in the PHV after the headers (BMv2 keeps them in Packet registers).
+# Generated code nests no deeper than this (CPython's tokenizer stops at 100 levels); deeper
+# parsers and controls continue in a separate function.
+MAX_INDENT = 60
+
 # Parser loop iterations after which a looping parser gives up with ParserTimeout.
 MAX_PARSER_STEPS = 4096
 
@@ -1239,7 +1243,7 @@ class _Generator:
             while i < len(entries):  # goto_state may add entries for very deep parsers
                 w(f"{'if' if i == 0 else 'elif'} st == {i}:")
                 w.indent()
-                self.parse_state(states[entries[i]], states, w, 0)
+                self.parse_state(states[entries[i]], states, w)
                 w.dedent()
                 i += 1
             w.dedent()
@@ -1276,19 +1280,19 @@ class _Generator:
 
         return visit(init)
 
-    def goto_state(self, target, states, w, depth):
+    def goto_state(self, target, states, w):
         if target is None:
             w("break")
-        elif target in self.parse_entries or depth > 40:
+        elif target in self.parse_entries or w.depth > MAX_INDENT:
             if target not in self.parse_entries:
                 self.parse_entries[target] = len(self.parse_entries)
                 self.parse_order.append(target)
             w(f"st = {self.parse_entries[target]}")
             w("continue")
         else:
-            self.parse_state(states[target], states, w, depth + 1)
+            self.parse_state(states[target], states, w)
 
-    def parse_state(self, s, states, w, depth):
+    def parse_state(self, s, states, w):
         ctx = _Ctx(f"parse state '{s.name}'", parser=True)
         if self.tracer is not None:
             w(f"_tr.parser_state(h, {s.name!r})")
@@ -1302,7 +1306,7 @@ class _Generator:
             else:
                 cases.append(t)
         if not cases or not s.key:
-            self.goto_state(default.next_state if default else None, states, w, depth)
+            self.goto_state(default.next_state if default else None, states, w)
             return
         widths = self.select_key(s.key, ctx, w)
         first = True
@@ -1329,12 +1333,12 @@ class _Generator:
             w(f"{'if' if first else 'elif'} {cond}:")
             first = False
             w.indent()
-            self.goto_state(t.next_state, states, w, depth)
+            self.goto_state(t.next_state, states, w)
             w.dedent()
         w("else:")
         w.indent()
         # BMv2 ParseState: no matching case and no default -> parsing ends without error.
-        self.goto_state(default.next_state if default else None, states, w, depth)
+        self.goto_state(default.next_state if default else None, states, w)
         w.dedent()
 
     def select_key(self, key, ctx, w):
@@ -1701,7 +1705,7 @@ class _Generator:
             w = self.w
             w(f"def {self.blocks[n]}(h):")
             w.indent()
-            self.node(n, w, 0, start=True)
+            self.node(n, w, start=True)
             w.dedent()
 
     def pipeline_function(self, pipe, fname):
@@ -1785,11 +1789,11 @@ class _Generator:
         structured code, else nowhere (each branch ends in a return)."""
         return self.ipdom[name] if self.structured else stop
 
-    def branch(self, target, w, depth, stop):
+    def branch(self, target, w, stop):
         """An indented branch running from `target` up to `stop`."""
         w.indent()
         before = len(w.lines)
-        self.goto_node(target, w, depth, stop)
+        self.goto_node(target, w, stop)
         if len(w.lines) == before:
             if w.lines[-1].strip() == "else:":
                 w.lines.pop()  # an empty else branch: leave it out
@@ -1797,7 +1801,7 @@ class _Generator:
                 w("pass")
         w.dedent()
 
-    def goto_node(self, target, w, depth, stop=None):
+    def goto_node(self, target, w, stop=None):
         if self.structured:
             if target == stop:
                 return  # the code after the enclosing branch continues from here
@@ -1805,24 +1809,24 @@ class _Generator:
                 w("return None")
                 return
             self.emit_budget -= 1
-            if depth > 40 or self.emit_budget < 0:
+            if w.depth > MAX_INDENT or self.emit_budget < 0:
                 raise _Unstructured()
-            self.node(target, w, depth + 1, stop=stop)
+            self.node(target, w, stop=stop)
             return
         if target is None:
             w("return None")
-        elif target in self.blocks or depth > 40:
+        elif target in self.blocks or w.depth > MAX_INDENT:
             if target not in self.blocks:
                 self.blocks[target] = f"_blk_{self.pipe.id}_{len(self.blocks)}"
                 self.pending.append(target)
             w(f"return {self.blocks[target]}")
         else:
-            self.node(target, w, depth + 1)
+            self.node(target, w)
 
-    def node(self, name, w, depth, start=False, stop=None):
+    def node(self, name, w, start=False, stop=None):
         pipe = self.pipe
         if not start and name in self.blocks:
-            self.goto_node(name, w, depth)
+            self.goto_node(name, w)
             return
         if name in pipe.conditionals:
             c = pipe.conditionals[name]
@@ -1833,30 +1837,30 @@ class _Generator:
                 w(f"_tr.condition(h, {name!r}, _c)")
                 cond = Val("_c", "bool")
             if c.true_next == c.false_next:
-                self.goto_node(c.true_next, w, depth, stop)
+                self.goto_node(c.true_next, w, stop)
                 return
             join = self.join(name, stop)
             w(f"if {cond.code}:")
-            self.branch(c.true_next, w, depth, join)
+            self.branch(c.true_next, w, join)
             w("else:")
-            self.branch(c.false_next, w, depth, join)
+            self.branch(c.false_next, w, join)
             if self.structured:
-                self.goto_node(join, w, depth, stop)
+                self.goto_node(join, w, stop)
             return
         if name in pipe.action_calls:
             call = pipe.action_calls[name]
             w(f"_act_{call.action_id}(h, ())")
             if self.action_exits(call.action_id):
                 w(f"if h[{self.reg('EXIT')}]: return None")
-            self.goto_node(call.next_node, w, depth, stop)
+            self.goto_node(call.next_node, w, stop)
             return
-        self.table(pipe.tables[name], w, depth, stop)
+        self.table(pipe.tables[name], w, stop)
 
     def action_exits(self, aid) -> bool:
         return any(isinstance(p, dict) and p.get("op") == "exit"
                    for p in self.p.actions[aid].primitives)
 
-    def table(self, t, w, depth, stop=None):
+    def table(self, t, w, stop=None):
         ctx = _Ctx(f"table '{t.name}'")
         mt = self.runtime("tables", t.name, ctx)
         T = self.bind(mt, f"T_{t.name}")
@@ -1914,7 +1918,7 @@ class _Generator:
             if exits:
                 w(f"if h[{self.reg('EXIT')}]: return None")
             if hit_miss:
-                self.goto_node(t.next_tables.get("__HIT__", t.base_default_next), w, depth, join)
+                self.goto_node(t.next_tables.get("__HIT__", t.base_default_next), w, join)
             w.dedent()
             w("else:")
             w.indent()
@@ -1936,7 +1940,7 @@ class _Generator:
                 target = t.next_tables.get("__MISS__", t.base_default_next)
             else:
                 target = t.next_tables.get(self.p.actions[aid].name, t.base_default_next)
-            self.goto_node(target, w, depth, stop)
+            self.goto_node(target, w, stop)
             return
         else:
             w(f"_e = {T}.default_entry")
@@ -1951,14 +1955,14 @@ class _Generator:
             w.dedent()
         if hit_miss:
             # MatchTableAbstract::get_next_node_default: __MISS__ when present
-            self.goto_node(t.next_tables.get("__MISS__", t.base_default_next), w, depth, join)
+            self.goto_node(t.next_tables.get("__MISS__", t.base_default_next), w, join)
             if len(w.lines) and w.lines[-1].endswith("else:"):
                 w("pass")
         if keys:
             w.dedent()
         if hit_miss:
             if keys and self.structured:
-                self.goto_node(join, w, depth, stop)
+                self.goto_node(join, w, stop)
             return
         by_target = {}
         for aid in t.action_ids:
@@ -1968,7 +1972,7 @@ class _Generator:
         targets = list(by_target)
         if len(targets) == 1 and (targets[0] == t.base_default_next or
                                   t.has_default_entry):
-            self.goto_node(targets[0], w, depth, stop)
+            self.goto_node(targets[0], w, stop)
             return
         join = self.join(t.name, stop)
         first = True
@@ -1978,14 +1982,14 @@ class _Generator:
             cond = f"_a == {aids[0]}" if len(aids) == 1 else f"_a in {tuple(aids)!r}"
             w(f"{'if' if first else 'elif'} {cond}:")
             first = False
-            self.branch(target, w, depth, join)
+            self.branch(target, w, join)
         if first:
-            self.goto_node(t.base_default_next, w, depth, stop)
+            self.goto_node(t.base_default_next, w, stop)
             return
         w("else:")
-        self.branch(t.base_default_next, w, depth, join)
+        self.branch(t.base_default_next, w, join)
         if self.structured:
-            self.goto_node(join, w, depth, stop)
+            self.goto_node(join, w, stop)
 
     def direct_meter(self, t, mt, w, ctx):
         meter = self.p.meters.get(t.direct_meters)

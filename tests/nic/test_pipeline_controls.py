@@ -223,10 +223,10 @@ def test_unknown_next_table_is_rejected():
 
 
 def test_deeply_nested_and_crossing_control_flow():
-    """50 nested conditionals (too deep to nest as Python blocks: the generator falls back to
-    one function per node) and branches that share a node without rejoining."""
+    """80 nested conditionals (too deep to nest as Python blocks: the generator falls back to
+    one function per join) and branches that share a node without rejoining."""
     p = base()
-    depth = 50
+    depth = 80
     for i in range(depth):
         nxt = f"c{i + 1}" if i + 1 < depth else "deep"
         p.conditional("ingress", f"c{i}", ex("!=", fld(ETH, "srcAddr"), hexv(i)), nxt, "shallow")
