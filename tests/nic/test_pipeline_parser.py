@@ -435,3 +435,19 @@ def test_checksum_verify_skips_an_invalid_target_and_ipv4_type_matches(kind):
     sent = ip.chksum
     del ip.chksum
     assert ip.ttl == 9 and IP(bytes(ip)).chksum == sent
+
+
+def test_a_very_deep_parse_graph_still_compiles():
+    """80 states chained through selects: deeper than Python lets blocks nest."""
+    p = V1Program()
+    p.header_type("ethernet_t", ETHERNET)
+    p.header_type("b_t", [["v", 8]])
+    p.header("ethernet", "ethernet_t")
+    p.state("start", [extract("ethernet")], transitions=[(None, "s0")])
+    for i in range(80):
+        p.header(f"b{i}", "b_t")
+        nxt = f"s{i + 1}" if i + 1 < 80 else None
+        p.state(f"s{i}", [extract(f"b{i}")], [fld(f"b{i}", "v")], [("0x01", nxt), (None, None)])
+    observe(p)
+    out = run(p, ETH_HDR + b"\x00\x00" + b"\x01" * 80 + b"end")
+    assert errors_of(out)[0] == 0 and out[14:] == b"\x01" * 80 + b"end"
