@@ -52,7 +52,9 @@ def evaluate(e, constants: dict):
     if isinstance(e, ast.Name):
         if e.decl in constants:
             value = constants[e.decl]
-            return wrap(value, e.type) if isinstance(value, int) and not isinstance(value, bool) else value
+            if isinstance(value, int) and not isinstance(value, bool):
+                return wrap(value, e.type)
+            return value
         raise NotConstant(e)
     if isinstance(e, (ast.Member, ast.TypeMember)):
         return _member_value(e, constants)

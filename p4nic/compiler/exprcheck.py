@@ -197,7 +197,8 @@ class ExpressionChecker:
             f = t.field(e.member)
             if f is not None:
                 if isinstance(f.type, T.ActionEnumType) and e is not self.switch_expr:
-                    raise type_error("'action_run' is only allowed as the expression of a switch", e)
+                    raise type_error("'action_run' is only allowed as the expression of a switch",
+                                     e)
                 return f.type
             if isinstance(t, (T.HeaderType, T.HeaderUnionType)) and e.member in HEADER_METHODS:
                 return T.FunctionType((), HEADER_METHODS[e.member])
@@ -310,7 +311,9 @@ class ExpressionChecker:
                 amount = self.const_of(e.right)
                 if amount < 0:
                     raise type_error("shift amount must not be negative", e.right)
-                return lb
+            elif isinstance(lb, T.IntType) and not self._is_const(e.right):
+                raise type_error("shifting an int by a run-time amount: give the left operand a "
+                                 "width", e)
             return lb
         if op == "++":
             lb, rb = T.base_type(lt), T.base_type(rt)
@@ -407,8 +410,8 @@ class ExpressionChecker:
         if isinstance(expected, (T.StructType, T.HeaderType)) and not isinstance(
                 expected, T.HeaderUnionType):
             if len(e.elements) != len(expected.fields):
-                raise type_error(f"{expected} has {len(expected.fields)} fields but the initializer "
-                           f"has {len(e.elements)}", e)
+                raise type_error(f"{expected} has {len(expected.fields)} fields but the "
+                                 f"initializer has {len(e.elements)}", e)
             for el, f in zip(e.elements, expected.fields):
                 self.expr(el, scope, f.type)
                 self.coerce(el, f.type)
@@ -463,6 +466,10 @@ class ExpressionChecker:
                 self.constructor_args(decl, t, e.args, e, scope)
                 return t
             if isinstance(decl, ast.ActionDeclaration):
+                if isinstance(self.frame.container, ast.ParserDeclaration):
+                    raise type_error("actions cannot be called from parsers", e)
+                if self.frame.return_type is not None and not self.frame.in_action:
+                    raise type_error("functions cannot call actions", e)
                 callee.decl, callee.type = decl, T.ActionType(decl.name, decl)
                 self.call_args(decl.params, e.args, e, scope, {}, generic=False)
                 return T.VoidType()
@@ -490,7 +497,7 @@ class ExpressionChecker:
                           (ast.ParserDeclaration, ast.ControlDeclaration)):
                 if t.decl.ctor_params:
                     raise type_error(f"'{t.decl.name}' has constructor parameters; instantiate it",
-                               callee)
+                                     callee)
                 callee.type = T.FunctionType((), T.VoidType())
                 self.call_args(t.decl.params, e.args, e, scope, {}, generic=False)
                 return T.VoidType()
@@ -639,7 +646,8 @@ class ExpressionChecker:
             pairs = [(p, by_name.get(p.name)) for p in params]
         else:
             if len(args) > len(params):
-                raise type_error(f"too many arguments: expected {len(params)}, got {len(args)}", node)
+                raise type_error(f"too many arguments: expected {len(params)}, got {len(args)}",
+                                 node)
             pairs = [(p, args[i] if i < len(args) else None) for i, p in enumerate(params)]
         for p, a in pairs:
             if a is None and p.default is None and p.annotation("optional") is None:
@@ -746,7 +754,7 @@ class ExpressionChecker:
             f.type for f in target.fields]
         if len(elems) != len(e.elements):
             raise type_error(f"{target} has {len(elems)} components but the initializer has "
-                       f"{len(e.elements)}", e)
+                             f"{len(e.elements)}", e)
         for el, et in zip(e.elements, elems):
             self.coerce(el, et)
         e.type = target

@@ -87,6 +87,31 @@ def typecheck(program: ast.Program) -> TypedProgram:
     return TypeChecker(program).run()
 
 
+def _check_select_key(t, node) -> None:
+    """p4c accepts bit, int, bool, enum and error values (and tuples of them) in select."""
+    if isinstance(t, T.TupleType):
+        for element in t.elements:
+            _check_select_key(element, node)
+        return
+    if not isinstance(T.base_type(t), (T.BitsType, T.BoolType, T.EnumType, T.ErrorType,
+                                       T.TypeVariable)):
+        raise type_error(f"a value of type {t} cannot be used in select", node)
+
+
+def _always_returns(st) -> bool:
+    """Does every path through `st` end in `return` (or `exit`)?"""
+    if isinstance(st, (ast.ReturnStatement, ast.ExitStatement)):
+        return True
+    if isinstance(st, ast.BlockStatement):
+        return any(_always_returns(s) for s in st.statements)
+    if isinstance(st, ast.IfStatement):
+        return st.else_ is not None and _always_returns(st.then) and _always_returns(st.else_)
+    if isinstance(st, ast.SwitchStatement):
+        has_default = any(isinstance(c.label, ast.DefaultExpression) for c in st.cases)
+        return has_default and all(c.body is None or _always_returns(c.body) for c in st.cases)
+    return False
+
+
 @dataclass
 class _Frame:
     """Where checking is: the enclosing action/function (for `return`) and parser/control."""
@@ -108,6 +133,7 @@ class TypeChecker(ExpressionChecker):
         self.subst_stack: list = [{}]
         self.frame = _Frame()
         self.switch_expr = None  # the expression of the switch being checked (action_run)
+        self.loop_depth = 0
 
     # -----------------------------------------------------------------------------------------
     # Top level
@@ -255,7 +281,7 @@ class TypeChecker(ExpressionChecker):
             w = self.const_int(ref.width, scope)
             if w > MAX_WIDTH:
                 raise type_error(f"{w}: this implementation does not support bitstrings this large",
-                           ref.width)
+                                 ref.width)
             if w < (1 if ref.signed else 0) or (w == 0 and ref.signed):
                 raise type_error(f"invalid width {w} for {'int' if ref.signed else 'bit'}<>", ref)
             return T.BitsType(w, ref.signed)
@@ -315,10 +341,11 @@ class TypeChecker(ExpressionChecker):
         key = (decl, args)
         if key in self.type_cache:
             return self.type_cache[key]
-        tparams = [tp if isinstance(tp, str) else tp.name for tp in getattr(decl, "type_params", [])]
+        tparams = [tp if isinstance(tp, str) else tp.name
+                   for tp in getattr(decl, "type_params", [])]
         if args and len(args) != len(tparams):
             raise type_error(f"'{decl.name}' expects {len(tparams)} type argument"
-                       f"{'' if len(tparams) == 1 else 's'}, got {len(args)}", use or decl)
+                             f"{'' if len(tparams) == 1 else 's'}, got {len(args)}", use or decl)
         name = decl.name
         if args:
             name += "<" + ", ".join(map(str, args)) + ">"
@@ -367,7 +394,10 @@ class TypeChecker(ExpressionChecker):
                 raise type_error(f"field '{f.name}' of header {decl.name} cannot have type {ft}", f)
         elif cls is T.HeaderUnionType and not isinstance(ft, (T.HeaderType, T.TypeVariable)):
             raise type_error(f"field '{f.name}' of header union {decl.name} must be a header, "
-                       f"not {ft}", f)
+                             f"not {ft}", f)
+        if isinstance(ft, (T.StringType, T.IntType, T.ParserType, T.ControlType, T.ExternType,
+                           T.PackageType)):
+            raise type_error(f"field '{f.name}' of {decl.name} cannot have type {ft}", f)
 
     def enum_type(self, decl: ast.EnumDeclaration, scope: Scope) -> T.EnumType:
         names = member_names(decl.members)
@@ -375,10 +405,11 @@ class TypeChecker(ExpressionChecker):
             raise type_error(f"duplicate member in enum {decl.name}", decl)
         if decl.underlying is None:
             return T.EnumType(decl.name, decl, tuple(names))
-        underlying = T.base_type(self.resolve(decl.underlying, scope))
-        if not is_bits(underlying):
+        declared = self.resolve(decl.underlying, scope)
+        underlying = T.base_type(declared)
+        if not is_bits(underlying) or isinstance(declared, T.NewType):
             raise type_error(f"underlying type of enum {decl.name} must be bit<W> or int<W>, "
-                       f"not {underlying}", decl.underlying)
+                             f"not {underlying}", decl.underlying)
         values = []
         for m in decl.members:
             value_expr = m[1] if isinstance(m, tuple) else getattr(m, "value", None)
@@ -420,13 +451,15 @@ class TypeChecker(ExpressionChecker):
             self.constants[d] = evaluate(d.value, self.constants)
         except NotConstant as nc:
             raise type_error(f"initializer of constant '{d.name}' is not a compile-time constant",
-                       nc.expr or d.value) from None
+                             nc.expr or d.value) from None
 
     def check_variable(self, d: ast.VariableDeclaration, scope: Scope) -> None:
         t = self.resolve(d.type_ref, scope)
         if isinstance(t, T.IntType):
-            raise type_error(f"cannot declare variable '{d.name}' with type int; use bit<W> or int<W>",
-                       d)
+            raise type_error(f"cannot declare variable '{d.name}' with type int; use bit<W> or "
+                             f"int<W>", d)
+        if isinstance(t, (T.ParserType, T.ControlType, T.ExternType, T.PackageType)):
+            raise type_error(f"cannot declare a variable of type {t}; instantiate it instead", d)
         if d.init is not None:
             self.expr(d.init, scope, t)
             self.coerce(d.init, t)
@@ -452,13 +485,16 @@ class TypeChecker(ExpressionChecker):
         self.check_params(d.params, inner)
         directionless = False
         for p in d.params:
+            if isinstance(p.type_ref.type, (T.ExternType, T.ParserType, T.ControlType)):
+                raise type_error(f"action parameter '{p.name}' cannot have type "
+                                 f"{p.type_ref.type}", p)
             if p.direction is None:
                 directionless = True
                 if isinstance(p.type_ref.type, T.IntType):
                     raise type_error(f"action parameter '{p.name}' cannot have type int", p)
             elif directionless:
                 raise type_error(f"parameter '{p.name}' has a direction but follows directionless "
-                           f"ones: directionless action parameters come last", p)
+                                 f"ones: directionless action parameters come last", p)
         saved, self.frame = self.frame, _Frame(T.VoidType(), True, self.frame.container)
         try:
             self.block(d.body, Scope(inner))  # locals may shadow parameters (p4c warns)
@@ -474,6 +510,8 @@ class TypeChecker(ExpressionChecker):
             self.block(d.body, Scope(inner))
         finally:
             self.frame = saved
+        if not isinstance(rt, T.VoidType) and not _always_returns(d.body):
+            raise type_error(f"function '{d.name}' does not return a value on all paths", d)
 
     def check_parser(self, d: ast.ParserDeclaration, scope: Scope) -> None:
         inner = self.generic_scope(d.type_params, scope)
@@ -532,6 +570,7 @@ class TypeChecker(ExpressionChecker):
             t = self.expr(e, scope)
             if isinstance(t, T.IntType):
                 raise type_error("select key needs a width; cast the integer", e)
+            _check_select_key(t, e)
             key_types.append(t)
         tr.type = T.TupleType(tuple(key_types)) if len(key_types) != 1 else key_types[0]
         for case in tr.cases:
@@ -575,8 +614,9 @@ class TypeChecker(ExpressionChecker):
                 t = self.expr(ks, scope)
                 if isinstance(t, T.SetType):
                     return
-            raise type_error(f"keyset has {len(ks.elements) if isinstance(ks, ast.ListExpression) else 1}"
-                       f" components but the key has {len(key_types)}", ks)
+            count = len(ks.elements) if isinstance(ks, ast.ListExpression) else 1
+            raise type_error(f"keyset has {count} components but the key has {len(key_types)}",
+                             ks)
         kt = key_types[0]
         if isinstance(ks, ast.Binary) and ks.op in ("&&&", ".."):
             self.expr(ks.left, scope, kt)
@@ -612,6 +652,13 @@ class TypeChecker(ExpressionChecker):
     def check_instantiation(self, d: ast.Instantiation, scope: Scope) -> None:
         t = self.resolve(d.type_ref, scope)
         decl = getattr(t, "decl", None) or getattr(d.type_ref, "decl", None)  # via typedefs
+        container = self.frame.container
+        if isinstance(container, ast.ControlDeclaration) and isinstance(
+                decl, ast.ParserDeclaration) or isinstance(
+                container, ast.ParserDeclaration) and isinstance(decl, ast.ControlDeclaration):
+            what = "parser" if isinstance(decl, ast.ParserDeclaration) else "control"
+            where = "control" if isinstance(container, ast.ControlDeclaration) else "parser"
+            raise type_error(f"a {what} cannot be instantiated in a {where}", d)
         self.constructor_args(decl, t, d.args, d, scope)
         for member in d.initializer:
             self.check_declaration(member, Scope(scope))
@@ -647,6 +694,9 @@ class TypeChecker(ExpressionChecker):
         action_names = []
         for ref in actions_prop.value:
             self.action_ref(ref, scope, bound_only=True)
+            if ref.name.decl.name in action_names:
+                raise type_error(f"action '{ref.name.decl.name}' is listed twice in table "
+                                 f"'{d.name}'", ref)
             action_names.append(ref.name.decl.name)
         seen = set()
         for prop in d.properties:
@@ -666,7 +716,7 @@ class TypeChecker(ExpressionChecker):
                 listed = [r.name.decl for r in actions_prop.value]
                 if prop.value.name.decl not in listed:
                     raise type_error(f"default action '{prop.value.name.decl.name}' is not in the "
-                               f"actions list of table '{d.name}'", prop.value)
+                                     f"actions list of table '{d.name}'", prop.value)
             elif prop.name in ("size", "max_group_size", "priority", "largest_priority_wins"):
                 self.expr(prop.value, scope)
             elif prop.name in ("actions", "entries"):
@@ -682,8 +732,8 @@ class TypeChecker(ExpressionChecker):
                 self.keyset(entry.keys, key_types, scope)
                 self.action_ref(entry.action, scope, bound_only=False)
                 if entry.action.name.decl not in listed:
-                    raise type_error(f"action '{entry.action.name.decl.name}' is not in the actions "
-                               f"list of table '{d.name}'", entry.action)
+                    raise type_error(f"action '{entry.action.name.decl.name}' is not in the "
+                                     f"actions list of table '{d.name}'", entry.action)
                 if entry.priority is not None:
                     self.const_int(entry.priority, scope)
 
@@ -743,8 +793,11 @@ class TypeChecker(ExpressionChecker):
                 self.coerce(st.value, rt)
             elif rt is not None and not isinstance(rt, T.VoidType):
                 raise type_error(f"return needs a value of type {rt}", st)
-        elif isinstance(st, (ast.ExitStatement, ast.EmptyStatement, ast.BreakStatement,
-                             ast.ContinueStatement)):
+        elif isinstance(st, (ast.BreakStatement, ast.ContinueStatement)):
+            if not self.loop_depth:
+                word = "break" if isinstance(st, ast.BreakStatement) else "continue"
+                raise type_error(f"'{word}' outside a for loop", st)
+        elif isinstance(st, (ast.ExitStatement, ast.EmptyStatement)):
             pass
         elif isinstance(st, ast.ConstantDeclaration):
             self.check_constant(st, scope)
@@ -753,8 +806,8 @@ class TypeChecker(ExpressionChecker):
             self.check_variable(st, scope)
             scope.declare(st.name, st, st.loc)
         elif isinstance(st, ast.Instantiation):
-            raise type_error(f"instance '{st.name}' must be declared with the parser's or control's "
-                       f"locals, not inside a block of statements", st)
+            raise type_error(f"instance '{st.name}' must be declared with the parser's or "
+                             f"control's locals, not inside a block of statements", st)
         elif isinstance(st, ast.ForStatement):
             inner = Scope(scope)
             for s in st.init:
@@ -763,18 +816,25 @@ class TypeChecker(ExpressionChecker):
                 self.condition(st.cond, inner)
             for s in st.updates:
                 self.statement(s, inner)
-            self.statement(st.body, Scope(inner))
+            self.loop_body(st.body, Scope(inner))
         elif isinstance(st, ast.ForInStatement):
             inner = Scope(scope)
             self.expr(st.collection, inner)
             self.check_variable(st.var, inner)
             inner.declare(st.var.name, st.var, st.var.loc)
-            self.statement(st.body, Scope(inner))
+            self.loop_body(st.body, Scope(inner))
         elif isinstance(st, ast.Declaration):
             self.check_declaration(st, scope)
             scope.declare(st.name, st, st.loc)
         else:
             raise type_error(f"unsupported statement {type(st).__name__}", st)
+
+    def loop_body(self, body, scope: Scope) -> None:
+        self.loop_depth += 1
+        try:
+            self.statement(body, scope)
+        finally:
+            self.loop_depth -= 1
 
     def condition(self, e, scope: Scope) -> None:
         t = self.expr(e, scope)
@@ -823,7 +883,7 @@ class TypeChecker(ExpressionChecker):
                 return
             if isinstance(d, ast.Parameter):
                 raise type_error(f"cannot assign to parameter '{e.name}' "
-                           f"({d.direction or 'directionless'})", e)
+                                 f"({d.direction or 'directionless'})", e)
             raise type_error(f"cannot assign to '{e.name}'", e)
         if isinstance(e, (ast.Member, ast.Index, ast.Slice)):
             if isinstance(e, ast.Member) and isinstance(e.expr.type, T.StackType):

@@ -204,8 +204,8 @@ class Collector:
     def scan_calls(self, control: ast.ControlDeclaration, used: set, constants: dict) -> None:
         """Extern function calls (and digests among them) in the control's code, actions and
         functions included, as p4c sees them after inlining."""
-        roots = [control.body] + [d.body for d in used
-                                  if isinstance(d, (ast.ActionDeclaration, ast.FunctionDeclaration))]
+        roots = [control.body] + [
+            d.body for d in used if isinstance(d, (ast.ActionDeclaration, ast.FunctionDeclaration))]
         for root in roots:
             for n in iter_nodes(root, partial(known_condition, constants)):
                 if not isinstance(n, ast.MethodCall) or not isinstance(n.callee, ast.Name):

@@ -1,7 +1,7 @@
 """Control-plane names, as p4c's front end gives them; shared by the P4Info and BMv2 back ends.
 
-* `external_name`: `@name("x")` if present, else the declaration's name (IDeclaration::externalName);
-  `control_plane_name` drops the leading '.' that marks a global name.
+* `external_name`: `@name("x")` if present, else the declaration's name
+  (IDeclaration::externalName); `control_plane_name` drops the leading '.' of a global name.
 * Inside parsers and controls p4c inlines sub-controls/sub-parsers, naming an object `t` of
   instance `c` as `c.t` (frontends/p4/inlining.cpp ComputeNewNames), then prefixes every name
   with the enclosing parser's or control's declaration name (hierarchicalNames.h). Names that
