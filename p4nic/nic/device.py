@@ -80,7 +80,7 @@ class Device:
             if self.on_digest is not None:
                 for lid, samples in digests.items():
                     try:
-                        self.on_digest(lid, self.compiled.learn_lists[lid][0], samples)
+                        self.on_digest(lid, flow.c.learn_lists[lid][0], samples)
                     except Exception:  # the listener's bug must not stop the packets
                         _log.exception("digest listener failed for learn list %s", lid)
         return out
