@@ -336,9 +336,8 @@ class ExpressionChecker:
         if op in ("&&&", ".."):
             return T.SetType(t)
         if op in ARITH_OPS + BIT_OPS:
-            if not _numeric(b):
-                raise type_error(f"cannot apply '{op}' to values of type {t}", e)
-            if op in BIT_OPS and isinstance(b, T.IntType) is False and not is_bits(b):
+            if not _numeric(b) or isinstance(lt, T.NewType) or isinstance(rt, T.NewType):
+                # values of a `type` only compare for equality (p4c newtype-err.p4); cast first
                 raise type_error(f"cannot apply '{op}' to values of type {t}", e)
             if op in ("/", "%") and is_bits(b) and b.signed:
                 raise type_error(f"'{op}' is not defined on signed values ({t})", e)
@@ -466,6 +465,8 @@ class ExpressionChecker:
                 self.constructor_args(decl, t, e.args, e, scope)
                 return t
             if isinstance(decl, ast.ActionDeclaration):
+                if e.type_args:
+                    raise type_error("an action call cannot have type arguments", e)
                 if isinstance(self.frame.container, ast.ParserDeclaration):
                     raise type_error("actions cannot be called from parsers", e)
                 if self.frame.return_type is not None and not self.frame.in_action:

@@ -213,7 +213,10 @@ class TypeChecker(ExpressionChecker):
         elif isinstance(d, ast.TableDeclaration):
             self.check_table(d, scope)
         elif isinstance(d, ast.ValueSetDeclaration):
-            self.resolve(d.element_type, scope)
+            et = self.resolve(d.element_type, scope)
+            if not isinstance(T.base_type(et), (T.BitsType, T.StructType, T.TupleType,
+                                                T.EnumType)):
+                raise type_error(f"value_set elements cannot have type {et}", d.element_type)
             self.const_int(d.size, scope)
         else:
             raise type_error(f"unsupported declaration {type(d).__name__}", d)
@@ -248,7 +251,10 @@ class TypeChecker(ExpressionChecker):
             raise type_error(f"out parameter '{p.name}' cannot have a default value", p)
 
     def resolve_params(self, params, scope: Scope) -> None:
+        names = [p.name for p in params]
         for p in params:
+            if names.count(p.name) > 1:
+                raise type_error(f"duplicate parameter '{p.name}'", p)
             self.check_param_direction(p, self.resolve(p.type_ref, scope))
             if p.default is not None:
                 self.expr(p.default, scope, p.type_ref.type)
@@ -359,6 +365,9 @@ class TypeChecker(ExpressionChecker):
             t = T.PackageType(name, decl)
         elif isinstance(decl, ast.TypedefDeclaration):
             underlying = self.resolve(decl.type_ref, scope)
+            if decl.new_type and not isinstance(underlying, (T.BitsType, T.BoolType, T.NewType)):
+                raise type_error(f"'type' applies to bit<W>, int<W>, bool and other 'type's, "
+                                 f"not {underlying}", decl.type_ref)
             t = T.NewType(decl.name, decl, underlying) if decl.new_type else underlying
         elif isinstance(decl, ast.EnumDeclaration):
             t = self.enum_type(decl, scope)
@@ -725,7 +734,13 @@ class TypeChecker(ExpressionChecker):
                 self.expr(prop.value, scope)
         entries = d.prop("entries")
         if entries is not None:
+            names = [p.name for p in d.properties]
+            if "key" in names and names.index("key") > names.index("entries"):
+                raise type_error(f"the entries of table '{d.name}' must come after its key",
+                                 entries)
             listed = [r.name.decl for r in actions_prop.value]
+            default_only = {r.name.decl for r in actions_prop.value
+                            if r.annotation("defaultonly") is not None}
             for entry in entries.value:
                 if not key_types:
                     raise type_error(f"table '{d.name}' has entries but no key", entry)
@@ -734,6 +749,9 @@ class TypeChecker(ExpressionChecker):
                 if entry.action.name.decl not in listed:
                     raise type_error(f"action '{entry.action.name.decl.name}' is not in the "
                                      f"actions list of table '{d.name}'", entry.action)
+                if entry.action.name.decl in default_only:
+                    raise type_error(f"action '{entry.action.name.decl.name}' is @defaultonly "
+                                     f"and cannot be used in an entry", entry.action)
                 if entry.priority is not None:
                     self.const_int(entry.priority, scope)
 
@@ -871,6 +889,10 @@ class TypeChecker(ExpressionChecker):
                 if isinstance(t, T.EnumType) and lt != t:
                     raise type_error(f"switch label of type {lt} for a switch on {t}", label)
                 self.coerce(label, t)
+                value = self.const_of(label)
+                if value in seen:
+                    raise type_error("duplicate switch label", label)
+                seen.add(value)
             if case.body is not None:
                 self.block(case.body, Scope(scope))
 
