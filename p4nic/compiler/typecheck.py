@@ -26,7 +26,17 @@ What the later stages (P4Info back end, midend, BMv2 back end) can rely on:
 * Names for the control plane (and BMv2 JSON): p4info/naming.py (`BlockPath(top, path).name(decl)`).
 * Table properties are checked: key expressions typed, match kinds known, action references
   (ActionRef.name is a typed Name whose decl is the ActionDeclaration), bound action arguments
-  typed against the action's parameters, entries' keysets typed against the keys.
+  typed against the action's parameters, entries' keysets typed against the keys. `size` may
+  depend on constructor parameters, so it is evaluated per instance (p4info/collect.py).
+* Special types: a method callee (`Member`/`Name`) gets `FunctionType(params, return)` with the
+  generic parameters bound; `t.apply()` is a StructType "<t>.apply_result" with `hit`, `miss`
+  and `action_run` (ActionEnumType); keysets `a &&& m`, `lo .. hi` and value sets are SetType;
+  a match kind used as a value (`exact`) is a Name with decl None and type MatchKindType.
+* A serializable enum may stand where its bit type is expected (p4c casts it implicitly); the
+  node keeps the EnumType, so consumers compare with `types.base_type`.
+
+Errors are CompileError(kind="type") at the offending node, following p4c's front-end rules
+where p4c is stricter than the spec (tests/compiler/errors/type_*.p4 show each message).
 """
 from __future__ import annotations
 
