@@ -93,3 +93,19 @@ def test_left_operand_is_read_before_a_call_changes_it(tmp_path):
     extra = "bit<8> bump(inout bit<8> v) { v = v + 10; return 1; }"
     out = compute(tmp_path, "hdr.d.r1 = hdr.d.a + bump(hdr.d.a);", pkt(a=5), extra=extra)
     assert out[2] == 6 and out[0] == 15
+
+
+def test_compound_assignment_locates_its_target_once(tmp_path):
+    extra = """
+        header e_t { bit<8> v; }
+        bit<8> next_index(inout bit<8> i) { i = i + 1; return i - 1; }
+    """
+    text = data_program("bit<8> i; bit<8> v0; bit<8> v1;", """
+        hdr.d.v0 = hdr.d.v0;
+        bit<8> k = hdr.d.i;
+        if (next_index(k) == 0) { hdr.d.v0 += 5; } else { hdr.d.v1 += 5; }
+        hdr.d.i = k;
+        hdr.d.v1[3:0] |= 4w1;
+    """, extra=extra)
+    [(_, out)] = run_once(tmp_path, text, bytes([0, 10, 20]))
+    assert out == bytes([1, 15, 21])

@@ -43,7 +43,7 @@ class MidendContext:
         self.folder = Folder(typed.constants, typed.errors)
         self.globals = Scope(None, BlockPath(None), self.folder)
         self.homes: dict = {}  # id(action/function decl) -> Scope it was declared in
-        self.table_actions: dict = {}  # (id(decl), home path, bound ref) -> ir.Action
+        self.table_actions: dict = {}  # (decl, home path, ActionRef if bound) -> ir.Action
         self.externs = Externs(self)
         self.preserved_fields: dict = {}  # @field_list index -> [Field]
         self.table_results: dict = {}  # id(`t.apply().hit` node) -> (bool temp, negate)
@@ -73,7 +73,7 @@ class MidendContext:
         home = self.home_scope(decl)
         bound = list(ref.args) if ref is not None and ref.args else []
         # each reference with bound arguments is its own action, under the same name (p4c)
-        key = (id(decl), home.path, id(ref) if bound else None)
+        key = (decl, home.path, ref if bound else None)  # declarations hash by identity
         if key in self.table_actions:
             return self.table_actions[key]
         name = home.path.name(decl)

@@ -111,10 +111,13 @@ class Flattener:
         self.scope = scope
         self.sink = sink
         self.in_parser = in_parser
+        self.evaluated: dict = {}  # id(expression) -> Loc already computed (compound assignment)
 
     # -- locations -----------------------------------------------------------------------------
     def loc(self, e: ast.Expression) -> Loc:
         """Where the value of e lives, or (for rvalues) a ScalarLoc/StructLoc holding it."""
+        if id(e) in self.evaluated:
+            return self.evaluated[id(e)]
         if isinstance(e, ast.Name):
             return self.scope.lookup(e)
         if isinstance(e, ast.Member):
@@ -223,6 +226,8 @@ class Flattener:
     # -- values --------------------------------------------------------------------------------
     def value(self, e: ast.Expression) -> ir.LExpr:
         """A scalar-typed expression as an LExpr (bool-typed ones may come back as data)."""
+        if id(e) in self.evaluated:
+            return self.read(self.evaluated[id(e)])
         t = e.type
         if is_scalar(t) or isinstance(T.base_type(t), T.IntType):
             n = self.scope.folder.try_number(e)
@@ -437,16 +442,28 @@ class Flattener:
 
     # -- assignment ----------------------------------------------------------------------------
     def assign(self, dst: ast.Expression, src: ast.Expression, node=None) -> None:
-        self.copy(self.loc(dst), self.loc(src), node or dst)
+        """dst = src. The target is located first and once: in `a[f()] op= b` the parser
+        shares that node with the right-hand side, which then reads the same place."""
+        target = self.loc(dst)
+        self.evaluated[id(dst)] = target
+        self.copy(target, self.loc(src), node or dst)
+
+    def read(self, loc: Loc) -> ir.LExpr:
+        """The value held at a scalar location."""
+        if isinstance(loc, SliceLoc):
+            w = loc.hi - loc.lo + 1
+            x = loc.base.expr
+            return ir.Op("&", ir.Op(">>", x, ir.Const(loc.lo)) if loc.lo else x,
+                         ir.Const(mask(w), w), width=w)
+        if isinstance(loc, ScalarLoc):
+            return loc.expr
+        raise TypeError(loc)
 
     def copy(self, dst: Loc, src: Loc, node) -> None:
         loc = getattr(node, "loc", None)
         dst, src = self.struct_view(dst), self.struct_view(src)
         if isinstance(src, SliceLoc):
-            w = src.hi - src.lo + 1
-            x = src.base.expr
-            src = ScalarLoc(ir.Op("&", ir.Op(">>", x, ir.Const(src.lo)) if src.lo else x,
-                                  ir.Const(mask(w), w), width=w), T.BitsType(w))
+            src = ScalarLoc(self.read(src), T.BitsType(src.hi - src.lo + 1))
         if isinstance(dst, ScalarLoc) and isinstance(T.base_type(dst.type), T.VarbitType):
             self.sink.append(ir.Primitive("assign_VL", [dst.expr, src.expr], loc))
         elif isinstance(dst, ScalarLoc):
