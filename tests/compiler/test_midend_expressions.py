@@ -101,10 +101,12 @@ def test_compound_assignment_locates_its_target_once(tmp_path):
         bit<8> next_index(inout bit<8> i) { i = i + 1; return i - 1; }
     """
     text = data_program("bit<8> i; bit<8> v0; bit<8> v1;", """
-        hdr.d.v0 = hdr.d.v0;
+        e_t[2] st;
+        st[0].setValid(); st[1].setValid();
+        st[0].v = hdr.d.v0; st[1].v = hdr.d.v1;
         bit<8> k = hdr.d.i;
-        if (next_index(k) == 0) { hdr.d.v0 += 5; } else { hdr.d.v1 += 5; }
-        hdr.d.i = k;
+        st[next_index(k) & 1].v += 5;   // one call: k advances once, st[0] gets the 5
+        hdr.d.i = k; hdr.d.v0 = st[0].v; hdr.d.v1 = st[1].v;
         hdr.d.v1[3:0] |= 4w1;
     """, extra=extra)
     [(_, out)] = run_once(tmp_path, text, bytes([0, 10, 20]))
