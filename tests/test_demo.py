@@ -43,6 +43,14 @@ def test_demo_shows_compile_facts_and_the_running_nics(demo):
     assert "FAIL" not in demo.stdout
 
 
+def test_demo_lists_what_each_controller_wrote(demo):
+    out = " ".join(demo.stdout.split())     # undo the table's line wrapping
+    assert out.count("written over P4Runtime") == len(FEATURES)
+    assert "VNIC controller modify steering.vcpu_node vcpu=5 → set_node(node=1)" in out
+    assert "guest default action of services.flow_table := svc_to_guest()" in out
+    assert "counter starting at 2 packets / 144 bytes" in out
+
+
 def test_a_wrong_pipeline_fails_and_says_what_differed(tmp_path):
     """The demo checks real behaviour: a VNIC whose filters pick the next queue up fails the
     filter feature (exit 1, the differing queue named) and nothing else."""

@@ -113,6 +113,7 @@ class Feature:
     patent: str
     story: str
     rows: list = field(default_factory=list)
+    writes: list = field(default_factory=list)   # (before step n, controller, what it wrote)
     error: str = ""
 
     @property

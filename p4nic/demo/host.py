@@ -58,47 +58,83 @@ def compile_program(source: Path, outdir: Path) -> CompiledProgram:
                            len(result.p4info.tables), len(result.p4info.actions))
 
 
-class NicController:
-    """One P4Runtime controller of a NIC (a role, and its own arbitration), with an undo log."""
+OBJECT_ID_FIELDS = ("table_id", "action_profile_id", "digest_id", "counter_id")
 
-    def __init__(self, nic: str, label: str, address: str, p4info_path: Path, role: str = ""):
+
+def value_text(value) -> str:
+    """A match value as p4runtime-shell writes it: a ternary (value, mask) as value&&&mask."""
+    if isinstance(value, (tuple, list)):
+        low, high = value
+        return f"{low}&&&{high:#x}" if isinstance(high, int) else f"{low}&&&{high}"
+    return str(value)
+
+
+def plural(noun: str) -> str:
+    return noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+
+
+def action_text(action, params) -> str:
+    return f"{action}({', '.join(f'{k}={v}' for k, v in (params or {}).items())})"
+
+
+def entry_text(table, match, action, params, priority=None, kwargs=None) -> str:
+    """'filters dstAddr=… → filter_to_queue(queue=2) priority 10'."""
+    keys = " ".join(f"{k}={value_text(v)}" for k, v in (match or {}).items()) or "(any)"
+    extra = dict(kwargs or {})
+    if "group_id" in extra:
+        target = f"group {extra.pop('group_id')}"
+    elif "member_id" in extra:
+        target = f"member {extra.pop('member_id')}"
+    else:
+        target = action_text(action, params)
+    counter = extra.pop("counter", None)
+    text = f"{table} {keys} → {target}"
+    text += f" priority {priority}" if priority is not None else ""
+    text += f", counter starting at {counter[0]} packets / {counter[1]} bytes" if counter else ""
+    return text
+
+
+class NicController:
+    """One P4Runtime controller of a NIC (a role, and its own arbitration), with an undo log.
+    Every write it makes is told, in words, to `journal` (the report lists them)."""
+
+    def __init__(self, nic: str, label: str, address: str, p4info_path: Path, role: str = "",
+                 journal=None):
         self.nic = nic
         self.label = label
         self.conn = Connection(address, election_id=(0, 1), role=role)
         self.p4 = EntityBuilder(p4info_path)
         self.listening = True      # its packet-ins count as events of an exchange
+        self.journal = journal or (lambda controller, text: None)
         self._undo: list = []      # ("delete", key-only entity) / ("modify", old default)
 
     def add(self, table: str, match: dict | None = None, action: str | None = None,
             params: dict | None = None, priority: int | None = None, **kwargs):
-        """Insert one table entry; returns it (for delete, modify or reading its counter)."""
+        """Insert one table entry; returns it (for delete or reading its counter)."""
         entry = self.p4.table_entry(table, match, action, params, priority, **kwargs)
-        self.insert(entry)
+        text = entry_text(table, match, action, params, priority, kwargs)
+        self.insert(entry, note=f"insert {text}")
         return entry
 
-    def insert(self, *entities) -> None:
+    def change(self, table: str, match: dict, action: str, params: dict | None = None) -> None:
+        """Modify one table entry's action (it is deleted, not reverted, by restore())."""
+        self.conn.modify(self.p4.table_entry(table, match, action, params))
+        self.journal(self, f"modify {entry_text(table, match, action, params)}")
+
+    def insert(self, *entities, note: str | None = None) -> None:
+        """Insert entities in one Write; `note` says what they are (else their kind and
+        object)."""
         self.conn.insert(*entities)
         for entity in entities:
-            key = as_entity(entity)
-            if key.WhichOneof("entity") == "table_entry":
-                key.table_entry.ClearField("action")
-                key.table_entry.ClearField("counter_data")
-            self._undo.append(("delete", key))
-
-    def modify(self, entity) -> None:
-        self.conn.modify(entity)
+            self._undo.append(("delete", self._key(entity)))
+        self.journal(self, note or f"insert {self._describe(entities)}")
 
     def delete(self, *entities) -> None:
         self.conn.delete(*entities)
-        gone = set()
-        for entity in entities:
-            key = as_entity(entity)
-            if key.WhichOneof("entity") == "table_entry":
-                key.table_entry.ClearField("action")
-                key.table_entry.ClearField("counter_data")
-            gone.add(key.SerializeToString())
+        gone = {self._key(entity).SerializeToString() for entity in entities}
         self._undo = [(kind, e) for kind, e in self._undo
                       if kind != "delete" or e.SerializeToString() not in gone]
+        self.journal(self, f"delete {self._describe(entities)}")
 
     def set_default(self, table: str, action: str, params: dict | None = None) -> None:
         """Change a table's default action (restored by restore())."""
@@ -108,12 +144,36 @@ class NicController:
         if current:
             current[0].ClearField("counter_data")
             self._undo.append(("modify", current[0]))
+        self.journal(self, f"default action of {table} := {action_text(action, params)}")
 
     def restore(self) -> None:
         """Undo every change, newest first (entries before the members they point at)."""
         while self._undo:
             kind, entity = self._undo.pop()
             getattr(self.conn, kind)(entity)
+
+    @staticmethod
+    def _key(entity):
+        """What a DELETE needs: the entity without its action or counter data."""
+        key = as_entity(entity)
+        if key.WhichOneof("entity") == "table_entry":
+            key.table_entry.ClearField("action")
+            key.table_entry.ClearField("counter_data")
+        return key
+
+    def _describe(self, entities) -> str:
+        """'3 table entries of classify, slot_after_filter' and the like."""
+        kinds: dict = {}
+        for entity in entities:
+            entity = as_entity(entity)
+            kind = entity.WhichOneof("entity")
+            message = getattr(entity, kind)
+            object_id = next((getattr(message, f) for f in OBJECT_ID_FIELDS
+                              if hasattr(message, f)), None)
+            name = self.p4.names.by_id(object_id).preamble.name if object_id else ""
+            kinds.setdefault(kind.replace("_", " "), []).append(name.split(".", 1)[-1])
+        return "; ".join(f"{len(names)} {plural(kind) if len(names) > 1 else kind} of "
+                         f"{', '.join(dict.fromkeys(names))}" for kind, names in kinds.items())
 
     def numa_layout(self, nodes: dict, vcpu_node: dict) -> None:
         """NUMA layout on the `steering` tables: nodes {node: [queue ports]} (one selector
@@ -124,9 +184,13 @@ class NicController:
             for port in queues:
                 member_id += 1
                 self.insert(self.p4.action_profile_member("steering.numa_queues", member_id,
-                                                          "set_queue", {"port": port}))
+                                                          "set_queue", {"port": port}),
+                            note=f"insert member {member_id} of steering.numa_queues → "
+                                 f"set_queue(port={port})")
                 members.append(member_id)
-            self.insert(self.p4.action_profile_group("steering.numa_queues", node + 1, members))
+            self.insert(self.p4.action_profile_group("steering.numa_queues", node + 1, members),
+                        note=f"insert group {node + 1} of steering.numa_queues: the queues "
+                             f"{queues} of NUMA node {node}")
             self.add("steering.numa_queues", {"numa_node": node}, group_id=node + 1)
         for vcpu, node in vcpu_node.items():
             self.add("steering.vcpu_node", {"vcpu": vcpu}, "set_node", {"node": node})
@@ -189,6 +253,7 @@ class DemoHost:
         self.controllers: dict = {}      # "VNIC" / "PNIC" -> NicController (default role)
         self.extra_controllers: list = []  # other roles (the guest), while attached
         self.wires: dict = {}
+        self.feature = None      # the Feature being shown: controllers' writes go to it
         self._markers = 0
 
     def compile(self) -> list:
@@ -207,7 +272,7 @@ class DemoHost:
         for nic, program in self.programs.items():
             switch = self.switches[nic]
             controller = NicController(nic, f"{nic} controller", switch.grpc_addr,
-                                       program.p4info_path)
+                                       program.p4info_path, journal=self._journal)
             self.controllers[nic] = controller
             controller.conn.set_pipeline(program.p4info_path, program.json_path.read_bytes())
             self.wires[nic] = PacketWire(switch.packet_socket)
@@ -223,9 +288,14 @@ class DemoHost:
     def attach(self, nic: str, role: str, label: str) -> NicController:
         """Another controller of `nic` with its own P4Runtime role (e.g. the guest)."""
         controller = NicController(nic, label, self.switches[nic].grpc_addr,
-                                   self.programs[nic].p4info_path, role=role)
+                                   self.programs[nic].p4info_path, role=role,
+                                   journal=self._journal)
         self.extra_controllers.append(controller)
         return controller
+
+    def _journal(self, controller: NicController, text: str) -> None:
+        if self.feature is not None:
+            self.feature.writes.append((len(self.feature.rows) + 1, controller.label, text))
 
     def detach(self, controller: NicController) -> None:
         try:

@@ -55,25 +55,45 @@ class Report:
         self.console.print(table)
 
     def feature(self, number: int, feature) -> None:
+        """Heading and story, what the controllers wrote, then every step with its verdict."""
         if self.quiet:
             return
         verdict = PASS if feature.passed else FAIL
-        table = Table(title=f"{number}. {feature.title} ({feature.patent})  {verdict}",
-                      caption=feature.story, title_justify="left", caption_justify="left",
-                      show_lines=True)
+        self.console.print()
+        self.console.rule(f"[bold]{number}. {escape(feature.title)}[/] ({feature.patent})  "
+                          f"{verdict}", align="left")
+        self.console.print(Text(feature.story, style="italic"))
+        if feature.writes:
+            self.console.print(self._writes(feature.writes))
+        table = Table(show_lines=True)
+        table.add_column("#", justify="right")
         table.add_column("step", ratio=3)
-        table.add_column("sent", ratio=3)
+        table.add_column("sent (or read)", ratio=3)
         table.add_column("expected", ratio=4)
         table.add_column("observed", ratio=4)
         table.add_column("", width=4)
-        for row in feature.rows:
-            # frames summaries hold brackets: plain Text, never rich markup
-            table.add_row(Text(row.step), Text(row.sent), Text(row.expected),
+        for step, row in enumerate(feature.rows, 1):
+            # frame summaries hold brackets: plain Text, never rich markup
+            table.add_row(str(step), Text(row.step), Text(row.sent), Text(row.expected),
                           Text(row.observed), PASS if row.passed else FAIL)
-        self.console.print()
-        self.console.print(table)
+        if feature.rows:
+            self.console.print(table)
         if feature.error:
             self.error(escape(f"{feature.title} stopped: {feature.error}"))
+
+    @staticmethod
+    def _writes(writes: list) -> Table:
+        """What the controllers wrote over P4Runtime, and before which step."""
+        table = Table(title="written over P4Runtime", title_justify="left", box=None,
+                      show_header=False, padding=(0, 1))
+        table.add_column("before", justify="right", style="dim")
+        table.add_column("by", style="cyan")
+        table.add_column("write")
+        shown = None
+        for step, controller, text in writes:
+            table.add_row("" if step == shown else f"before #{step}", controller, Text(text))
+            shown = step
+        return table
 
     def summary(self, features: list, seconds: float) -> None:
         self.say("")

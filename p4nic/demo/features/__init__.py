@@ -20,6 +20,7 @@ def run_feature(host, show) -> Feature:
     """Run one feature; whatever happens, undo its changes on both NICs. An error (a P4Runtime
     refusal, a switch gone) ends the feature as failed, with the steps recorded so far."""
     feature = Feature(*show.about)
+    host.feature = feature
     try:
         show(host, feature)
     except Exception as exc:
@@ -33,4 +34,5 @@ def run_feature(host, show) -> Feature:
                 controller.restore()
         except Exception as exc:
             feature.error = feature.error or f"restoring the NICs failed: {exc}"
+        host.feature = None
     return feature

@@ -55,7 +55,7 @@ def numa_steering(host, feature: Feature) -> None:
                   [Leaves("VNIC", 1, moved)], host.exchange("VNIC", UPLINK, moved))
     feature.check("flow B → vCPU 6 (node 0)", stays, ("VNIC", UPLINK),
                   [Leaves("VNIC", 1, stays)], host.exchange("VNIC", UPLINK, stays))
-    vnic.modify(vnic.p4.table_entry("steering.vcpu_node", {"vcpu": 5}, "set_node", {"node": 1}))
+    vnic.change("steering.vcpu_node", {"vcpu": 5}, "set_node", {"node": 1})
     feature.check("vCPU 5 remapped to node 1: flow A follows it", moved, ("VNIC", UPLINK),
                   [Leaves("VNIC", 3, moved)], host.exchange("VNIC", UPLINK, moved))
     feature.check("flow B (vCPU 6) stays on node 0", stays, ("VNIC", UPLINK),
@@ -63,7 +63,9 @@ def numa_steering(host, feature: Feature) -> None:
     # flows without an affinity entry: RSS buckets -> vCPUs (odd buckets vCPU 5, even 6)
     vnic.insert(*[vnic.p4.table_entry("steering.rss_indirection", {"rss_bucket": bucket},
                                       "set_vcpu", {"vcpu": 5 if bucket % 2 else 6})
-                  for bucket in range(RSS_BUCKETS)])
+                  for bucket in range(RSS_BUCKETS)],
+                note=f"insert {RSS_BUCKETS} steering.rss_indirection entries: odd buckets → "
+                     "set_vcpu(vcpu=5), even → set_vcpu(vcpu=6)")
     landed = []     # per flow: the queues its frame came out of
     for sport in range(4300, 4316):
         frame = tcp(sport=sport)
