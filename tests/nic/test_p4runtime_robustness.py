@@ -214,3 +214,53 @@ def test_randomly_mutated_updates_never_fail_internally(switch):
         assert client.stub.Capabilities(pb.CapabilitiesRequest()).p4runtime_api_version
     finally:
         client.close()
+
+
+def whole_state(client) -> list:
+    """The entities the server holds, serialized and sorted, to compare states."""
+    queries = []
+    for kind in ("table_entry", "action_profile_member", "action_profile_group", "meter_entry",
+                 "register_entry", "digest_entry", "value_set_entry"):
+        query = pb.Entity()
+        getattr(query, kind).SetInParent()
+        queries.append(query)
+    # Of the 512 counters, the cells the mutated corpus can reach (its index mutates to 0..3).
+    counter_id = NAMES.counter("MyIngress.port_counter")
+    queries += [pb.Entity(counter_entry=pb.CounterEntry(counter_id=counter_id, index=pb.Index(index=i)))
+                for i in range(4)]
+    queries[0].table_entry.counter_data.SetInParent()
+    queries[0].table_entry.meter_config.SetInParent()
+    queries.append(pb.Entity(table_entry=pb.TableEntry(is_default_action=True)))
+    for sub in ("multicast_group_entry", "clone_session_entry"):
+        query = pb.Entity()
+        getattr(query.packet_replication_engine_entry, sub).SetInParent()
+        queries.append(query)
+    return sorted(e.SerializeToString(deterministic=True) for q in queries for e in client.read(q))
+
+
+def test_failed_atomic_batches_leave_the_state_exactly_as_before(switch):
+    rng = random.Random(777)
+    client = Client(switch.address)
+    client.set_config(load_config())
+    try:
+        corpus = valid_entities()
+        failed = 0
+        for _ in range(60):
+            updates = []
+            for _ in range(rng.randint(1, 4)):
+                entity = pb.Entity()
+                entity.CopyFrom(rng.choice(corpus))
+                if rng.random() < 0.6:
+                    mutate(entity, rng)
+                updates.append(pb.Update(type=rng.choice([pb.Update.INSERT, pb.Update.MODIFY,
+                                                          pb.Update.DELETE]), entity=entity))
+            before = whole_state(client)
+            try:
+                client.write(*updates, atomicity=rng.choice([pb.WriteRequest.ROLLBACK_ON_ERROR,
+                                                             pb.WriteRequest.DATAPLANE_ATOMIC]))
+            except grpc.RpcError:
+                failed += 1
+                assert whole_state(client) == before, updates
+        assert failed > 15          # the batches did exercise rollback
+    finally:
+        client.close()

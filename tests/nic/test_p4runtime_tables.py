@@ -411,3 +411,25 @@ def test_const_tables_are_read_only(client):
                         meter_config=pb.MeterConfig(cir=10, cburst=1, pir=20, pburst=2)))
     (read,) = read_table(client, ACL, meter_config=pb.MeterConfig())
     assert read.meter_config.pir == 20
+
+
+def test_a_failed_update_changes_nothing(client):
+    # The meter config is checked before the entry goes in (CIR above PIR is refused).
+    bad_meter = entry(ACL, ternary=((1, (b"\x01", b"\xff")),), action=DROP, params=(), priority=1,
+                      meter_config=pb.MeterConfig(cir=5, cburst=1, pir=1, pburst=1))
+    assert write_error(lambda: client.insert(bad_meter)) == INVALID
+    assert read_table(client, ACL) == []
+    assert write_error(lambda: client.insert(entry(exact=b"\x01", counter_data=pb.CounterData(
+        packet_count=-1)))) == INVALID
+    assert read_table(client) == []
+
+
+def test_rollback_of_a_delete_whose_message_carries_other_metadata(client):
+    client.insert(entry(exact=b"\x01", metadata=b"cookie"))
+    delete = entry(exact=b"\x01", action=None, metadata=b"something else")  # non-key fields: ignored
+    with pytest.raises(grpc.RpcError):
+        client.write(pb.Update(type=pb.Update.DELETE, entity=delete),
+                     pb.Update(type=pb.Update.INSERT, entity=entry(exact=b"")),
+                     atomicity=pb.WriteRequest.ROLLBACK_ON_ERROR)
+    (te,) = read_table(client)
+    assert te.metadata == b"cookie"

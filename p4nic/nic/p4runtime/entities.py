@@ -15,6 +15,7 @@ from p4.v1 import p4runtime_pb2
 from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
 from p4nic.nic.p4runtime.translate import (P4InfoIndex, TableInfo, decode_bytes, encode_int,
                                            encode_signed)
+from p4nic.nic.externs import check_meter_rates
 from p4nic.nic.tables import TableError
 
 Update = p4runtime_pb2.Update
@@ -95,8 +96,10 @@ class Entities:
         probe = p4runtime_pb2.Entity()
         probe.CopyFrom(update.entity)
         if probe.HasField("table_entry"):
-            # Capture the entry's full current state, counters and meter config included.
-            probe.table_entry.ClearField("action")
+            # Select by key only (no filters) and capture the entry's full current state,
+            # counters and meter config included.
+            for filter_field in ("action", "controller_metadata", "metadata"):
+                probe.table_entry.ClearField(filter_field)
             probe.table_entry.counter_data.SetInParent()
             probe.table_entry.meter_config.SetInParent()
         before = list(self.read(probe, exact=True))
@@ -360,9 +363,9 @@ class Entities:
             self.idle_restarts.pop((table.name, existing.handle), None)
             self.release_one_shot(table, existing.group_id)
             return
-        self.check_direct_resources(table, te)
+        rates = self.check_direct_resources(table, te)
         if kind == MODIFY and mt.is_const:      # const entries: direct resources only
-            self.store_entry_data(table, existing, te)
+            self.store_entry_data(table, existing, te, rates)
             return
         timeout_ms = te.idle_timeout_ns / 1e6 if te.idle_timeout_ns else None
         action = self.table_action_args(table, te.action)
@@ -378,7 +381,7 @@ class Entities:
             self.release_one_shot(table, action.get("group_id"))
             raise
         self.release_one_shot(table, previous_group)
-        self.store_entry_data(table, entry, te)
+        self.store_entry_data(table, entry, te, rates)
 
     # -- one-shot action selector programming (spec "One Shot Action Selector Programming") --
 
@@ -436,14 +439,23 @@ class Entities:
             hidden.discard(member_id)
 
     def check_direct_resources(self, table: TableInfo, te):
-        if te.HasField("counter_data") and not table.direct_counter_id:
-            raise invalid(f"table '{table.name}' has no direct counter")
-        if (te.HasField("meter_config") or te.HasField("meter_counter_data")) \
-                and not table.direct_meter_id:
-            raise invalid(f"table '{table.name}' has no direct meter")
+        """Validate an entry's direct counter / meter data before anything changes; returns the
+        checked direct meter rates (None: unconfigured, all GREEN)."""
+        if te.HasField("counter_data"):
+            if not table.direct_counter_id:
+                raise invalid(f"table '{table.name}' has no direct counter")
+            check_counter_data(te.counter_data)
+        if not table.direct_meter_id:
+            if te.HasField("meter_config") or te.HasField("meter_counter_data"):
+                raise invalid(f"table '{table.name}' has no direct meter")
+            return None
+        meters = self.match_table(table).direct_meter
+        rates = meter_rates(te.meter_config if te.HasField("meter_config") else None)
+        return check_meter_rates(meters.name, meters.rate_count, rates)
 
-    def store_entry_data(self, table: TableInfo, entry, te):
-        """Direct counter / meter data and the fields Read must echo (spec "Direct Resources")."""
+    def store_entry_data(self, table: TableInfo, entry, te, meter_rates_checked):
+        """Direct counter / meter data and the fields Read must echo (spec "Direct Resources");
+        everything was validated by check_direct_resources, so nothing here fails."""
         if te.HasField("counter_data"):
             entry.bytes = te.counter_data.byte_count
             entry.packets = te.counter_data.packet_count
@@ -452,14 +464,10 @@ class Entities:
         if te.action.HasField("action_profile_action_set"):
             extras.action.CopyFrom(te.action)      # read back as written, not desugared
         if table.direct_meter_id:
-            self.configure_direct_meter(table, entry, te.meter_config
-                                        if te.HasField("meter_config") else None)
+            self.match_table(table).direct_meter.configure_cell(entry.meter, meter_rates_checked)
             if te.HasField("meter_config"):
                 extras.meter_config.CopyFrom(te.meter_config)
         self.entry_extras[(table.name, entry.handle)] = extras
-
-    def configure_direct_meter(self, table: TableInfo, entry, config):
-        raise unimplemented("direct meters are not supported yet")
 
     def write_default_entry(self, kind, table: TableInfo, te):
         """Spec "Default Entry": only MODIFY; no match, no priority, no idle timeout."""
@@ -481,11 +489,13 @@ class Entities:
         if te.action.WhichOneof("type") != "action":
             raise invalid(f"table '{table.name}': the default entry takes a direct action")
         action_id, args = self.decode_action(table, te.action.action, default=True)
-        self.check_direct_resources(table, te)
+        rates = self.check_direct_resources(table, te)
         mt.set_default(action_id, args)
         if te.HasField("counter_data"):
             mt.default_entry.bytes = te.counter_data.byte_count
             mt.default_entry.packets = te.counter_data.packet_count
+        if table.direct_meter_id:
+            mt.direct_meter.configure_cell(mt.default_entry.meter, rates)
         self.default_extras[table.id] = p4runtime_pb2.TableEntry(
             controller_metadata=te.controller_metadata, metadata=te.metadata)
 
