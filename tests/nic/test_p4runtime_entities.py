@@ -225,3 +225,15 @@ def test_rollback_restores_every_cell_of_an_index_less_write(client):
                      atomicity=pb.WriteRequest.ROLLBACK_ON_ERROR)
     cells = [(e.counter_entry.data.byte_count, e.counter_entry.data.packet_count) for e in client.read(counter())]
     assert cells[3] == (30, 3) and cells.count((0, 0)) == 511
+
+
+def test_replication_entries_in_atomic_batches_and_whole_reads(client):
+    session = pb.Entity()
+    session.packet_replication_engine_entry.clone_session_entry.session_id = 5
+    client.write(pb.Update(type=pb.Update.INSERT, entity=multicast(3, (1, 0))),
+                 pb.Update(type=pb.Update.INSERT, entity=session),
+                 atomicity=pb.WriteRequest.ROLLBACK_ON_ERROR)
+    everything = client.read(pb.Entity(packet_replication_engine_entry=pb.PacketReplicationEngineEntry()))
+    assert sorted(e.packet_replication_engine_entry.WhichOneof("type") for e in everything) == \
+        ["clone_session_entry", "multicast_group_entry"]
+    assert client.read(multicast(9)) == []

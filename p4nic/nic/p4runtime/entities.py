@@ -157,12 +157,6 @@ class Entities:
             if kind == "table_entry":
                 query.table_entry.counter_data.SetInParent()
                 query.table_entry.meter_config.SetInParent()
-            if kind == "packet_replication_engine_entry":
-                for sub in ("multicast_group_entry", "clone_session_entry"):
-                    getattr(query.packet_replication_engine_entry, sub).SetInParent()
-                    updates += self.snapshot_of(query, update_type)
-                    query.packet_replication_engine_entry.Clear()
-                continue
             updates += self.snapshot_of(query, update_type)
             if kind == "table_entry":
                 query.table_entry.is_default_action = True
@@ -915,12 +909,11 @@ class Entities:
             raise invalid("the replication entry is empty")
 
     def read_packet_replication_engine_entry(self, query, exact: bool):
+        """Multicast groups and/or clone sessions; id 0 (or no type at all) reads all."""
         replication = self.state.replication
         which = query.WhichOneof("type")
-        if which == "multicast_group_entry":
+        if which in (None, "multicast_group_entry"):
             wanted = query.multicast_group_entry.multicast_group_id
-            if wanted and wanted not in replication.multicast_groups:
-                raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"no multicast group {wanted}")
             for group_id, group_replicas in sorted(replication.multicast_groups.items()):
                 if wanted and group_id != wanted:
                     continue
@@ -929,10 +922,8 @@ class Entities:
                 for port, rid in group_replicas:
                     out.multicast_group_entry.replicas.add(egress_port=port, instance=rid)
                 yield out
-        elif which == "clone_session_entry":
+        if which in (None, "clone_session_entry"):
             wanted = query.clone_session_entry.session_id
-            if wanted and wanted not in replication.clone_sessions:
-                raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"no clone session {wanted}")
             for session_id, session in sorted(replication.clone_sessions.items()):
                 if wanted and session_id != wanted:
                     continue
@@ -944,8 +935,6 @@ class Entities:
                 for port, rid in session.replicas:
                     entry.replicas.add(egress_port=port, instance=rid)
                 yield out
-        else:
-            raise invalid("say which replication entries to read (multicast group or clone session)")
 
     # == value sets =============================================================================
 
