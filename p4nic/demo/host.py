@@ -276,6 +276,7 @@ class DemoHost:
             self.controllers[nic] = controller
             controller.conn.set_pipeline(program.p4info_path, program.json_path.read_bytes())
             self.wires[nic] = PacketWire(switch.packet_socket)
+            self._check_wire(nic)
 
     @property
     def vnic(self) -> NicController:
@@ -307,24 +308,36 @@ class DemoHost:
     def exchange(self, nic: str, port: int, frame: bytes, expect: int = 1) -> list:
         """Put `frame` on `port` of `nic` and return the Events it causes on either NIC.
 
-        Right behind it goes a marker: a packet-out (on the CPU port, through the same
-        socket) sending a known frame straight to MARKER_PORT. The NIC handles the frames of
-        one socket in order, so once the marker is back every frame `frame` caused has come
-        out — a drop is seen as surely as a delivery, without waiting on a clock. Then wait
-        until `expect` events arrived and SETTLE more for packet-ins, which travel over gRPC.
+        Right behind it goes a marker (see _send_marker). The NIC handles the frames of one
+        socket in order, so once the marker is back every frame `frame` caused has come out —
+        a drop is seen as surely as a delivery, without waiting on a clock. Then wait until
+        `expect` events arrived and SETTLE more for packet-ins, which travel over gRPC.
         """
         self.collect()   # anything left over from an earlier step is not this step's doing
+        self.wires[nic].send(port, frame)
+        marker = self._send_marker(nic)
+        return [event for event in self.collect(expect, marker) if event != marker]
+
+    def _send_marker(self, nic: str) -> Event:
+        """Send a packet-out through the packet socket itself (to the CPU port) that takes a
+        numbered frame straight out of MARKER_PORT; returns the Event it will come back as."""
         self._markers += 1
         marker = bytes(Ether(dst=BROADCAST, src=GUEST_MAC, type=ETHERTYPE_MARKER)
-                       / Raw(f"p4nic demo: end of step {self._markers}".encode()))
+                       / Raw(f"p4nic demo: marker {self._markers}".encode()))
         header = self.controllers[nic].controller_header(port=MARKER_PORT, mode=PKT_OUT_DIRECT)
-        self.wires[nic].send(port, frame)
         self.wires[nic].send(CPU_PORT, header + marker)
-        return self.collect(expect, marker=Event(nic, marker, MARKER_PORT))
+        return Event(nic, marker, MARKER_PORT)
+
+    def _check_wire(self, nic: str) -> None:
+        """A marker must come back before any feature runs: the socket works end to end."""
+        marker = self._send_marker(nic)
+        if marker not in self.collect(0, marker):
+            raise OSError(f"{nic}: nothing came back on the packet socket "
+                          f"{self.switches[nic].packet_socket} within {TIMEOUT} s")
 
     def collect(self, expect: int | None = None, marker: Event | None = None) -> list:
-        """Events so far; with `expect`, wait up to TIMEOUT for that many (and for `marker`,
-        which is not returned), then SETTLE."""
+        """Events so far; with `expect`, wait up to TIMEOUT for that many besides `marker`
+        (and for `marker` itself, which is returned too), then SETTLE."""
         events: list = []
         if expect is None:
             self._poll(events)
@@ -332,14 +345,14 @@ class DemoHost:
         deadline = time.monotonic() + TIMEOUT
         while True:
             self._poll(events)
-            done = len(events) - (marker in events) >= expect and (marker is None
-                                                                    or marker in events)
-            if done or time.monotonic() >= deadline:
+            seen = marker is None or marker in events
+            if (seen and len(events) - (marker is not None) >= expect
+                    or time.monotonic() >= deadline):
                 break
             time.sleep(0.002)
         time.sleep(SETTLE)
         self._poll(events)
-        return [event for event in events if event != marker]
+        return events
 
     def _poll(self, events: list) -> None:
         for nic, wire in self.wires.items():
