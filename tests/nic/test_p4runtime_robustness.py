@@ -130,7 +130,7 @@ def valid_entities():
     fm.ternary.value, fm.ternary.mask = b"\x08\x00", b"\xff\xff"
     acl.table_entry.priority = 5
     acl.table_entry.action.action.action_id = NAMES.action("MyIngress.drop")
-    acl.table_entry.meter_config.cir = 5
+    acl.table_entry.meter_config.cir, acl.table_entry.meter_config.pir = 5, 10
     member = pb.Entity()
     member.action_profile_member.action_profile_id = NAMES.action_profile("MyIngress.ecmp_selector")
     member.action_profile_member.member_id = 1
@@ -262,5 +262,22 @@ def test_failed_atomic_batches_leave_the_state_exactly_as_before(switch):
                 failed += 1
                 assert whole_state(client) == before, updates
         assert failed > 15          # the batches did exercise rollback
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("atomicity", [pb.WriteRequest.CONTINUE_ON_ERROR, pb.WriteRequest.ROLLBACK_ON_ERROR,
+                                       pb.WriteRequest.DATAPLANE_ATOMIC])
+def test_valid_updates_succeed_in_every_atomicity_mode(switch, atomicity):
+    client = Client(switch.address)
+    client.set_config(load_config())
+    try:
+        fwd, acl, member, group, mcast, register, counter, meter, digest = valid_entities()
+        for entity in (member, group, fwd, acl, mcast, digest):
+            client.write(pb.Update(type=pb.Update.INSERT, entity=entity), atomicity=atomicity)
+        for entity in (register, counter, meter, fwd, mcast):
+            client.write(pb.Update(type=pb.Update.MODIFY, entity=entity), atomicity=atomicity)
+        for entity in (fwd, acl, mcast, digest, group, member):
+            client.write(pb.Update(type=pb.Update.DELETE, entity=entity), atomicity=atomicity)
     finally:
         client.close()
