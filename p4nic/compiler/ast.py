@@ -271,6 +271,13 @@ class InvalidHeader(Expression):
 
 
 @dataclass(eq=False)
+class Dots(Expression):
+    """`...` (P4-16 1.2.5): the elements or fields not written take their default values. As an
+    initializer (`T x = ...;`), a list element, or the last field of a StructExpression, where it
+    appears as ("...", Dots())."""
+
+
+@dataclass(eq=False)
 class DontCare(Expression):
     """`_` as an expression (in keysets and out arguments)."""
 

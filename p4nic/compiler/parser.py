@@ -34,7 +34,7 @@ _RAW_TOKEN = re.compile(r"""
   | (?P<string>"(?:\\.|[^"\\])*")
   | (?P<int>(?:[0-9]+[ws])?(?:0[xX][0-9a-fA-F_]+|0[dD][0-9_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*))
   | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<punct>&&&|\+:|\|\+\|=|\|-\|=|<<=|>>=|\{\#\}|\|\+\||\|-\||\.\.|<<|&&|\|\||==|!=|>=|<=|\+\+
+  | (?P<punct>&&&|\.\.\.|\+:|\|\+\|=|\|-\|=|<<=|>>=|\{\#\}|\|\+\||\|-\||\.\.|<<|&&|\|\||==|!=|>=|<=|\+\+
               |\+=|-=|\*=|/=|%=|&=|\|=|\^=|[-+*/%&|^~!<>=?:;,.(){}\[\]@])
   | (?P<bad>.)
 """, re.VERBOSE)
@@ -1068,7 +1068,11 @@ class _AstBuilder:
         return children[0] + [children[1]]
 
     def struct_expr(self, meta, children):
-        return ast.StructExpression(_values(children), loc=self.loc(meta))
+        fields = [("...", c) if isinstance(c, ast.Dots) else c for c in _values(children)]
+        return ast.StructExpression(fields, loc=self.loc(meta))
+
+    def dots(self, meta, children):
+        return ast.Dots(loc=self.loc(meta))
 
     def kv_pair(self, meta, children):
         return (str(children[0]), children[1])

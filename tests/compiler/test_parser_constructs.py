@@ -456,3 +456,20 @@ def test_dot_prefix_looks_up_the_global_scope(parse_text):
     program = parse_text("const bit<8> X = 1;\nbit<8> f<X>(in X v) { return .X; }\n")
     ret = decl(program, "f").body.statements[0].value
     assert isinstance(ret, ast.Name) and ret.name == "X" and ret.global_scope
+
+
+def test_dots_default_initializers(parse_text):
+    program = parse_text("struct s_t { bit<8> a; bit<8> b; }\n"
+                         "const s_t S = { a = 1, ... };\nconst bit<8> D = ...;\n"
+                         "const tuple<bit<8>, bit<8>> T = { 1, ... };\n")
+    fields = decl(program, "S").value.fields
+    assert fields[0][0] == "a" and fields[1][0] == "..." and isinstance(fields[1][1], ast.Dots)
+    assert isinstance(decl(program, "D").value, ast.Dots)
+    assert isinstance(decl(program, "T").value.elements[1], ast.Dots)
+
+
+def test_arrays_of_arrays(parse_text):
+    program = parse_text("struct s_t { bit<8>[2][3] grid; }\n")
+    grid = decl(program, "s_t").fields[0].type_ref
+    assert isinstance(grid, ast.StackTypeRef) and grid.size.value == 3
+    assert isinstance(grid.element, ast.StackTypeRef) and grid.element.size.value == 2
