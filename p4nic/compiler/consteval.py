@@ -81,13 +81,26 @@ def evaluate(e, constants: dict):
         return v
     if isinstance(e, ast.MethodCall):
         return _call(e, constants)
+    if isinstance(e, ast.Dots):
+        return default_value(e.type)
+    if isinstance(e, ast.ListExpression) and e.elements and isinstance(e.elements[-1], ast.Dots):
+        full = default_value(e.type)
+        given = [evaluate(x, constants) for x in e.elements[:-1]]
+        if isinstance(full, dict):
+            full.update(zip(full, given))
+            return full
+        return tuple(given) + full[len(given):]
     if isinstance(e, ast.ListExpression):
         values = tuple(evaluate(x, constants) for x in e.elements)
         if isinstance(e.type, T.StructLike):
             return dict(zip((f.name for f in e.type.fields), values))
         return values
     if isinstance(e, ast.StructExpression):
-        return {name: evaluate(x, constants) for name, x in e.fields}
+        values = default_value(e.type) if any(isinstance(x, ast.Dots) for _, x in e.fields) \
+            else {}
+        values.update((name, evaluate(x, constants)) for name, x in e.fields
+                      if not isinstance(x, ast.Dots))
+        return values
     if isinstance(e, ast.Index):
         v, i = evaluate(e.expr, constants), evaluate(e.index, constants)
         if isinstance(v, tuple) and isinstance(i, int) and 0 <= i < len(v):
@@ -117,6 +130,25 @@ def _size_of(t, method: str) -> int:
         return t.width()
     n = bits(t, method.startswith("max"))
     return (n + 7) // 8 if method.endswith("Bytes") else n
+
+
+def default_value(t):
+    """The value `...` gives a type (P4-16 spec 8.26 "default values"); NotConstant for types
+    whose default is not a plain value (headers are invalid, not a constant)."""
+    b = T.base_type(t)
+    if isinstance(b, (T.BitsType, T.IntType)):
+        return 0
+    if isinstance(b, T.BoolType):
+        return False
+    if isinstance(t, T.ErrorType):
+        return ("error", "NoError")
+    if isinstance(t, T.EnumType):
+        return (t.name, t.members[0])
+    if isinstance(t, T.StructType):
+        return {f.name: default_value(f.type) for f in t.fields}
+    if isinstance(t, T.TupleType):
+        return tuple(default_value(x) for x in t.elements)
+    raise NotConstant(None)
 
 
 def _call(e, constants):

@@ -137,6 +137,10 @@ class ExpressionChecker:
             return T.DontCareType()  # typed by the comparison or assignment it appears in
         if isinstance(e, (ast.DontCare, ast.DefaultExpression)):
             return T.DontCareType()
+        if isinstance(e, ast.Dots):
+            if expected is None:
+                raise type_error("'...' needs a type from its context", e)
+            return expected  # the default value of that type
         if isinstance(e, ast.SelectExpression):
             raise type_error("select expression is only allowed as a parser transition", e)
         if isinstance(e, ast.This):
@@ -406,6 +410,21 @@ class ExpressionChecker:
         return to
 
     def list_expr(self, e: ast.ListExpression, scope: Scope, expected) -> T.P4Type:
+        elements = e.elements
+        if elements and isinstance(elements[-1], ast.Dots) and isinstance(
+                expected, (T.StructLike, T.TupleType, T.StackType)):
+            # `{a, b, ...}`: the remaining components get default values
+            elements[-1].type = expected
+            parts = (expected.elements if isinstance(expected, T.TupleType) else
+                     [expected.element] * expected.size if isinstance(expected, T.StackType)
+                     else [f.type for f in expected.fields])
+            if len(elements) - 1 > len(parts):
+                raise type_error(f"{expected} has {len(parts)} components but the initializer "
+                                 f"has {len(elements) - 1}", e)
+            for el, part in zip(elements[:-1], parts):
+                self.expr(el, scope, part)
+                self.coerce(el, part)
+            return expected
         if isinstance(expected, (T.StructType, T.HeaderType)) and not isinstance(
                 expected, T.HeaderUnionType):
             if len(e.elements) != len(expected.fields):
@@ -435,14 +454,18 @@ class ExpressionChecker:
         target = self.resolve(e.type_ref, scope) if e.type_ref is not None else expected
         if isinstance(target, T.StructLike):
             given = {n for n, _ in e.fields}
+            defaults = any(isinstance(v, ast.Dots) for _, v in e.fields)
             for n, v in e.fields:
+                if isinstance(v, ast.Dots):
+                    v.type = target  # `...`: the fields not written get default values
+                    continue
                 f = target.field(n)
                 if f is None:
                     raise type_error(f"{target} has no field '{n}'", v)
                 self.expr(v, scope, f.type)
                 self.coerce(v, f.type)
             missing = [f.name for f in target.fields if f.name not in given]
-            if missing and not isinstance(target, T.HeaderUnionType):
+            if missing and not defaults and not isinstance(target, T.HeaderUnionType):
                 raise type_error(f"initializer of {target} lacks field '{missing[0]}'", e)
             return target
         fields = tuple(T.Field(n, self.expr(v, scope)) for n, v in e.fields)
@@ -559,10 +582,35 @@ class ExpressionChecker:
             fn = self.pick_overload(methods, e.args, e, f"method '{m}' of {decl.name}")
             tparams = [tp if isinstance(tp, str) else tp.name for tp in decl.type_params]
             subst = dict(zip(tparams, target_t.type_args))
-            return self.generic_call(fn, e, scope, subst, type_args, callee, expected)
+            rt = self.generic_call(fn, e, scope, subst, type_args, callee, expected)
+            if decl.name == "packet_in":
+                self.check_packet_in_call(e, m, rt)
+            return rt
         if isinstance(target_t, T.StructLike) and target_t.field(m) is not None:
             raise type_error(f"field '{m}' of {target_t} cannot be called", callee)
         raise type_error(f"{target_t} has no method '{m}'", callee)
+
+    @staticmethod
+    def check_packet_in_call(e: ast.MethodCall, method: str, result) -> None:
+        """core.p4's packet_in rules as p4c checks them: extract() takes a header, the
+        two-argument form one with a varbit field and the one-argument form one without;
+        lookahead<T>() needs a fixed-width T."""
+        def has_varbit(t):
+            return isinstance(t, T.StructLike) and any(
+                isinstance(f.type, T.VarbitType) or has_varbit(f.type) for f in t.fields)
+        if method == "extract" and e.args and e.args[0].value is not None:
+            arg = e.args[0].value
+            if not isinstance(arg.type, (T.HeaderType, T.TypeVariable)):
+                raise type_error(f"extract() needs a header, not {arg.type}", arg)
+            if len(e.args) == 2 and not has_varbit(arg.type):
+                raise type_error(f"two-argument extract() needs a header with a varbit field; "
+                                 f"{arg.type} has none", arg)
+            if len(e.args) == 1 and has_varbit(arg.type):
+                raise type_error(f"{arg.type} has a varbit field: extract it with its size in "
+                                 f"bits as the second argument", arg)
+        elif method == "lookahead" and (isinstance(result, (T.VoidType, T.VarbitType))
+                                        or has_varbit(result)):
+            raise type_error(f"lookahead() needs a fixed-width type, not {result}", e)
 
     def pick_overload(self, candidates: list, args: list, node, what: str):
         named = {a.name for a in args if a.name}
