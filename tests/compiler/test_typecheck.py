@@ -233,3 +233,42 @@ def test_type_errors(tmp_path, body, fragment):
         typed_source(tmp_path, body)
     assert fragment in info.value.message
     assert info.value.loc.file.endswith("prog.p4") and info.value.loc.line > 7
+
+
+def test_part_selects_and_default_initializers(tmp_path):
+    typed = typed_source(tmp_path, """
+struct pair_t { bit<8> a; bit<16> b; }
+const pair_t ZERO = { a = 7, ... };
+control C(inout headers_t h, inout meta_t m) {
+    apply {
+        m.hash = h.ipv4.src[(bit<5>)h.ipv4.ttl +: 16];
+        pair_t p = { 1, ... };
+        h.vlans = { h.vlans[0], ... };
+    }
+}""")
+    sliced, = assignments(control(typed, "C").body)[:1]
+    assert sliced.right.type == T.BitsType(16)
+    values = {d.name: v for d, v in typed.constants.items()}
+    assert values["ZERO"] == {"a": 7, "b": 0}
+    decl = control(typed, "C").body.statements[1]
+    assert decl.init.type.name == "pair_t"
+
+
+def test_switch_on_enum_and_int_comparison(tmp_path):
+    typed = typed_source(tmp_path, """
+enum bit<8> Kind { A = 1, B = 2 }
+control C(inout meta_t m, in Kind k) {
+    apply {
+        switch (k) {
+            Kind.A: { m.flag = true; }
+            default: { }
+        }
+        m.flag = k == 2;
+    }
+}""")
+    compare = assignments(control(typed, "C").body)[-1].right
+    assert compare.type == T.BoolType() and compare.right.type == T.BitsType(8)
+    with pytest.raises(CompileError, match="switch label of type"):
+        typed_source(tmp_path, """
+enum bit<8> Kind { A = 1 }
+control C(in Kind k, inout meta_t m) { apply { switch (k) { 8w1: { } } } }""")
