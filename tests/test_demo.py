@@ -117,3 +117,26 @@ def test_keep_running_serves_p4runtime_until_terminated():
         code = process.wait(timeout=30)
     assert code == 130, output
     assert not [pid for pid in switches if _stat(pid) and _stat(pid)[0] != "Z"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_ctrl_c_while_running_stops_the_switches():
+    process = subprocess.Popen([P4NIC, "demo"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    output, switches = "", []
+    try:
+        deadline = time.monotonic() + 120
+        while "1. RX filters" not in output and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            output += line
+        switches = _live_children(process.pid)
+        assert len(switches) == 2, output
+    finally:
+        process.send_signal(signal.SIGINT)
+        output += process.communicate(timeout=30)[0]
+    assert process.returncode == 130, output
+    assert "interrupted; stopping the NICs" in output
+    assert "Traceback" not in output
+    assert not [pid for pid in switches if _stat(pid) and _stat(pid)[0] != "Z"]
