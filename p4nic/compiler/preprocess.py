@@ -104,34 +104,20 @@ def _join(tokens) -> str:
     return "".join(text for _, text in tokens)
 
 
+_COMMENT_OR_STRING = re.compile(r'"(?:\\.|[^"\\])*"?|//[^\n]*|/\*.*?(?:\*/|\Z)', re.DOTALL)
+
+
 def _strip_comments(text: str, path: str) -> str:
     """Replace comments with spaces, keeping newlines and columns; strings stay untouched."""
-    out = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            out.append(text[i:j + 1])
-            i = j + 1
-        elif text.startswith("//", i):
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            out.append(" " * (j - i))
-            i = j
-        elif text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            if j < 0:
-                raise CompileError("unterminated /* comment", _loc_in(path, text, i),
-                                   kind="preprocessor")
-            out.append(re.sub(r"[^\n]", " ", text[i:j + 2]))
-            i = j + 2
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
+    def blank(m: re.Match) -> str:
+        found = m.group()
+        if found[0] == '"':
+            return found
+        if found.startswith("/*") and (len(found) < 4 or not found.endswith("*/")):
+            raise CompileError("unterminated /* comment", _loc_in(path, text, m.start()),
+                               kind="preprocessor")
+        return re.sub(r"[^\n]", " ", found)
+    return _COMMENT_OR_STRING.sub(blank, text)
 
 
 def _loc_in(path: str, text: str, offset: int) -> SourceLocation:
