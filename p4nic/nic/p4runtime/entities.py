@@ -1,4 +1,4 @@
-"""Write and Read of P4Runtime entities against a loaded Device's RuntimeState.
+"""Write and Read of P4Runtime entities against the RuntimeState of a loaded Device.
 
 One `Entities` object serves one pipeline config. Each entity type has a writer (validates the
 message the way the P4Runtime spec "P4 Entity Messages" asks, then calls RuntimeState) and a
@@ -12,10 +12,10 @@ import grpc
 from p4.config.v1 import p4info_pb2
 from p4.v1 import p4runtime_pb2
 
+from p4nic.nic.externs import check_meter_rates
 from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
 from p4nic.nic.p4runtime.translate import (P4InfoIndex, TableInfo, decode_bytes, encode_int,
                                            encode_signed)
-from p4nic.nic.externs import check_meter_rates
 from p4nic.nic.tables import TableError
 
 Update = p4runtime_pb2.Update
@@ -46,12 +46,11 @@ def table_default_is_const(index: P4InfoIndex, te) -> bool:
 
 
 class Entities:
-    """P4Runtime Write/Read for one (device, P4Info) pair."""
+    """P4Runtime Write/Read for one (RuntimeState, P4Info) pair."""
 
-    def __init__(self, device, index: P4InfoIndex, digests=None):
-        self.device = device
+    def __init__(self, state, index: P4InfoIndex, digests=None):
         self.index = index
-        self.state = device.state
+        self.state = state
         self.digests = digests                # stream.DigestBuffers fed by DigestEntry writes
         self.one_shot_ids: dict = {}          # profile JSON name -> member/group ids we picked
         # (table JSON name, handle) -> (restart time, real last hit) of idle-timeout restarts

@@ -122,7 +122,7 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
             # (spec): a scratch device holds the writes, replayed into the real one at COMMIT.
             scratch_device = self.device_factory()
             scratch_device.load(pipeline.bmv2_json)
-            scratch = Entities(scratch_device, pipeline.index)
+            scratch = Entities(scratch_device.state, pipeline.index)
             with self.lock:
                 self.saved = (pipeline, scratch)
                 self.pipeline, self.entities = pipeline, scratch
@@ -142,7 +142,7 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
         """
         with self.lock:
             self.device.load(pipeline.bmv2_json)
-            entities = Entities(self.device, pipeline.index, self.digests)
+            entities = Entities(self.device.state, pipeline.index, self.digests)
             try:
                 entities.replay(state)
             except P4RuntimeError as exc:
@@ -150,7 +150,7 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
                     raise
                 old_pipeline, old_state = restore
                 self.device.load(old_pipeline.bmv2_json)
-                self.entities = Entities(self.device, old_pipeline.index, self.digests)
+                self.entities = Entities(self.device.state, old_pipeline.index, self.digests)
                 self.entities.replay(old_state)
                 raise invalid(f"the forwarding state cannot be kept with the new config: "
                               f"{exc.message}") from None
