@@ -4,13 +4,14 @@ direct counters), as p4c's output does with simple_switch_grpc."""
 import subprocess
 import sys
 
+import grpc
 import pytest
 from google.protobuf import text_format
 from p4.v1 import p4runtime_pb2 as pb
 
 pytest.importorskip("p4nic.nic.device", reason="the Device (p4nic/nic/device.py) has not landed yet")
 
-from p4rt_client import PROGRAMS, Client, Names, SwitchProcess, Wire  # noqa: E402
+from p4rt_client import PROGRAMS, Client, Names, SwitchProcess, Wire, details  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +91,60 @@ def test_digest_on_compiled_program(session):
     digest = stream.recv(kind="digest").digest
     assert digest.digest_id == digest_id
     assert [m.bitstring for m in digest.data[0].struct.members] == [b"\xbe\xef", b"\x02"]
+
+
+def any_entry(table, p4info) -> pb.Entity:
+    """A well-formed entry for `table`: zero exact keys, wildcards elsewhere, its first entry
+    action with zero parameters."""
+    entity = pb.Entity()
+    te = entity.table_entry
+    te.table_id = table.preamble.id
+    for field in table.match_fields:
+        if field.match_type == field.EXACT:
+            te.match.add(field_id=field.id).exact.value = b"\x00"
+        elif field.match_type in (field.TERNARY, field.RANGE, field.OPTIONAL):
+            te.priority = 1
+    ref = next(r for r in table.action_refs if r.scope != r.DEFAULT_ONLY)
+    action = next(a for a in p4info.actions if a.preamble.id == ref.id)
+    te.action.action.action_id = action.preamble.id
+    for param in action.params:
+        te.action.action.params.add(param_id=param.id, value=b"\x00")
+    return entity
+
+
+@pytest.mark.parametrize("program", ["vnic.p4", "pnic.p4"])
+def test_guest_role_on_the_nic_pipelines(program, tmp_path):
+    """DESIGN.md: the guest may write its own (@p4runtime_role("guest")) tables and nothing else."""
+    source = PROGRAMS.parents[2] / "p4src" / program
+    json_path, p4info_path = tmp_path / "prog.json", tmp_path / "prog.p4info.txtpb"
+    result = subprocess.run([sys.executable, "-m", "p4nic.cli", "compile", str(source), "-o", str(json_path),
+                             "--p4runtime-files", str(p4info_path)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    config = pb.ForwardingPipelineConfig(p4_device_config=json_path.read_bytes())
+    text_format.Parse(p4info_path.read_text(), config.p4info)
+    guest_tables = [t for t in config.p4info.tables if '@p4runtime_role("guest")' in t.preamble.annotations]
+    host_tables = [t for t in config.p4info.tables if t not in guest_tables and not t.is_const_table]
+    assert guest_tables and host_tables
+
+    switch = SwitchProcess(tmp_path)
+    host = Client(switch.address, election_id=(0, 1))
+    guest = Client(switch.address, election_id=(0, 1), role="guest")
+    streams = [host.stream(), guest.stream()]
+    try:
+        streams[0].arbitrate((0, 1))
+        assert streams[1].arbitrate((0, 1), role="guest").arbitration.status.code == 0
+        host.set_config(config)
+        for table in guest_tables:
+            guest.insert(any_entry(table, config.p4info))
+        with pytest.raises(grpc.RpcError) as err:
+            guest.insert(any_entry(host_tables[0], config.p4info))
+        assert details(err.value)[0][0] == grpc.StatusCode.PERMISSION_DENIED
+        host.insert(any_entry(host_tables[0], config.p4info))
+        visible = guest.read(pb.Entity(table_entry=pb.TableEntry()), role="guest")
+        assert {e.table_entry.table_id for e in visible} == {t.preamble.id for t in guest_tables}
+    finally:
+        for stream in streams:
+            stream.close()
+        host.close()
+        guest.close()
+        assert switch.stop() == 0
