@@ -22,6 +22,7 @@ BUNDLED_INCLUDE_DIR = Path(__file__).parent / "p4include"
 PREDEFINED_MACROS = {"__TARGET_BMV2__": "1", "__P4NIC__": "1"}
 
 MAX_INCLUDE_DEPTH = 200
+MAX_EXPANSION_TOKENS = 1_000_000
 
 _PP_TOKEN = re.compile(r"""
     (?P<space>[ \t\f\v\r]+)
@@ -185,6 +186,7 @@ class _FileRun:
         self.line_offset = 0          # reported line = real line + offset (changed by #line)
         # Each conditional frame: [active, any_branch_taken, seen_else, parent_active, loc]
         self.conds: list = []
+        self.expansion_budget = MAX_EXPANSION_TOKENS    # per line, reset by each expansion
 
     def active(self) -> bool:
         return all(frame[0] for frame in self.conds)
@@ -363,6 +365,7 @@ class _FileRun:
                 continue
             resolved.append(tokens[i])
             i += 1
+        self.expansion_budget = MAX_EXPANSION_TOKENS
         expanded = [t for t in self.expand(resolved, frozenset(), line) if t[0] != "space"]
         expanded = [("number", "0") if kind == "ident" else (kind, value)
                     for kind, value in expanded]
@@ -395,7 +398,17 @@ class _FileRun:
         if not any(k == "ident" and v in self.pp.macros or v == "__LINE__" or v == "__FILE__"
                    for k, v in tokenize_pp(text)):
             return text
+        self.expansion_budget = MAX_EXPANSION_TOKENS
         return _join(self.expand(tokenize_pp(text), frozenset(), line))
+
+    def spend(self, tokens: list, macro: Macro, line: int) -> list:
+        """Count a macro's replacement against the line's budget, so that macros that double
+        at every level end in an error instead of exhausting memory."""
+        self.expansion_budget -= len(tokens)
+        if self.expansion_budget < 0:
+            self.error(f"expansion of macro '{macro.name}' is too large "
+                       f"(over {MAX_EXPANSION_TOKENS} tokens on one line)", line)
+        return tokens
 
     def expand(self, tokens: list, disabled: frozenset, line: int) -> list:
         out = []
@@ -420,7 +433,8 @@ class _FileRun:
                 i += 1
                 continue
             if macro.params is None:
-                out.extend(self.expand(self.substitute(macro, {}), disabled | {value}, line))
+                body = self.spend(self.substitute(macro, {}), macro, line)
+                out.extend(self.expand(body, disabled | {value}, line))
                 i += 1
                 continue
             j = i + 1
@@ -431,7 +445,7 @@ class _FileRun:
                 i += 1
                 continue
             args, i = self.collect_args(tokens, j, macro, line)
-            body = self.substitute(macro, args, disabled, line)
+            body = self.spend(self.substitute(macro, args, disabled, line), macro, line)
             out.extend(self.expand(body, disabled | {value}, line))
         return out
 

@@ -196,3 +196,10 @@ def test_columns_after_a_macro_expansion_map_back_to_the_source_line(tmp_path):
     inside = out.location(2, expanded.index("+") + 1).column
     assert invocation_start <= inside < invocation_start + len("ADD(1, 2)")
     assert out.location(2, 1).column == 1
+
+
+def test_exponential_macro_expansion_is_stopped(tmp_path):
+    defines = ["#define M0 x x"] + [f"#define M{i} M{i - 1} M{i - 1}" for i in range(1, 40)]
+    src = write(tmp_path, "bomb.p4", "\n".join(defines) + "\nM39\n")
+    with pytest.raises(CompileError, match="too large"):
+        preprocess(str(src))
