@@ -91,7 +91,11 @@ def preprocess(path: str, include_dirs: Sequence[str] = (),
     pp = _Preprocessor(include_dirs, defines or {})
     if not os.path.isfile(path):
         raise CompileError(f"cannot open source file '{path}'", None, kind="preprocessor")
-    pp.run_file(str(path), depth=0)
+    try:
+        pp.run_file(str(path), depth=0)
+    except RecursionError:
+        raise CompileError("macros nest too deeply to expand (hundreds of levels)", None,
+                           kind="preprocessor") from None
     return PreprocessedSource("".join(line + "\n" for line in pp.out_lines), pp.origins,
                               pp.file_lines, pp.expansions)
 

@@ -203,3 +203,10 @@ def test_exponential_macro_expansion_is_stopped(tmp_path):
     src = write(tmp_path, "bomb.p4", "\n".join(defines) + "\nM39\n")
     with pytest.raises(CompileError, match="too large"):
         preprocess(str(src))
+
+
+def test_absurdly_deep_macro_chains_are_a_clean_error(tmp_path):
+    defines = ["#define M0 x"] + [f"#define M{i} M{i - 1}" for i in range(1, 3000)]
+    src = write(tmp_path, "chain.p4", "\n".join(defines) + "\nM2999\n")
+    with pytest.raises(CompileError, match="nest too deeply"):
+        preprocess(str(src))
