@@ -148,9 +148,8 @@ class Flattener:
             tmp, negate = self.world.table_results[id(e)]
             x = as_bool(tmp.expr)
             return ScalarLoc(ir.Op("not", None, x, is_bool=True) if negate else x, e.type)
-        t = e.expr.type
         n = self.scope.folder.try_number(e) if is_scalar(e.type) else None
-        if n is not None and not isinstance(T.base_type(t), (T.HeaderType, T.StructType)):
+        if n is not None:  # enum and error members, a stack's size, constant struct fields
             return ScalarLoc(const_for(n, e.type), e.type)
         base = self.loc(e.expr)
         if isinstance(base, StructLoc):
