@@ -4,7 +4,7 @@ Works on expressions whose `.type` the type checker has already set, so that ari
 at the expression's width (P4-16 spec 8.6 "Operations on fixed-width bit types": unsigned
 arithmetic is modulo 2^W, signed is two's complement). Values are Python ints for `int`,
 `bit<W>`, `int<W>` and serializable enums, bools for `bool`, `(type name, member)` pairs
-for `error` members and plain enum members, tuples for lists and tuples, and dicts
+for `error` members, match kinds and plain enum members, tuples for lists and tuples, and dicts
 {field: value} for structs and headers.
 """
 from __future__ import annotations
@@ -50,6 +50,8 @@ def evaluate(e, constants: dict):
     if isinstance(e, ast.StringLiteral):
         return e.value
     if isinstance(e, ast.Name):
+        if e.decl is None and isinstance(e.type, T.MatchKindType):
+            return ("match_kind", e.name)
         if e.decl in constants:
             value = constants[e.decl]
             if isinstance(value, int) and not isinstance(value, bool):
