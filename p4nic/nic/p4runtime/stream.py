@@ -60,11 +60,12 @@ class PacketIO:
         size = self.packet_in.header_bytes
         if len(frame) < size:
             return None
-        header = int.from_bytes(frame[:size], "big") >> (-sum(w for _, _, w in self.packet_in.fields) % 8)
-        for field_id, _, width in reversed(self.packet_in.fields):
-            message.metadata.add(metadata_id=field_id, value=encode_int(header & ((1 << width) - 1)))
-            header >>= width
-        message.metadata.sort(key=lambda m: m.metadata_id)
+        shift = 8 * size       # fields from the most significant bit; padding bits at the end
+        header = int.from_bytes(frame[:size], "big")
+        for field_id, _, width in self.packet_in.fields:
+            shift -= width
+            value = (header >> shift) & ((1 << width) - 1)
+            message.metadata.add(metadata_id=field_id, value=encode_int(value))
         message.payload = frame[size:]
         return message
 
