@@ -242,7 +242,12 @@ class StatementLowering:
         end = Label()
         inner = StatementLowering(self.ctx, body_scope, self.out, self.in_parser,
                                   self.exit_label, end, result, [back] + self.exit_backs)
-        inner.statements(decl.body.statements)
+        body = list(decl.body.statements)
+        tail = body.pop() if body and isinstance(body[-1], ast.ReturnStatement) else None
+        inner.statements(body)
+        if tail is not None and tail.value is not None and result is not None:
+            # a return at the end needs no jump (parsers, which cannot jump, rely on this)
+            inner.flat.copy(result, inner.flat.loc(tail.value), tail)
         self.out.append(end)
         self.out.extend(back)
 

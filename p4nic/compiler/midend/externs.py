@@ -215,6 +215,11 @@ class Externs:
                                               as_data(flat.value(a[2]))])
         elif name == "truncate":
             emit("truncate", [as_data(flat.value(a[0]))])
+        elif name == "static_assert":
+            if not lowering.scope.folder.try_number(a[0]):
+                message = a[1].value if len(a) > 1 and isinstance(a[1], ast.StringLiteral) \
+                    else "static_assert failed"
+                raise CompileError(message, call.loc, "type")
         elif name in ("assert", "assume"):
             emit(name, [as_bool(flat.value(a[0]))])
         elif name == "log_msg":
