@@ -183,3 +183,16 @@ def test_header_union_extract_validity_and_emit(tmp_path):
     assert dev.process([(0, bytes([1, 5, 0xAA]))]) == [(0, bytes([1, 6, 0xAA]))]
     assert dev.process([(0, bytes([2, 5, 6, 0xAA]))]) == [(0, bytes([2, 0xAA]))]
     assert dev.process([(0, bytes([3, 0xAA]))]) == [(9, bytes([3, 0xAA]))]
+
+
+def test_function_called_in_a_parser_state(tmp_path):
+    extra = "bit<8> twice_plus_one(in bit<8> x) { bit<8> y = x + x; return y + 1; }"
+    states = """
+    state start {
+        pkt.extract(hdr.a);
+        meta.seen = twice_plus_one(hdr.a.len);
+        transition accept;
+    }
+    """
+    _, dev = parser_device(tmp_path, states, extra=extra)
+    assert send(dev, bytes([0, 20])) == bytes([41, 20])
