@@ -508,7 +508,13 @@ class _AstBuilder:
     # -- program, annotations, names -------------------------------------------------------------
 
     def program(self, meta, children):
-        return ast.Program([c for c in children if c is not None], loc=self.loc(meta))
+        declarations = []
+        for c in children:
+            if isinstance(c, list):
+                declarations.extend(c)      # a typedef of a declaration: both, in order
+            elif c is not None:
+                declarations.append(c)
+        return ast.Program(declarations, loc=self.loc(meta))
 
     def empty_decl(self, meta, children):
         return None
@@ -670,6 +676,13 @@ class _AstBuilder:
         annotations, type_ref, name = children
         return ast.TypedefDeclaration(str(name), type_ref, annotations=annotations or [],
                                       loc=self.tloc(name))
+
+    def typedef_of_declaration(self, meta, children):
+        """`typedef struct S {...} N;` declares S, then N as a typedef of it."""
+        annotations, declared, name = children
+        alias = ast.TypedefDeclaration(str(name), ast.NamedTypeRef(declared.name, loc=declared.loc),
+                                       annotations=annotations or [], loc=self.tloc(name))
+        return [declared, alias]
 
     def newtype_decl(self, meta, children):
         annotations, _, type_ref, name = children

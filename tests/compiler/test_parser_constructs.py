@@ -473,3 +473,11 @@ def test_arrays_of_arrays(parse_text):
     grid = decl(program, "s_t").fields[0].type_ref
     assert isinstance(grid, ast.StackTypeRef) and grid.size.value == 3
     assert isinstance(grid.element, ast.StackTypeRef) and grid.element.size.value == 2
+
+
+def test_typedef_of_a_struct_declaration(parse_text):
+    program = parse_text("typedef struct Point { int<32> x; int<32> y; } Pt;\nconst Pt ORIGIN = { 0, 0 };\n")
+    point, pt = program.declarations[:2]
+    assert isinstance(point, ast.StructDeclaration) and point.name == "Point"
+    assert isinstance(pt, ast.TypedefDeclaration) and pt.type_ref.name == "Point"
+    assert decl(program, "ORIGIN").type_ref.name == "Pt"
