@@ -157,7 +157,9 @@ class P4InfoBuilder:
                 v = int(v)
             if not isinstance(v, int) or v < 0:
                 continue
-            width = T.base_type(arg.value.type).width()
+            width = control_plane_width(arg.value.type)  # translated types: their sdn width
+            if width <= 0:
+                continue
             a = msg.initial_default_action.arguments.add()
             a.param_id = pid
             a.value = bytes_of(v, width)
