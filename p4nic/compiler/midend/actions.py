@@ -13,11 +13,10 @@ from p4nic.compiler import ast
 from p4nic.compiler import types as T
 from p4nic.compiler.midend import ir
 from p4nic.compiler.midend.ir import Label
-from p4nic.compiler.midend.flatten import (
-    Flattener, as_bool, as_data, const_for, unsupported)
+from p4nic.compiler.midend.flatten import Flattener, as_bool, as_data, unsupported
 from p4nic.compiler.midend.inline import Scope, bind_call
 from p4nic.compiler.midend.localvars import (
-    CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, UnionLoc, is_scalar)
+    CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, UnionLoc, const_for, is_scalar)
 
 
 def resolve_jumps(prims: list) -> list:

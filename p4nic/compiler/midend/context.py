@@ -8,10 +8,10 @@ from p4nic.compiler.midend import ir
 from p4nic.compiler.midend.actions import Label, StatementLowering, call_for_value, resolve_jumps
 from p4nic.compiler.midend.constfold import Folder
 from p4nic.compiler.midend.externs import Externs, ExternInstance
-from p4nic.compiler.midend.flatten import unsupported, width_of
+from p4nic.compiler.midend.flatten import unsupported
 from p4nic.compiler.midend.inline import Scope, bind_call, constant_bindings
 from p4nic.compiler.p4info.naming import BlockPath, external_name
-from p4nic.compiler.midend.localvars import CompileTimeLoc, Names, ScalarLoc, Storage
+from p4nic.compiler.midend.localvars import CompileTimeLoc, Names, ScalarLoc, Storage, width_of
 from p4nic.compiler.midend.parsers import lookahead_value
 
 

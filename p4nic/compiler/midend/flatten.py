@@ -20,7 +20,7 @@ from p4nic.compiler.errors import CompileError
 from p4nic.compiler.midend import ir
 from p4nic.compiler.midend.localvars import (
     CompileTimeLoc, HeaderLoc, InvalidLoc, Loc, ScalarLoc, StackLoc, StructLoc, UnionLoc,
-    header_fields, is_scalar, is_signed, scalar_width)
+    const_for, header_fields, is_scalar, is_signed, scalar_width, width_of)
 
 
 def unsupported(msg: str, node) -> CompileError:
@@ -62,21 +62,6 @@ def fit(x: ir.LExpr, t: T.P4Type) -> ir.LExpr:
     if b.signed:
         return ir.Op("two_comp_mod", x, ir.Const(b.w), width=b.w, signed=True)
     return ir.Op("&", x, ir.Const(mask(b.w), b.w), width=b.w)
-
-
-def width_of(t: T.P4Type) -> Optional[int]:
-    b = T.base_type(t)
-    if isinstance(b, T.BitsType):
-        return b.w
-    if is_scalar(b):
-        return scalar_width(b)
-    return None
-
-
-def const_for(v: int, t: T.P4Type) -> ir.LExpr:
-    if isinstance(T.base_type(t), T.BoolType):
-        return ir.BoolConst(bool(v))
-    return ir.Const(v, width_of(t), is_signed(t))
 
 
 @dataclass

@@ -14,9 +14,9 @@ from typing import Optional
 
 from p4nic.compiler import ast
 from p4nic.compiler.errors import CompileError
-from p4nic.compiler.midend.constfold import Folder
+from p4nic.compiler.midend.constfold import Folder, NotConstant
 from p4nic.compiler.p4info.naming import BlockPath
-from p4nic.compiler.midend.localvars import Loc, ScalarLoc
+from p4nic.compiler.midend.localvars import Loc, ScalarLoc, const_for
 
 
 class Scope:
@@ -58,15 +58,9 @@ class Scope:
         if loc is not None:
             return loc
         if decl is not None:
-            try:
-                v = self.folder.value(name)
-            except Exception:
-                v = None
-            if v is not None and name.type is not None:
-                n = self.folder.number(v, name.type)
-                if n is not None:
-                    from p4nic.compiler.midend.flatten import const_for
-                    return ScalarLoc(const_for(n, name.type), name.type)
+            n = self.folder.try_number(name) if name.type is not None else None
+            if n is not None:
+                return ScalarLoc(const_for(n, name.type), name.type)
         raise CompileError(f"'{name.name}' cannot be used here on BMv2", name.loc, "unsupported")
 
 
@@ -96,7 +90,7 @@ def constant_bindings(scope: Scope, pairs: list) -> dict:
             continue
         try:
             out[p] = scope.folder.value(value)
-        except Exception:
+        except NotConstant:
             continue
     return out
 

@@ -100,6 +100,23 @@ def is_signed(t: T.P4Type) -> bool:
     return isinstance(b, T.BitsType) and b.signed
 
 
+def width_of(t: T.P4Type) -> Optional[int]:
+    """Bit width of a scalar type; None for `int` and aggregates."""
+    b = T.base_type(t)
+    if isinstance(b, T.BitsType):
+        return b.w
+    if is_scalar(b):
+        return scalar_width(b)
+    return None
+
+
+def const_for(v: int, t: T.P4Type) -> ir.LExpr:
+    """The constant v as a value of type t."""
+    if isinstance(T.base_type(t), T.BoolType):
+        return ir.BoolConst(bool(v))
+    return ir.Const(v, width_of(t), is_signed(t))
+
+
 class Names:
     """Hands out names unique within one namespace, p4c style: `x`, `x_0`, `x_1`, ..."""
 

@@ -15,10 +15,10 @@ from p4nic.compiler import ast
 from p4nic.compiler import types as T
 from p4nic.compiler.midend import ir
 from p4nic.compiler.midend.actions import Label, StatementLowering
-from p4nic.compiler.midend.flatten import Flattener, as_data, unsupported, width_of
+from p4nic.compiler.midend.flatten import Flattener, as_data, unsupported
 from p4nic.compiler.midend.inline import Scope, bind_call
 from p4nic.compiler.midend.localvars import (
-    CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, StructLoc, check_byte_aligned)
+    CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, StructLoc, check_byte_aligned, width_of)
 
 
 def to_parser_ops(prims: list) -> list:
