@@ -189,7 +189,7 @@ class SwitchProcess:
             [sys.executable, "-m", "p4nic.cli", "switch", "--no-p4", "--packet-in", self.socket,
              "--device-id", str(device_id), "--", "--grpc-server-addr", "127.0.0.1:0",
              "--cpu-port", str(cpu_port)],
-            stdout=self.log, stderr=subprocess.STDOUT, env=dict(os.environ))
+            stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while True:
             found = re.search(r"Server listening on [^:]+:(\d+)", self.log_path.read_text())
