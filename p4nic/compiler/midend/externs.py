@@ -299,7 +299,9 @@ class Externs:
         else:
             name = self.anonymous_digests.setdefault(id(call),
                                                      f"digest_{len(self.anonymous_digests)}")
-        fields = self.fields_of(flat, data, call)
+        # BMv2 reads a digest's fields at the end of ingress; copies keep the values at the
+        # call, as p4c's output does
+        fields = [materialize(flat, v, call) for v in leaf_values(flat, flat.loc(data), call)]
         self.ctx.out.learn_lists.append(ir.FieldList(name, fields))
         return len(self.ctx.out.learn_lists)
 
