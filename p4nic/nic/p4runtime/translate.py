@@ -132,8 +132,10 @@ class P4InfoIndex:
     def __init__(self, p4info: p4info_pb2.P4Info, bmv2_json: dict):
         self.p4info = p4info
         json_tables = {t["name"]: t for p in bmv2_json.get("pipelines", []) for t in p.get("tables", [])}
-        json_profiles = {a["name"]: a for p in bmv2_json.get("pipelines", [])
+        json_profiles = {a["name"] for p in bmv2_json.get("pipelines", [])
                          for a in p.get("action_profiles", [])}
+        # BMv2's older JSON names a table's profile inline (`act_prof_name`).
+        json_profiles.update(t["act_prof_name"] for t in json_tables.values() if "act_prof_name" in t)
         json_actions = {a["id"]: a for a in bmv2_json.get("actions", [])}
         self.actions = {a.preamble.id: ActionInfo(
             a.preamble.id, a.preamble.name, [(p.id, p.name, p.bitwidth) for p in a.params])
