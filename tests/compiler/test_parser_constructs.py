@@ -476,7 +476,8 @@ def test_arrays_of_arrays(parse_text):
 
 
 def test_typedef_of_a_struct_declaration(parse_text):
-    program = parse_text("typedef struct Point { int<32> x; int<32> y; } Pt;\nconst Pt ORIGIN = { 0, 0 };\n")
+    program = parse_text("typedef struct Point { int<32> x; int<32> y; } Pt;\n"
+                         "const Pt ORIGIN = { 0, 0 };\n")
     point, pt = program.declarations[:2]
     assert isinstance(point, ast.StructDeclaration) and point.name == "Point"
     assert isinstance(pt, ast.TypedefDeclaration) and pt.type_ref.name == "Point"
