@@ -174,7 +174,7 @@ class _Writer:
     def action(self, i: int, a: ir.Action) -> dict:
         return with_source({"name": a.name, "id": i,
                             "runtime_data": [{"name": n, "bitwidth": w} for n, w in a.params],
-                            "primitives": [self.primitive(p) for p in a.primitives]}, None)
+                            "primitives": [self.primitive(p) for p in a.primitives]}, a.loc)
 
     @staticmethod
     def primitive(p: ir.Primitive) -> dict:
