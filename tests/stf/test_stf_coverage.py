@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PROGRAMS = Path(__file__).parent / "programs"
-COVERAGE = ["parser_features"]
+COVERAGE = ["parser_features", "checksums", "traffic_manager"]
 
 
 def run_stf(program: Path, test: Path) -> subprocess.CompletedProcess:
