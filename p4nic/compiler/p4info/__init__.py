@@ -124,10 +124,9 @@ class P4InfoBuilder:
         msg = self.p4info.tables.add()
         self.preamble(msg, ids.TABLE, t.name, d)
         self.match_fields(msg, d)
-        collect_scope = t.scope
-        for action, ref_annotations in t.actions:
+        for _, action_name, ref_annotations in t.actions:
             ref = msg.action_refs.add()
-            ref.id = self.symbols.id(ids.ACTION, self.action_name(action, collect_scope))
+            ref.id = self.symbols.id(ids.ACTION, action_name)
             names = {a.name for a in ref_annotations}
             add_annotations(ref, _Annotated(ref_annotations))
             if "tableonly" in names:
@@ -135,11 +134,8 @@ class P4InfoBuilder:
             elif "defaultonly" in names:
                 ref.scope = p4info_pb2.ActionRef.DEFAULT_ONLY
         default_prop = d.prop("default_action")
-        if default_prop is None:
-            default_action, args = self.objects_no_action(), []
-        else:
-            default_action, args = default_prop.value.name.decl, default_prop.value.args
-        default_id = self.symbols.id(ids.ACTION, self.action_name(default_action, collect_scope))
+        default_action, args = t.default_action, t.default_args
+        default_id = self.symbols.id(ids.ACTION, t.default_name)
         if default_prop is not None and default_prop.const:
             msg.const_default_action_id = default_id
         msg.initial_default_action.action_id = default_id
@@ -172,15 +168,6 @@ class P4InfoBuilder:
             msg.is_const_table = True
         if entries is not None and entries.value:
             msg.has_initial_entries = True
-
-    def objects_no_action(self):
-        return next(d for d in self.typed.program.declarations
-                    if isinstance(d, ast.ActionDeclaration) and d.name == "NoAction")
-
-    def action_name(self, action, scope) -> str:
-        if action in set(self.typed.program.declarations):
-            return control_plane_name(action)
-        return scope.name(action)
 
     def match_fields(self, msg, d) -> None:
         key = d.prop("key")

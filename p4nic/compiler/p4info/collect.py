@@ -19,6 +19,7 @@ from functools import partial
 
 from p4nic.compiler import ast
 from p4nic.compiler.consteval import NotConstant, evaluate
+from p4nic.compiler.errors import CompileError
 from p4nic.compiler.p4info.naming import BlockPath, control_plane_name, external_name
 
 
@@ -54,9 +55,11 @@ class Table:
     decl: ast.TableDeclaration
     name: str
     scope: BlockPath
-    actions: list                       # [(ActionDeclaration, ActionRef annotations)]
-    default: ast.ActionRef | None       # None: NoAction added by the front end
-    constants: dict                     # values of constants and constructor parameters here
+    actions: list            # [(ActionDeclaration, control-plane name, ActionRef annotations)]
+    default_action: ast.ActionDeclaration   # NoAction when the table names none
+    default_name: str
+    default_args: list       # ast.Arguments of the default action
+    constants: dict          # values of constants and constructor parameters here
 
 
 @dataclass
@@ -182,19 +185,25 @@ class Collector:
         return reached, inner_actions - reached, direct_applies
 
     def table(self, t: ast.TableDeclaration, scope: BlockPath, constants: dict) -> None:
-        actions = []
-        for ref in t.prop("actions").value:
-            actions.append((ref.name.decl, ref.annotations))
+        actions = [(ref.name.decl, self.action_name(ref.name.decl, scope), ref.annotations)
+                   for ref in t.prop("actions").value]
         default = t.prop("default_action")
-        if default is None and self.no_action is not None and not any(
-                a is self.no_action for a, _ in actions):
-            actions.append((self.no_action, [ast.Annotation("defaultonly")]))
-        self.out.tables.append(Table(t, scope.name(t), scope, actions,
-                                     default.value if default is not None else None, constants))
-        for a, _ in actions:
-            self.out.actions.setdefault(self.action_name(a, scope), a)
-        if default is None and self.no_action is not None:
-            self.out.actions.setdefault(control_plane_name(self.no_action), self.no_action)
+        if default is not None:
+            action = default.value.name.decl
+            default_name, default_args = self.action_name(action, scope), default.value.args
+        else:
+            if self.no_action is None:
+                raise CompileError(f"table '{t.name}' has no default_action and NoAction is "
+                                   f"not declared; did you include core.p4?", t.loc,
+                                   kind="type")
+            action, default_name, default_args = self.no_action, "NoAction", []
+            if not any(a is action for a, _, _ in actions):
+                actions.append((action, control_plane_name(action),
+                                [ast.Annotation("defaultonly")]))
+        self.out.tables.append(Table(t, scope.name(t), scope, actions, action, default_name,
+                                     default_args, constants))
+        for a, name, _ in actions:
+            self.out.actions.setdefault(name, a)
 
     def action_name(self, action: ast.ActionDeclaration, scope: BlockPath) -> str:
         if action in self.top_level:
