@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 PROGRAMS = Path(__file__).parent / "programs"
-COVERAGE = ["parser_features", "checksums", "traffic_manager"]
+COVERAGE = ["parser_features", "checksums", "traffic_manager", "primitives"]
 
 
-def run_stf(program: Path, test: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "p4nic.cli", "stf", str(program), str(test)],
+def run_stf(program: Path, test: Path, *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "p4nic.cli", "stf", str(program), str(test), *options],
                           capture_output=True, text=True, timeout=60)
 
 
@@ -24,3 +24,22 @@ def test_program_meets_every_expectation(name):
     assert r.returncode == 0, r.stdout + r.stderr
     sent = len(re.findall(r"^packet ", test.read_text(), re.MULTILINE))
     assert f"PASS {test}: {sent} packet(s) sent" in r.stdout
+
+
+def test_a_wrong_expectation_fails(tmp_path):
+    """The runner is not vacuous: push_front with the new element expected at the back fails."""
+    text = (PROGRAMS / "primitives.stf").read_text()
+    right = "expect 1 000000000001 0000000000EE 0201 EE 01 02 AA $"
+    assert right in text
+    wrong = tmp_path / "primitives.stf"
+    wrong.write_text(text.replace(right, "expect 1 000000000001 0000000000EE 0201 01 02 EE AA $"))
+    r = run_stf(PROGRAMS / "primitives.p4", wrong)
+    assert r.returncode == 1
+    assert "differs at byte 14 (nibble 28): expected 0, got E" in r.stdout
+    assert f"FAIL {wrong}: 1 problem(s)" in r.stdout
+
+
+def test_log_msg_reaches_the_trace():
+    r = run_stf(PROGRAMS / "primitives.p4", PROGRAMS / "primitives.stf", "--trace")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "arith: x=1 y=1" in r.stdout and "arith: x=16 y=65535" in r.stdout
