@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 PROGRAMS = Path(__file__).parent / "programs"
-COVERAGE = ["parser_features", "checksums", "traffic_manager", "primitives"]
+COVERAGE = ["parser_features", "checksums", "traffic_manager", "primitives",
+            "match_kinds"]
 
 
 def run_stf(program: Path, test: Path, *options: str) -> subprocess.CompletedProcess:
