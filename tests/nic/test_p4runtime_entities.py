@@ -126,6 +126,7 @@ def test_action_profile_members_and_groups(client):
     assert [(m.action_profile_member.member_id, m.action_profile_member.action.params[0].value)
             for m in members] == [(1, b"\x01"), (2, b"\x03")]
     assert update_error(lambda: client.insert(member(1))) == grpc.StatusCode.ALREADY_EXISTS
+    assert update_error(lambda: client.insert(member(0))) == grpc.StatusCode.INVALID_ARGUMENT  # wildcard id
 
     client.insert(group(10, 1, 2))
     (read,) = client.read(pb.Entity(action_profile_group=pb.ActionProfileGroup()))

@@ -803,6 +803,8 @@ class Entities:
 
     def write_action_profile_member(self, kind, member, role: str):
         info, profile = self.profile(member.action_profile_id, role, writing=True)
+        if member.member_id == 0:
+            raise invalid("member id 0 is reserved for wildcard reads")
         if kind != INSERT:
             self.check_not_one_shot(info, member.member_id, "member")
         if kind == DELETE:
@@ -839,6 +841,8 @@ class Entities:
         info, profile = self.profile(group.action_profile_id, role, writing=True)
         if not info.extra["with_selector"]:
             raise invalid(f"action profile '{info.name}' has no selector, so no groups")
+        if group.group_id == 0:
+            raise invalid("group id 0 is reserved for wildcard reads")
         if kind != INSERT:
             self.check_not_one_shot(info, group.group_id, "group")
         for member in group.members:
