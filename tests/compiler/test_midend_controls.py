@@ -168,3 +168,22 @@ def test_loops_with_break_and_continue(tmp_path):
     _, dev = build(tmp_path, apply)
     assert send(dev, 4) == bytes([4, 10, 2, 6])
     assert send(dev, 0) == bytes([0, 0, 0, 6])
+
+
+def test_run_time_index_into_a_stack_of_header_unions(tmp_path):
+    extra = """
+        header a_t { bit<8> v; }
+        header b_t { bit<16> w; }
+        header_union ab_t { a_t a; b_t b; }
+    """
+    apply = """
+        us[0].a.setValid(); us[1].a.setValid();
+        us[0].a.v = 0; us[1].a.v = 0;
+        us[hdr.d.k & 1].a.v = 5;
+        hdr.d.r1 = us[0].a.v;
+        hdr.d.r2 = us[1].a.v;
+        hdr.d.r3 = us[hdr.d.k & 1].isValid() ? 8w1 : 8w0;
+    """
+    _, dev = build(tmp_path, apply, "ab_t[2] us;", extra)
+    assert send(dev, 0) == bytes([0, 5, 0, 1])
+    assert send(dev, 1) == bytes([1, 0, 5, 1])

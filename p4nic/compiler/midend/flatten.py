@@ -167,9 +167,12 @@ class Flattener:
         raise unsupported(f"unknown stack member '{e.member}'", e)
 
     def dynamic_element(self, s: StackLoc, index: ir.LExpr, node) -> Loc:
-        if s.of_unions:
-            raise unsupported("run-time index into a stack of header unions", node)
         elem = T.base_type(s.type.element)
+        if s.of_unions:
+            union = ir.Op("dereference_union_stack", ir.UnionStackRef(s.name), index)
+            members = {f.name: HeaderLoc(ir.Op("access_union_header", union, i), T.base_type(f.type))
+                       for i, f in enumerate(elem.fields)}
+            return UnionLoc(None, elem, members, union)
         return HeaderLoc(ir.Op("dereference_header_stack", ir.StackRef(s.name), index), elem)
 
     def index(self, e: ast.Index) -> Loc:
@@ -389,7 +392,7 @@ class Flattener:
 
     def is_valid(self, h) -> ir.LExpr:
         if isinstance(h, UnionLoc):
-            return ir.Op("valid_union", None, ir.UnionRef(h.name), is_bool=True)
+            return ir.Op("valid_union", None, h.ref, is_bool=True)
         if isinstance(h, HeaderLoc) and isinstance(h.ref, ir.HeaderRef):
             return ir.Op("d2b", None, ir.Field(h.ref.name, "$valid$", 1), is_bool=True)
         if isinstance(h, HeaderLoc):
@@ -476,8 +479,7 @@ class Flattener:
                 for m in dst.members.values():
                     self.sink.append(ir.Primitive("remove_header", [m.ref], loc))
             elif isinstance(src, UnionLoc):
-                self.sink.append(ir.Primitive("assign_union", [ir.UnionRef(dst.name),
-                                                               ir.UnionRef(src.name)], loc))
+                self.sink.append(ir.Primitive("assign_union", [dst.ref, src.ref], loc))
             else:
                 raise unsupported("cannot assign this value to a header union", node)
         elif isinstance(dst, StackLoc):

@@ -53,9 +53,16 @@ class StackLoc(Loc):
 
 @dataclass
 class UnionLoc(Loc):
-    name: str
+    """A header union: a fixed instance (`name`), or an element of a union stack at a
+    run-time index (`dynamic`, an expression yielding the union)."""
+    name: Optional[str]
     type: T.HeaderUnionType
     members: dict  # member name -> HeaderLoc
+    dynamic: Optional[ir.LExpr] = None
+
+    @property
+    def ref(self) -> ir.LExpr:
+        return self.dynamic if self.dynamic is not None else ir.UnionRef(self.name)
 
 
 @dataclass
