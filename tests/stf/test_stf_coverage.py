@@ -10,7 +10,7 @@ import pytest
 
 PROGRAMS = Path(__file__).parent / "programs"
 COVERAGE = ["parser_features", "checksums", "traffic_manager", "primitives",
-            "match_kinds", "stateful_externs"]
+            "match_kinds", "stateful_externs", "hash_random"]
 
 
 def run_stf(program: Path, test: Path, *options: str) -> subprocess.CompletedProcess:
