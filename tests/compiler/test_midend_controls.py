@@ -187,3 +187,18 @@ def test_run_time_index_into_a_stack_of_header_unions(tmp_path):
     _, dev = build(tmp_path, apply, "ab_t[2] us;", extra)
     assert send(dev, 0) == bytes([0, 5, 0, 1])
     assert send(dev, 1) == bytes([1, 0, 5, 1])
+
+
+def test_a_table_hit_as_another_tables_key(tmp_path):
+    locals_ = TABLE + """
+        action mark(bit<8> v) { hdr.d.r3 = v; }
+        table outer {
+            key = { t.apply().hit : exact @name("t_hit"); }
+            actions = { mark; }
+            const entries = { true : mark(1); false : mark(2); }
+        }
+    """
+    bmv2_json, dev = build(tmp_path, "outer.apply();", locals_)
+    dev.state.tables["I.t"].add([(1,)], action_id(bmv2_json, "I.set1"), (4,))
+    assert send(dev, 1) == bytes([1, 4, 0, 1])
+    assert send(dev, 2) == bytes([2, 0, 0, 2])

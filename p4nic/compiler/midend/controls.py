@@ -402,7 +402,9 @@ class ControlLowering:
         table = ir.Table(site.name, [], [], {}, next_node, None, loc=decl.loc)
         selector_inputs = []
         key_prop = decl.prop("key")
-        for k in (key_prop.value if key_prop is not None else []):
+        keys = key_prop.value if key_prop is not None else []
+        calls = self.table_result_temps(keys)  # `t2.apply().hit` as a key: t2 goes first
+        for k in keys:
             target, mask = self.key_target(flat, k, pre)
             name = key_name(k)
             if k.match_kind == "selector":
@@ -421,9 +423,10 @@ class ControlLowering:
         else:
             table.next_tables = nexts
         self.pipeline.tables.append(table)
+        first = table.name
         if pre:
-            return self.hidden_table(resolve_jumps(pre), decl.loc, table.name)
-        return table.name
+            first = self.hidden_table(resolve_jumps(pre), decl.loc, first)
+        return self.hoist_table_calls(calls, tscope, first)
 
     def key_target(self, flat: Flattener, k: ast.KeyElement, pre: list):
         e = k.expr
