@@ -10,7 +10,8 @@ import pytest
 
 PROGRAMS = Path(__file__).parent / "programs"
 COVERAGE = ["parser_features", "checksums", "traffic_manager", "primitives",
-            "match_kinds", "stateful_externs", "hash_random"]
+            "match_kinds", "stateful_externs", "hash_random",
+            "clone_recirc"]
 
 
 def run_stf(program: Path, test: Path, *options: str) -> subprocess.CompletedProcess:
