@@ -202,3 +202,14 @@ def test_a_table_hit_as_another_tables_key(tmp_path):
     dev.state.tables["I.t"].add([(1,)], action_id(bmv2_json, "I.set1"), (4,))
     assert send(dev, 1) == bytes([1, 4, 0, 1])
     assert send(dev, 2) == bytes([2, 0, 0, 2])
+
+
+def test_directionless_int_parameter_of_an_applied_control(tmp_path):
+    extra = """
+    control AddConst(int a, inout bit<8> b) {
+        apply { if (b == a) { b = a + 8w1; } else { b = 1 + a; } }
+    }
+    """
+    _, dev = build(tmp_path, "AddConst.apply(3, hdr.d.r1);", extra=extra)
+    assert send(dev, 0, r1=3) == bytes([0, 4, 0, 0])
+    assert send(dev, 0, r1=9) == bytes([0, 4, 0, 0])

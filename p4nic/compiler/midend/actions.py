@@ -278,7 +278,7 @@ class StatementLowering:
                 Flattener(self.ctx, self.scope, back).copy(loc, tmp, node)
                 target.bind(p, tmp)
                 continue
-            if is_scalar(t):
+            if is_scalar(t) or isinstance(T.base_type(t), T.IntType):
                 n = self.scope.folder.try_number(arg)
                 if n is not None:
                     target.bind(p, ScalarLoc(const_for(n, t), t))
