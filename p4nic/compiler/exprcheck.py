@@ -22,6 +22,12 @@ SIZE_METHODS = ("minSizeInBits", "minSizeInBytes", "maxSizeInBits", "maxSizeInBy
 HEADER_METHODS = {"isValid": T.BoolType(), "setValid": T.VoidType(), "setInvalid": T.VoidType()}
 
 
+TYPE_DECLARATIONS = (ast.HeaderTypeDeclaration, ast.HeaderUnionDeclaration, ast.StructDeclaration,
+                     ast.EnumDeclaration, ast.TypedefDeclaration, ast.ExternDeclaration,
+                     ast.ParserDeclaration, ast.ControlDeclaration, ast.ParserTypeDeclaration,
+                     ast.ControlTypeDeclaration, ast.PackageTypeDeclaration)
+
+
 def type_error(msg: str, node) -> CompileError:
     """A CompileError of kind 'type' located at `node`."""
     return CompileError(msg, getattr(node, "loc", None), kind="type")
@@ -101,7 +107,10 @@ class ExpressionChecker:
         if isinstance(e, ast.StringLiteral):
             return T.StringType()
         if isinstance(e, ast.Name):
-            return self.name(e, scope)
+            t = self.name(e, scope)
+            if isinstance(e.decl, TYPE_DECLARATIONS):
+                raise type_error(f"type '{e.name}' cannot be used as a value", e)
+            return t
         if isinstance(e, ast.TypeMember):
             return self.type_member(e, self.resolve(e.type_ref, scope), e.member)
         if isinstance(e, ast.Member):
