@@ -231,8 +231,7 @@ class ParseValueSet:
 @dataclass
 class Deparser:
     name: str
-    order: list
-    primitives: list = field(default_factory=list)
+    order: list  # header instance names
 
 
 @dataclass
