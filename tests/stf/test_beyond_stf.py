@@ -1,0 +1,85 @@
+"""Issue 3 items an STF file cannot set up (action profile members and groups, parser value
+sets), run through the real interfaces instead: `p4nic switch` as a process, programmed over
+P4Runtime (p4nic.runtime), packets through its nanomsg packet socket. docs/stf-coverage.md
+names the other tests of this kind (digests, idle timeouts)."""
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from p4.v1 import p4runtime_pb2 as pb
+
+from p4nic.demo.wire import PacketWire
+from p4nic.runtime.connection import Connection
+from p4nic.runtime.entities import EntityBuilder
+from p4nic.runtime.local_switch import LocalSwitch, compile_p4
+
+PROGRAM = Path(__file__).parent / "programs" / "beyond_stf.p4"
+SRC_EVEN, SRC_ODD = bytes.fromhex("0000000000A0"), bytes.fromhex("0000000000A1")
+TO_SPREAD, TO_PINNED = bytes.fromhex("000000000001"), bytes.fromhex("000000000002")
+
+
+@pytest.fixture(scope="module")
+def nic(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("beyond-stf")
+    json_path, p4info_path = compile_p4(PROGRAM, workdir)
+    with ExitStack() as stack:
+        switch = stack.enter_context(LocalSwitch(json_path, workdir, p4info_path=p4info_path))
+        conn = stack.enter_context(Connection(switch.grpc_addr, election_id=(0, 1)))
+        conn.set_pipeline(p4info_path, json_path.read_bytes())
+        wire = PacketWire(switch.packet_socket)
+        stack.callback(wire.close)
+        yield conn, EntityBuilder(p4info_path), wire
+
+
+def exchange(wire: PacketWire, frame: bytes, port: int = 0) -> list:
+    """Send one frame; every (port, frame) that came out, once the NIC has had time to answer."""
+    wire.send(port, frame)
+    deadline = time.monotonic() + 5
+    out = []
+    while not out and time.monotonic() < deadline:
+        time.sleep(0.02)
+        out = wire.receive()
+    time.sleep(0.05)
+    return out + wire.receive()
+
+
+def frame(dst: bytes, src: bytes, ether_type: str = "0800", rest: str = "77") -> bytes:
+    return dst + src + bytes.fromhex(ether_type + rest)
+
+
+def test_selector_groups_pick_members_by_hash_and_profiles_by_member(nic):
+    conn, p4, wire = nic
+    conn.insert(p4.action_profile_member("spread_selector", 1, "to_port", {"port": 2}),
+                p4.action_profile_member("spread_selector", 2, "to_port", {"port": 3}),
+                p4.action_profile_member("pinned_profile", 7, "to_port", {"port": 4}))
+    conn.insert(p4.action_profile_group("spread_selector", 10, [1, 2], max_size=4))
+    conn.insert(p4.table_entry("spread", {"hdr.eth.dst": TO_SPREAD}, group_id=10),
+                p4.table_entry("pinned", {"hdr.eth.dst": TO_PINNED}, member_id=7))
+    # identity hash of the source MAC: 0xA0 % 2 -> first member, 0xA1 % 2 -> second
+    even, odd = frame(TO_SPREAD, SRC_EVEN), frame(TO_SPREAD, SRC_ODD)
+    assert exchange(wire, even) == [(2, even)]
+    assert exchange(wire, odd) == [(3, odd)]
+    pinned = frame(TO_PINNED, SRC_EVEN)
+    assert exchange(wire, pinned) == [(4, pinned)]
+    # a group change and a member change reach the data plane
+    conn.modify(p4.action_profile_group("spread_selector", 10, [2], max_size=4))
+    assert exchange(wire, even) == [(3, even)]
+    conn.modify(p4.action_profile_member("pinned_profile", 7, "to_port", {"port": 5}))
+    assert exchange(wire, pinned) == [(5, pinned)]
+    # no entry: the default egress port 1
+    other = frame(bytes.fromhex("000000000009"), SRC_EVEN)
+    assert exchange(wire, other) == [(1, other)]
+
+
+def test_parser_value_set_is_matched_once_the_controller_fills_it(nic):
+    conn, p4, wire = nic
+    tagged = frame(bytes.fromhex("000000000009"), SRC_EVEN, "88B5", "07")
+    assert exchange(wire, tagged) == [(1, tagged)]               # empty set: the tag stays payload
+    value_set = p4.names.get("value_sets", "tag_types").preamble.id
+    entry = pb.ValueSetEntry(value_set_id=value_set)
+    entry.members.add().match.add(field_id=1).exact.value = bytes.fromhex("88B5")
+    conn.modify(entry)
+    assert exchange(wire, tagged) == [(1, tagged[:-1] + b"\x08")]  # parsed: ingress adds 1
+    conn.modify(pb.ValueSetEntry(value_set_id=value_set))
+    assert exchange(wire, tagged) == [(1, tagged)]
