@@ -1,5 +1,5 @@
-"""Issue 3 items an STF file cannot set up (action profile members and groups, parser value
-sets), run through the real interfaces instead: `p4nic switch` as a process, programmed over
+"""Issue 3 items an STF file cannot set up (action profile members and groups, direct meters,
+parser value sets), run through the real interfaces instead: `p4nic switch` as a process, programmed over
 P4Runtime (p4nic.runtime), packets through its nanomsg packet socket. docs/stf-coverage.md
 names the other tests of this kind (digests, idle timeouts)."""
 import time
@@ -83,3 +83,16 @@ def test_parser_value_set_is_matched_once_the_controller_fills_it(nic):
     assert exchange(wire, tagged) == [(1, tagged[:-1] + b"\x08")]  # parsed: ingress adds 1
     conn.modify(pb.ValueSetEntry(value_set_id=value_set))
     assert exchange(wire, tagged) == [(1, tagged)]
+
+
+def test_direct_meter_configured_in_the_entry_colours_its_hits(nic):
+    """BMv2 colours (meters.cpp): peak bucket first (empty: RED), then committed (empty:
+    YELLOW). One packet per second refills nothing during the test."""
+    conn, p4, wire = nic
+    entry = p4.table_entry("metered", {"hdr.eth.etherType": bytes.fromhex("0900")}, "mark")
+    entry.meter_config.cir, entry.meter_config.cburst = 1, 1
+    entry.meter_config.pir, entry.meter_config.pburst = 1, 2
+    conn.insert(entry)
+    metered = frame(bytes.fromhex("000000000009"), SRC_EVEN, "0900")
+    colours = [exchange(wire, metered)[0][1][11] for _ in range(3)]
+    assert colours == [0, 1, 2]                                  # GREEN, YELLOW, RED
