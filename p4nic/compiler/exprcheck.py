@@ -621,19 +621,23 @@ class ExpressionChecker:
                                         or has_varbit(result)):
             raise type_error(f"lookahead() needs a fixed-width type, not {result}", e)
 
-    def pick_overload(self, candidates: list, args: list, node, what: str):
+    def pick_overload(self, candidates: list, args: list, node, what: str,
+                      params_field: str = "params"):
+        """The first candidate whose parameters (`params_field`: "params", or "ctor_params"
+        for parser/control constructors) accept `args`."""
         named = {a.name for a in args if a.name}
         fits = []
         for c in candidates:
-            required = [p for p in c.params if p.default is None
+            params = getattr(c, params_field)
+            required = [p for p in params if p.default is None
                         and p.annotation("optional") is None]
             if named:
-                names = {p.name for p in c.params}
+                names = {p.name for p in params}
                 if named <= names and all(p.name in named or p.default is not None
                                           or p.annotation("optional") is not None
                                           for p in required[len(args) - len(named):]):
                     fits.append(c)
-            elif len(required) <= len(args) <= len(c.params):
+            elif len(required) <= len(args) <= len(params):
                 fits.append(c)
         if not fits:
             raise type_error(f"no overload of {what} takes {len(args)} arguments", node)

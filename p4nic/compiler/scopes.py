@@ -2,7 +2,8 @@
 
 P4 types and values share one namespace per scope. Functions, extern functions and extern
 methods may be overloaded by arity (v1model declares two `mark_to_drop`s), so a scope maps a name
-to the list of declarations carrying it (p4c also accepts packages overloaded by arity);
+to the list of declarations carrying it (p4c also accepts packages, parsers and controls
+overloaded by the number of constructor parameters);
 everything else must be unique within its scope.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ from p4nic.compiler import ast
 from p4nic.compiler.errors import CompileError
 
 OVERLOADABLE = (ast.ExternFunctionDeclaration, ast.FunctionDeclaration, ast.MethodPrototype,
-                ast.PackageTypeDeclaration)
+                ast.PackageTypeDeclaration, ast.ParserDeclaration, ast.ControlDeclaration)
 
 
 @dataclass(eq=False)

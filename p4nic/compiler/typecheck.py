@@ -670,6 +670,7 @@ class TypeChecker(ExpressionChecker):
 
     def check_instantiation(self, d: ast.Instantiation, scope: Scope) -> None:
         t = self.resolve(d.type_ref, scope)
+        t = self.pick_constructor_overload(d.type_ref, d.args, scope) or t
         decl = getattr(t, "decl", None) or getattr(d.type_ref, "decl", None)  # via typedefs
         container = self.frame.container
         if isinstance(container, ast.ControlDeclaration) and isinstance(
@@ -681,6 +682,21 @@ class TypeChecker(ExpressionChecker):
         self.constructor_args(decl, t, d.args, d, scope)
         for member in d.initializer:
             self.check_declaration(member, Scope(scope))
+
+    def pick_constructor_overload(self, ref, args: list, scope: Scope) -> Optional[T.P4Type]:
+        """Parsers and controls overloaded by constructor parameters: rebind `ref` to the one
+        taking `args` (resolve_named takes the first declaration) and return its type."""
+        if not isinstance(ref, ast.NamedTypeRef):
+            return None
+        decls = (scope.root() if ref.global_scope else scope).lookup_all(ref.name)
+        blocks = [d for d in decls if isinstance(d, (ast.ParserDeclaration,
+                                                     ast.ControlDeclaration))]
+        if len(blocks) > 1:
+            chosen = self.pick_overload(blocks, args, ref, f"'{ref.name}'", "ctor_params")
+            ref.decl = chosen
+            ref.type = self.declared_type(chosen, scope)
+            return ref.type
+        return None
 
     def constructor_args(self, decl, t, args, node, scope: Scope) -> None:
         """Check `T(args)`: an extern's constructor (overloaded by arity), a parser's or
