@@ -11,7 +11,7 @@ import pytest
 PROGRAMS = Path(__file__).parent / "programs"
 COVERAGE = ["parser_features", "checksums", "traffic_manager", "primitives",
             "match_kinds", "stateful_externs", "hash_random",
-            "clone_recirc"]
+            "clone_recirc", "table_keys"]
 
 
 def run_stf(program: Path, test: Path, *options: str) -> subprocess.CompletedProcess:
