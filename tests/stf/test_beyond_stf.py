@@ -1,7 +1,10 @@
 """Issue 3 items an STF file cannot set up (action profile members and groups, direct meters,
-parser value sets), run through the real interfaces instead: `p4nic switch` as a process, programmed over
-P4Runtime (p4nic.runtime), packets through its nanomsg packet socket. docs/stf-coverage.md
-names the other tests of this kind (digests, idle timeouts)."""
+parser value sets, the switch's --priority-queues), run through the real interfaces instead:
+`p4nic switch` as a process, programmed over P4Runtime (p4nic.runtime), packets through its
+nanomsg packet socket or pcap files. docs/stf-coverage.md names the other tests of this kind
+(digests, idle timeouts)."""
+import subprocess
+import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -10,6 +13,7 @@ import pytest
 from p4.v1 import p4runtime_pb2 as pb
 
 from p4nic.demo.wire import PacketWire
+from p4nic.nic.ports.pcap import PcapWriter, read_pcap
 from p4nic.runtime.connection import Connection
 from p4nic.runtime.entities import EntityBuilder
 from p4nic.runtime.local_switch import LocalSwitch, compile_p4
@@ -96,3 +100,42 @@ def test_direct_meter_configured_in_the_entry_colours_its_hits(nic):
     metered = frame(bytes.fromhex("000000000009"), SRC_EVEN, "0900")
     colours = [exchange(wire, metered)[0][1][11] for _ in range(3)]
     assert colours == [0, 1, 2]                                  # GREEN, YELLOW, RED
+
+
+TRAFFIC_MANAGER = Path(__file__).parent / "programs" / "traffic_manager.p4"
+PRIORITY_1 = bytes.fromhex("000000000001 AAAAAAAAAAAA 0005 05")  # ingress: priority 1, port 2
+PRIORITY_0 = bytes.fromhex("000000000001 AAAAAAAAAAAA 0009 09")  # ingress: priority 0, port 2
+
+
+@pytest.mark.parametrize("queues, expected_ops", [(None, [9]), (8, [5, 9])])
+def test_priority_queues_option_of_the_switch(tmp_path, queues, expected_ops):
+    """`p4nic switch --priority-queues K` on pcap files (--use-files): with the default single
+    queue a priority-1 packet is dropped at enqueue (simple_switch.cpp enqueue), with 8 it
+    passes. Packets run in order, so the priority-0 packet that follows marks the end."""
+    json_path, _ = compile_p4(TRAFFIC_MANAGER, tmp_path)
+    writer = PcapWriter(tmp_path / "p0_in.pcap")
+    for packet in (PRIORITY_1, PRIORITY_0):
+        writer.write(packet)
+    writer.close()
+    PcapWriter(tmp_path / "p2_in.pcap").close()
+    options = ["--priority-queues", str(queues)] if queues else []
+    with open(tmp_path / "switch.out", "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "p4nic.cli", "switch", str(json_path), "-i", "0@p0", "-i", "2@p2",
+             "--use-files", "0", *options, "--", "--grpc-server-addr", "127.0.0.1:0"],
+            stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+        try:
+            out = tmp_path / "p2_out.pcap"
+            deadline = time.monotonic() + 20
+            while not any(p[12:14] == b"\x00\x09" for p in captured(out)):
+                assert proc.poll() is None and time.monotonic() < deadline, \
+                    (tmp_path / "switch.out").read_text()
+                time.sleep(0.05)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    assert [p[13] for p in captured(out)] == expected_ops
+
+
+def captured(path: Path) -> list[bytes]:
+    return [packet for _, packet in read_pcap(path)] if path.exists() else []
