@@ -780,6 +780,35 @@ class TypeChecker(ExpressionChecker):
                                      f"and cannot be used in an entry", entry.action)
                 if entry.priority is not None:
                     self.const_int(entry.priority, scope)
+                self.check_entry_masks(entry, d.prop("key").value)
+            self.check_entry_priorities(d, entries.value)
+
+    @staticmethod
+    def check_entry_priorities(table, entries: list) -> None:
+        """p4c's EntryPriorities rule: only tables with ternary, range or optional keys take
+        entry priorities."""
+        key = table.prop("key")
+        kinds = {k.match_kind for k in key.value} if key is not None else set()
+        with_priority = [e for e in entries if e.priority is not None]
+        if with_priority and not kinds - {"exact", "lpm"}:
+            raise type_error(f"the keys of table '{table.name}' do not use priorities, but an "
+                             f"entry gives one", with_priority[0].priority)
+
+    def check_entry_masks(self, entry, keys: list) -> None:
+        """Masks in entries: an lpm key takes a prefix mask, an optional key none."""
+        parts = entry.keys.elements if isinstance(entry.keys, ast.ListExpression) and len(
+            keys) > 1 else [entry.keys]
+        for part, key in zip(parts, keys):
+            if not (isinstance(part, ast.Binary) and part.op == "&&&"):
+                continue
+            if key.match_kind == "optional":
+                raise type_error("a mask is not allowed for an optional key", part)
+            if key.match_kind == "lpm" and self._is_const(part.right):
+                mask = self.const_of(part.right)
+                width = T.base_type(key.expr.type).width()
+                inverted = ~mask & ((1 << width) - 1)
+                if inverted & (inverted + 1):
+                    raise type_error(f"mask {mask:#x} of an lpm key is not a prefix", part.right)
 
     def action_ref(self, ref: ast.ActionRef, scope: Scope, bound_only: bool) -> None:
         """`a(args)` in a table: in `actions` the args bind a prefix of the parameters (those
