@@ -107,11 +107,12 @@ PRIORITY_1 = bytes.fromhex("000000000001 AAAAAAAAAAAA 0005 05")  # ingress: prio
 PRIORITY_0 = bytes.fromhex("000000000001 AAAAAAAAAAAA 0009 09")  # ingress: priority 0, port 2
 
 
-@pytest.mark.parametrize("queues, expected_ops", [(None, [9]), (8, [5, 9])])
-def test_priority_queues_option_of_the_switch(tmp_path, queues, expected_ops):
+@pytest.mark.parametrize("queues, expected", [(None, [(9, 0)]), (8, [(5, 1), (9, 0)])])
+def test_priority_queues_option_of_the_switch(tmp_path, queues, expected):
     """`p4nic switch --priority-queues K` on pcap files (--use-files): with the default single
     queue a priority-1 packet is dropped at enqueue (simple_switch.cpp enqueue), with 8 it
-    passes. Packets run in order, so the priority-0 packet that follows marks the end."""
+    passes, and egress sees its priority (the program stamps it into the source MAC's last
+    byte). Packets run in order, so the priority-0 packet that follows marks the end."""
     json_path, _ = compile_p4(TRAFFIC_MANAGER, tmp_path)
     writer = PcapWriter(tmp_path / "p0_in.pcap")
     for packet in (PRIORITY_1, PRIORITY_0):
@@ -134,7 +135,7 @@ def test_priority_queues_option_of_the_switch(tmp_path, queues, expected_ops):
         finally:
             proc.terminate()
             proc.wait(timeout=10)
-    assert [p[13] for p in captured(out)] == expected_ops
+    assert [(p[13], p[11]) for p in captured(out)] == expected
 
 
 def captured(path: Path) -> list[bytes]:
