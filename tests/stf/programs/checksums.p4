@@ -1,6 +1,7 @@
 // Checksums as BMv2 runs them (docs/simple_switch.md "Restrictions on code in the
 // VerifyChecksum/ComputeChecksum control", src/bm_sim/calculations.cpp): verify_checksum sets
-// standard_metadata.checksum_error, update_checksum and update_checksum_with_payload rewrite
+// standard_metadata.checksum_error (verify_checksum_with_payload too), update_checksum and
+// update_checksum_with_payload rewrite
 // fields after egress, with csum16 and each of BMv2's other algorithms v1model names.
 // Ingress copies checksum_error into the last byte of the Ethernet source address.
 #include <core.p4>
@@ -48,6 +49,10 @@ control SumVerify(inout headers_t hdr, inout meta_t meta) {
               hdr.ipv4.identification, hdr.ipv4.flags, hdr.ipv4.fragOffset, hdr.ipv4.ttl,
               hdr.ipv4.protocol, hdr.ipv4.srcAddr, hdr.ipv4.dstAddr },
             hdr.ipv4.hdrChecksum, HashAlgorithm.csum16);
+        verify_checksum_with_payload(hdr.udp.isValid(),
+            { hdr.ipv4.srcAddr, hdr.ipv4.dstAddr, 8w0, hdr.ipv4.protocol, hdr.udp.len,
+              hdr.udp.srcPort, hdr.udp.dstPort, hdr.udp.len },
+            hdr.udp.checksum, HashAlgorithm.csum16);
         verify_checksum(hdr.sums.isValid(), { hdr.sums.data }, hdr.sums.crc16, HashAlgorithm.crc16);
     }
 }
