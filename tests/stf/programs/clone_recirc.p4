@@ -8,11 +8,11 @@
 #include <v1model.p4>
 
 header ethernet_t { bit<48> dst; bit<48> src; bit<16> etherType; }
-// instance_type in egress and as ingress saw it, the three metadata fields, packet length
-// and a timestamp check
+// instance_type in egress; instance_type, ingress_port and packet_length as ingress saw them;
+// the three metadata fields; packet length in egress and a timestamp check
 header trace_t {
-    bit<8> instance; bit<8> in_instance; bit<8> kept; bit<8> lost; bit<8> hops;
-    bit<16> len; bit<8> ts_ok;
+    bit<8> instance; bit<8> in_instance; bit<16> in_port; bit<16> in_len;
+    bit<8> kept; bit<8> lost; bit<8> hops; bit<16> len; bit<8> ts_ok;
 }
 struct headers_t { ethernet_t eth; trace_t trace; }
 struct meta_t {
@@ -21,6 +21,8 @@ struct meta_t {
     @field_list(1) bit<8> hops;
     bit<8> ts_ok;
     bit<8> in_instance;
+    bit<16> in_port;
+    bit<16> in_len;
 }
 
 parser CopyParser(packet_in pkt, out headers_t hdr, inout meta_t meta,
@@ -37,6 +39,8 @@ control CopyIngress(inout headers_t hdr, inout meta_t meta, inout standard_metad
         std.egress_spec = 1;
         // egress cannot tell: simple_switch makes every unicast packet NORMAL at enqueue
         meta.in_instance = std.instance_type[7:0];
+        meta.in_port = (bit<16>)std.ingress_port;
+        meta.in_len = std.packet_length[15:0];
         if (op == 1) {
             meta.kept = 0x11;
             meta.lost = 0x22;
@@ -80,6 +84,8 @@ control CopyEgress(inout headers_t hdr, inout meta_t meta, inout standard_metada
         hdr.trace.setValid();
         hdr.trace.instance = std.instance_type[7:0];
         hdr.trace.in_instance = meta.in_instance;
+        hdr.trace.in_port = meta.in_port;
+        hdr.trace.in_len = meta.in_len;
         hdr.trace.kept = meta.kept;
         hdr.trace.lost = meta.lost;
         hdr.trace.hops = meta.hops;
