@@ -153,7 +153,10 @@ class ExpressionChecker:
         if isinstance(e, ast.SelectExpression):
             raise type_error("select expression is only allowed as a parser transition", e)
         if isinstance(e, ast.This):
-            return T.DontCareType()
+            if not self.initializing:
+                raise type_error("'this' can only be used in an abstract method's "
+                                 "implementation", e)
+            return self.initializing[-1]
         raise type_error(f"unsupported expression {type(e).__name__}", e)
 
     def name(self, e: ast.Name, scope: Scope) -> T.P4Type:

@@ -144,6 +144,7 @@ class TypeChecker(ExpressionChecker):
         self.frame = _Frame()
         self.switch_expr = None  # the expression of the switch being checked (action_run)
         self.loop_depth = 0
+        self.initializing = []  # types of the instances whose abstract methods are being checked
 
     # -----------------------------------------------------------------------------------------
     # Top level
@@ -680,8 +681,30 @@ class TypeChecker(ExpressionChecker):
             where = "control" if isinstance(container, ast.ControlDeclaration) else "parser"
             raise type_error(f"a {what} cannot be instantiated in a {where}", d)
         self.constructor_args(decl, t, d.args, d, scope)
-        for member in d.initializer:
-            self.check_declaration(member, Scope(scope))
+        if d.initializer or any(getattr(m, "abstract", False)
+                                for m in getattr(decl, "methods", ())):
+            self.check_initializer(d, decl, t, scope)
+
+    def check_initializer(self, d: ast.Instantiation, decl, t, scope: Scope) -> None:
+        """`E(...) e = { ... }`: the block implements exactly the extern's abstract methods."""
+        if not isinstance(decl, ast.ExternDeclaration):
+            raise type_error("only extern instances take an initializer block", d)
+        abstract = {m.name for m in decl.methods if m.abstract}
+        optional = {m.name for m in decl.methods if m.abstract and m.annotation("optional")}
+        given = {m.name: m for m in d.initializer if isinstance(m, ast.FunctionDeclaration)}
+        for name, m in given.items():
+            if name not in abstract:
+                raise type_error(f"'{name}' is not an abstract method of {decl.name}", m)
+        missing = sorted(abstract - optional - set(given))
+        if missing:
+            raise type_error(f"instance '{d.name}' does not implement abstract method "
+                             f"'{missing[0]}' of {decl.name}", d)
+        self.initializing.append(t)
+        try:
+            for member in d.initializer:
+                self.check_declaration(member, Scope(scope))
+        finally:
+            self.initializing.pop()
 
     def pick_constructor_overload(self, ref, args: list, scope: Scope) -> Optional[T.P4Type]:
         """Parsers and controls overloaded by constructor parameters: rebind `ref` to the one
