@@ -176,7 +176,7 @@ class ExpressionChecker:
                              ast.HeaderTypeDeclaration, ast.HeaderUnionDeclaration,
                              ast.ExternDeclaration, ast.ParserDeclaration,
                              ast.ControlDeclaration, ast.PackageTypeDeclaration)):
-            return self.declared_type(decl, self.globals if decl in self._top_level() else scope)
+            return self.declared_type(decl, self.home_scope(decl, scope))
         raise type_error(f"'{e.name}' cannot be used as a value", e)
 
     def type_member(self, node, t, member: str) -> T.P4Type:
@@ -190,13 +190,15 @@ class ExpressionChecker:
             return t
         raise type_error(f"type {t} has no member '{member}'", node)
 
-    def is_type_name(self, e, scope: Scope) -> bool:
-        if isinstance(e, ast.Name):
-            d = (scope.root() if e.global_scope else scope).lookup(e.name)
-            return d is None and e.name == "error" or isinstance(
-                d, (ast.EnumDeclaration, ast.TypedefDeclaration)) and not isinstance(
-                d, ast.Parameter)
-        return False
+    @staticmethod
+    def is_type_name(e, scope: Scope) -> bool:
+        """Does Name `e` denote `error` or an enum (so `e.x` is a member of that type)?"""
+        if not isinstance(e, ast.Name):
+            return False
+        d = (scope.root() if e.global_scope else scope).lookup(e.name)
+        if d is None:
+            return e.name == "error"
+        return isinstance(d, (ast.EnumDeclaration, ast.TypedefDeclaration))
 
     def member(self, e: ast.Member, scope: Scope) -> T.P4Type:
         if isinstance(e.expr, ast.Name) and self.is_type_name(e.expr, scope):
@@ -205,7 +207,7 @@ class ExpressionChecker:
                 return self.type_member(e, T.ErrorType(), e.member)
             d = scope.lookup(e.expr.name)
             e.expr.decl = d
-            t = self.declared_type(d, self.globals if d in self._top_level() else scope)
+            t = self.declared_type(d, self.home_scope(d, scope))
             e.expr.type = t
             return self.type_member(e, t, e.member)
         t = self.expr(e.expr, scope)

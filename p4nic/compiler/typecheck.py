@@ -16,7 +16,7 @@ What the later stages (P4Info back end, midend, BMv2 back end) can rely on:
 * `typed.errors`: the members of `error` in declaration order (core.p4's first);
   `typed.match_kinds`: the declared match kinds.
 * `typed.constants`: {ConstantDeclaration: value}; `typed.const_value(expr)` evaluates any
-  constant typed expression (consteval.evaluate), `typed.size_of(expr)` the same for sizes.
+  constant typed expression (consteval.evaluate).
 * `typed.main`: the top-level `main` Instantiation; `typed.blocks`: the package's arguments in
   parameter order, as `Block`s (package parameter name, the ParserDeclaration/ControlDeclaration
   it instantiates, its constructor arguments). `typed.block(name)` finds one by parameter name
@@ -80,9 +80,6 @@ class TypedProgram:
         """Value of a constant typed expression; raises consteval.NotConstant otherwise."""
         return evaluate(expr, self.constants)
 
-    def size_of(self, expr) -> int:
-        return int(self.const_value(expr))
-
     @staticmethod
     def type_of(node) -> Optional[T.P4Type]:
         """The P4Type of a TypeRef, an expression, or a declaration (Parameter,
@@ -136,6 +133,7 @@ class TypeChecker(ExpressionChecker):
     def __init__(self, program: ast.Program):
         self.program = program
         self.globals = Scope()
+        self.top_level = set(program.declarations)
         self.errors: list = []
         self.match_kinds: list = []
         self.constants: dict = {}
@@ -343,14 +341,13 @@ class TypeChecker(ExpressionChecker):
         if isinstance(decl, (ast.HeaderTypeDeclaration, ast.StructDeclaration,
                              ast.HeaderUnionDeclaration, ast.EnumDeclaration,
                              ast.TypedefDeclaration)):
-            return self.declared_type(decl, self.globals if decl in self._top_level() else scope,
-                                      args, ref)
+            return self.declared_type(decl, self.home_scope(decl, scope), args, ref)
         raise type_error(f"'{ref.name}' is not a type", ref)
 
-    def _top_level(self):
-        if not hasattr(self, "_top_set"):
-            self._top_set = set(self.program.declarations)
-        return self._top_set
+    def home_scope(self, decl, scope: Scope) -> Scope:
+        """The scope a type declaration's own names resolve in: the globals for top-level
+        declarations (wherever they are used from), else the current one."""
+        return self.globals if decl in self.top_level else scope
 
     def declared_type(self, decl, scope: Scope, args: tuple = (), use=None) -> T.P4Type:
         """The P4Type of a type declaration, specialised with `args` (checked against the
