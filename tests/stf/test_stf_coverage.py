@@ -41,7 +41,12 @@ def test_a_wrong_expectation_fails(tmp_path):
     assert f"FAIL {wrong}: 1 problem(s)" in r.stdout
 
 
-def test_log_msg_reaches_the_trace():
-    r = run_stf(PROGRAMS / "primitives.p4", PROGRAMS / "primitives.stf", "--trace")
+@pytest.mark.parametrize("name, messages", [
+    ("primitives", ["arith: x=1 y=1", "arith: x=16 y=65535"]),   # in an action
+    ("parser_features", ["parser visit 0", "parser visit 1"]),   # in a parser state
+])
+def test_log_msg_reaches_the_trace(name, messages):
+    r = run_stf(PROGRAMS / f"{name}.p4", PROGRAMS / f"{name}.stf", "--trace")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "arith: x=1 y=1" in r.stdout and "arith: x=16 y=65535" in r.stdout
+    for message in messages:
+        assert message in r.stdout

@@ -1,7 +1,8 @@
 // Parser semantics of v1model on BMv2 (docs/simple_switch.md "Restrictions on parser code",
 // src/bm_sim/parser.cpp): extract, varbit extract with a run-time length, lookahead, advance,
-// verify, select on exact values, masks and ranges, header stacks, header unions, and the
-// parser errors that reach ingress in standard_metadata.parser_error. Ingress reports what the
+// verify, select on exact values, masks and ranges, header stacks, header unions, extern calls
+// in a state (JSON parser op `primitive`: a register and log_msg), and the parser errors that
+// reach ingress in standard_metadata.parser_error. Ingress reports what the
 // parser saw in an `info` header emitted right after Ethernet; every packet leaves on port 1.
 #include <core.p4>
 #include <v1model.p4>
@@ -29,6 +30,7 @@ struct meta_t { bit<8> peek; }
 
 parser FeatureParser(packet_in pkt, out headers_t hdr, inout meta_t meta,
                      inout standard_metadata_t std) {
+    register<bit<8>>(1) visits;
     state start {
         pkt.extract(hdr.eth);
         transition select(hdr.eth.etherType) {
@@ -37,6 +39,7 @@ parser FeatureParser(packet_in pkt, out headers_t hdr, inout meta_t meta,
             0xA000 .. 0xA0FF: word;
             0xB000: versioned;
             0xC000: peek;
+            0xD000: count_visits;
             default: accept;
         }
     }
@@ -64,6 +67,12 @@ parser FeatureParser(packet_in pkt, out headers_t hdr, inout meta_t meta,
     state versioned {
         pkt.extract(hdr.ver);
         verify(hdr.ver.version == 4, error.BadVersion);
+        transition accept;
+    }
+    state count_visits {
+        visits.read(meta.peek, 0);
+        visits.write(0, meta.peek + 1);
+        log_msg("parser visit {}", { meta.peek });
         transition accept;
     }
     state peek {
