@@ -272,3 +272,29 @@ control C(inout meta_t m, in Kind k) {
         typed_source(tmp_path, """
 enum bit<8> Kind { A = 1 }
 control C(in Kind k, inout meta_t m) { apply { switch (k) { 8w1: { } } } }""")
+
+
+def test_package_arguments_as_named_instances(tmp_path):
+    typed = typed_source(tmp_path, """
+parser P(packet_in p, out headers_t h, inout meta_t m, inout standard_metadata_t s) {
+    state start { transition accept; } }
+control V(inout headers_t h, inout meta_t m) { apply { } }
+control I(inout headers_t h, inout meta_t m, inout standard_metadata_t s) { apply { } }
+control D(packet_out p, in headers_t h) { apply { } }
+P() parser_instance;
+V() checks;
+V1Switch(parser_instance, checks, I(), I(), checks, D()) main;
+""")
+    p = typed.block("p")
+    assert p.instance is not None and p.instance.name == "parser_instance"
+    assert p.decl.name == "P"
+    assert typed.block("ck").instance is typed.block("vr").instance
+    assert typed.block("ig").instance is None and typed.block("ig").decl.name == "I"
+
+
+def test_main_must_be_a_package(tmp_path):
+    with pytest.raises(CompileError, match="package"):
+        typed_source(tmp_path, """
+extern Thing { Thing(); }
+Thing() main;
+""")
