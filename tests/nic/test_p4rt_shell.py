@@ -2,7 +2,6 @@
 push the pipeline, insert and read table entries and counters, packet-out and packet-in."""
 import pytest
 
-pytest.importorskip("p4nic.nic.device", reason="the Device (p4nic/nic/device.py) has not landed yet")
 
 import p4runtime_sh.shell as sh  # noqa: E402
 

@@ -9,7 +9,6 @@ import pytest
 from google.protobuf import text_format
 from p4.v1 import p4runtime_pb2 as pb
 
-pytest.importorskip("p4nic.nic.device", reason="the Device (p4nic/nic/device.py) has not landed yet")
 
 from p4rt_client import PROGRAMS, Client, Names, SwitchProcess, Wire, details  # noqa: E402
 

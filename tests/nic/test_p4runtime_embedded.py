@@ -4,7 +4,6 @@ import grpc
 import pytest
 from p4.v1 import p4runtime_pb2 as pb
 
-pytest.importorskip("p4nic.nic.device", reason="the Device (p4nic/nic/device.py) has not landed yet")
 
 from p4nic.nic.device import Device  # noqa: E402
 from p4nic.nic.p4runtime.server import start_server  # noqa: E402

@@ -5,7 +5,6 @@ import grpc
 import pytest
 from p4.v1 import p4runtime_pb2 as pb
 
-pytest.importorskip("p4nic.nic.device", reason="the Device (p4nic/nic/device.py) has not landed yet")
 
 from p4rt_client import Client, Names, SwitchProcess, details, load_config  # noqa: E402
 

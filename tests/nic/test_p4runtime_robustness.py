@@ -7,7 +7,6 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2
 from p4.v1 import p4runtime_pb2 as pb
 
-pytest.importorskip("p4nic.nic.device", reason="the Device (p4nic/nic/device.py) has not landed yet")
 
 from p4rt_client import Client, Names, SwitchProcess, details, load_config  # noqa: E402
 

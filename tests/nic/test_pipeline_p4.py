@@ -13,7 +13,7 @@ from scapy.layers.l2 import Ether
 
 from p4nic.nic.device import Device
 
-driver = pytest.importorskip("p4nic.compiler.driver")
+from p4nic.compiler import driver
 
 PROGRAM = Path(__file__).parent / "programs" / "p4" / "clone_stack.p4"
 

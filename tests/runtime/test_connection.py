@@ -22,7 +22,7 @@ def switch(tmp_path_factory):
     try:
         json_path, p4info_path = compile_p4(VNIC, workdir)
     except LocalSwitchError as exc:
-        pytest.skip(f"`p4nic compile` cannot build p4src/vnic.p4 yet: {exc}")
+        pytest.fail(f"`p4nic compile` cannot build p4src/vnic.p4: {exc}")
     with LocalSwitch(json_path, workdir, p4info_path=p4info_path) as running:
         with Connection(running.grpc_addr, election_id=(0, 1)) as conn:
             conn.set_pipeline(p4info_path, json_path.read_bytes())

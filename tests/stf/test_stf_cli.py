@@ -3,7 +3,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 PROGRAMS = Path(__file__).parent / "programs"
 ROUTER = PROGRAMS / "l3_router.json"

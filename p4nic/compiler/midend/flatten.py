@@ -12,7 +12,6 @@ calls) are emitted into `sink` before the primitive that uses the value.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from p4nic.compiler import ast
 from p4nic.compiler import types as T
