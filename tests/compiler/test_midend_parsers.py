@@ -103,6 +103,28 @@ def test_lookahead_verify_and_value_set(tmp_path):
     assert port_of(dev, bytes([0xFF])) == 3  # too short for the lookahead
 
 
+def test_lookahead_of_struct_with_header_stack(tmp_path):
+    # issue2465-bmv2.p4's shape: the stack's headers come back valid, fields in packet order
+    extra = "struct peek_t { b_t[2] s; bit<8> after; }"
+    locals_ = "peek_t p;"
+    states = """
+    state start {
+        p = pkt.lookahead<peek_t>();
+        meta.seen = p.s[1].v + p.after;
+        pkt.extract(hdr.a);
+        transition select(p.s[0].isValid(), p.s[1].isValid(), p.s[0].v) {
+            (true, true, 7): seven;
+            default: accept;
+        }
+    }
+    state seven { meta.seen = meta.seen + 100; transition accept; }
+    """
+    _, dev = parser_device(tmp_path, states, locals_, extra)
+    assert send(dev, bytes([7, 20, 3, 0xEE]))[0] == 123
+    assert send(dev, bytes([8, 20, 3, 0xEE]))[0] == 23
+    assert port_of(dev, bytes([7, 20])) == 3  # too short for the lookahead
+
+
 def test_sub_parser_and_varbit(tmp_path):
     extra = """
     parser Inner(packet_in pkt, out b_t c) {

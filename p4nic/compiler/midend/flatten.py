@@ -481,6 +481,9 @@ class Flattener:
                 self.sink.append(ir.Primitive("assign_union", [dst.ref, src.ref], loc))
             else:
                 raise unsupported("cannot assign this value to a header union", node)
+        elif isinstance(dst, StackLoc) and isinstance(src, StructLoc):  # from a lookahead
+            for i, element in enumerate(dst.elements):
+                self.copy(element, src.fields[i], node)
         elif isinstance(dst, StackLoc):
             if not isinstance(src, StackLoc):
                 raise unsupported("cannot assign this value to a header stack", node)

@@ -15,10 +15,11 @@ from p4nic.compiler import ast
 from p4nic.compiler import types as T
 from p4nic.compiler.midend import ir
 from p4nic.compiler.midend.actions import Label, StatementLowering
-from p4nic.compiler.midend.flatten import Flattener, as_data, unsupported
+from p4nic.compiler.midend.flatten import Flattener, as_data, fit, unsupported
 from p4nic.compiler.midend.inline import Scope, bind_call
 from p4nic.compiler.midend.localvars import (
-    CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, StructLoc, check_byte_aligned, width_of)
+    CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, StructLoc, check_byte_aligned, is_signed,
+    width_of)
 
 
 def to_parser_ops(prims: list) -> list:
@@ -317,17 +318,38 @@ def packed_width(t, node) -> int:
 
 
 def lookahead_value(flat: Flattener, e: ast.MethodCall):
-    """`packet.lookahead<T>()`: BMv2 reads ahead by (offset, width) pairs from the current
-    position; a header or struct of bit fields becomes one lookahead per field."""
+    """`packet.lookahead<T>()`. An aggregate is read whole into a temporary and taken apart
+    by slices, its headers valid — as p4c's midend output does; one BMv2 lookahead per field
+    would not do, as BMv2 checks only a lookahead's width against the bytes left, not its
+    offset (bm_sim/parser.cpp, ParserOpSet<ParserLookAhead>)."""
     t = T.base_type(e.type)
-    if isinstance(t, T.StructLike):
-        fields, offset = {}, 0
-        for f in t.fields:
-            w = width_of(f.type)
-            if w is None:
-                raise unsupported("lookahead of nested headers or structs is not supported "
-                                  "on BMv2", e)
-            fields[f.name] = ScalarLoc(ir.Lookahead(offset, w), f.type)
+    if not isinstance(t, (T.StructLike, T.StackType)):
+        return ScalarLoc(ir.Lookahead(0, packed_width(t, e)), e.type)
+    width = packed_width(t, e)
+    tmp = flat.temp(T.BitsType(width), "lookahead")
+    flat.sink.append(ir.Primitive("assign", [tmp.expr, ir.Lookahead(0, width)], e.loc))
+    loc, _ = sliced_layout(tmp.expr, width, t, 0, e)
+    return loc
+
+
+def sliced_layout(whole: ir.LExpr, width: int, t, offset: int, node) -> tuple:
+    """(Loc of the value of type t that starts `offset` bits into the packed bits `whole` of
+    `width` bits, its own width)."""
+    b = T.base_type(t)
+    if isinstance(b, T.HeaderUnionType):
+        raise unsupported("lookahead of a header union is not supported on BMv2", node)
+    if isinstance(b, (T.StructLike, T.StackType)):
+        keys = ([f.name for f in b.fields] if isinstance(b, T.StructLike)
+                else list(range(b.size)))
+        types = ([f.type for f in b.fields] if isinstance(b, T.StructLike)
+                 else [b.element] * b.size)
+        fields, start = {}, offset
+        for key, ft in zip(keys, types):
+            fields[key], w = sliced_layout(whole, width, ft, offset, node)
             offset += w
-        return StructLoc(t, fields)
-    return ScalarLoc(ir.Lookahead(0, packed_width(t, e)), e.type)
+        return StructLoc(b, fields), offset - start
+    w = packed_width(t, node)
+    shift = width - offset - w
+    shifted = ir.Op(">>", whole, ir.Const(shift)) if shift else whole
+    bits = ir.Op("&", shifted, ir.Const((1 << w) - 1, w), width=w)
+    return ScalarLoc(fit(bits, t) if is_signed(t) else bits, t), w
