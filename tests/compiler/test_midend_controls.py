@@ -107,7 +107,26 @@ def test_sub_control_is_inlined_with_its_own_table_names(tmp_path):
     assert {"I.one.add", "I.ten.add"} <= actions
 
 
-def test_a_table_applied_twice_is_a_clear_error(tmp_path):
+def test_a_table_applied_on_both_branches_with_one_successor(tmp_path):
+    # issue986-1-bmv2.p4's shape: p4c merges the applications (one BMv2 table)
+    apply = """
+        if (hdr.d.k == 0) { t.apply(); } else { t.apply(); }
+        hdr.d.r3 = hdr.d.r1 + 1;
+    """
+    bmv2_json, dev = build(tmp_path, apply, TABLE)
+    [pipeline] = [p for p in bmv2_json["pipelines"] if p["name"] == "ingress"]
+    assert [t["name"] for t in pipeline["tables"]].count("I.t") == 1
+    dev.state.tables["I.t"].add([(0,)], action_id(bmv2_json, "I.set1"), (4,))
+    dev.state.tables["I.t"].add([(6,)], action_id(bmv2_json, "I.set1"), (5,))
+    assert send(dev, 0) == bytes([0, 4, 0, 5])
+    assert send(dev, 6) == bytes([6, 5, 0, 6])
+    assert send(dev, 7) == bytes([7, 0, 0, 1])
+
+
+def test_a_table_applied_twice_with_different_successors_is_a_clear_error(tmp_path):
+    with pytest.raises(CompileError) as e:
+        build(tmp_path, "t.apply(); hdr.d.r3 = 1; t.apply();", TABLE)
+    assert "applied more than once with different successors" in str(e.value)
     extra = """
     control Sub(inout bit<8> x) {
         action inc() { x = x + 1; }
@@ -118,6 +137,11 @@ def test_a_table_applied_twice_is_a_clear_error(tmp_path):
     with pytest.raises(CompileError) as e:
         build(tmp_path, "one.apply(hdr.d.r1); one.apply(hdr.d.r2);", "Sub() one;", extra)
     assert "applied more than once" in str(e.value) and ":" in str(e.value)
+    # one successor, but the instance's parameter is bound to other storage the second time
+    with pytest.raises(CompileError) as e:
+        build(tmp_path, "if (hdr.d.k == 0) { one.apply(hdr.d.r1); } else { one.apply(hdr.d.r2); }",
+              "Sub() one;", extra)
+    assert "different successors or arguments" in str(e.value)
 
 
 def test_copy_in_copy_out_of_action_arguments(tmp_path):

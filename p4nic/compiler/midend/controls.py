@@ -27,10 +27,27 @@ MATCH_KIND_ORDER = {"exact": 0, "lpm": 1, "ternary": 2, "range": 3}
 
 @dataclass
 class TableSite:
+    """A table of one control instance. Once lowered, `first` is the node that applies it
+    (after any key computation), and `bindings` what its instance's scope bound then."""
     decl: ast.TableDeclaration
     scope: Scope
     name: str
-    lowered: bool = False
+    table: Optional[ir.Table] = None
+    first: Optional[str] = None
+    bindings: dict = field(default_factory=dict)
+
+    def reapply(self, next_tables: dict, at) -> str:
+        """Another application of the table: BMv2 holds a table once, with one next_tables
+        map, so p4c accepts this only when every application goes on to the same nodes
+        (backends/bmv2/common/controlFlowGraph.cpp, CFG::checkMergeable) — and, here, when
+        its instance still sees the same storage (a sub-control applied to other arguments
+        would need copies of its tables)."""
+        same_storage = all(self.scope.bindings.get(k) == v for k, v in self.bindings.items())
+        if next_tables != self.table.next_tables or not same_storage:
+            raise CompileError(f"table '{self.decl.name}' is applied more than once with "
+                               "different successors or arguments; BMv2 cannot express that",
+                               at.loc, "unsupported")
+        return self.first
 
 
 @dataclass
@@ -392,11 +409,10 @@ class ControlLowering:
     def table(self, name: ast.Name, scope: Scope, nexts, next_node) -> str:
         site = self.site(name, scope)
         decl = site.decl
-        if site.lowered:
-            raise CompileError(f"table '{decl.name}' is applied more than once; BMv2 cannot "
-                               "express that", name.loc, "unsupported")
-        site.lowered = True
+        if site.table is not None:
+            return site.reapply(self.next_tables(site.table, nexts, next_node), name)
         tscope = site.scope
+        site.bindings = dict(tscope.bindings)
         pre: list = []
         flat = Flattener(self.ctx, tscope, pre)
         table = ir.Table(site.name, [], [], {}, next_node, None, loc=decl.loc)
@@ -415,18 +431,24 @@ class ControlLowering:
         kinds = [k.match_type for k in table.keys]
         table.match_type = max(kinds, key=lambda m: MATCH_KIND_ORDER.get(m, 0), default="exact")
         self.table_properties(table, decl, tscope, selector_inputs)
-        if nexts is None:
-            table.next_tables = {a.name: next_node for a in table.actions}
-        elif isinstance(nexts, tuple):
-            _, by_name, other = nexts
-            table.next_tables = {a.name: by_name.get(a.name, other) for a in table.actions}
-        else:
-            table.next_tables = nexts
+        table.next_tables = self.next_tables(table, nexts, next_node)
         self.pipeline.tables.append(table)
         first = table.name
         if pre:
             first = self.hidden_table(resolve_jumps(pre), decl.loc, first)
-        return self.hoist_table_calls(calls, tscope, first)
+        site.table, site.first = table, self.hoist_table_calls(calls, tscope, first)
+        return site.first
+
+    @staticmethod
+    def next_tables(table: ir.Table, nexts, next_node: Optional[str]) -> dict:
+        """Where the table goes on: by action (`nexts` None: all to next_node; a ("switch",
+        by_name, other) triple), or the given {"__HIT__", "__MISS__"} map."""
+        if nexts is None:
+            return {a.name: next_node for a in table.actions}
+        if isinstance(nexts, tuple):
+            _, by_name, other = nexts
+            return {a.name: by_name.get(a.name, other) for a in table.actions}
+        return nexts
 
     def key_target(self, flat: Flattener, k: ast.KeyElement, pre: list):
         e = k.expr
