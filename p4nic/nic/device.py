@@ -62,19 +62,15 @@ class Device:
     def process(self, batch) -> list:
         """Run [(ingress_port, bytes)] through the pipeline; returns [(egress_port, bytes)].
 
+        The batch is one burst: all of it through ingress, then the egress queues drained,
+        highest priority first (pipeline.py, docs/internals.md "Contract: Device").
+
         Without a loaded program every packet is dropped (simple_switch --no-p4)."""
         flow = self._flow
         out = []
         if flow is None:
             return out
-        run = flow.run
-        for port, data in batch:
-            if type(data) is not bytes:  # bytearray / memoryview from a port: the code slices bytes
-                data = bytes(data)
-            try:
-                run(port, data, out)
-            except Exception:  # a NIC bug must cost one packet, not the port loop or server
-                _log.exception("packet from port %s dropped: internal error", port)
+        flow.process(batch, out)
         if flow.digests:
             digests, flow.digests = flow.digests, {}
             if self.on_digest is not None:

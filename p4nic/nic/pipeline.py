@@ -7,16 +7,23 @@ docs/simple_switch.md ("after-ingress" / "after-egress" pseudocode) and
 targets/simple_switch/simple_switch.cpp (ingress_thread, egress_thread, enqueue, multicast,
 copy_field_list_and_set_type).
 
-Each input packet runs to completion: its ingress pass, then every copy it produced through
-egress, then any resubmitted / recirculated packet, so a batch's output order is deterministic.
-Queues therefore never build up: with --priority-queues a packet's priority still selects its
-queue (egress sees it as qid, and an out-of-range priority is dropped as BMv2 does), but packets
-are not reordered by priority, and queue depths / queueing delays read 0.
+A batch (one `Device.process` call) is a burst that arrives at once. Every packet of it runs
+through ingress first; what ingress sends out is enqueued on per-egress-port queues (K of them per
+port with --priority-queues K, the queue picked by standard_metadata.priority as
+SimpleSwitch::enqueue does); egress then drains them as QueueingLogicPriRL serves them, the
+highest-numbered priority queue first and each queue in FIFO order. With one queue that is the
+order packets were enqueued in, so output per port stays FIFO. enq_qdepth counts the packets
+already waiting in the packet's queue of its port, deq_qdepth those left behind it (both as
+egress_buffers.size() reads them), and deq_timedelta the time between enqueue and dequeue.
+Egress clones join the back of the queues; recirculated packets enter ingress after the queues
+are empty, as the next burst.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections import deque
 
 from .codegen import (
     PKT_INSTANCE_TYPE_EGRESS_CLONE,
@@ -30,8 +37,10 @@ from .codegen import (
 )
 
 # A packet that keeps resubmitting, recirculating or cloning itself would spin BMv2 forever; we
-# stop it after this many pipeline passes.
+# stop it and every copy of it after this many pipeline passes.
 MAX_PASSES = 1024
+
+_log = logging.getLogger("p4nic.nic")
 
 
 class V1Model:
@@ -84,14 +93,40 @@ class V1Model:
         # egress_thread sets qid only along with the other queueing fields
         self.qid_declared = self.queueing is not None and "queueing_metadata.qid" in declared
         self.clocked = any(x is not None for x in (self.ING_TS, self.EG_TS, self.queueing))
-        self.now = 0  # microseconds since the device started, read once per input packet
+        self.now = 0  # microseconds since the device started, read at arrival and at dequeue
+        self.queues = [deque() for _ in range(priority_queues)]  # qid -> (port, PHV, budget)
+        self.waiting = {}  # (port, qid) -> packets in that queue, kept with queueing metadata
         self.packet_id = 0
         self.digests = {}  # learn list id -> samples, flushed by the device after each batch
 
-    # ---- one input packet ------------------------------------------------------------------
+    # ---- one batch -------------------------------------------------------------------------
 
-    def run(self, port: int, data: bytes, out: list):
-        """Process one packet received on `port`; append (egress_port, bytes) to `out`."""
+    def process(self, batch, out: list):
+        """Run a batch of (port, bytes) received together; append (egress_port, bytes) to `out`.
+
+        Each packet carries a pass budget shared with all its copies (a one-item list counting
+        passes), so one that loops forever is stopped without costing the rest of the batch."""
+        arrival, ingress_pass = self.arrival, self.ingress_pass
+        ingress = []
+        for port, data in batch:
+            if type(data) is not bytes:  # bytearray / memoryview from a port: the code slices bytes
+                data = bytes(data)
+            ingress.append((arrival(port, data), data, [0]))
+        while ingress:
+            recirculated = []
+            for h, data, budget in ingress:  # resubmitted packets join the end of `ingress`
+                budget[0] += 1
+                if budget[0] <= MAX_PASSES or self.exhausted(h, budget):
+                    try:
+                        ingress_pass(h, data, budget, ingress)
+                    except Exception:  # a NIC bug must cost one packet, not the port loop
+                        _log.exception("packet from port %s dropped: internal error in ingress",
+                                       h[self.INGRESS_PORT])
+            self.drain(recirculated, out)
+            ingress = recirculated
+
+    def arrival(self, port: int, data: bytes) -> list:
+        """The PHV of a packet received on `port`, its ingress timestamp read now."""
         h = self.init[:]
         self.packet_id += 1
         if self.tracer is not None:
@@ -102,32 +137,23 @@ class V1Model:
         h[self.PKT_LEN] = n
         h[self.ING_LEN] = n
         h[self.INSTANCE_TYPE] = PKT_INSTANCE_TYPE_NORMAL
-        # One clock reading per input packet: it runs to completion, so every timestamp of it
-        # (ingress, enqueue, egress) is this instant.
         if self.clocked:
-            self.now = int((time.perf_counter() - self.t0) * 1e6)
+            self.tick()
             if self.ING_TS is not None:
                 h[self.ING_TS[0]] = self.now & self.ING_TS[1]
         if self.tracer is not None:
             self.tracer.packet_in(h, port, n)
-        ingress = [(h, data)]
-        passes = 0
-        while ingress:
-            h, data = ingress.pop(0)
-            egress = []
-            self.ingress_pass(h, data, egress, ingress)
-            passes += 1
-            i = 0
-            while i < len(egress):  # egress clones append to `egress`
-                if passes > MAX_PASSES:
-                    break
-                eport, eh = egress[i]
-                i += 1
-                self.egress_pass(eport, eh, egress, ingress, out)
-                passes += 1
-            if passes > MAX_PASSES:
-                self.note(h, "Packet keeps resubmitting/recirculating/cloning: dropped")
-                return
+        return h
+
+    def tick(self):
+        """Read the clock: microseconds since the device started, as BMv2's get_ts()."""
+        self.now = int((time.perf_counter() - self.t0) * 1e6)
+
+    def exhausted(self, h, budget) -> bool:
+        """A pass over the packet's budget: say so once, then drop it (always False)."""
+        if budget[0] == MAX_PASSES + 1:
+            self.note(h, "Packet keeps resubmitting/recirculating/cloning: dropped")
+        return False
 
     def note(self, h, text):
         if self.tracer is not None:
@@ -142,7 +168,7 @@ class V1Model:
 
     # ---- ingress and the traffic manager -----------------------------------------------------
 
-    def ingress_pass(self, h, data, egress, ingress):
+    def ingress_pass(self, h, data, budget, ingress):
         c = self.c
         try:
             c.parse(h, data)
@@ -161,11 +187,11 @@ class V1Model:
             h[self.INSTANCE_TYPE] = PKT_INSTANCE_TYPE_NORMAL
             if self.tracer is not None:
                 self.tracer.note(h, f"Egress port is {port}")
-            self.enqueue(port, h, egress)
+            self.enqueue(port, h, budget)
             return
-        self.after_ingress(h, data, egress, ingress)
+        self.after_ingress(h, data, budget, ingress)
 
-    def after_ingress(self, h, data, egress, ingress):
+    def after_ingress(self, h, data, budget, ingress):
         """The after-ingress pseudocode of docs/simple_switch.md, in its order."""
         c = self.c
         ingress_len = h[self.ING_LEN]
@@ -184,7 +210,7 @@ class V1Model:
                 clone[self.PKT_LEN] = ingress_len
                 clone[self.ING_LEN] = ingress_len
                 self.note(h, f"Cloning packet at ingress to session {sid}")
-                self.clone_to_session(clone, session, egress)
+                self.clone_to_session(clone, session, budget)
         learn = h[self.LEARN]
         if learn:  # LEARNING
             h[self.LEARN] = 0
@@ -200,13 +226,13 @@ class V1Model:
             re[self.ING_LEN] = ingress_len
             re[self.PACKET_LENGTH] = ingress_len
             self.note(h, "Resubmitting packet")
-            ingress.append((re, data))
+            ingress.append((re, data, budget))
             return
         mgid = h[self.MCAST_GRP]
         if mgid:  # MULTICAST
             h[self.INSTANCE_TYPE] = PKT_INSTANCE_TYPE_REPLICATION
             self.note(h, f"Multicast requested for packet (group {mgid})")
-            self.multicast(h, self.replication.multicast_groups.get(mgid, ()), egress)
+            self.multicast(h, self.replication.multicast_groups.get(mgid, ()), budget)
             return
         port = h[self.EGRESS_SPEC]
         if port == self.drop_port:
@@ -214,14 +240,14 @@ class V1Model:
             return
         h[self.INSTANCE_TYPE] = PKT_INSTANCE_TYPE_NORMAL
         self.note(h, f"Egress port is {port}")
-        self.enqueue(port, h, egress)
+        self.enqueue(port, h, budget)
 
     def copy_field_list(self, fl_id, dst, src):
         copy = self.c.field_lists.get(fl_id)
         if copy is not None:
             copy(dst, src)
 
-    def multicast(self, h, replicas, egress, trunc=None):
+    def multicast(self, h, replicas, budget, trunc=None):
         """SimpleSwitch::multicast: one copy per (port, rid), egress_rid set, registers cleared."""
         for port, rid in replicas:
             c = h[:]
@@ -230,7 +256,7 @@ class V1Model:
             if trunc:
                 c[self.TRUNC] = trunc
             self.note(h, f"Replicating packet on port {port}")
-            self.enqueue(port, c, egress)
+            self.enqueue(port, c, budget)
 
     def clear_registers(self, c, h):
         """RegisterAccess::clear_all, keeping the packet length."""
@@ -239,13 +265,13 @@ class V1Model:
         c[self.LEARN] = 0
         c[self.PKT_LEN] = h[self.PKT_LEN]
 
-    def clone_to_session(self, clone, session, egress):
+    def clone_to_session(self, clone, session, budget):
         # A P4Runtime clone session lists replicas; BMv2's PI turns them into a multicast group
         # for the mirroring session, so every replica is a copy with its egress_rid.
-        self.multicast(clone, session.replicas, egress, session.packet_length_bytes or None)
+        self.multicast(clone, session.replicas, budget, session.packet_length_bytes or None)
 
-    def enqueue(self, port, h, egress):
-        """SimpleSwitch::enqueue: priority check and queueing metadata."""
+    def enqueue(self, port, h, budget):
+        """SimpleSwitch::enqueue: priority check, queueing metadata, then the port's queue."""
         priority = h[self.PRIORITY]
         if priority >= self.nb_queues:
             self.note(h, "Priority out of range, dropping packet")
@@ -253,20 +279,46 @@ class V1Model:
         if self.queueing is not None:
             ts, depth = self.queueing[0], self.queueing[1]
             h[ts[0]] = self.now & ts[1]
-            h[depth[0]] = (sum(1 for p, _ in egress if p == port) & depth[1]) if egress else 0
-        egress.append((port, h))
+            queue = (port, priority)
+            waiting = self.waiting.get(queue, 0)
+            h[depth[0]] = waiting & depth[1]
+            self.waiting[queue] = waiting + 1
+        self.queues[priority].append((port, h, budget))
+
+    def drain(self, recirculated, out):
+        """Egress for every queued packet, highest priority queue first (QueueingLogicPriRL)."""
+        queues = self.queues
+        waiting = self.waiting if self.queueing is not None else None
+        egress_pass = self.egress_pass
+        top = qid = len(queues) - 1
+        while qid >= 0:
+            queue = queues[qid]
+            if not queue:
+                qid -= 1
+                continue
+            port, h, budget = queue.popleft()
+            if waiting is not None:
+                waiting[port, qid] -= 1
+            budget[0] += 1
+            if budget[0] <= MAX_PASSES or self.exhausted(h, budget):
+                try:
+                    egress_pass(port, h, budget, recirculated, out)
+                except Exception:  # a NIC bug must cost one packet, not the port loop
+                    _log.exception("packet to port %s dropped: internal error in egress", port)
+            qid = top  # an egress clone may have joined a higher-priority queue
 
     # ---- egress --------------------------------------------------------------------------
 
-    def egress_pass(self, port, h, egress, ingress, out):
+    def egress_pass(self, port, h, budget, recirculated, out):
         c = self.c
         if self.clocked:
+            self.tick()
             if self.EG_TS is not None:
                 h[self.EG_TS[0]] = self.now & self.EG_TS[1]
-            if self.queueing is not None:
+            if self.queueing is not None:  # egress_thread, after egress_buffers.pop_back
                 enq, _, delta, depth = self.queueing
                 h[delta[0]] = (self.now - h[enq[0]]) & delta[1]
-                h[depth[0]] = 0
+                h[depth[0]] = self.waiting[port, h[self.PRIORITY]] & depth[1]
         if self.qid_declared:
             h[self.QID] = h[self.PRIORITY]
         h[self.EGRESS_PORT] = port & self.port_mask
@@ -291,7 +343,7 @@ class V1Model:
                 pid = h[self.PKT_ID]
                 clone[self.PKT_ID] = (pid[0], pid[1] + 1) if pid else None
                 self.note(h, f"Cloning packet at egress to session {sid}")
-                self.clone_to_session(clone, session, egress)
+                self.clone_to_session(clone, session, budget)
         if h[self.EGRESS_SPEC] == self.drop_port:
             self.note(h, "Dropping packet at the end of egress")
             return
@@ -306,7 +358,7 @@ class V1Model:
             re[self.ING_LEN] = n
             re[self.PACKET_LENGTH] = n
             self.note(h, "Recirculating packet")
-            ingress.append((re, data))
+            recirculated.append((re, data, budget))
             return
         trunc = h[self.TRUNC]
         if trunc is not None:

@@ -107,35 +107,86 @@ PRIORITY_1 = bytes.fromhex("000000000001 AAAAAAAAAAAA 0005 05")  # ingress: prio
 PRIORITY_0 = bytes.fromhex("000000000001 AAAAAAAAAAAA 0009 09")  # ingress: priority 0, port 2
 
 
-@pytest.mark.parametrize("queues, expected", [(None, [(9, 0)]), (8, [(5, 1), (9, 0)])])
-def test_priority_queues_option_of_the_switch(tmp_path, queues, expected):
-    """`p4nic switch --priority-queues K` on pcap files (--use-files): with the default single
-    queue a priority-1 packet is dropped at enqueue (simple_switch.cpp enqueue), with 8 it
-    passes, and egress sees its priority (the program stamps it into the source MAC's last
-    byte). Packets run in order, so the priority-0 packet that follows marks the end."""
-    json_path, _ = compile_p4(TRAFFIC_MANAGER, tmp_path)
+def switch_on_files(tmp_path: Path, json_path: Path, burst: list[bytes], out_ports: dict[int, int],
+                    options=()) -> dict[int, list[bytes]]:
+    """Runs `p4nic switch --use-files` with `burst` in port 0's input file, so the switch reads
+    it as one batch; returns what each port of `out_ports` ({port: packets to wait for})
+    sent."""
     writer = PcapWriter(tmp_path / "p0_in.pcap")
-    for packet in (PRIORITY_1, PRIORITY_0):
+    for packet in burst:
         writer.write(packet)
     writer.close()
-    PcapWriter(tmp_path / "p2_in.pcap").close()
-    options = ["--priority-queues", str(queues)] if queues else []
+    interfaces = ["-i", "0@p0"]
+    for port in out_ports:
+        PcapWriter(tmp_path / f"p{port}_in.pcap").close()
+        interfaces += ["-i", f"{port}@p{port}"]
+    outputs = {port: tmp_path / f"p{port}_out.pcap" for port in out_ports}
     with open(tmp_path / "switch.out", "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "p4nic.cli", "switch", str(json_path), "-i", "0@p0", "-i", "2@p2",
+            [sys.executable, "-m", "p4nic.cli", "switch", str(json_path), *interfaces,
              "--use-files", "0", *options, "--", "--grpc-server-addr", "127.0.0.1:0"],
             stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
         try:
-            out = tmp_path / "p2_out.pcap"
-            deadline = time.monotonic() + 20
-            while not any(p[12:14] == b"\x00\x09" for p in captured(out)):
+            deadline = time.monotonic() + 60
+            while any(len(captured(outputs[port])) < n for port, n in out_ports.items()):
                 assert proc.poll() is None and time.monotonic() < deadline, \
                     (tmp_path / "switch.out").read_text()
                 time.sleep(0.05)
         finally:
             proc.terminate()
-            proc.wait(timeout=10)
-    assert [(p[13], p[11]) for p in captured(out)] == expected
+            proc.wait(timeout=30)
+    return {port: captured(path) for port, path in outputs.items()}
+
+
+@pytest.mark.parametrize("queues, expected", [(None, [(9, 0)]), (8, [(5, 1), (9, 0)])])
+def test_priority_queues_option_of_the_switch(tmp_path, queues, expected):
+    """`p4nic switch --priority-queues K` on pcap files (--use-files): with the default single
+    queue a priority-1 packet is dropped at enqueue (simple_switch.cpp enqueue), with 8 it
+    passes, and egress sees its priority (the program stamps it into the source MAC's last
+    byte). The priority-0 packet that follows marks the end."""
+    json_path, _ = compile_p4(TRAFFIC_MANAGER, tmp_path)
+    options = ["--priority-queues", str(queues)] if queues else []
+    out = switch_on_files(tmp_path, json_path, [PRIORITY_1, PRIORITY_0], {2: len(expected)},
+                          options)
+    assert [(p[13], p[11]) for p in out[2]] == expected
+
+
+QUEUES = Path(__file__).parent / "programs" / "queues.p4"
+
+
+def queued(port: int, priority: int, seq: int) -> bytes:
+    """To `port` with `priority` (queues.p4), numbered by the byte after the Ethernet header."""
+    return bytes.fromhex(f"0000000000{port:02x} AAAAAAAAAAAA 000{priority} {seq:02x}")
+
+
+def seen(packet: bytes) -> tuple[int, int, int, int, int]:
+    """(number, priority, enq_qdepth, deq_qdepth, deq_timedelta consistent) stamped by egress."""
+    src = packet[6:12]
+    return (packet[14], src[0], int.from_bytes(src[1:3], "big"), int.from_bytes(src[3:5], "big"),
+            src[5])
+
+
+def test_burst_leaves_highest_priority_queue_first(tmp_path):
+    """One burst of mixed priorities to one port with 8 priority queues: egress serves queue 7,
+    then 3, then 0 (QueueingLogicPriRL), FIFO within each; enq_qdepth counts the packets
+    already in the packet's queue, deq_qdepth those still behind it."""
+    json_path, _ = compile_p4(QUEUES, tmp_path)
+    burst = [queued(2, priority, seq) for seq, priority in enumerate([0, 3, 7, 3, 0, 7])]
+    out = switch_on_files(tmp_path, json_path, burst, {2: 6}, ["--priority-queues", "8"])
+    assert [seen(p) for p in out[2]] == [
+        (2, 7, 0, 1, 1), (5, 7, 1, 0, 1),
+        (1, 3, 0, 1, 1), (3, 3, 1, 0, 1),
+        (0, 0, 0, 1, 1), (4, 0, 1, 0, 1)]
+
+
+def test_queue_depths_per_port_with_one_queue(tmp_path):
+    """The default single queue per port: a burst leaves each port in arrival order, and the
+    queue depths count only packets for the same port."""
+    json_path, _ = compile_p4(QUEUES, tmp_path)
+    burst = [queued(port, 0, seq) for seq, port in enumerate([2, 3, 2, 2, 3])]
+    out = switch_on_files(tmp_path, json_path, burst, {2: 3, 3: 2})
+    assert [seen(p) for p in out[2]] == [(0, 0, 0, 2, 1), (2, 0, 1, 1, 1), (3, 0, 2, 0, 1)]
+    assert [seen(p) for p in out[3]] == [(1, 0, 0, 1, 1), (4, 0, 1, 0, 1)]
 
 
 def captured(path: Path) -> list[bytes]:
