@@ -267,8 +267,14 @@ class V1Model:
 
     def clone_to_session(self, clone, session, budget):
         # A P4Runtime clone session lists replicas; BMv2's PI turns them into a multicast group
-        # for the mirroring session, so every replica is a copy with its egress_rid.
-        self.multicast(clone, session.replicas, budget, session.packet_length_bytes or None)
+        # for the mirroring session, so every replica is a copy with its egress_rid. A session
+        # naming a group (mirroring_add_mc) reads the group now, as simple_switch.cpp's
+        # "Cloning packet to MGID" multicast() does.
+        trunc = session.packet_length_bytes or None
+        if session.multicast_group:
+            replicas = self.replication.multicast_groups.get(session.multicast_group, ())
+            self.multicast(clone, replicas, budget, trunc)
+        self.multicast(clone, session.replicas, budget, trunc)
 
     def enqueue(self, port, h, budget):
         """SimpleSwitch::enqueue: priority check, queueing metadata, then the port's queue."""

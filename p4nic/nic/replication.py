@@ -5,7 +5,9 @@ maps a multicast group to L1 nodes, each with a replication id (`egress_rid`) an
 copies come out node by node, ports ascending within a node. P4Runtime's MulticastGroupEntry
 lists replicas (egress_port, instance); here the replicas of one instance form one node, nodes in
 order of first appearance. A clone session sends a copy to its replicas, optionally truncated
-to `packet_length_bytes` (0: whole packet), with a class of service.
+to `packet_length_bytes` (0: whole packet), with a class of service. A session may instead (or
+as well) name a multicast group, as simple_switch's mirroring sessions do (`mirroring_add_mc`,
+MirroringSessionConfig.mgid): its copies follow the group's members at packet time.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from .tables import AlreadyExists, NotFound, TableError
 
 
 class CloneSession(NamedTuple):
-    """A clone session; `replicas` in packet-path order."""
+    """A clone session; `replicas` in packet-path order; `multicast_group` 0: none."""
 
     id: int
     replicas: tuple
     class_of_service: int
     packet_length_bytes: int
+    multicast_group: int = 0
 
 
 def _check_replicas(what: str, replicas: Sequence) -> tuple:
@@ -84,7 +87,8 @@ class Replication:
 
     # ---- clone sessions ------------------------------------------------------------------------
 
-    def _session(self, session_id, replicas, class_of_service, packet_length_bytes) -> CloneSession:
+    def _session(self, session_id, replicas, class_of_service, packet_length_bytes,
+                 multicast_group) -> CloneSession:
         what = f"clone session {session_id}"
         if not isinstance(session_id, int) or session_id < 0:
             raise TableError(f"clone session id {session_id!r} must be an int >= 0")
@@ -92,19 +96,23 @@ class Replication:
             raise TableError(f"{what}: class of service {class_of_service!r} must be >= 0")
         if not isinstance(packet_length_bytes, int) or packet_length_bytes < 0:
             raise TableError(f"{what}: packet length {packet_length_bytes!r} must be >= 0")
+        if multicast_group:
+            self._group_id(multicast_group)
         return CloneSession(session_id, _check_replicas(what, replicas), class_of_service,
-                            packet_length_bytes)
+                            packet_length_bytes, multicast_group)
 
     def create_session(self, session_id: int, replicas: Sequence, class_of_service: int = 0,
-                       packet_length_bytes: int = 0):
-        session = self._session(session_id, replicas, class_of_service, packet_length_bytes)
+                       packet_length_bytes: int = 0, multicast_group: int = 0):
+        session = self._session(session_id, replicas, class_of_service, packet_length_bytes,
+                                multicast_group)
         if session_id in self.clone_sessions:
             raise AlreadyExists(f"clone session {session_id} already exists")
         self.clone_sessions[session_id] = session
 
     def modify_session(self, session_id: int, replicas: Sequence, class_of_service: int = 0,
-                       packet_length_bytes: int = 0):
-        session = self._session(session_id, replicas, class_of_service, packet_length_bytes)
+                       packet_length_bytes: int = 0, multicast_group: int = 0):
+        session = self._session(session_id, replicas, class_of_service, packet_length_bytes,
+                                multicast_group)
         self.get_session(session_id)
         self.clone_sessions[session_id] = session
 

@@ -307,22 +307,22 @@ class STFRunner:
                     for rid, ports in [self.mc_nodes[handle]] for port in sorted(ports)]
         self.state.replication.modify_group(group, replicas)
 
-    def set_session(self, session: int, replicas: list) -> None:
+    def set_session(self, session: int, replicas: list, multicast_group: int = 0) -> None:
         replication = self.state.replication
         if session in replication.clone_sessions:
-            replication.modify_session(session, replicas)
+            replication.modify_session(session, replicas, multicast_group=multicast_group)
         else:
-            replication.create_session(session, replicas)
+            replication.create_session(session, replicas, multicast_group=multicast_group)
 
     def do_mirroring_add(self, command: Command, where: str) -> None:
         session, port = self.numbers(command, where)
         self.set_session(session, [(port, 0)])
 
     def do_mirroring_add_mc(self, command: Command, where: str) -> None:
-        """The session copies to the group's replicas as they are now (our clone sessions hold
-        replicas, not a group reference)."""
+        """The session refers to the group, resolved per packet, so later changes to the group
+        apply; like sswitch_CLI.py's mirroring_add_mc it need not exist yet."""
         session, group = self.numbers(command, where)
-        self.set_session(session, list(self.state.replication.get_group(group)))
+        self.set_session(session, [], multicast_group=group)
 
     def do_mirroring_delete(self, command: Command, where: str) -> None:
         (session,) = self.numbers(command, where)

@@ -86,7 +86,7 @@ def test_p4_program_with_multicast_mirroring_counters_registers():
     assert "node was created with handle 1" in r.stdout
     assert "last_length[3]= 14" in r.stdout
     assert "policer[2] 1: info rate = 1e-06, burst size = 1" in r.stdout
-    assert "8 packet(s) sent, 13 expectation(s) met" in r.stdout
+    assert "9 packet(s) sent, 18 expectation(s) met" in r.stdout
 
 
 def test_counter_check_that_does_not_hold(tmp_path):
