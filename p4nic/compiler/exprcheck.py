@@ -245,7 +245,9 @@ class ExpressionChecker:
             if isinstance(it, T.IntType):
                 self.coerce(e.index, T.BitsType(32))
                 i = self.const_of(e.index)
-                if i < 0 or i >= t.size:
+                # only the type of `h[0].minSizeInBits()` counts: p4c accepts it even on H[0]
+                # (minsize.p4)
+                if (i < 0 or i >= t.size) and e is not self.size_query:
                     raise type_error(f"index {i} is out of range for {t}", e.index)
             elif not is_bits(T.base_type(it)):
                 raise type_error(f"array index must be an integer, not {it}", e.index)
@@ -551,16 +553,19 @@ class ExpressionChecker:
 
     def method_call(self, e, callee: ast.Member, scope: Scope, type_args,
                     expected=None) -> T.P4Type:
-        target_t = self.expr(callee.expr, scope)
         m = callee.member
+        if m in SIZE_METHODS and not e.args:
+            self.size_query = callee.expr
+        target_t = self.expr(callee.expr, scope)
         if isinstance(target_t, (T.HeaderType, T.HeaderUnionType)) and m in HEADER_METHODS:
-            if target_t.field(m) is None:
-                if e.args:
-                    raise type_error(f"{m}() takes no arguments", e)
-                if m != "isValid":
-                    self.require_lvalue(callee.expr)
-                callee.type = T.FunctionType((), HEADER_METHODS[m])
-                return HEADER_METHODS[m]
+            # called, `h.isValid()` is the method even when a field has that name: fields are
+            # never callable (spec-issue1060.p4)
+            if e.args:
+                raise type_error(f"{m}() takes no arguments", e)
+            if m != "isValid":
+                self.require_lvalue(callee.expr)
+            callee.type = T.FunctionType((), HEADER_METHODS[m])
+            return HEADER_METHODS[m]
         if m in SIZE_METHODS and not e.args:
             callee.type = T.FunctionType((), T.IntType())
             return T.IntType()

@@ -141,6 +141,7 @@ class TypeChecker(ExpressionChecker):
         self.subst_stack: list = [{}]
         self.frame = _Frame()
         self.switch_expr = None  # the expression of the switch being checked (action_run)
+        self.size_query = None  # the receiver of the minSizeInBits() etc. being checked
         self.loop_depth = 0
         self.initializing = []  # types of the instances whose abstract methods are being checked
 
@@ -428,13 +429,20 @@ class TypeChecker(ExpressionChecker):
             raise type_error(f"underlying type of enum {decl.name} must be bit<W> or int<W>, "
                              f"not {underlying}", decl.underlying)
         values = []
+        # a member's value may name earlier members (issue3616.p4: `d = a`), seen as constants
+        # of the underlying type, as p4c's front end accepts
+        members = Scope(scope)
         for m in decl.members:
             value_expr = m[1] if isinstance(m, tuple) else getattr(m, "value", None)
             if value_expr is None:
                 raise type_error(f"member of serializable enum {decl.name} needs a value", decl)
-            self.expr(value_expr, scope, underlying)
+            self.expr(value_expr, members, underlying)
             self.coerce(value_expr, underlying)
             values.append(self.const_of(value_expr))
+            earlier = ast.ConstantDeclaration(names[len(values) - 1], decl.underlying, value_expr,
+                                              loc=value_expr.loc)
+            self.constants[earlier] = values[-1]
+            members.declare(earlier.name, earlier, earlier.loc)
         return T.EnumType(decl.name, decl, tuple(names), underlying, tuple(values))
 
     # -----------------------------------------------------------------------------------------
@@ -697,9 +705,10 @@ class TypeChecker(ExpressionChecker):
             raise type_error(f"instance '{d.name}' does not implement abstract method "
                              f"'{missing[0]}' of {decl.name}", d)
         self.initializing.append(t)
+        block = Scope(scope)  # the block's own instances and methods see each other (virtual2.p4)
         try:
             for member in d.initializer:
-                self.check_declaration(member, Scope(scope))
+                self.local_declaration(member, block)
         finally:
             self.initializing.pop()
 

@@ -298,3 +298,37 @@ def test_main_must_be_a_package(tmp_path):
 extern Thing { Thing(); }
 Thing() main;
 """)
+
+
+def test_corner_cases_p4c_accepts(tmp_path):
+    # enum members naming earlier ones (issue3616.p4), a zero-size stack's element in
+    # minSizeInBits (minsize.p4), a header field called isValid (spec-issue1060.p4), instances
+    # inside an initializer block used by its methods (virtual2.p4)
+    typed = typed_source(tmp_path, """
+enum bit<4> Code { A = 3, B = A + 1, C = (bit<4>)B }
+const Code LAST = Code.C;
+header empty_t { }
+header odd_t { bit<32> isValid; }
+extern Stateful { Stateful(); void run(); abstract bit<16> pick(in bit<16> i); }
+extern Table16 { Table16(bit<32> size); bit<16> get(in bit<16> i); }
+control C(inout odd_t o, out bit<32> size) {
+    Stateful() s = {
+        Table16(64) storage;
+        bit<16> pick(in bit<16> i) { return storage.get(i); }
+    };
+    apply {
+        empty_t[0] none;
+        size = none[0].minSizeInBits();
+        if (o.isValid()) { o.isValid = o.isValid + 1; }
+        s.run();
+    }
+}""")
+    assert {d.name: v for d, v in typed.constants.items()}["LAST"] == 4
+    body = control(typed, "C").body.statements
+    check = next(s for s in body if isinstance(s, ast.IfStatement))
+    [update] = assignments(check.then)
+    assert check.cond.type == T.BoolType()
+    assert update.left.type == T.BitsType(32) and update.right.type == T.BitsType(32)
+    pick = control(typed, "C").locals[0].initializer[1]
+    [ret] = [n for n in iter_nodes(pick) if isinstance(n, ast.ReturnStatement)]
+    assert ret.value.type == T.BitsType(16)
