@@ -1614,6 +1614,8 @@ class _Generator:
             htype = inst.type
             if htype.fixed_bits % 8:
                 self.err(ctx, f"header {hname} is not a whole number of bytes")
+            if not htype.fields and self.tracer is None:
+                continue  # `header h {}` puts no bytes on the wire: nothing to emit
             if not inst.metadata:
                 w(f"if h[{base}]:")
                 w.indent()

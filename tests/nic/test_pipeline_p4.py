@@ -79,3 +79,44 @@ def test_multicast_rid_seen_in_egress(dev):
     out = dev.process([(0, ipv4_frame())])
     assert [(p, Ether(d).src) for p, d in out] == [(1, "00:00:00:00:00:15"),
                                                     (2, "00:00:00:00:00:16")]
+
+
+EMPTY_HEADER_PROGRAM = """
+#include <core.p4>
+#include <v1model.p4>
+header marker_t { }
+header byte_t { bit<8> v; }
+struct headers { byte_t first; marker_t marker; byte_t second; }
+struct metadata { }
+parser P(packet_in pkt, out headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+    state start { pkt.extract(hdr.first); pkt.extract(hdr.marker); pkt.extract(hdr.second);
+                  transition accept; }
+}
+control VC(inout headers hdr, inout metadata meta) { apply { } }
+control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+    apply {
+        marker_t copy = hdr.marker;
+        if (copy.isValid()) { sm.egress_spec = 2; }
+        if (hdr.first.v == 1) { hdr.marker.setInvalid(); sm.egress_spec = 3; }
+        hdr.second.v = (bit<8>)hdr.marker.minSizeInBits();
+    }
+}
+control E(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout metadata meta) { apply { } }
+control D(packet_out pkt, in headers hdr) {
+    apply { pkt.emit(hdr.first); pkt.emit(hdr.marker); pkt.emit(hdr.second); }
+}
+V1Switch(P(), VC(), I(), E(), CC(), D()) main;
+"""
+
+
+@pytest.mark.parametrize("traced", [False, True], ids=["plain", "traced"])
+def test_header_without_fields(tmp_path, traced):
+    # structure-valued-expr-ok-1-bmv2.p4 declares `header h0_t {}`: no bytes on the wire, but
+    # a validity bit that isValid, copies and emit follow
+    source = tmp_path / "empty_header.p4"
+    source.write_text(EMPTY_HEADER_PROGRAM)
+    d = Device(logger=(lambda *_: None) if traced else None)
+    d.load(driver.compile_file(str(source)).bmv2_json)
+    assert d.process([(0, bytes([0, 7, 0xAA]))]) == [(2, bytes([0, 0, 0xAA]))]
+    assert d.process([(0, bytes([1, 7, 0xAA]))]) == [(3, bytes([1, 0, 0xAA]))]
