@@ -82,6 +82,12 @@ def test_meter_entries(client):
     bad = pb.MeterConfig(cir=300, cburst=10, pir=200, pburst=20)
     assert update_error(lambda: client.modify(pb.Entity(meter_entry=pb.MeterEntry(
         meter_id=METER, index=pb.Index(index=2), config=bad)))) == grpc.StatusCode.INVALID_ARGUMENT
+    counted = pb.MeterEntry(meter_id=METER, index=pb.Index(index=3), config=config)
+    counted.counter_data.green.packet_count = 1    # per-colour counters: BMv2 keeps none
+    assert update_error(lambda: client.modify(pb.Entity(meter_entry=counted))) == \
+        grpc.StatusCode.UNIMPLEMENTED
+    (untouched,) = client.read(pb.Entity(meter_entry=pb.MeterEntry(meter_id=METER, index=pb.Index(index=3))))
+    assert not untouched.meter_entry.HasField("config")
 
 
 def test_register_entries(client):

@@ -99,7 +99,9 @@ def test_odd_stream_messages_get_stream_errors(switch):
         client.close()
 
 
-def test_role_config_is_refused(switch):
+def test_role_config_is_accepted_and_ignored(switch):
+    """Role.config is opaque (the spec leaves it to the target); like PI's server we accept it,
+    and the stream becomes primary of its role."""
     client = Client(switch.address)
     stream = client.stream()
     try:
@@ -107,10 +109,10 @@ def test_role_config_is_refused(switch):
         request.arbitration.device_id = 1
         request.arbitration.role.name = "guest"
         request.arbitration.role.config.CopyFrom(any_pb2.Any(type_url="example.com/Config"))
+        request.arbitration.election_id.low = 1
         stream.send(request)
-        with pytest.raises(grpc.RpcError) as err:
-            stream.recv()
-        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        reply = stream.recv(kind="arbitration").arbitration
+        assert reply.status.code == code_pb2.OK and reply.role.name == "guest"
     finally:
         stream.close()
         client.close()

@@ -214,6 +214,31 @@ def test_default_entry_rules(client):
     assert write_error(lambda: client.insert(in_entry)) == grpc.StatusCode.PERMISSION_DENIED
 
 
+def test_default_entry_of_an_indirect_table_is_refused(client):
+    """simple_switch_grpc (PI device_mgr.cpp) neither sets nor resets the default action of a
+    table with an action profile: INVALID_ARGUMENT, and the table keeps no default."""
+    member_default = entry(ECMP, action=None, is_default_action=True)
+    member_default.table_entry.action.action_profile_member_id = 1
+    assert write_error(lambda: client.modify(member_default)) == INVALID
+    reset = pb.Entity(table_entry=pb.TableEntry(table_id=ECMP, is_default_action=True))
+    assert write_error(lambda: client.modify(reset)) == INVALID
+
+
+def test_meter_counter_data_is_unimplemented(client):
+    """Per-colour meter counters: BMv2 keeps none, so writing them says so instead of losing
+    them; the entry is not installed."""
+    counted = entry(ACL, ternary=((1, (b"\x01", b"\xff")),), action=DROP, params=(), priority=1,
+                    meter_counter_data=pb.MeterCounterData(green=pb.CounterData(packet_count=1)))
+    assert write_error(lambda: client.insert(counted)) == grpc.StatusCode.UNIMPLEMENTED
+    assert read_table(client, ACL) == []
+    plain = entry(ACL, ternary=((1, (b"\x01", b"\xff")),), action=DROP, params=(), priority=1)
+    client.insert(plain)
+    dme = pb.Entity()
+    dme.direct_meter_entry.table_entry.CopyFrom(plain.table_entry)
+    dme.direct_meter_entry.counter_data.red.byte_count = 5
+    assert write_error(lambda: client.modify(dme)) == grpc.StatusCode.UNIMPLEMENTED
+
+
 def test_wildcard_reads(client):
     client.insert(entry(exact=b"\x01"), entry(exact=b"\x02"),
                   entry(ACL, ternary=((1, (b"\x01", b"\xff")),), action=DROP, params=(), priority=3))

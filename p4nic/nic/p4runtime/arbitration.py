@@ -4,8 +4,9 @@ Follows P4Runtime spec "Client Arbitration and Controller Replication": the prim
 the live controller whose election id equals the highest election id ever received for that
 role; when it leaves, the role has no primary until a controller sends an id at least that high.
 Roles are named by `@p4runtime_role("name")` annotations in the P4Info (see `translate.role_of`);
-the default role "" has full pipeline access. A role config (`Role.config`) is not part of our
-role scheme, so a set config is refused with INVALID_ARGUMENT.
+the default role "" has full pipeline access. A role config (`Role.config`, an opaque Any whose
+meaning the spec leaves to the target) is accepted and ignored, as PI's simple_switch_grpc
+server does: what a role may write is set by those annotations alone.
 """
 import threading
 from dataclasses import dataclass, field
@@ -56,9 +57,6 @@ class Arbitrator:
     def update(self, controller: Controller, update: p4runtime_pb2.MasterArbitrationUpdate):
         """Apply one MasterArbitrationUpdate; raises P4RuntimeError to end the stream."""
         role_name = update.role.name
-        if update.role.HasField("config"):
-            raise invalid("role.config is not supported: roles are defined by @p4runtime_role "
-                          "annotations in the P4Info")
         election_id = election_key(update)
         with self.lock:
             if controller.role is None:

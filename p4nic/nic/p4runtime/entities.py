@@ -41,8 +41,19 @@ def unimplemented(message: str) -> P4RuntimeError:
     return P4RuntimeError(grpc.StatusCode.UNIMPLEMENTED, message)
 
 
-def table_default_is_const(index: P4InfoIndex, te) -> bool:
-    return bool(index.tables[te.table_id].const_default_action_id)
+def refuse_meter_counter_data(message, field: str) -> None:
+    """Per-colour meter counters (P4Runtime 1.4 MeterCounterData): simple_switch's meters keep
+    no counts and PI's device_mgr.cpp reads no such field, so writing one is UNIMPLEMENTED
+    rather than silently lost."""
+    if message.HasField(field):
+        raise unimplemented(f"{field} (per-colour meter counters) is not supported: BMv2 "
+                            "simple_switch meters keep no per-colour counts")
+
+
+def table_default_is_fixed(index: P4InfoIndex, te) -> bool:
+    """No Write can change this table's default entry: const, or an indirect table (PI)."""
+    table = index.tables[te.table_id]
+    return bool(table.const_default_action_id or table.implementation_id)
 
 
 class Entities:
@@ -168,7 +179,7 @@ class Entities:
             if entity.HasField("table_entry"):
                 if entity.table_entry.is_const:
                     continue
-                if defaults and table_default_is_const(self.index, entity.table_entry):
+                if defaults and table_default_is_fixed(self.index, entity.table_entry):
                     continue
             updates.append(p4runtime_pb2.Update(type=update_type, entity=entity))
         return updates
@@ -442,6 +453,7 @@ class Entities:
             if te.HasField("meter_config") or te.HasField("meter_counter_data"):
                 raise invalid(f"table '{table.name}' has no direct meter")
             return None
+        refuse_meter_counter_data(te, "meter_counter_data")
         meters = self.match_table(table).direct_meter
         rates = meter_rates(te.meter_config if te.HasField("meter_config") else None)
         return check_meter_rates(meters.name, meters.rate_count, rates)
@@ -470,6 +482,9 @@ class Entities:
             raise invalid("a default entry has no idle timeout")
         if kind != MODIFY:
             raise invalid("the default entry can only be modified (INSERT/DELETE are invalid)")
+        if table.implementation_id:  # PI device_mgr.cpp: neither set nor reset, before all else
+            raise invalid(f"table '{table.name}' is indirect: its default action cannot be set "
+                          "or reset (as simple_switch_grpc)")
         if table.const_default_action_id:
             raise permission_denied(f"table '{table.name}' has a const default action")
         mt = self.match_table(table)
@@ -477,8 +492,6 @@ class Entities:
             mt.reset_default()
             self.default_extras.pop(table.id, None)
             return
-        if table.implementation_id:
-            raise unimplemented("default entries of indirect tables are not supported")
         if te.action.WhichOneof("type") != "action":
             raise invalid(f"table '{table.name}': the default entry takes a direct action")
         action_id, args = self.decode_action(table, te.action.action, default=True)
@@ -649,6 +662,7 @@ class Entities:
             raise invalid("direct meter entries can only be modified")
         if not table.direct_meter_id:
             raise invalid(f"table '{table.name}' has no direct meter")
+        refuse_meter_counter_data(dme, "counter_data")
         entry = self.find_entry(table, dme.table_entry)
         self.configure_direct_meter(table, entry, dme.config if dme.HasField("config") else None)
         key = (table.name, entry.handle)
@@ -744,6 +758,7 @@ class Entities:
             raise invalid("meter entries can only be modified")
         _, meter, indices = self.indexed("meters", me.meter_id, me.index, me.HasField("index"),
                                          role, writing=True)
+        refuse_meter_counter_data(me, "counter_data")
         rates = meter_rates(me.config if me.HasField("config") else None)
         for i in indices:
             meter.set_rates(i, rates)
