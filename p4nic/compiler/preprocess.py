@@ -33,6 +33,9 @@ _PP_TOKEN = re.compile(r"""
   | (?P<other>.)
 """, re.VERBOSE | re.DOTALL)
 
+# Every preprocessing identifier is (part of) such a word; so is more (the tail of `8w5`).
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_BUILTIN_MACROS = ("__LINE__", "__FILE__")
 _DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*([A-Za-z_]*)(.*)$", re.DOTALL)
 
 
@@ -225,6 +228,8 @@ class _FileRun:
             if m:
                 self.directive(m.group(1), m.group(2), real_line, logical)
                 self.pp.emit("", self.origin(real_line))
+            elif self.active() and not self.mentions_macro(logical):
+                self.pp.emit(logical, self.origin(real_line))
             elif self.active():
                 # A function-like macro call may spread its arguments over following lines.
                 while self.has_open_macro_call(logical) and i < n \
@@ -382,6 +387,12 @@ class _FileRun:
 
     # -- macro expansion -----------------------------------------------------------------------
 
+    def mentions_macro(self, text: str) -> bool:
+        """Whether a word of the line could name a macro: most lines name none and are copied
+        as they are, without tokenising them."""
+        macros = self.pp.macros
+        return any(w in macros or w in _BUILTIN_MACROS for w in _WORD.findall(text))
+
     def has_open_macro_call(self, text: str) -> bool:
         """True when the line ends inside the argument list of a function-like macro."""
         tokens = [t for t in tokenize_pp(text) if t[0] != "space"]
@@ -399,7 +410,7 @@ class _FileRun:
         return False
 
     def expand_line(self, text: str, line: int) -> str:
-        if not any(k == "ident" and v in self.pp.macros or v == "__LINE__" or v == "__FILE__"
+        if not any(k == "ident" and v in self.pp.macros or v in _BUILTIN_MACROS
                    for k, v in tokenize_pp(text)):
             return text
         self.expansion_budget = MAX_EXPANSION_TOKENS
