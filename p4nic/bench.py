@@ -235,7 +235,8 @@ def bench_nanomsg(address: str, packets: int, window: int = 512) -> int:
 
     header = struct.Struct("<iii")
     messages = [header.pack(3, 0, len(frame)) + frame for frame in router_packets(packets)]
-    client = pynng.Pair0(recv_timeout=2000, send_timeout=2000, recv_buffer_size=4096,
+    # Timeouts only end a run that failed; a loaded machine can stall the switch for seconds.
+    client = pynng.Pair0(recv_timeout=30000, send_timeout=30000, recv_buffer_size=4096,
                          send_buffer_size=4096)
     client.dial(address, block=True)
     in_flight = threading.BoundedSemaphore(window)

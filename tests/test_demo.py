@@ -18,7 +18,7 @@ FEATURES = ("RX filters", "NUMA-aware steering", "Programmable VNIC pipeline",
             "Stateful service offload: guest → VNIC → PNIC")
 
 
-def p4nic_demo(*args, timeout=120):
+def p4nic_demo(*args, timeout=600):
     return subprocess.run([P4NIC, "demo", *args], capture_output=True, text=True,
                           timeout=timeout)
 
@@ -98,7 +98,7 @@ def test_keep_running_serves_p4runtime_until_terminated():
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output, switches = "", []
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600  # the whole demo first: slow on a loaded machine
         while output.count("PTF:") < 2 and time.monotonic() < deadline:
             line = process.stdout.readline()
             if not line:
@@ -109,12 +109,12 @@ def test_keep_running_serves_p4runtime_until_terminated():
         switches = _live_children(process.pid)
         assert len(switches) == 2
         for address in addresses:
-            with Connection(address, election_id=(0, 5)) as conn:
+            with Connection(address, election_id=(0, 5), timeout=60) as conn:
                 assert conn.is_primary
                 assert conn.get_p4info().tables
     finally:
         process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=30)
+        code = process.wait(timeout=120)
     assert code == 130, output
     assert not [pid for pid in switches if _stat(pid) and _stat(pid)[0] != "Z"]
 
@@ -125,7 +125,7 @@ def test_ctrl_c_while_running_stops_the_switches():
                                stderr=subprocess.STDOUT, text=True)
     output, switches = "", []
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600  # the whole demo first: slow on a loaded machine
         while "1. RX filters" not in output and time.monotonic() < deadline:
             line = process.stdout.readline()
             if not line:
@@ -135,7 +135,7 @@ def test_ctrl_c_while_running_stops_the_switches():
         assert len(switches) == 2, output
     finally:
         process.send_signal(signal.SIGINT)
-        output += process.communicate(timeout=30)[0]
+        output += process.communicate(timeout=120)[0]
     assert process.returncode == 130, output
     assert "interrupted; stopping the NICs" in output
     assert "Traceback" not in output

@@ -24,6 +24,10 @@ from p4.v1 import p4runtime_pb2_grpc
 from p4nic.nic.ports.nanomsg import HEADER, MSG_PACKET_IN, MSG_PACKET_OUT
 
 PROGRAMS = Path(__file__).parent / "programs_p4rt"
+# How long to wait for something that should happen. Only a failing test waits this long, so it
+# is generous: CI shares two cores with other jobs, and a loaded machine can stall a process
+# for seconds.
+WAIT = 60.0
 SetRequest = pb.SetForwardingPipelineConfigRequest
 
 
@@ -91,16 +95,16 @@ class Client:
         self._identify(request)
         if config is not None:
             request.config.CopyFrom(config)
-        return self.stub.SetForwardingPipelineConfig(request, timeout=10)
+        return self.stub.SetForwardingPipelineConfig(request, timeout=WAIT)
 
     def get_config(self, response_type=pb.GetForwardingPipelineConfigRequest.ALL):
         return self.stub.GetForwardingPipelineConfig(pb.GetForwardingPipelineConfigRequest(
-            device_id=self.device_id, response_type=response_type), timeout=10)
+            device_id=self.device_id, response_type=response_type), timeout=WAIT)
 
     def write(self, *updates, atomicity=pb.WriteRequest.CONTINUE_ON_ERROR):
         request = pb.WriteRequest(updates=updates, atomicity=atomicity)
         self._identify(request)
-        return self.stub.Write(request, timeout=10)
+        return self.stub.Write(request, timeout=WAIT)
 
     def insert(self, *entities):
         return self.write(*[pb.Update(type=pb.Update.INSERT, entity=e) for e in entities])
@@ -113,7 +117,7 @@ class Client:
 
     def read(self, *entities, role: str = "") -> list:
         request = pb.ReadRequest(device_id=self.device_id, entities=entities, role=role)
-        return [e for response in self.stub.Read(request, timeout=10) for e in response.entities]
+        return [e for response in self.stub.Read(request, timeout=WAIT) for e in response.entities]
 
     def stream(self) -> "Stream":
         return Stream(self)
@@ -153,7 +157,7 @@ class Stream:
         self.send(request)
         return self.recv()
 
-    def recv(self, timeout: float = 5.0, kind: str | None = None):
+    def recv(self, timeout: float = WAIT, kind: str | None = None):
         """The next response (of `kind`, skipping others); raises the stream's RpcError, or
         EOFError when the server closed it."""
         while True:
@@ -175,7 +179,7 @@ class Stream:
     def close(self):
         self.outgoing.put(None)
         self.call.cancel()
-        self.thread.join(timeout=5)
+        self.thread.join(timeout=WAIT)
 
 
 class SwitchProcess:
@@ -190,7 +194,7 @@ class SwitchProcess:
              "--device-id", str(device_id), "--", "--grpc-server-addr", "127.0.0.1:0",
              "--cpu-port", str(cpu_port)],
             stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + WAIT * 2
         while True:
             found = re.search(r"Server listening on [^:]+:(\d+)", self.log_path.read_text())
             if found and os.path.exists(self.socket[len("ipc://"):]):
@@ -205,7 +209,7 @@ class SwitchProcess:
         """SIGTERM, then the exit code (None if it had to be killed)."""
         self.proc.terminate()
         try:
-            return self.proc.wait(timeout=10)
+            return self.proc.wait(timeout=WAIT)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return None
@@ -217,14 +221,14 @@ class Wire:
     """The PTF side of BMv2's nanomsg packet protocol: send to / receive from switch ports."""
 
     def __init__(self, address: str):
-        self.sock = pynng.Pair0(recv_timeout=3000)
+        self.sock = pynng.Pair0(recv_timeout=int(WAIT * 1000))
         self.sock.dial(address, block=True)
 
     def send(self, port: int, packet: bytes):
         self.sock.send(HEADER.pack(MSG_PACKET_IN, port, len(packet)) + packet)
 
     def recv(self) -> tuple:
-        """(port, packet) of the next packet the switch sends; pynng.Timeout after 3 s."""
+        """(port, packet) of the next packet the switch sends; pynng.Timeout after WAIT s."""
         while True:
             msg = self.sock.recv()
             kind, port, length = HEADER.unpack_from(msg)

@@ -54,7 +54,7 @@ def test_stop_ends_streams_and_the_service(embedded):
     handle.stop()
     with pytest.raises((EOFError, grpc.RpcError)):
         while True:
-            stream.recv(timeout=5)
+            stream.recv()
     with pytest.raises(grpc.RpcError):
         client.stub.Capabilities(pb.CapabilitiesRequest(), timeout=2)
 

@@ -2,6 +2,7 @@
 packet-out/packet-in through the switch's ports, digest lists with acks, idle-timeout
 notifications."""
 import itertools
+import queue
 import time
 
 import grpc
@@ -10,7 +11,7 @@ from google.rpc import code_pb2
 from p4.v1 import p4runtime_pb2 as pb
 
 
-from p4rt_client import Client, Names, SwitchProcess, Wire, details, load_config  # noqa: E402
+from p4rt_client import WAIT, Client, Names, SwitchProcess, Wire, details, load_config  # noqa: E402
 
 NAMES = Names(load_config().p4info)
 FWD = NAMES.table("MyIngress.fwd")
@@ -201,9 +202,17 @@ def test_digest_lists_are_buffered_deduplicated_and_acked(switch, open_streams):
         ack = pb.StreamMessageRequest()
         ack.digest_ack.digest_id, ack.digest_ack.list_id = digest_id, digest.list_id
         stream.send(ack)
-        time.sleep(0.1)
-        wire.send(2, frame)                      # acked: learned again
-        assert stream.recv(kind="digest").digest.list_id != digest.list_id
+        # acked: learned again. The ack (gRPC) and the frame (nanomsg) race, so resend the frame
+        # until the switch has taken the ack; before that each copy is suppressed.
+        deadline = time.monotonic() + WAIT
+        again = None
+        while again is None and time.monotonic() < deadline:
+            wire.send(2, frame)
+            try:
+                again = stream.recv(timeout=0.5, kind="digest").digest
+            except queue.Empty:
+                pass
+        assert again is not None and again.list_id != digest.list_id
     finally:
         wire.close()
 
@@ -212,7 +221,9 @@ def test_digest_buffer_flushes_on_size_or_timeout(switch, open_streams):
     client, stream, _ = controller(switch, open_streams)
     client.set_config(load_config())
     digest_id = NAMES.digest("digest_t")
-    config = pb.DigestEntry.Config(max_timeout_ns=200_000_000, max_list_size=2, ack_timeout_ns=0)
+    # max_timeout_ns long enough that a loaded machine still delivers the first two samples
+    # within it, so the first list is the one max_list_size flushed
+    config = pb.DigestEntry.Config(max_timeout_ns=2_000_000_000, max_list_size=2, ack_timeout_ns=0)
     client.insert(pb.Entity(digest_entry=pb.DigestEntry(digest_id=digest_id, config=config)))
     client.insert(fwd_entry(b"\x00\x00\x00\x00\x00\x07", "MyIngress.learn"))
     wire = Wire(switch.socket)

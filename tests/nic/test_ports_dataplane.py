@@ -37,7 +37,7 @@ def files(tmp_path, inputs: dict[str, list[bytes]], wait=0.0):
     return FilePorts({int(name[1:]): name for name in inputs}, wait, directory=str(tmp_path))
 
 
-def wait_until(condition, timeout=5.0):
+def wait_until(condition, timeout=30.0):
     deadline = time.monotonic() + timeout
     while not condition() and time.monotonic() < deadline:
         time.sleep(0.01)

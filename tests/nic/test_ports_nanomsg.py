@@ -11,8 +11,9 @@ from p4nic.nic.ports import PortError
 from p4nic.nic.ports.nanomsg import NanomsgPorts
 
 
-def receive_until(ports, count, timeout=5.0):
-    """Polls the switch side until `count` packets arrived (control messages yield none)."""
+def receive_until(ports, count, timeout=30.0):
+    """Polls the switch side until `count` packets arrived (control messages yield none); the
+    timeout is generous because only a failing test reaches it."""
     got = []
     deadline = time.monotonic() + timeout
     while len(got) < count and time.monotonic() < deadline:
@@ -46,7 +47,7 @@ def address(request, tmp_path):
 def test_ptf_client_packets_both_ways(address):
     listen, dial = address
     switch_side = NanomsgPorts(listen)
-    ptf = DataPlanePacketSourceNN(0, dial, 2000, 1000)
+    ptf = DataPlanePacketSourceNN(0, dial, 30000, 30000)
     try:
         ptf.port_add(1)
         ptf.port_add(2)
@@ -65,7 +66,7 @@ def test_ptf_client_packets_both_ways(address):
 
 
 def test_control_messages_and_info_request(switch_side, tmp_path):
-    client = pynng.Pair0(recv_timeout=2000, send_timeout=1000)
+    client = pynng.Pair0(recv_timeout=30000, send_timeout=30000)
     client.dial(f"ipc://{tmp_path}/packets.ipc")
     try:
         client.send(struct.pack("<iii", 0, 7, 0))            # PORT_ADD 7

@@ -65,11 +65,13 @@ def write_input(path, packets):
 def test_use_files_merges_inputs_by_time_after_the_wait(tmp_path):
     write_input(tmp_path / "p1_in.pcap", [(1.0, b"a"), (3.0, b"c")])
     write_input(tmp_path / "p2_in.pcap", [(2.0, b"b"), (3.0, b"d")])
-    ports = FilePorts({1: "p1", 2: "p2"}, wait_seconds=0.2, directory=str(tmp_path))
+    ports = FilePorts({1: "p1", 2: "p2"}, wait_seconds=1.0, directory=str(tmp_path))
     assert ports.fileno() is None and ports.ports == {1, 2}
     assert ports.receive(10) == []  # still waiting
-    time.sleep(0.25)
-    assert ports.receive(3) == [(1, b"a"), (2, b"b"), (1, b"c")]
+    deadline = time.monotonic() + 30
+    while not (first := ports.receive(3)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert first == [(1, b"a"), (2, b"b"), (1, b"c")]
     assert ports.receive(3) == [(2, b"d")]
     assert ports.receive(3) == []
     ports.transmit([(2, b"x"), (1, b"y"), (5, b"to a port without a file"), (2, b"z")])

@@ -45,7 +45,7 @@ def frame(marker: bytes, ethertype=b"\x88\xb5") -> bytes:
     return b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + ethertype + marker.ljust(46, b"\0")
 
 
-def collect(port, want, timeout=3.0):
+def collect(port, want, timeout=30.0):
     got = []
     deadline = time.monotonic() + timeout
     while len(got) < want and time.monotonic() < deadline:

@@ -9,7 +9,7 @@ from p4nic.nic.cli import DEFAULT_GRPC_ADDR, SwitchUsageError, notes, parse_args
 
 def switch(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "p4nic.cli", "switch", *args],
-                          capture_output=True, text=True, timeout=60, cwd=cwd)
+                          capture_output=True, text=True, timeout=300, cwd=cwd)
 
 
 def test_general_and_target_options_with_simple_switch_grpc_defaults():

@@ -49,7 +49,9 @@ def test_ptf_suite_on_p4nic_switch(suite, tmp_path):
                      f"{device}-{{{ports.start}-{ports.stop - 1}}}@{switch.packet_socket}"]
             params += [f"{prefix}grpc_addr='{switch.grpc_addr}'", f"{prefix}p4info='{p4info_path}'",
                        f"{prefix}config='{json_path}'"]
+        # --default-timeout: PTF waits 2 s for an expected packet; a loaded machine needs longer
         r = subprocess.run([str(PTF), "--test-dir", str(SUITES), "--platform", "nn", *args,
+                            "--default-timeout", "20",
                             "--test-params", ";".join(params),
                             "--log-file", str(tmp_path / "ptf.log"), suite],
                            capture_output=True, text=True, timeout=600, cwd=tmp_path)

@@ -119,7 +119,7 @@ def test_packet_out_comes_back_as_packet_in_with_reason(conn, p4):
     conn.insert(acl)
     try:
         conn.send_packet_out(p4.packet_out(frame(1001), port=0, mode=PKT_OUT_INJECT))
-        message = conn.packet_in(timeout=5)
+        message = conn.packet_in(timeout=30)
         assert message is not None, "no packet-in"
         packet_in = p4.parse_packet_in(message)
         assert packet_in.payload == frame(1001)
@@ -137,7 +137,7 @@ def test_digest_of_a_closing_offloaded_flow(conn, p4):
     conn.insert(flow)
     try:
         conn.send_packet_out(p4.packet_out(frame(1002, flags="FA"), port=0, mode=PKT_OUT_INJECT))
-        message = conn.digest(timeout=5)
+        message = conn.digest(timeout=30)
         assert message is not None, "no digest"
         conn.ack_digest(message)
         digest = p4.parse_digest(message)

@@ -14,7 +14,7 @@ DROPPED_FROM_2 = "packet 2 0000000000AA 0000000000BB 0800 45000014 00000000 4006
 
 def stf(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "p4nic.cli", "stf", *map(str, args)],
-                          capture_output=True, text=True, timeout=60, cwd=cwd)
+                          capture_output=True, text=True, timeout=300, cwd=cwd)
 
 
 def write(tmp_path, text):

@@ -16,7 +16,7 @@ COVERAGE = ["parser_features", "checksums", "traffic_manager", "primitives",
 
 def run_stf(program: Path, test: Path, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "p4nic.cli", "stf", str(program), str(test), *options],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.parametrize("name", COVERAGE)

@@ -27,7 +27,7 @@ class HostTest(NicTest):
 
     def carry(self, device, port, to_device, to_port):
         """Take the frame that leaves (device, port) and feed it to (to_device, to_port)."""
-        result = tu.dp_poll(self, device_number=device, port_number=port, timeout=2)
+        result = tu.dp_poll(self, device_number=device, port_number=port, timeout=20)
         if not isinstance(result, self.dataplane.PollSuccess):
             self.fail(f"no frame left device {device} port {port}")
         tu.send_packet(self, (to_device, to_port), result.packet)
