@@ -117,6 +117,8 @@ class V1Model:
             for h, data, budget in ingress:  # resubmitted packets join the end of `ingress`
                 budget[0] += 1
                 if budget[0] <= MAX_PASSES or self.exhausted(h, budget):
+                    if self.clocked:  # enq_timestamp: when this packet's ingress enqueues it
+                        self.tick()
                     try:
                         ingress_pass(h, data, budget, ingress)
                     except Exception:  # a NIC bug must cost one packet, not the port loop
