@@ -31,7 +31,8 @@ ETHERTYPE_MARKER = 0x88B5   # IEEE 802 local experimental ethertype
 
 CPU_PORT = 255          # p4src's default CPU_PORT (docs/pipelines.md, "Ports")
 MARKER_PORT = 100       # no feature uses it: the port the end-of-step marker leaves by
-TIMEOUT = 3.0           # seconds to wait for what a packet is expected to produce
+TIMEOUT = 30.0          # seconds to wait for what a packet is expected to produce: only a
+                        # failing step waits this long, and a loaded machine can stall seconds
 SETTLE = 0.05           # then this long for packet-ins still on their way over gRPC
 
 

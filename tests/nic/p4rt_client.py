@@ -21,7 +21,7 @@ from p4.config.v1 import p4info_pb2
 from p4.v1 import p4runtime_pb2 as pb
 from p4.v1 import p4runtime_pb2_grpc
 
-from p4nic.nic.ports.nanomsg import HEADER, MSG_PACKET_IN, MSG_PACKET_OUT
+from p4nic.nic.ports.nanomsg import HEADER, MSG_INFO_REP, MSG_INFO_REQ, MSG_PACKET_IN, MSG_PACKET_OUT
 
 PROGRAMS = Path(__file__).parent / "programs_p4rt"
 # How long to wait for something that should happen. Only a failing test waits this long, so it
@@ -221,8 +221,28 @@ class Wire:
     """The PTF side of BMv2's nanomsg packet protocol: send to / receive from switch ports."""
 
     def __init__(self, address: str):
-        self.sock = pynng.Pair0(recv_timeout=int(WAIT * 1000))
+        self.sock = pynng.Pair0(recv_timeout=int(WAIT * 1000), send_timeout=int(WAIT * 1000))
         self.sock.dial(address, block=True)
+        self._handshake()
+
+    def _handshake(self):
+        """An INFO_REQ round trip. The dial returns before the switch has attached our pipe, and
+        a packet the switch sends meanwhile (say, a packet-out that came over gRPC) is dropped;
+        once it has answered on this pipe it sends everything here."""
+        deadline = time.monotonic() + WAIT
+        self.sock.recv_timeout = 200
+        try:
+            while True:
+                self.sock.send(HEADER.pack(MSG_INFO_REQ, 0, 0))
+                try:
+                    while HEADER.unpack_from(self.sock.recv())[0] != MSG_INFO_REP:
+                        pass
+                    return
+                except pynng.Timeout:
+                    if time.monotonic() > deadline:
+                        raise
+        finally:
+            self.sock.recv_timeout = int(WAIT * 1000)
 
     def send(self, port: int, packet: bytes):
         self.sock.send(HEADER.pack(MSG_PACKET_IN, port, len(packet)) + packet)
