@@ -546,15 +546,6 @@ class _AstBuilder:
     def annotation_kv(self, meta, children):
         return dict(_values(children))
 
-    def non_type_name(self, meta, children):
-        return children[0]
-
-    def name(self, meta, children):
-        return children[0]
-
-    def member(self, meta, children):
-        return children[0]
-
     def prefixed_non_type_name(self, meta, children):
         return ast.Name(str(children[0]), loc=self.tloc(children[0]))
 
