@@ -563,9 +563,6 @@ class _AstBuilder:
     def global_type(self, meta, children):
         return ast.NamedTypeRef(str(children[0]), global_scope=True, loc=self.loc(meta))
 
-    def named_type(self, meta, children):
-        return children[0]
-
     def specialized_type(self, meta, children):
         base, args = children
         base.type_args = args
@@ -897,9 +894,6 @@ class _AstBuilder:
         return ast.TableProperty(str(name), value, const=const is not None,
                                  annotations=annotations or [], loc=self.tloc(name))
 
-    def property_name(self, meta, children):
-        return children[0]
-
     @staticmethod
     def as_action_ref(value):
         """`default_action = a(1)` parses as a call; the table wants an ActionRef."""
@@ -1060,9 +1054,6 @@ class _AstBuilder:
 
     def string_literal(self, meta, children):
         return ast.StringLiteral(str(children[0])[1:-1], loc=self.tloc(children[0]))
-
-    def name_expr(self, meta, children):
-        return children[0]
 
     def list_expr(self, meta, children):
         elements = children[0] if children and isinstance(children[0], list) else []
