@@ -107,6 +107,8 @@ class V1Model:
         Each packet carries a pass budget shared with all its copies (a one-item list counting
         passes), so one that loops forever is stopped without costing the rest of the batch."""
         arrival, ingress_pass = self.arrival, self.ingress_pass
+        if self.clocked:  # the burst arrives at once: one ingress_global_timestamp for all of it
+            self.tick()
         ingress = []
         for port, data in batch:
             if type(data) is not bytes:  # bytearray / memoryview from a port: the code slices bytes
@@ -128,7 +130,7 @@ class V1Model:
             ingress = recirculated
 
     def arrival(self, port: int, data: bytes) -> list:
-        """The PHV of a packet received on `port`, its ingress timestamp read now."""
+        """The PHV of a packet received on `port` at `self.now`."""
         h = self.init[:]
         self.packet_id += 1
         if self.tracer is not None:
@@ -139,10 +141,8 @@ class V1Model:
         h[self.PKT_LEN] = n
         h[self.ING_LEN] = n
         h[self.INSTANCE_TYPE] = PKT_INSTANCE_TYPE_NORMAL
-        if self.clocked:
-            self.tick()
-            if self.ING_TS is not None:
-                h[self.ING_TS[0]] = self.now & self.ING_TS[1]
+        if self.ING_TS is not None:
+            h[self.ING_TS[0]] = self.now & self.ING_TS[1]
         if self.tracer is not None:
             self.tracer.packet_in(h, port, n)
         return h
