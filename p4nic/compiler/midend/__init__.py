@@ -13,11 +13,13 @@
 - `controls.py`  control bodies into tables and conditionals
 - `parsers.py`   parsers into parse states, ops and select transitions
 - `externs.py`   v1model extern instances and calls
+- `stackindex.py` runtime header-stack indexes into choices between constant indexes
 """
 from __future__ import annotations
 
 from p4nic.compiler.midend.context import MidendContext
 from p4nic.compiler.midend.ir import LoweredProgram
+from p4nic.compiler.midend.stackindex import expand_runtime_stack_indexes
 from p4nic.compiler.midend.v1model import lower_v1model
 
 
@@ -27,6 +29,7 @@ def run_midend(typed) -> LoweredProgram:
     lower_v1model(ctx)
     ctx.externs.finish()
     ctx.storage.finish()
+    expand_runtime_stack_indexes(ctx.out)
     return ctx.out
 
 
