@@ -126,3 +126,16 @@ def test_bmv2_json_has_no_runtime_index_left(tmp_path):
     assert '["s[2]", "v"]' in stacked  # the elements are named directly, as p4c names them
     assert runtime_dereferences(bmv2["actions"]) == []
     assert runtime_dereferences(bmv2["pipelines"]) == []
+
+
+@pytest.mark.parametrize("i", [0, 2, 9])
+def test_index_read_through_another_runtime_index(tmp_path, i):
+    # s[i].v is 10, 20 or 30 (or out of range): never a valid index, so nothing is written
+    assert list(run(tmp_path, "hdr.s[hdr.s[hdr.x.i].v].v = 1;", i)[4:]) == list(ELEMS)
+
+
+@pytest.mark.parametrize("i, expected", [(0, [2, 1, 7]), (1, [2, 7, 0]), (5, [2, 1, 0])])
+def test_nested_runtime_indexes(tmp_path, i, expected):
+    # s[0..2] hold 2, 1, 0 first: s[s[i].v].v = 7 writes through the inner element's value
+    apply = "hdr.s[0].v = 2; hdr.s[1].v = 1; hdr.s[2].v = 0; hdr.s[hdr.s[hdr.x.i].v].v = 7;"
+    assert list(run(tmp_path, apply, i)[4:]) == expected

@@ -71,11 +71,8 @@ class _StackElements:
 
 
 def _runtime_dereference(x) -> Optional[ir.Op]:
-    """The first stack dereference in x whose index is neither a constant nor `.last`."""
-    if isinstance(x, ir.Op) and x.op in _DEREFERENCES and not (
-            isinstance(x.right, ir.Const)
-            or isinstance(x.right, ir.Op) and x.right.op == "last_stack_index"):
-        return x
+    """The first innermost stack dereference in x whose index is neither a constant nor
+    `.last` (innermost first, as p4c's HSIndexFinder: `s[s[i].a]` expands `s[i]` first)."""
     if isinstance(x, (list, tuple)):
         children = x
     elif is_dataclass(x) and isinstance(x, ir.LExpr):
@@ -86,6 +83,10 @@ def _runtime_dereference(x) -> Optional[ir.Op]:
         found = _runtime_dereference(child)
         if found is not None:
             return found
+    if isinstance(x, ir.Op) and x.op in _DEREFERENCES and not (
+            isinstance(x.right, ir.Const)
+            or isinstance(x.right, ir.Op) and x.right.op == "last_stack_index"):
+        return x
     return None
 
 
