@@ -26,8 +26,7 @@ from p4nic.compiler.midend.actions import resolve_jumps
 from p4nic.compiler.midend.flatten import as_bool, as_data
 from p4nic.compiler.midend.ir import Label
 
-_DEREFERENCES = {"dereference_header_stack": ir.StackRef,
-                 "dereference_union_stack": ir.UnionStackRef}
+_DEREFERENCES = ("dereference_header_stack", "dereference_union_stack")
 _JUMPS = ("_jump", "_jump_if_zero")  # the label is the last parameter (actions.py)
 
 
@@ -113,8 +112,8 @@ def _expand_condition(expr: ir.LExpr, elements: _StackElements) -> ir.LExpr:
     deref = _runtime_dereference(expr)
     if deref is None:
         return expr
-    choices = [ir.Op("and", _index_is(deref, i), _with_index(expr, deref, i, elements), is_bool=True)
-               for i in range(elements.size(deref))]
+    choices = [ir.Op("and", _index_is(deref, i), _with_index(expr, deref, i, elements),
+                     is_bool=True) for i in range(elements.size(deref))]
     result = choices[0]
     for choice in choices[1:]:
         result = ir.Op("or", result, choice, is_bool=True)
@@ -150,7 +149,8 @@ def _expand_one(p: ir.Primitive, elements: _StackElements) -> list:
         next_index = Label()
         out.append(ir.Primitive("_jump_if_zero", [as_data(_index_is(deref, i)), next_index],
                                 p.loc))
-        out += _expand_one(ir.Primitive(p.op, _with_index(p.params, deref, i, elements), p.loc), elements)
+        copy = ir.Primitive(p.op, _with_index(p.params, deref, i, elements), p.loc)
+        out += _expand_one(copy, elements)
         out += [ir.Primitive("_jump", [end], p.loc), next_index]
     fallback = _out_of_range_value(p)
     if fallback is not None:
