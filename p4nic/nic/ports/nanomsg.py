@@ -89,10 +89,14 @@ class NanomsgPorts:
         batch = []
         while len(batch) < limit:
             try:
-                msg = self._sock.recv(block=False)
+                message = self._sock.recv_msg(block=False)
             except pynng.TryAgain:
                 break
-            packet = self._handle(msg)
+            # A message proves its pipe is connected. The connect callback runs on an nng thread
+            # and, on a loaded machine, can come after the pipe's first message has been handled;
+            # without this, the answer to that message would be dropped as "no peer".
+            self._peers.add(message.pipe.id)
+            packet = self._handle(message.bytes)
             if packet is not None:
                 batch.append(packet)
         return batch
