@@ -139,3 +139,39 @@ def test_nested_runtime_indexes(tmp_path, i, expected):
     # s[0..2] hold 2, 1, 0 first: s[s[i].v].v = 7 writes through the inner element's value
     apply = "hdr.s[0].v = 2; hdr.s[1].v = 1; hdr.s[2].v = 0; hdr.s[hdr.s[hdr.x.i].v].v = 7;"
     assert list(run(tmp_path, apply, i)[4:]) == expected
+
+
+UNION_PROGRAM = """
+#include <core.p4>
+#include <v1model.p4>
+header idx_t { bit<8> i; bit<8> r; }
+header a_t { bit<8> v; }
+header b_t { bit<16> w; }
+header_union u_t { a_t a; b_t b; }
+struct headers { idx_t x; u_t[2] u; }
+struct metadata { }
+parser P(packet_in pkt, out headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+    state start { pkt.extract(hdr.x); pkt.extract(hdr.u[0].a); pkt.extract(hdr.u[1].a);
+                  transition accept; }
+}
+control VC(inout headers hdr, inout metadata meta) { apply { } }
+control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+    apply {
+        hdr.x.r = hdr.u[hdr.x.i].a.v;
+        if (hdr.u[hdr.x.i].a.isValid()) { hdr.u[hdr.x.i].a.v = 9; }
+    }
+}
+control E(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout metadata meta) { apply { } }
+control D(packet_out pkt, in headers hdr) { apply { pkt.emit(hdr.x); pkt.emit(hdr.u); } }
+V1Switch(P(), VC(), I(), E(), CC(), D()) main;
+"""
+
+
+def test_header_union_stack_at_a_runtime_index(tmp_path):
+    bmv2 = compile_text(tmp_path, UNION_PROGRAM)
+    assert runtime_dereferences(bmv2["actions"]) + runtime_dereferences(bmv2["pipelines"]) == []
+    dev = load(bmv2)
+    sent = {i: dev.process([(0, bytes([i, 0xEE, 5, 6]))]) for i in (0, 1, 2)}
+    assert sent == {0: [(0, bytes([0, 5, 9, 6]))], 1: [(0, bytes([1, 6, 5, 9]))],
+                    2: [(0, bytes([2, 0, 5, 6]))]}
