@@ -174,7 +174,7 @@ class Target:
         """Send a frame (bytes or scapy packet) to the device's CPU port by P4Runtime."""
         self.conn.send_packet_out(self.p4.packet_out(bytes(packet), **metadata))
 
-    def verify_packet_in(self, expected=None, timeout: float = 2.0, **metadata):
+    def verify_packet_in(self, expected=None, timeout: float = 10.0, **metadata):
         """Wait for a packet-in; check its frame (bytes, scapy or ptf Mask) and metadata fields.
 
         Returns the parsed PacketIn. Packet-ins that do not match are skipped until the timeout,
@@ -201,7 +201,7 @@ class Target:
             packet_in = self.p4.parse_packet_in(message)
             self.fail(f"unexpected packet-in {packet_in.metadata} {packet_in.payload[:32].hex()}")
 
-    def verify_digest(self, name: str, timeout: float = 2.0) -> list:
+    def verify_digest(self, name: str, timeout: float = 10.0) -> list:
         """Wait for a digest list of `name`, ack it, and return its samples as dicts."""
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
