@@ -1,4 +1,5 @@
 """`p4nic demo`, run as a user runs it: the venv's `p4nic` command, as a process."""
+import os
 import re
 import shutil
 import signal
@@ -121,12 +122,14 @@ def test_keep_running_serves_p4runtime_until_terminated():
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_ctrl_c_while_running_stops_the_switches():
-    process = subprocess.Popen([P4NIC, "demo"], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    # Unbuffered, so the line saying both NICs are up arrives when printed (a pipe is otherwise
+    # block-buffered and the whole short demo could be over before the test reads it).
+    process = subprocess.Popen([P4NIC, "demo"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     output, switches = "", []
     try:
-        deadline = time.monotonic() + 600  # the whole demo first: slow on a loaded machine
-        while "1. RX filters" not in output and time.monotonic() < deadline:
+        deadline = time.monotonic() + 600  # compile and start-up are slow on a loaded machine
+        while "Running as `p4nic switch` processes" not in output and time.monotonic() < deadline:
             line = process.stdout.readline()
             if not line:
                 break
