@@ -57,6 +57,9 @@ def main(argv: list | None = None) -> int:
         return 1
     handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    # Ctrl-C stops the demo cleanly even when it was started with SIGINT ignored (a background
+    # job of a non-interactive shell inherits that), where Python would not raise KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="p4nic-demo-") as workdir:
         host = DemoHost(args.p4src, Path(workdir))
