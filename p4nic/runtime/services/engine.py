@@ -131,7 +131,7 @@ class GuestServices:
             translated, _ = self.dnat.translate(key)
         binding = None
         if not problem:
-            translated, binding, problem = self.snat.translate(translated, self._reply_free)
+            translated, binding, problem = self._source_nat(translated)
         reply_key = reply_of(translated)
         if not problem and (reply_key == key or reply_key.to_bytes() in self._table):
             problem = f"the reply key {reply_key} belongs to another connection"
@@ -150,6 +150,14 @@ class GuestServices:
         rewrite = rewrites[ORIGINAL]
         out = frame if rewrite is None else rewrite.apply(frame, packet)
         return Result(Verdict.FORWARD, out, conn, ORIGINAL, conn.ct_state, self._ready(conn), "")
+
+    def _source_nat(self, key: FlowKey) -> tuple:
+        """SourceNats.translate; when it fails, idle connections may still hold what it needs
+        (their timeout passed, but no packet of theirs came to end them): end them, retry."""
+        translated, binding, problem = self.snat.translate(key, self._reply_free)
+        if problem and self.expire():
+            translated, binding, problem = self.snat.translate(key, self._reply_free)
+        return translated, binding, problem
 
     def _reply_free(self, translated: FlowKey) -> bool:
         return reply_of(translated).to_bytes() not in self._table

@@ -13,11 +13,11 @@ from p4nic.demo.host import NicController
 from p4nic.demo.wire import PacketWire
 from p4nic.runtime.local_switch import LocalSwitch, LocalSwitchError, compile_p4
 from p4nic.runtime.nicdefs import PKT_OUT_DIRECT
+from svc_helpers import DEADLINE
 
 VNIC_P4 = Path(__file__).resolve().parents[3] / "p4src" / "vnic.p4"
 CPU_PORT = 255
 MARKER_PORT = 100       # no test uses it: the port the end-of-exchange marker leaves by
-DEADLINE = 30.0         # seconds: only a failing test waits this long
 
 
 class Vnic:

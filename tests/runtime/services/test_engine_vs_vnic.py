@@ -20,7 +20,7 @@ from p4nic.runtime.nicdefs import PORT_FIRST_QUEUE, PORT_UPLINK
 from p4nic.runtime.services import Direction, GuestServices, Verdict
 from p4nic.runtime.services.policy import (Backend, DestinationNat, Firewall, FirewallRule,
                                            FlowMatch, LoadBalancer, ServicePolicy, SourceNat)
-from svc_frames import icmp, tcp, udp
+from svc_helpers import icmp, tcp, udp
 
 SERVICES = ("allow", "deny", "deny_reply", "snat", "dnat", "snat_dnat", "lb")
 TCP, UDP, ICMP = 6, 17, 1

@@ -1,5 +1,5 @@
-"""Frames for the service engine's tests, built with scapy, and a TCP conversation that keeps
-both ends' sequence numbers."""
+"""Helpers for the service engine's tests: frames built with scapy, a TCP conversation that
+keeps both ends' sequence numbers, a clock the test moves."""
 import ipaddress
 
 from scapy.layers.inet import ICMP, IP, TCP, UDP
@@ -9,8 +9,19 @@ from scapy.packet import Raw
 
 from p4nic.runtime.services import Direction, GuestServices, Verdict
 
+DEADLINE = 30.0         # seconds to wait for what a NIC should produce: only a failing test waits
 CLIENT_MAC = "00:00:00:00:0b:01"
 SERVER_MAC = "00:00:00:00:0a:01"
+
+
+class Clock:
+    """An injected clock: tests move `now`."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
 
 
 def ip_layer(src, dst, ip_chksum=None, ip_flags=0, **fields):
@@ -93,5 +104,5 @@ class TcpTalk:
         if result.connection is not None and self.connection is None:
             self.connection = result.connection
         if not explicit and result.verdict is Verdict.FORWARD:
-            self.next[who] = seq + len(payload) + ("S" in flags) + ("F" in flags)
+            self.next[who] = (seq + len(payload) + ("S" in flags) + ("F" in flags)) & 0xFFFFFFFF
         return result
