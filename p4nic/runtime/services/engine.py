@@ -46,6 +46,9 @@ class Verdict(Enum):
     DROP = "drop"
 
 
+FORWARD, DROP = Verdict.FORWARD, Verdict.DROP
+
+
 class Result(NamedTuple):
     """What the services did with one packet."""
     verdict: Verdict
@@ -71,7 +74,8 @@ class GuestServices:
         self.balancers = LoadBalancers(policy.load_balancers)
         self._table: dict = {}        # packed flow key -> (Connection, side)
         offload = policy.offload
-        self._criteria = {"vnic": (offload.to_vnic_after_packets, offload.to_vnic_when_established),
+        self._to_vnic = (offload.to_vnic_after_packets, offload.to_vnic_when_established)
+        self._criteria = {"vnic": self._to_vnic,
                           "pnic": (offload.to_pnic_after_packets, offload.to_pnic_when_established)}
 
     # -- the packet path ----------------------------------------------------------------------
@@ -81,8 +85,8 @@ class GuestServices:
         packet = parse(frame)
         if packet.__class__ is not Packet:
             if packet is NOT_IP:
-                return Result(Verdict.FORWARD, frame, None, None, CT_STATE_UNTRACKED, False, packet)
-            return Result(Verdict.DROP, None, None, None, CT_STATE_INVALID, False, packet)
+                return Result(FORWARD, frame, None, None, CT_STATE_UNTRACKED, False, packet)
+            return Result(DROP, None, None, None, CT_STATE_INVALID, False, packet)
         now = self.clock()
         hit = self._table.get(packet.key)
         if hit is None:
@@ -95,9 +99,10 @@ class GuestServices:
             conn.packets[side] += 1
             conn.bytes[side] += len(frame)
             conn.last_seen = now
-            return Result(Verdict.DROP, None, conn, side, conn.ct_state, self._ready(conn),
+            return Result(DROP, None, conn, side, conn.ct_state, self._ready(conn),
                           conn.decided_by[side])
         tracker = conn.tracker
+        state = tracker.state
         verdict = tracker.update(side, frame, packet.l4, packet.end)
         if verdict == REOPEN:
             self.end(conn)
@@ -105,12 +110,13 @@ class GuestServices:
         conn.packets[side] += 1
         conn.bytes[side] += len(frame)
         if verdict:
-            return Result(Verdict.DROP, None, conn, side, CT_STATE_INVALID, False, tracker.reason)
+            return Result(DROP, None, conn, side, CT_STATE_INVALID, False, tracker.reason)
         conn.last_seen = now
-        conn.timeout = tracker.timeout(self.timeouts)
+        if tracker.state != state:
+            conn.timeout = tracker.timeout(self.timeouts)
         rewrite = conn.rewrites[side]
         out = frame if rewrite is None else rewrite.apply(frame, packet)
-        return Result(Verdict.FORWARD, out, conn, side, tracker.ct_state, self._ready(conn), "")
+        return Result(FORWARD, out, conn, side, tracker.ct_state, self._ready(conn), "")
 
     def _open(self, frame: bytes, packet: Packet, direction, now: float) -> Result:
         """A packet of no tracked connection: open one, or say why not."""
@@ -118,13 +124,13 @@ class GuestServices:
         key = FlowKey.from_bytes(packet.key)
         tracker = open_tracker(frame, packet, key)
         if isinstance(tracker, str):
-            return Result(Verdict.DROP, None, None, None, CT_STATE_INVALID, False, tracker)
+            return Result(DROP, None, None, None, CT_STATE_INVALID, False, tracker)
         allowed, decided_by = self.firewall.verdict(key)
         if not allowed:
             conn = Connection(key, None, tracker, direction, (False, False), (None, None), now,
                               self.timeouts, decided_by=(decided_by, ""))
             self._insert(conn, frame)
-            return Result(Verdict.DROP, None, conn, ORIGINAL, conn.ct_state, self._ready(conn),
+            return Result(DROP, None, conn, ORIGINAL, conn.ct_state, self._ready(conn),
                           decided_by)
         translated, backend, problem = self.balancers.translate(key)
         if backend is None and not problem:
@@ -138,7 +144,7 @@ class GuestServices:
         if problem:
             if binding is not None:
                 binding.release()
-            return Result(Verdict.DROP, None, None, None, tracker.ct_state, False, problem)
+            return Result(DROP, None, None, None, tracker.ct_state, False, problem)
         reply_allowed, reply_decided_by = self.firewall.reply_verdict(reply_key)
         rewrites = (self._forward_rewrite(key, translated, backend),
                     self._backward_rewrite(key, translated, reply_key))
@@ -149,7 +155,7 @@ class GuestServices:
         self._insert(conn, frame)
         rewrite = rewrites[ORIGINAL]
         out = frame if rewrite is None else rewrite.apply(frame, packet)
-        return Result(Verdict.FORWARD, out, conn, ORIGINAL, conn.ct_state, self._ready(conn), "")
+        return Result(FORWARD, out, conn, ORIGINAL, conn.ct_state, self._ready(conn), "")
 
     def _source_nat(self, key: FlowKey) -> tuple:
         """SourceNats.translate; when it fails, idle connections may still hold what it needs
@@ -190,7 +196,16 @@ class GuestServices:
     # -- offload ------------------------------------------------------------------------------
 
     def _ready(self, conn: Connection) -> bool:
-        return conn.tier == GUEST and self.ready_to_offload(conn, "vnic")
+        """Result.offload_ready: ready_to_offload(conn, "vnic") for a flow the guest serves."""
+        if conn.tier != GUEST or conn.blocker:
+            return False
+        after_packets, when_established = self._to_vnic
+        tracker = conn.tracker
+        if not tracker.alive:
+            return False
+        if after_packets is not None and conn.packets[0] + conn.packets[1] >= after_packets:
+            return True
+        return when_established and tracker.ct_state == CT_STATE_ESTABLISHED
 
     def ready_to_offload(self, conn: Connection, tier: str = "vnic") -> bool:
         """The policy's criteria for moving the flow to `tier` ("vnic" or "pnic") hold: after

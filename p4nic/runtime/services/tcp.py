@@ -33,6 +33,8 @@ ORIGINAL, REPLY = 0, 1
 ACCEPT, INVALID, REOPEN = 0, 1, 2          # what update() says of a segment
 MAX_ACK_WINDOW = 66000
 SEQ_MASK = 0xFFFFFFFF
+HALF = 0x7FFFFFFF
+CONTROL = SYN | RST | FIN | ACK
 OPTION_END, OPTION_NOP, OPTION_WINDOW_SCALE = 0, 1, 3
 MAX_WINDOW_SCALE = 14                      # RFC 7323 section 2.3
 
@@ -48,13 +50,14 @@ class TcpState(IntEnum):
     CLOSE = 8
 
 
+ESTABLISHED = TcpState.ESTABLISHED
 OPENING = (TcpState.SYN_SENT, TcpState.SYN_RECV)
 FINISHED = (TcpState.TIME_WAIT, TcpState.CLOSE)
 
 
 def before(a: int, b: int) -> bool:
     """a comes before b in sequence space."""
-    return (a - b) & SEQ_MASK > 0x7FFFFFFF
+    return (a - b) & SEQ_MASK > HALF
 
 
 def window_scale(frame: bytes, l4: int, data: int) -> int | None:
@@ -125,6 +128,10 @@ class TcpTracker:
         """ACCEPT, INVALID (self.reason says why; the state is unchanged) or REOPEN."""
         seq, ack, offset, flags, window = TCP_FIELDS.unpack_from(frame, l4 + 4)
         data = l4 + (offset >> 4) * 4
+        if flags & CONTROL == ACK and self.state == ESTABLISHED:
+            # the common case: an established connection's data or ACK, only windows move
+            seq_end = (seq + end - data) & SEQ_MASK
+            return ACCEPT if self._in_window(side, seq, ack, flags, window, seq_end) else INVALID
         seq_end = (seq + end - data + (flags & SYN and 1) + (flags & FIN)) & SEQ_MASK
         if flags & RST:
             return self._reset(side, seq, ack, flags, window, seq_end)
@@ -211,40 +218,42 @@ class TcpTracker:
 
     def _in_window(self, side, seq, ack, flags, window, seq_end) -> bool:
         """Checks I-IV (not for a picked-up connection); if they pass, the segment moves the
-        windows on. Otherwise self.reason says which check failed."""
+        windows on. Otherwise self.reason says which check failed. (Sequence comparisons are
+        written out, `before(a, b)` being `(a - b) & SEQ_MASK > HALF`: this runs per packet.)"""
         other = 1 - side
+        end, maxend, maxwin = self.end, self.maxend, self.maxwin
         if not flags & ACK:
-            ack = self.end[other]                   # no acknowledgement to check
+            ack = end[other]                        # no acknowledgement to check
         scaled = window << (self.scale[side] or 0)
-        if self.maxwin[side] == 0:                  # the first segment seen from this side
-            self.end[side] = seq_end
-            self.maxwin[side] = max(scaled, 1)
-            self.maxend[side] = (seq_end + self.maxwin[side]) & SEQ_MASK
-            if self.maxwin[other] == 0:
-                self.end[other] = self.maxend[other] = ack
-        problem = not self.liberal and self._window_problem(side, seq, ack, seq_end)
-        if problem:
-            self.reason = problem
-            return False
-        if self.maxwin[side] < scaled:
-            self.maxwin[side] = scaled
-        if before(self.end[side], seq_end):
-            self.end[side] = seq_end
+        if maxwin[side] == 0:                       # the first segment seen from this side
+            end[side] = seq_end
+            maxwin[side] = scaled or 1
+            maxend[side] = (seq_end + maxwin[side]) & SEQ_MASK
+            if maxwin[other] == 0:
+                end[other] = maxend[other] = ack
+        if not self.liberal:
+            ack_window = maxwin[side] if maxwin[side] > MAX_ACK_WINDOW else MAX_ACK_WINDOW
+            if (maxend[side] - seq) & SEQ_MASK > HALF:
+                self.reason = "TCP segment beyond the receiver's window"      # I
+            elif (seq_end - end[side] + maxwin[other]) & SEQ_MASK > HALF:
+                self.reason = "TCP segment older than the receiver's window"  # II
+            elif (end[other] - ack) & SEQ_MASK > HALF:
+                self.reason = "TCP ACK for data not yet sent"                 # III
+            elif (ack - end[other] + ack_window) & SEQ_MASK > HALF:
+                self.reason = "TCP ACK far behind the data sent"              # IV
+            else:
+                self.reason = ""
+            if self.reason:
+                return False
+        if maxwin[side] < scaled:
+            maxwin[side] = scaled
+        if (end[side] - seq_end) & SEQ_MASK > HALF:
+            end[side] = seq_end
         if flags & ACK:
-            self._advance_peer(side, ack, scaled)
+            limit = (ack + (scaled or 1)) & SEQ_MASK
+            if (maxend[other] - limit) & SEQ_MASK > HALF:
+                maxend[other] = limit
         return True
-
-    def _window_problem(self, side, seq, ack, seq_end) -> str:
-        other = 1 - side
-        if before(self.maxend[side], seq):
-            return "TCP segment beyond the receiver's window"
-        if before(seq_end, (self.end[side] - self.maxwin[other]) & SEQ_MASK):
-            return "TCP segment older than the receiver's window"
-        if before(self.end[other], ack):
-            return "TCP ACK for data not yet sent"
-        if before(ack, (self.end[other] - max(self.maxwin[side], MAX_ACK_WINDOW)) & SEQ_MASK):
-            return "TCP ACK far behind the data sent"
-        return ""
 
     def _closing_state(self) -> TcpState:
         sent = [fin is not None for fin in self.fin]
