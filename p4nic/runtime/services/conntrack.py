@@ -18,8 +18,8 @@ from p4nic.runtime.services.flows import (ICMP_ANSWER_TYPES, ICMP_ANSWERS, IPPRO
 from p4nic.runtime.services.packets import Packet, Rewrite
 from p4nic.runtime.services.tcp import ACCEPT, ORIGINAL, REPLY, TcpState, TcpTracker
 
-__all__ = ["ORIGINAL", "REPLY", "ENDED", "GUEST", "Connection", "DatagramState", "DatagramTracker", "Direction",
-           "Timeouts", "open_tracker", "restored_tracker"]
+__all__ = ["ORIGINAL", "REPLY", "ENDED", "GUEST", "Connection", "DatagramState",
+           "DatagramTracker", "Direction", "Timeouts", "open_tracker", "restored_tracker"]
 
 GUEST = "guest"          # Connection.tier while the engine serves the flow
 ENDED = "ended"          # Connection.tier once the engine has forgotten it

@@ -25,8 +25,9 @@ from typing import NamedTuple
 
 from p4nic.runtime.nicdefs import (CT_STATE_ESTABLISHED, CT_STATE_INVALID,
                                    CT_STATE_UNTRACKED)
-from p4nic.runtime.services.conntrack import (ENDED, GUEST, ORIGINAL, REPLY, Connection, Direction,
-                                              Timeouts, open_tracker, restored_tracker)
+from p4nic.runtime.services.conntrack import (ENDED, GUEST, ORIGINAL, REPLY, Connection,
+                                              Direction, Timeouts, open_tracker,
+                                              restored_tracker)
 from p4nic.runtime.services.entries import (FlowEntry, flow_entries, offload_blocker,
                                             read_entries, translated_key)
 from p4nic.runtime.services.firewall import RuleSet
@@ -50,14 +51,20 @@ FORWARD, DROP = Verdict.FORWARD, Verdict.DROP
 
 
 class Result(NamedTuple):
-    """What the services did with one packet."""
+    """What the services did with one packet.
+
+    frame: the packet as it leaves, rewritten as the NIC would (None: dropped). connection:
+    None when untracked (not IP) or refused before a connection existed. side: ORIGINAL or
+    REPLY, the side of the connection that sent it. ct_state: CT_STATE_* after this packet
+    (CT_STATE_INVALID for a packet no state accepts). offload_ready: the policy says hand the
+    flow to the VNIC now. reason: why it was dropped or left untracked ("" otherwise)."""
     verdict: Verdict
-    frame: bytes | None           # the packet as it leaves (rewritten as the NIC would); None if dropped
-    connection: Connection | None  # None: untracked (not IP) or refused before a connection existed
-    side: int | None              # ORIGINAL or REPLY: which side of the connection sent it
-    ct_state: int                 # CT_STATE_* of the connection after this packet
-    offload_ready: bool           # the policy says: hand the flow to the VNIC now
-    reason: str                   # why it was dropped or left untracked ("" otherwise)
+    frame: bytes | None
+    connection: Connection | None
+    side: int | None
+    ct_state: int
+    offload_ready: bool
+    reason: str
 
 
 class GuestServices:

@@ -26,6 +26,7 @@ class RuleSet:
                                  f"not {verdict!r}")
         self.allow_established = firewall.allow_established
         self.default_allows = firewall.default == "allow"
+        self._default = f"firewall default ({firewall.default})"
         self._rules = tuple((compile_match(rule.match), rule.verdict == "allow",
                              rule.origin or f"firewall rule {n + 1}")
                             for n, rule in enumerate(firewall.rules))
@@ -35,7 +36,7 @@ class RuleSet:
         for matches, allows, origin in self._rules:
             if matches(key):
                 return allows, origin
-        return self.default_allows, f"firewall default ({'allow' if self.default_allows else 'deny'})"
+        return self.default_allows, self._default
 
     def reply_verdict(self, reply_key: FlowKey) -> tuple:
         """The verdict for the reply side of a connection whose original side passed."""
