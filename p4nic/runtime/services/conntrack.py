@@ -92,14 +92,17 @@ def open_tracker(frame: bytes, packet: Packet, key: FlowKey):
     return DatagramTracker(packet.proto)
 
 
-def restored_tracker(proto: int, ct_state: int, replied: bool):
-    """The tracker of a connection a NIC gives back: its CT state and whether the reply side
-    has sent (the NIC's reply counter) are all that is known."""
+def restored_tracker(proto: int, ct_state: int, counters: tuple):
+    """The tracker of a connection a NIC gives back. A NIC keeps the ct_state it was written
+    with (a flow offloaded at its SYN stays CT_STATE_NEW there), so its counters tell more:
+    replies mean the reply side has sent, and for TCP, replies plus a second packet from the
+    original side mean the handshake is complete."""
+    (sent, _), (replied, _) = counters
     if proto == IPPROTO_TCP:
-        if ct_state == CT_STATE_ESTABLISHED:
+        if ct_state == CT_STATE_ESTABLISHED or (replied and sent >= 2):
             return TcpTracker.picked_up(TcpState.ESTABLISHED)
         return TcpTracker.picked_up(TcpState.SYN_RECV if replied else TcpState.SYN_SENT)
-    established = ct_state == CT_STATE_ESTABLISHED or replied
+    established = ct_state == CT_STATE_ESTABLISHED or replied > 0
     return DatagramTracker(proto, DatagramState.REPLIED if established else
                            DatagramState.UNREPLIED)
 

@@ -68,7 +68,8 @@ class Result(NamedTuple):
 
 
 class GuestServices:
-    """Connection tracking, firewall, NAT and load balancing for one guest."""
+    """Connection tracking, firewall, NAT and load balancing for one guest. Not thread-safe:
+    call it from one thread, or hold one lock around every call."""
 
     def __init__(self, policy: ServicePolicy, clock=time.monotonic,
                  timeouts: Timeouts = Timeouts()):
@@ -254,8 +255,7 @@ class GuestServices:
             if rewrite.dmac is not None:
                 backend = self.balancers.backend(flow.key.address(rewrite.dst), rewrite.dport,
                                                  rewrite.dmac)
-        tracker = restored_tracker(flow.key.proto, flow.ct_state,
-                                   replied=flow.counters[REPLY][0] > 0)
+        tracker = restored_tracker(flow.key.proto, flow.ct_state, flow.counters)
         conn = Connection(flow.key, flow.reply_key, tracker, None, flow.allowed, flow.rewrites,
                           self.clock(), self.timeouts, snat=binding, backend=backend,
                           decided_by=("restored from a NIC",) * 2)

@@ -26,13 +26,14 @@ SERVICES = ("allow", "deny", "deny_reply", "snat", "dnat", "snat_dnat", "lb")
 TCP, UDP, ICMP = 6, 17, 1
 
 addresses = st.integers(0x01000000, 0xDFFFFFFF).map(lambda n: str(ipaddress.IPv4Address(n)))
+addresses6 = st.integers(1, 2 ** 128 - 1).map(lambda n: str(ipaddress.IPv6Address(n)))
 ports = st.integers(1, 65535)
 payloads = st.binary(max_size=200)
 macs = st.integers(0, 2 ** 48 - 1).map(lambda n: ":".join(f"{b:02x}" for b in n.to_bytes(6, "big")))
 
 
 def host(address: str):
-    return ipaddress.ip_network(f"{address}/32")
+    return ipaddress.ip_network(address)
 
 
 @dataclass
@@ -53,7 +54,10 @@ class Flow:
 def flows(draw):
     service = draw(st.sampled_from(SERVICES))
     proto = draw(st.sampled_from([TCP, UDP] if service == "lb" else [TCP, UDP, ICMP]))
-    client, server = draw(addresses), draw(addresses)
+    # the NIC translates IPv4 only; flows it just passes or drops may be IPv6
+    family = addresses if "nat" in service or service == "lb" else draw(
+        st.sampled_from([addresses, addresses6]))
+    client, server = draw(family), draw(family)
     assume(client != server)
     sport, dport = draw(ports), draw(ports)
     policy = ServicePolicy()
@@ -114,8 +118,10 @@ def packet(flow: Flow, src: tuple, dst: tuple, step: str, payload: bytes) -> byt
         return tcp(src[0], dst[0], src[1], dst[1], flags, seq, ack, payload=payload, **shape)
     if flow.proto == UDP:
         return udp(src[0], dst[0], src[1], dst[1], payload, **shape)
-    return icmp(src[0], dst[0], type=0 if step == "answer" else 8, ident=flow.client[1],
-                payload=payload, vlan=shape["vlan"])
+    v6 = ipaddress.ip_address(src[0]).version == 6
+    answer, request = (129, 128) if v6 else (0, 8)
+    return icmp(src[0], dst[0], type=answer if step == "answer" else request,
+                ident=flow.client[1], payload=payload, vlan=shape["vlan"])
 
 
 def first_packet(flow: Flow) -> bytes:

@@ -129,6 +129,22 @@ def test_a_flow_falls_back_with_its_nic_state():
         "10.0.0.1", "10.0.0.2", 40000, 80, payload=b"after")))
 
 
+def test_a_flow_offloaded_at_its_syn_falls_back_established():
+    """The NIC never moves the ct_state it was written with: its counters say the handshake
+    went on there, so the server's data is accepted after the fall-back."""
+    services = GuestServices(ServicePolicy(dnat=(DNAT,)))
+    syn = TcpTalk(services, server=("10.0.0.2", 80)).client("S")
+    entries = services.flow_entries(syn.connection)
+    assert entries[0].params["ct_state"] == CT_STATE_NEW
+    conn = services.restore(nic_counts(entries, (3, 180), (2, 130)))
+    assert conn.state == TcpState.ESTABLISHED
+    data = services.process(tcp("192.168.1.2", "10.0.0.1", 8080, 40000, "PA", 5001, 1001,
+                                payload=b"response"), TX)
+    assert data.verdict is Verdict.FORWARD and Ether(data.frame)[TCP].sport == 80
+    half_open = services.restore(nic_counts(entries, (1, 60), (1, 60)))
+    assert half_open.state == TcpState.SYN_RECV
+
+
 def test_a_restored_flow_takes_its_snat_port_back():
     services = GuestServices(ServicePolicy(snat=(SNAT,)))
     first = services.process(udp("10.0.0.2", "1.1.1.1", 20000, 53), TX)
