@@ -40,6 +40,7 @@ from p4nic.runtime.services.tcp import REOPEN
 from p4nic.runtime.values import to_int
 
 TIERS = ("vnic", "pnic")
+DIRECTIONS = frozenset(Direction)
 
 
 class Verdict(Enum):
@@ -90,6 +91,10 @@ class GuestServices:
 
     def process(self, frame: bytes, direction: Direction) -> Result:
         """Run one packet (a whole Ethernet frame) through the services."""
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be Direction.RX or Direction.TX, not {direction!r}")
+        if frame.__class__ is not bytes:
+            frame = bytes(frame)
         packet = parse(frame)
         if packet.__class__ is not Packet:
             if packet is NOT_IP:

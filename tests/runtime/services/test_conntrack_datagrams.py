@@ -136,8 +136,17 @@ def test_vlan_tagged_frames_are_tracked(services):
 
 
 def test_a_bad_direction_is_a_clear_error(services):
-    with pytest.raises(ValueError, match="Direction"):
-        services.process(udp("10.0.0.2", "8.8.8.8", 5353, 53), 7)
+    for _ in range(2):                      # a new flow, then a tracked one
+        with pytest.raises(ValueError, match="Direction.RX or Direction.TX"):
+            services.process(udp("10.0.0.2", "8.8.8.8", 5353, 53), 7)
+        services.process(udp("10.0.0.2", "8.8.8.8", 5353, 53), 1)
+
+
+def test_frames_as_bytearray_or_memoryview(services):
+    frame = udp("10.0.0.2", "8.8.8.8", 5353, 53)
+    first = services.process(bytearray(frame), TX)
+    again = services.process(memoryview(frame), TX)
+    assert first.frame == again.frame == frame and again.connection is first.connection
 
 
 @settings(max_examples=300, deadline=None)
