@@ -4,7 +4,8 @@ States follow the connection, not either endpoint: SYN_SENT (the opening SYN), S
 SYN-ACK), ESTABLISHED (the ACK completing the handshake), then FIN_WAIT (a FIN from one side),
 CLOSE_WAIT (that FIN acknowledged), LAST_ACK (FINs from both sides, not both acknowledged: also
 a simultaneous close), TIME_WAIT (both FINs acknowledged) and CLOSE (a RST). A SYN on a
-connection in TIME_WAIT or CLOSE reopens the flow as a new connection.
+connection in TIME_WAIT or CLOSE reopens the flow as a new connection. Only the original side
+opens: a SYN from the reply side before the SYN-ACK (simultaneous open) is invalid.
 
 Window checks are those of "Real Stateful TCP Packet Filtering in IP Filter" (G. van Rooij),
 the model Linux conntrack also uses. Per side s, with r the other side:
@@ -99,7 +100,7 @@ class TcpTracker:
     def opening(cls, frame: bytes, l4: int, end: int) -> "TcpTracker | str":
         """The tracker of a connection opened by this segment, or why it cannot open one."""
         seq, _, offset, flags, window = TCP_FIELDS.unpack_from(frame, l4 + 4)
-        if flags & (SYN | ACK | RST | FIN) != SYN:
+        if flags & CONTROL != SYN:
             return "TCP segment of no tracked connection (only a SYN opens one)"
         tracker = cls(TcpState.SYN_SENT)
         data = l4 + (offset >> 4) * 4
