@@ -105,16 +105,22 @@ def crc_ccitt(data: bytes) -> int:
 
 
 def csum16(data: bytes) -> int:
-    """BMv2 csum16 / cksum16: the Internet checksum (RFC 1071), odd byte padded with zero.
-
-    The data read as one big-endian number is the sum of its 16-bit words times powers of
-    2^16, and 2^16 = 1 modulo 0xFFFF, so that number's remainder modulo 0xFFFF is the ones'
-    complement sum of the words, except that a non-zero sum congruent to 0 folds to 0xFFFF
-    (RFC 1071 section 2(C)). One big-int remainder runs in C, unlike a loop over the words.
-    """
+    """BMv2 csum16 / cksum16: the Internet checksum (RFC 1071), odd byte padded with zero."""
     number = int.from_bytes(data, "big")
-    if len(data) & 1:
-        number <<= 8
+    return csum16_of_sum(number << 8 if len(data) & 1 else number)
+
+
+def csum16_of_sum(number: int) -> int:
+    """csum16 of data given as a number: the data read as one big-endian number, or the sum of
+    such numbers for pieces of it that start at even offsets (an odd last piece shifted left by
+    8, i.e. padded with a zero byte).
+
+    Such a number is a sum of 16-bit words times powers of 2^16, and 2^16 = 1 modulo 0xFFFF, so
+    its remainder modulo 0xFFFF is the ones' complement sum of the words, except that a
+    non-zero sum congruent to 0 folds to 0xFFFF (RFC 1071 section 2(C)). One big-int remainder
+    runs in C, unlike a loop over the words, and a rewrite can sum what it changed and what it
+    kept without joining them first.
+    """
     total = number % 0xFFFF
     if total == 0 and number:
         total = 0xFFFF

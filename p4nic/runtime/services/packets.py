@@ -17,7 +17,7 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-from p4nic.nic.hashing import csum16
+from p4nic.nic.hashing import csum16_of_sum
 from p4nic.runtime.services.flows import (ICMP_ANSWERS, IPPROTO_ICMPV6, IPPROTO_TCP,
                                           IPPROTO_UDP)
 
@@ -94,9 +94,9 @@ def parse(frame: bytes) -> Packet | str:
 
 class Rewrite:
     """What one side of a translated connection becomes: source, destination, ports and
-    (load balancing) destination MAC, with their bytes laid out once."""
-    __slots__ = ("ip_ver", "src", "dst", "sport", "dport", "dmac", "_addresses", "_ports",
-                 "_dmac")
+    (load balancing) destination MAC, with their bytes and checksum sums laid out once."""
+    __slots__ = ("ip_ver", "src", "dst", "sport", "dport", "dmac", "_addresses",
+                 "_addresses_sum", "_ports", "_dmac")
 
     def __init__(self, ip_ver: int, src: int, dst: int, sport: int, dport: int,
                  dmac: int | None = None):
@@ -104,6 +104,7 @@ class Rewrite:
         self.dmac = dmac
         size = 4 if ip_ver == 4 else 16
         self._addresses = src.to_bytes(size, "big") + dst.to_bytes(size, "big")
+        self._addresses_sum = int.from_bytes(self._addresses, "big")
         self._ports = sport.to_bytes(2, "big") + dport.to_bytes(2, "big")
         self._dmac = dmac.to_bytes(6, "big") if dmac is not None else None
 
@@ -119,23 +120,39 @@ class Rewrite:
         return f"Rewrite{self.fields()}"
 
     def apply(self, frame: bytes, packet: Packet) -> bytes:
-        out = bytearray(frame)
-        if self._dmac is not None:
-            out[0:6] = self._dmac
+        """The frame rewritten. Checksums are summed from the pieces the frame keeps and the
+        new values (hashing.csum16_of_sum), so the new frame is joined once."""
         l3, l4, end, proto = packet.l3, packet.l4, packet.end, packet.proto
+        parts = [frame[:l3] if self._dmac is None else self._dmac + frame[6:l3]]
+        # the pseudo header: addresses, protocol, L4 length (a 32-bit length for IPv6 sums
+        # the same modulo 0xFFFF)
+        pseudo = self._addresses_sum + proto + (end - l4)
         if packet.ip_ver == 4:
-            out[l3 + 12:l3 + 20] = self._addresses
-            out[l3 + 10:l3 + 12] = b"\0\0"
-            out[l3 + 10:l3 + 12] = csum16(out[l3:l4]).to_bytes(2, "big")
-            pseudo = self._addresses + bytes((0, proto)) + (end - l4).to_bytes(2, "big")
+            kept, options = frame[l3:l3 + 10], frame[l3 + 20:l4]
+            checksum = csum16_of_sum(int.from_bytes(kept, "big") + self._addresses_sum
+                                     + int.from_bytes(options, "big"))
+            parts += (kept, checksum.to_bytes(2, "big"), self._addresses, options)
         else:
-            out[l3 + 8:l3 + 40] = self._addresses
-            pseudo = self._addresses + (end - l4).to_bytes(4, "big") + bytes((0, 0, 0, proto))
+            parts += (frame[l3:l3 + 8], self._addresses)
         if proto in L4_MINIMUM:
-            out[l4:l4 + 4] = self._ports
-        elif packet.ip_ver == 4 or proto != IPPROTO_ICMPV6:
-            return bytes(out)             # ICMP and the rest: no pseudo header to redo
-        at = l4 + CHECKSUM_OFFSET[proto]
-        out[at:at + 2] = b"\0\0"
-        out[at:at + 2] = csum16(pseudo + out[l4:end]).to_bytes(2, "big")
-        return bytes(out)
+            at = l4 + CHECKSUM_OFFSET[proto]
+            header, rest = frame[l4 + 4:at], frame[at + 2:end]
+            number = (pseudo + self.sport + self.dport + int.from_bytes(header, "big")
+                      + _padded(rest))
+            parts += (self._ports, header)
+        elif proto == IPPROTO_ICMPV6 and packet.ip_ver == 6:
+            at = l4 + CHECKSUM_OFFSET[proto]
+            header, rest = frame[l4:at], frame[at + 2:end]
+            number = pseudo + int.from_bytes(header, "big") + _padded(rest)
+            parts.append(header)
+        else:                       # ICMP and the rest: no pseudo header to redo
+            parts.append(frame[l4:])
+            return b"".join(parts)
+        parts += (csum16_of_sum(number).to_bytes(2, "big"), frame[at + 2:])
+        return b"".join(parts)
+
+
+def _padded(piece: bytes) -> int:
+    """The last piece of checksummed data as a number, an odd byte padded with zero."""
+    number = int.from_bytes(piece, "big")
+    return number << 8 if len(piece) & 1 else number
