@@ -1,14 +1,17 @@
 """Run a P4 program on a local `p4nic switch` process, as a test harness or script needs it.
 
-    with LocalSwitch.from_p4("p4src/vnic.p4", workdir) as switch:
+    with LocalSwitch.pipeline("vnic", workdir) as switch:      # a pipeline p4nic ships
         switch.grpc_addr, switch.packet_socket, switch.json_path, switch.p4info_path
+    with LocalSwitch.from_p4("my_prog.p4", workdir) as switch:  # any P4 program
 
-The program is compiled with `p4nic compile`; the switch serves P4Runtime on a free local
+A shipped pipeline comes from p4nic.pipelines (so this works from any directory after a plain
+install); another program is compiled with `p4nic compile`. The switch serves P4Runtime on a free local
 port and its packet ports on a nanomsg socket (PTF's `nn` platform). Everything goes through
 the command line, so the switch is reached exactly as simple_switch_grpc would be.
 """
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -34,6 +37,25 @@ def compile_p4(source, outdir) -> tuple:
     if r.returncode != 0 or not json_path.exists() or not p4info_path.exists():
         raise LocalSwitchError(f"p4nic compile {source.name} failed: "
                                f"{(r.stderr or r.stdout).strip()[-1500:]}")
+    return json_path, p4info_path
+
+
+def write_pipeline(name: str, outdir) -> tuple:
+    """The shipped pipeline `name` (p4nic.pipelines, compiled once per process) written to
+    outdir: (BMv2 JSON path, P4Info text path)."""
+    from p4nic import pipelines
+    return write_compiled(pipelines.compiled(name), name, outdir)
+
+
+def write_compiled(result, name: str, outdir) -> tuple:
+    """An in-process CompileResult written to outdir as NAME.json and NAME.p4info.txtpb."""
+    from p4nic.compiler.cli import serialize_p4info
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    json_path = outdir / f"{name}.json"
+    p4info_path = outdir / f"{name}.p4info.txtpb"
+    json_path.write_text(json.dumps(result.bmv2_json))
+    p4info_path.write_bytes(serialize_p4info(result.p4info, "text"))
     return json_path, p4info_path
 
 
@@ -72,6 +94,14 @@ class LocalSwitch:
     @classmethod
     def from_p4(cls, source, workdir, **kwargs) -> "LocalSwitch":
         json_path, p4info_path = compile_p4(source, workdir)
+        return cls(json_path, workdir, p4info_path=p4info_path, **kwargs)
+
+    @classmethod
+    def pipeline(cls, name: str, workdir, **kwargs) -> "LocalSwitch":
+        """A switch running the shipped pipeline `name` ("vnic" or "pnic"); its JSON and
+        P4Info are written to workdir. The program is only loaded: push it with
+        Connection.set_pipeline(switch.p4info_path, switch.json_path.read_bytes())."""
+        json_path, p4info_path = write_pipeline(name, workdir)
         return cls(json_path, workdir, p4info_path=p4info_path, **kwargs)
 
     def stop(self):
