@@ -16,6 +16,8 @@ SUBCOMMANDS = {
     "stf": ("p4nic.stf.cli:main", "run a p4c STF test against the software NIC"),
     "demo": ("p4nic.demo:main", "the main job: compile p4src/ and run it on the embedded NIC"),
     "bench": ("p4nic.bench:main", "benchmarks: compile time, packets/s, P4Runtime inserts/s"),
+    "send": ("p4nic.shell.packets:send_main", "put a frame on a port of a running switch"),
+    "sniff": ("p4nic.shell.packets:sniff_main", "print the frames a running switch sends out"),
 }
 
 # Commands that only write to their output end quietly when the reader goes away

@@ -21,7 +21,7 @@ from p4nic import pipelines
 from p4nic.compiler.driver import compile_file
 from p4nic.demo.checks import Event
 from p4nic.demo.packets import BROADCAST, GUEST_MAC
-from p4nic.demo.wire import PacketWire
+from p4nic.runtime.wire import PacketWire
 from p4nic.runtime.connection import Connection
 from p4nic.runtime.entities import EntityBuilder, as_entity
 from p4nic.runtime.local_switch import LocalSwitch, write_compiled
