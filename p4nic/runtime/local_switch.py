@@ -60,10 +60,11 @@ def write_compiled(result, name: str, outdir) -> tuple:
 
 
 class LocalSwitch:
-    """A `p4nic switch` process; stop() (or leaving the with block) terminates it."""
+    """A `p4nic switch` process; stop() (or leaving the with block) terminates it.
+    `switch_args` are further `p4nic switch` options (e.g. ["--pcap", DIR])."""
 
     def __init__(self, json_path, workdir, p4info_path=None, cpu_port: int = 255,
-                 device_id: int = 0, start_timeout: float = 60.0):
+                 device_id: int = 0, start_timeout: float = 60.0, switch_args=()):
         self.json_path = Path(json_path)
         self.p4info_path = Path(p4info_path) if p4info_path else None
         self.workdir = Path(workdir)
@@ -76,7 +77,7 @@ class LocalSwitch:
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
                 P4NIC + ["switch", str(self.json_path), "--packet-in", self.packet_socket,
-                         "--device-id", str(device_id), "--",
+                         "--device-id", str(device_id), *switch_args, "--",
                          "--grpc-server-addr", "127.0.0.1:0", "--cpu-port", str(cpu_port)],
                 stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
         deadline = time.monotonic() + start_timeout
