@@ -18,6 +18,11 @@ SUBCOMMANDS = {
     "bench": ("p4nic.bench:main", "benchmarks: compile time, packets/s, P4Runtime inserts/s"),
     "send": ("p4nic.shell.packets:send_main", "put a frame on a port of a running switch"),
     "sniff": ("p4nic.shell.packets:sniff_main", "print the frames a running switch sends out"),
+    "tables": ("p4nic.shell.inspect:tables_main", "list a running switch's tables (P4Runtime)"),
+    "table-dump": ("p4nic.shell.inspect:table_dump_main",
+                   "print a table's entries on a running switch (P4Runtime)"),
+    "counters": ("p4nic.shell.inspect:counters_main",
+                 "print a running switch's counters (P4Runtime)"),
 }
 
 # Commands that only write to their output end quietly when the reader goes away

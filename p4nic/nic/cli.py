@@ -207,7 +207,8 @@ def notes(opts: argparse.Namespace) -> list[str]:
     for flag in ("thrift_port", "nanolog", "notifications_addr"):
         if getattr(opts, flag) is not None:
             said.append(f"note: --{flag.replace('_', '-')} ignored: p4nic has no Thrift or nanomsg "
-                        "control service; use P4Runtime")
+                        "control service; use P4Runtime (p4nic tables, table-dump, counters "
+                        "instead of simple_switch_CLI)")
     if opts.packet_in and opts.interface:
         said.append("note: --interface options ignored because --packet-in is used")
     if opts.pcap is not None and opts.use_files is not None:
