@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# compiled programs (BMv2 JSON, P4Info) and switch logs stay in build/demo/
 demo: venv
-	$(VENV)/bin/p4nic demo
+	$(VENV)/bin/p4nic demo --build-dir build/demo
 
 test: venv
 	$(VENV)/bin/python -m pytest -q tests

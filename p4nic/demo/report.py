@@ -117,6 +117,10 @@ class Report:
                     self.console.print(f"[red]✗ {escape(feature.title)}: {escape(row.step)}[/]"
                                        f"\n    {escape(row.detail)}")
 
+    def kept(self, directory) -> None:
+        """Where the compiled programs and switch logs stay (--build-dir)."""
+        self.console.print(Text(f"Compiled programs and switch logs are in {directory}/"))
+
     def keep_running(self, addresses: list, suites) -> None:
         """Addresses and ready-to-paste commands; the PTF line only when `suites` (a clone's
         tests/ptf/suites) is there."""

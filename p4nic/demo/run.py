@@ -8,6 +8,7 @@ processes are always stopped, on errors and interrupts too.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import tempfile
 import time
@@ -37,6 +38,9 @@ def build_arg_parser() -> argparse.ArgumentParser:
     parser.add_argument("--keep-running", action="store_true",
                         help="afterwards leave both NICs running (tables emptied) and print "
                              "their P4Runtime addresses and packet sockets, until Ctrl-C")
+    parser.add_argument("--build-dir", type=Path, metavar="DIR",
+                        help="keep the compiled programs (BMv2 JSON, P4Info) and the switch logs "
+                             "here (default: a temporary directory, removed at exit)")
     parser.add_argument("--p4src", type=Path, metavar="DIR",
                         help="directory holding vnic.p4 and pnic.p4 (default: the pipelines "
                              "p4nic ships, p4src/ of the source tree)")
@@ -68,8 +72,18 @@ def main(argv: list | None = None) -> int:
     # job of a non-interactive shell inherits that), where Python would not raise KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="p4nic-demo-") as workdir:
-        host = DemoHost(args.p4src, Path(workdir))
+    with contextlib.ExitStack() as scratch:
+        if args.build_dir is None:
+            workdir = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="p4nic-demo-")))
+        else:
+            workdir = args.build_dir.resolve()
+            try:
+                workdir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                report.error(escape(f"cannot create {workdir}: {exc.strerror}"))
+                return 1
+            scratch.callback(report.kept, workdir)
+        host = DemoHost(args.p4src, workdir)
         try:
             return _run(host, report, args, started)
         except KeyboardInterrupt:

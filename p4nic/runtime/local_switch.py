@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 P4NIC = [sys.executable, "-m", "p4nic.cli"]
 LISTENING = re.compile(r"Server listening on (\S+:\d+)")
+MAX_SOCKET_PATH = 100   # a Unix socket path holds at most 107 bytes
 
 
 class LocalSwitchError(RuntimeError):
@@ -72,6 +75,9 @@ class LocalSwitch:
         self.cpu_port = cpu_port
         self.device_id = device_id
         socket_file = self.workdir / f"{self.json_path.stem}.ipc"
+        if len(str(socket_file)) > MAX_SOCKET_PATH:   # a deep work directory
+            socket_file = Path(tempfile.mkdtemp(prefix="p4nic-")) / socket_file.name
+        self._socket_file = socket_file
         self.packet_socket = f"ipc://{socket_file}"
         self.log_path = self.workdir / f"{self.json_path.stem}.switch.log"
         with open(self.log_path, "w") as log:
@@ -113,6 +119,8 @@ class LocalSwitch:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self._socket_file.parent != self.workdir:
+            shutil.rmtree(self._socket_file.parent, ignore_errors=True)
 
     def __enter__(self):
         return self

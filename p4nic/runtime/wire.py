@@ -19,9 +19,7 @@ import time
 import pynng
 
 from p4nic.nic.ports.nanomsg import (HEADER, MSG_INFO_REP, MSG_INFO_REQ, MSG_PACKET_IN,
-                                     MSG_PACKET_OUT)
-
-PORT_LIMIT = 512    # v1model ports are 9 bits; BMv2 drops a packet-in on a port beyond them
+                                     MSG_PACKET_OUT, PORT_LIMIT)
 POLL = 0.05         # seconds between checks while waiting, so close() and Ctrl-C are prompt
 
 
