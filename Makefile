@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test bench conformance clean
 
 venv: $(STAMP)
 
@@ -22,6 +22,11 @@ test: venv
 
 bench: venv
 	$(VENV)/bin/p4nic bench
+
+# p4nic against p4c's own corpus: make conformance P4C_TESTDATA=/path/to/p4c/testdata
+conformance: venv
+	@test -n "$(P4C_TESTDATA)" || { echo "usage: make conformance P4C_TESTDATA=DIR (p4c's testdata directory or a p4c checkout)"; exit 2; }
+	$(VENV)/bin/p4nic conformance $(P4C_TESTDATA)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -23,6 +23,8 @@ SUBCOMMANDS = {
                    "print a table's entries on a running switch (P4Runtime)"),
     "counters": ("p4nic.shell.inspect:counters_main",
                  "print a running switch's counters (P4Runtime)"),
+    "conformance": ("p4nic.conformance:main",
+                    "measure p4nic on p4c's test corpus (P4Info, STF) from a p4c checkout"),
 }
 
 # Commands that only write to their output end quietly when the reader goes away
