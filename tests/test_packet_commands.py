@@ -104,7 +104,7 @@ def test_errors_are_clear(tmp_path, vnic):
     switch, _, _ = vnic
     nobody = p4nic("send", f"ipc://{tmp_path}/none.ipc", "0", "Ether()")
     assert nobody.returncode == 1
-    assert "cannot reach the packet socket" in nobody.stderr
+    assert nobody.stderr.startswith("p4nic send: error: cannot reach the packet socket")
     bad_frame = p4nic("send", switch.packet_socket, "0", "Ether(/")
     assert bad_frame.returncode == 2 and "cannot build a frame from" in bad_frame.stderr
     not_packet = p4nic("send", switch.packet_socket, "0", "3")

@@ -10,6 +10,7 @@ while PTF, the demo or each other hold it: `send --wait` shows what comes back.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 
@@ -24,6 +25,9 @@ def parse_frame(text: str) -> bytes:
     digits = compact[2:] if compact.lower().startswith("0x") else compact
     if digits and len(digits) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in digits):
         return bytes.fromhex(digits)
+    # scapy's guesses about this host's routes ("MAC address to reach destination not found")
+    # say nothing about a frame for a switch port
+    logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
     import scapy.all as scapy_all
     scope = {name: getattr(scapy_all, name) for name in dir(scapy_all) if not name.startswith("_")}
     try:
