@@ -22,6 +22,13 @@ from p4nic.runtime.entities import as_entity
 from p4nic.runtime.p4info import load_p4info
 
 
+# A failed Write carries one p4.v1.Error per update in its trailing metadata (spec "Error
+# Reporting"): ~90 bytes each, so a batch of thousands of updates far exceeds gRPC's default
+# 16 KiB metadata limit, and the client would see "Stream removed" instead of the errors.
+CHANNEL_OPTIONS = [("grpc.max_metadata_size", 64 << 20),
+                   ("grpc.absolute_max_metadata_size", 64 << 20)]
+
+
 class P4RuntimeClientError(Exception):
     """The server refused a request, or the stream ended; `code` is the gRPC status code."""
 
@@ -64,7 +71,7 @@ class Connection:
         self.role = role
         self.timeout = timeout
         self.is_primary = False
-        self._channel = grpc.insecure_channel(address)
+        self._channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
         try:
             grpc.channel_ready_future(self._channel).result(timeout=timeout)
         except grpc.FutureTimeoutError:

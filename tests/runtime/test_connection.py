@@ -94,6 +94,16 @@ def test_write_error_names_each_failed_update(conn, p4):
         conn.delete(good)
 
 
+def test_write_error_of_a_large_batch_names_every_update(conn, p4):
+    """One p4.v1.Error per update rides in the status' trailing metadata: for thousands of
+    updates that is far above gRPC's default metadata limit, and must still arrive."""
+    missing = [p4.table_entry("encap.tunnel", {"vni": vni, "dstAddr": 1}) for vni in range(3000)]
+    with pytest.raises(WriteError) as failed:
+        conn.delete(*missing)
+    assert [(index, code) for index, code, _ in failed.value.errors] == \
+        [(index, "NOT_FOUND") for index in range(3000)]
+
+
 def test_selector_members_groups_and_multicast(conn, p4):
     members = [p4.action_profile_member("numa_queues", m, "set_queue", {"port": m}) for m in (1, 2)]
     group = p4.action_profile_group("numa_queues", 1, [1, 2])
