@@ -100,7 +100,8 @@ def conflict_lines(conflict, describe: Describer) -> list:
 # -- stage chains ----------------------------------------------------------------------------
 
 def chain_lines(chains) -> list:
-    lines = [[("  stage chains (+ injected, ~~struck~~ bypassed):", "bold")]]
+    lines = [[("  stage chains (", "bold"), stage_segment("injected", "injected"), (", ", "bold"),
+              stage_segment("bypassed", "bypassed"), ("):", "bold")]]
     for chain in chains:
         head = f"    profile {_part(chain, 'profile', '?')}  {_part(chain, 'flows', '')}"
         segments = [(head + "  ", "")]
