@@ -79,7 +79,7 @@ class FileBuilder:
         line = line or len(self.entities) + 1
         return Origin(SourceLocation(self.file, line, 5, "    " + statement), statement)
 
-    def _add(self, statement, message, line=None):
+    def add(self, statement, message, line=None):
         entity = as_entity(message)
         self.entities.append(DesiredEntity(entity, self.origin(statement, line)))
         return entity
@@ -88,27 +88,27 @@ class FileBuilder:
               line=None, **kwargs):
         message = self.p4.table_entry(table, match, action, params, priority, **kwargs)
         message.metadata = OWNER_COOKIE
-        return self._add(statement, message, line)
+        return self.add(statement, message, line)
 
     def default(self, statement, table, action, params=None, line=None):
         message = self.p4.table_entry(table, action=action, params=params, default=True)
         self.managed_defaults.add(self.p4.names.table(table).preamble.name)
-        return self._add(statement, message, line)
+        return self.add(statement, message, line)
 
     def member(self, statement, member_id, action, params=None, line=None):
         self.managed_profiles.add(SELECTOR)
-        return self._add(statement, self.p4.action_profile_member(SELECTOR, member_id, action,
+        return self.add(statement, self.p4.action_profile_member(SELECTOR, member_id, action,
                                                                   params), line)
 
     def group(self, statement, group_id, members, line=None):
         self.managed_profiles.add(SELECTOR)
-        return self._add(statement, self.p4.action_profile_group(SELECTOR, group_id, members),
+        return self.add(statement, self.p4.action_profile_group(SELECTOR, group_id, members),
                          line)
 
     def multicast(self, statement, group_id, replicas, line=None):
         message = self.p4.multicast_group(group_id, replicas)
         message.metadata = OWNER_COOKIE
-        return self._add(statement, message, line)
+        return self.add(statement, message, line)
 
     def build(self, managed_defaults=(), managed_profiles=()) -> NicEntries:
         return NicEntries(self.target, list(self.entities),
