@@ -36,8 +36,8 @@ __all__ = ["plan", "apply", "undo", "Plan", "Change", "PlanError", "ApplyResult"
 
 WriteRequest = p4runtime_pb2.WriteRequest
 # Updates per Write request: large enough that a Write costs little per update, small enough
-# to stay far below gRPC's 4 MiB default message limit (a VNIC filter update is ~120 bytes).
-MAX_UPDATES_PER_WRITE = 8192
+# to stay far below gRPC's 4 MiB default message limit (a VNIC filter update is ~100 bytes).
+MAX_UPDATES_PER_WRITE = 4096
 # Whole-request failures after which the NIC may or may not have applied the request.
 UNKNOWN_OUTCOME = (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE,
                    grpc.StatusCode.CANCELLED)
@@ -171,10 +171,11 @@ class _BatchWriter:
         return self.mode != WriteRequest.CONTINUE_ON_ERROR
 
     def write(self, updates: list) -> list:
-        """Per update None (done) or (status, "CODE: message")."""
+        """Write (Update.Type, serialized Entity) pairs; per update None (done) or
+        (status, "CODE: message")."""
         while True:
             try:
-                self.connection.write(updates, atomicity=self.mode)
+                self.connection.write_serialized(updates, atomicity=self.mode)
                 return [None] * len(updates)
             except WriteError as exc:
                 if exc.code == grpc.StatusCode.UNIMPLEMENTED and not exc.errors \

@@ -7,8 +7,11 @@ file declares entries there); default entries only of the managed tables; member
 only of the managed action profiles; multicast groups only for the default role (no other
 role may write them). Large run-time tables therefore cost nothing.
 
-Keys are what P4Runtime identifies an entity by: (table, priority, match) for a table entry,
-(profile, id) for members and groups, the group id for multicast groups.
+Entities come back serialized (Connection.read_serialized): an installed entity byte for byte
+equal to a declared one is unchanged without ever being parsed, so re-applying a file of
+10,000 entries parses none of them. The rest are parsed and keyed by what P4Runtime
+identifies an entity by: (table, priority, match) for a table entry, (profile, id) for
+members and groups, the group id for multicast groups.
 """
 from __future__ import annotations
 
@@ -21,10 +24,14 @@ from p4nic.nic.p4runtime.translate import role_of
 
 
 def entry_key(table_entry) -> tuple:
-    """(table id, priority, match) of a match entry; the match in field-id order, so any
-    server's field order gives the same key."""
-    match = tuple(sorted((fm.field_id, fm.SerializeToString()) for fm in table_entry.match))
-    return table_entry.table_id, table_entry.priority, match
+    """(table id, priority, match) of a match entry; the match as (field id, values...) in
+    field-id order, so any server's field order gives the same key."""
+    match = []
+    for fm in table_entry.match:
+        values = getattr(fm, fm.WhichOneof("field_match_type")).ListFields()
+        match.append((fm.field_id,) + tuple(value for _, value in values))
+    match.sort()
+    return table_entry.table_id, table_entry.priority, tuple(match)
 
 
 def is_owned(message) -> bool:
@@ -81,9 +88,25 @@ def read_scope(names, role: str, entry_tables=(), default_tables=(), profiles=()
     return scope
 
 
-@dataclass
 class Installed:
-    """One NIC's entities within a ReadScope, keyed (see module docstring)."""
+    """One NIC's entities within a ReadScope, serialized as the NIC returned them."""
+
+    def __init__(self, serialized=()):
+        self.serialized = list(serialized)
+
+    @classmethod
+    def from_entities(cls, entities) -> "Installed":
+        return cls(entity.SerializeToString() for entity in entities)
+
+    def keyed(self, skip=frozenset()) -> "Keyed":
+        """The entities, less those whose bytes are in `skip`, parsed and keyed."""
+        return Keyed.of(p4runtime_pb2.Entity.FromString(data) for data in self.serialized
+                        if data not in skip)
+
+
+@dataclass
+class Keyed:
+    """Installed entities by key (see module docstring)."""
     entries: dict = field(default_factory=dict)      # entry_key -> Entity
     defaults: dict = field(default_factory=dict)     # table id -> Entity
     members: dict = field(default_factory=dict)      # (profile id, member id) -> Entity
@@ -91,7 +114,7 @@ class Installed:
     multicast: dict = field(default_factory=dict)    # group id -> Entity
 
     @classmethod
-    def from_entities(cls, entities) -> "Installed":
+    def of(cls, entities) -> "Keyed":
         found = cls()
         for entity in entities:
             kind = entity.WhichOneof("entity")
@@ -117,4 +140,4 @@ class Installed:
 def read_installed(connection, scope: ReadScope, names) -> Installed:
     """Everything in `scope`, in one Read request."""
     queries = scope.queries(names)
-    return Installed.from_entities(connection.read(*queries) if queries else [])
+    return Installed(connection.read_serialized(*queries) if queries else [])

@@ -53,21 +53,24 @@ class Change:
     installed: Optional[p4runtime_pb2.Entity] = None   # what the NIC holds now (modify, delete)
     phase: int = PHASE_ENTRIES
     reset: bool = False                  # a default entry going back to the program's default
+    data: bytes = b""                    # `entity` serialized (filled in when first needed)
 
     @property
     def symbol(self) -> str:
         return SYMBOLS[self.action]
 
-    def update(self) -> p4runtime_pb2.Update:
-        return p4runtime_pb2.Update(type=UPDATE_TYPES[self.action], entity=self.entity)
+    def update(self) -> tuple:
+        """(Update.Type, serialized Entity), as Connection.write_serialized takes it."""
+        if not self.data:
+            self.data = self.entity.SerializeToString()
+        return UPDATE_TYPES[self.action], self.data
 
-    def undo(self) -> p4runtime_pb2.Update:
+    def undo(self) -> tuple:
         """The update that puts back what the NIC held before this change."""
         if self.action == ADD:
-            return p4runtime_pb2.Update(type=p4runtime_pb2.Update.DELETE,
-                                        entity=key_only(self.entity))
+            return p4runtime_pb2.Update.DELETE, key_only(self.entity).SerializeToString()
         kind = p4runtime_pb2.Update.INSERT if self.action == DELETE else p4runtime_pb2.Update.MODIFY
-        return p4runtime_pb2.Update(type=kind, entity=writable(self.installed))
+        return kind, writable(self.installed).SerializeToString()
 
 
 @dataclass
@@ -180,14 +183,13 @@ def _members(group) -> list:
 
 def make_plan(nic_entries: NicEntries, installed, names) -> Plan:
     """The Plan that converges `installed` (an installed.Installed) to `nic_entries`."""
-    differ = _Differ(nic_entries, installed, names)
-    differ.run()
+    differ = _Differ(nic_entries, names)
+    differ.run(installed)
     return differ.plan
 
 
 class _Differ:
-    def __init__(self, nic_entries: NicEntries, installed, names):
-        self.installed = installed
+    def __init__(self, nic_entries: NicEntries, names):
         self.names = names
         self.plan = Plan(nic_entries.target, names)
         self.entities = nic_entries.entities
@@ -197,28 +199,19 @@ class _Differ:
                                  for name in nic_entries.managed_profiles}
         self.seen: dict = {}               # key -> origin of the declared entity with that key
         self.mc_without_metadata = False
+        self.keyed = None                  # installed.Keyed: what is not installed as declared
 
-    def run(self):
-        for desired in self.entities:
-            kind = desired.entity.WhichOneof("entity")
-            if kind == "table_entry":
-                if desired.entity.table_entry.is_default_action:
-                    self.default_entry(desired)
-                else:
-                    self.table_entry(desired)
-            elif kind == "action_profile_member":
-                self.member(desired)
-            elif kind == "action_profile_group":
-                self.group(desired)
-            elif (kind == "packet_replication_engine_entry" and desired.entity
-                  .packet_replication_engine_entry.HasField("multicast_group_entry")):
-                self.multicast(desired)
+    def run(self, installed):
+        declared = [self.as_written(desired) for desired in self.entities]
+        exact = set(installed.serialized).intersection(data for _, _, data in declared)
+        self.keyed = installed.keyed(skip=exact)
+        for desired, entity, data in declared:
+            kind, key = self.key_of(entity)
+            self.declare((kind, key), desired)
+            if data in exact:
+                self.plan.unchanged += 1
             else:
-                what = kind or "an empty entity"
-                if kind == "packet_replication_engine_entry":
-                    what = "clone sessions"
-                raise PlanError(f"{desired.origin}: plan/apply manages table entries, action "
-                                f"profile members and groups and multicast groups, not {what}")
+                getattr(self, kind)(desired, entity, data, key)
         self.stale()
         if self.mc_without_metadata:
             self.plan.notes.append(
@@ -227,6 +220,42 @@ class _Differ:
                 "no longer declares cannot be told from another controller's, so it stays "
                 "installed; delete it by hand")
 
+    def as_written(self, desired: DesiredEntity) -> tuple:
+        """(desired, the entity apply writes, its bytes): table entries and multicast groups
+        carry the cookie; anything plan/apply does not manage is refused here."""
+        entity = desired.entity
+        kind = entity.WhichOneof("entity")
+        if kind == "table_entry":
+            entity = with_cookie(entity, entity.table_entry)
+        elif (kind == "packet_replication_engine_entry"
+              and entity.packet_replication_engine_entry.HasField("multicast_group_entry")):
+            entity = with_cookie(entity, entity.packet_replication_engine_entry
+                                 .multicast_group_entry)
+        elif kind not in ("action_profile_member", "action_profile_group"):
+            what = "clone sessions" if kind == "packet_replication_engine_entry" else (
+                kind or "an empty entity")
+            raise PlanError(f"{desired.origin}: plan/apply manages table entries, action "
+                            f"profile members and groups and multicast groups, not {what}")
+        return desired, entity, entity.SerializeToString()
+
+    @staticmethod
+    def key_of(entity) -> tuple:
+        """(kind, key): the handler for the entity and what identifies it on the NIC."""
+        kind = entity.WhichOneof("entity")
+        if kind == "table_entry":
+            te = entity.table_entry
+            if te.is_default_action:
+                return "default", te.table_id
+            return "entry", entry_key(te)
+        if kind == "action_profile_member":
+            m = entity.action_profile_member
+            return "member", (m.action_profile_id, m.member_id)
+        if kind == "action_profile_group":
+            g = entity.action_profile_group
+            return "group", (g.action_profile_id, g.group_id)
+        return "multicast", entity.packet_replication_engine_entry.multicast_group_entry \
+            .multicast_group_id
+
     def declare(self, key, desired: DesiredEntity):
         first = self.seen.get(key)
         if first is not None:
@@ -234,70 +263,56 @@ class _Differ:
                             f"{first}")
         self.seen[key] = desired.origin
 
-    def add(self, action, entity, origin, installed=None, phase=PHASE_ENTRIES, reset=False):
-        self.plan.changes.append(Change(action, entity, origin, installed, phase, reset))
+    def add(self, action, entity, origin, installed=None, phase=PHASE_ENTRIES, reset=False,
+            data=b""):
+        self.plan.changes.append(Change(action, entity, origin, installed, phase, reset, data))
 
-    # -- declared entities ----------------------------------------------------------------
+    # -- declared entities not installed as declared -----------------------------------------
 
-    def table_entry(self, desired: DesiredEntity):
-        te = desired.entity.table_entry
-        key = entry_key(te)
-        self.declare(("entry", key), desired)
-        entity = with_cookie(desired.entity, te)
-        now = self.installed.entries.get(key)
+    def entry(self, desired, entity, data, key):
+        now = self.keyed.entries.get(key)
         if now is None:
-            self.add(ADD, entity, desired.origin)
+            self.add(ADD, entity, desired.origin, data=data)
         elif not is_owned(now.table_entry):
             self.plan.conflicts.append(Conflict(desired, now))
         elif _same_table_entry(entity.table_entry, now.table_entry):
             self.plan.unchanged += 1
         else:
-            self.add(MODIFY, entity, desired.origin, now)
+            self.add(MODIFY, entity, desired.origin, now, data=data)
 
-    def default_entry(self, desired: DesiredEntity):
-        te = desired.entity.table_entry
-        self.declare(("default", te.table_id), desired)
-        entity = with_cookie(desired.entity, te)
-        now = self.installed.defaults.get(te.table_id)
+    def default(self, desired, entity, data, table_id):
+        now = self.keyed.defaults.get(table_id)
         if now is not None and (now.table_entry.action == entity.table_entry.action
                                 and now.table_entry.metadata == entity.table_entry.metadata):
             self.plan.unchanged += 1
         else:
-            self.add(MODIFY, entity, desired.origin, now)
+            self.add(MODIFY, entity, desired.origin, now, data=data)
 
-    def member(self, desired: DesiredEntity):
-        m = desired.entity.action_profile_member
-        key = (m.action_profile_id, m.member_id)
-        self.declare(("member", key), desired)
-        now = self.installed.members.get(key)
+    def member(self, desired, entity, data, key):
+        now = self.keyed.members.get(key)
         if now is None:
-            self.add(ADD, desired.entity, desired.origin, phase=PHASE_MEMBERS)
-        elif now.action_profile_member.action == m.action:
+            self.add(ADD, entity, desired.origin, phase=PHASE_MEMBERS, data=data)
+        elif now.action_profile_member.action == entity.action_profile_member.action:
             self.plan.unchanged += 1
         else:
-            self.add(MODIFY, desired.entity, desired.origin, now, PHASE_MEMBERS)
+            self.add(MODIFY, entity, desired.origin, now, PHASE_MEMBERS, data=data)
 
-    def group(self, desired: DesiredEntity):
-        g = desired.entity.action_profile_group
-        key = (g.action_profile_id, g.group_id)
-        self.declare(("group", key), desired)
-        now = self.installed.groups.get(key)
+    def group(self, desired, entity, data, key):
+        now = self.keyed.groups.get(key)
+        g = entity.action_profile_group
         if now is None:
-            self.add(ADD, desired.entity, desired.origin, phase=PHASE_GROUPS)
+            self.add(ADD, entity, desired.origin, phase=PHASE_GROUPS, data=data)
         elif (_members(now.action_profile_group) == _members(g)
               and now.action_profile_group.max_size == g.max_size):
             self.plan.unchanged += 1
         else:
-            self.add(MODIFY, desired.entity, desired.origin, now, PHASE_GROUPS)
+            self.add(MODIFY, entity, desired.origin, now, PHASE_GROUPS, data=data)
 
-    def multicast(self, desired: DesiredEntity):
-        mc = desired.entity.packet_replication_engine_entry.multicast_group_entry
-        self.declare(("multicast", mc.multicast_group_id), desired)
-        entity = with_cookie(desired.entity, mc)
+    def multicast(self, desired, entity, data, group_id):
         wanted = entity.packet_replication_engine_entry.multicast_group_entry
-        now = self.installed.multicast.get(mc.multicast_group_id)
+        now = self.keyed.multicast.get(group_id)
         if now is None:
-            self.add(ADD, entity, desired.origin, phase=PHASE_MEMBERS)
+            self.add(ADD, entity, desired.origin, phase=PHASE_MEMBERS, data=data)
             return
         held = now.packet_replication_engine_entry.multicast_group_entry
         if not held.metadata:
@@ -308,28 +323,28 @@ class _Differ:
         if _replicas(held) == _replicas(wanted) and held.metadata in (b"", wanted.metadata):
             self.plan.unchanged += 1
         else:
-            self.add(MODIFY, entity, desired.origin, now, PHASE_MEMBERS)
+            self.add(MODIFY, entity, desired.origin, now, PHASE_MEMBERS, data=data)
 
     # -- what the file no longer declares ---------------------------------------------------
 
     def stale(self):
-        seen = self.seen
-        for key, now in self.installed.entries.items():
+        seen, keyed = self.seen, self.keyed
+        for key, now in keyed.entries.items():
             if ("entry", key) not in seen and is_owned(now.table_entry):
                 self.add(DELETE, key_only(now), None, now)
-        for table_id, now in self.installed.defaults.items():
+        for table_id, now in keyed.defaults.items():
             if (("default", table_id) not in seen and table_id in self.managed_defaults
                     and is_owned(now.table_entry)):
                 reset = p4runtime_pb2.Entity(table_entry=p4runtime_pb2.TableEntry(
                     table_id=table_id, is_default_action=True))
                 self.add(MODIFY, reset, None, now, reset=True)
-        for key, now in self.installed.groups.items():
+        for key, now in keyed.groups.items():
             if ("group", key) not in seen and key[0] in self.managed_profiles:
                 self.add(DELETE, key_only(now), None, now, PHASE_GROUP_DELETES)
-        for key, now in self.installed.members.items():
+        for key, now in keyed.members.items():
             if ("member", key) not in seen and key[0] in self.managed_profiles:
                 self.add(DELETE, key_only(now), None, now, PHASE_MEMBER_DELETES)
-        for group_id, now in self.installed.multicast.items():
+        for group_id, now in keyed.multicast.items():
             held = now.packet_replication_engine_entry.multicast_group_entry
             if ("multicast", group_id) not in seen and is_owned(held):
                 self.add(DELETE, key_only(now), None, now, PHASE_GROUP_DELETES)
