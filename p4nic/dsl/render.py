@@ -43,7 +43,8 @@ def plan_lines(plan, address=None, chains=None) -> list:
     adds, modifies, deletes = (plan.count(a) for a in (ADD, MODIFY, DELETE))
     title = nic_title(plan.target, address)
     if plan.empty:
-        summary = f"no changes ({plan.unchanged} declared entities installed as declared)"
+        summary = (f"no changes ({plan.unchanged} declared "
+                   f"entit{'y' if plan.unchanged == 1 else 'ies'} installed as declared)")
     else:
         summary = (f"{adds} to add, {modifies} to change, {deletes} to delete, "
                    f"{plan.unchanged} unchanged")
