@@ -130,7 +130,7 @@ class ApplyResult:
     outcomes: list
     atomicity: str                       # the WriteRequest atomicity the batches went out with
     notes: list = field(default_factory=list)
-    rolled_back: bool = False            # an atomic apply failed and was undone
+    rolled_back: bool = False            # an atomic apply failed and all it wrote was undone
 
     @property
     def ok(self) -> bool:
@@ -247,13 +247,18 @@ def apply(plan_or_entries, connection, atomic: bool = False) -> ApplyResult:
     result = ApplyResult(the_plan, [outcomes[id(c)] for c in the_plan.changes],
                          WriteRequest.Atomicity.Name(writer.mode), writer.notes)
     if failed and atomic and written:
-        for change, error in undo(written, connection):
+        undone = undo(written, connection)
+        for change, error in undone:
             outcome = outcomes[id(change)]
             if error is None:
                 outcome.status = ROLLED_BACK
             else:
                 outcome.error = f"undo failed: {error}"
-        result.rolled_back = True
+        left = sum(1 for _, error in undone if error)
+        result.rolled_back = not left
+        if left:
+            result.notes.append(f"undoing this apply failed for {left} update(s): the NIC "
+                                "still holds them (marked 'applied' below)")
     return result
 
 
