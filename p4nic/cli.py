@@ -16,12 +16,14 @@ SUBCOMMANDS = {
     "stf": ("p4nic.stf.cli:main", "run a p4c STF test against the software NIC"),
     "demo": ("p4nic.demo:main", "the main job: compile p4src/ and run it on the embedded NIC"),
     "bench": ("p4nic.bench:main", "benchmarks: compile time, packets/s, P4Runtime inserts/s"),
+    "check": ("p4nic.dsl.cli:check_main", "check .nic pipeline files (errors with file:line:column)"),
+    "entries": ("p4nic.dsl.cli:entries_main", "the P4Runtime entries a .nic file asks for, as text or JSON"),
 }
 
 # Commands that only write to their output end quietly when the reader goes away
 # (`p4nic stf ... | head`), as Unix filters do; servers keep Python's default, where a closed
 # socket is an error to handle, not a reason to die.
-OUTPUT_ONLY = {"compile", "stf"}
+OUTPUT_ONLY = {"compile", "stf", "check", "entries"}
 
 
 def usage() -> str:
