@@ -110,12 +110,19 @@ class _Index:
     cubes match exactly, so a rule meets only the rules it could overlap."""
 
     def __init__(self, layout, sample):
-        best, best_count = None, 0
+        best, best_cost = None, len(sample) ** 2
         for name, offset, width in layout.fields:
             mask = ((1 << width) - 1) << offset
-            count = sum(1 for _, care in sample if care & mask == mask)
-            if count > best_count:
-                best, best_count = (offset, mask), count
+            sizes, wild = {}, 0
+            for value, care in sample:
+                if care & mask == mask:
+                    key = value & mask
+                    sizes[key] = sizes.get(key, 0) + 1
+                else:
+                    wild += 1
+            cost = sum(n * n for n in sizes.values()) + wild * len(sample)
+            if cost < best_cost:
+                best, best_cost = (offset, mask), cost
         self.field = best
         self.buckets = {}
         self.wild = []

@@ -1,6 +1,6 @@
 """The syntax tree of a `.nic` file, as the parser builds it: what was written, where.
 
-Every node has `loc` (file:line:column of its first word, with the line's text, for errors)
+Every node has `loc` (a `Pos`: file:line:column of its first word, and the line's text)
 and `text` where a person will read it back (a rule as written, for plan output and
 `Origin`s). Nothing here is checked yet: values are still words (`Value`), names may be
 misspelt. p4nic/dsl/check.py gives them meaning.
@@ -11,6 +11,39 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from p4nic.compiler.errors import SourceLocation
+
+
+class Pos:
+    """Where a node starts. Reads like a SourceLocation (file, line, column, text) but costs
+    little to make, since a big file has a node per word; `location()` is the real thing."""
+
+    __slots__ = ("file", "line", "column", "_lines")
+
+    def __init__(self, file: str, line: int, column: int, lines: list):
+        self.file, self.line, self.column, self._lines = file, line, column, lines
+
+    @property
+    def text(self) -> str:
+        return self._lines[self.line - 1]
+
+    def location(self) -> SourceLocation:
+        return SourceLocation(self.file, self.line, self.column, self.text)
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def __eq__(self, other) -> bool:
+        return (self.file, self.line, self.column) == (
+            getattr(other, "file", None), getattr(other, "line", None),
+            getattr(other, "column", None))
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.line, self.column))
+
+
+def location(loc):
+    """A SourceLocation for a Pos (or a SourceLocation, or None)."""
+    return loc.location() if isinstance(loc, Pos) else loc
 
 
 @dataclass

@@ -17,10 +17,10 @@ from pathlib import Path
 from p4nic.compiler.errors import SourceLocation
 from p4nic.dsl import ast, values
 from p4nic.dsl import fields as F
-from p4nic.dsl.checked import CheckedNic, Entry, Group, Member, Multicast, Rule
-from p4nic.dsl.errors import known_list, suggest
+from p4nic.dsl.checked import CheckedNic, Entry, Rule, origin
+from p4nic.dsl.errors import location
 from p4nic.dsl.match import describe_allowed, resolve
-from p4nic.dsl.model import NicTarget, Origin
+from p4nic.dsl.model import NicTarget
 from p4nic.dsl.values import BadValue
 from p4nic.runtime.p4info import P4InfoError, P4InfoNames
 
@@ -64,6 +64,8 @@ class NicChecker:
         self.vfs = 1
         self._order = {}               # table -> ordered rules so far
         self._missing = set()
+        self._tables = {}
+        self._actions = {}
         self._table_fields = {}
         self.nodes = {}                # NUMA node -> (vcpus, queues)
         self.vcpu_node = {}
@@ -81,8 +83,12 @@ class NicChecker:
 
     def table(self, short: str, loc):
         """The P4Info table `short` (a unique suffix), or None after one error per table."""
+        found = self._tables.get(short)
+        if found is not None:
+            return found
         try:
-            return self.names.table(short)
+            found = self._tables[short] = self.names.table(short)
+            return found
         except P4InfoError:
             if short not in self._missing:
                 self._missing.add(short)
@@ -91,8 +97,13 @@ class NicChecker:
             return None
 
     def action(self, table, short: str, loc):
+        key = (table.preamble.id, short)
+        found = self._actions.get(key)
+        if found is not None:
+            return found
         try:
-            return self.names.table_action(table, short)[0].preamble.name
+            found = self._actions[key] = self.names.table_action(table, short)[0].preamble.name
+            return found
         except P4InfoError as exc:
             self.error(str(exc), loc)
             return None
@@ -154,7 +165,7 @@ class NicChecker:
     def priorities(self, rules: list, table_name: str):
         """Each rule's priority (ordered or explicit), refusing blocks that mix the two."""
         explicit = [r for r in rules if r.priority is not None]
-        ordered = [r for r in rules if r.priority is None and r.match is not None]
+        ordered = [r for r in rules if r.priority is None and not _is_default(r)]
         if explicit and ordered:
             first_ordered = ordered[0]
             self.error("this block mixes rules with `priority N` and rules ordered by "
@@ -164,7 +175,7 @@ class NicChecker:
             return None
         found = []
         for rule in rules:
-            if rule.match is None:
+            if _is_default(rule):
                 found.append(None)
             elif rule.priority is not None:
                 found.append(self.integer(rule.priority, "priority", 1, 2 ** 31 - 1))
@@ -192,7 +203,7 @@ class NicChecker:
                                       default=True))
 
     def rule_of(self, node, statement: str, ordered: bool = True) -> Rule:
-        return Rule(node.loc, Origin(node.loc, statement), ordered)
+        return Rule(node.loc, origin(node.loc, statement), ordered)
 
     def statement_allowed(self, name: str, loc) -> bool:
         kinds = STATEMENTS.get(name)
@@ -272,6 +283,11 @@ class NicChecker:
                 pass
 
 
+def _is_default(rule) -> bool:
+    """`default -> ...` (a Rule without a match, or a TableRule without keys)."""
+    return (rule.keys if isinstance(rule, ast.TableRule) else rule.match) is None
+
+
 # ------------------------------------------------------------------------------- targets
 
 def nic_target(nic: ast.Nic, defines, errors, p4info) -> NicTarget:
@@ -299,7 +315,8 @@ def nic_target(nic: ast.Nic, defines, errors, p4info) -> NicTarget:
                 role = value if isinstance(value, str) else defines.scalar(value).text
         except BadValue as exc:
             errors.error(exc.message, (exc.value or value).loc)
-    return NicTarget(nic.name, nic.kind, address, device, election, role, p4info, nic.loc)
+    return NicTarget(nic.name, nic.kind, address, device, election, role, p4info,
+                     location(nic.loc))
 
 
 def _address(value, defines, loc) -> str:
@@ -329,7 +346,3 @@ def relative(path: str, loc: SourceLocation) -> Path:
     """A path written in a file, taken relative to that file's directory."""
     written = Path(path)
     return written if written.is_absolute() else Path(loc.file).parent / written
-
-
-__all__ = ["NicChecker", "nic_target", "program_setting", "relative", "known_list", "suggest",
-           "Member", "Group", "Multicast"]

@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from p4nic.compiler.errors import SourceLocation
+from p4nic.dsl.errors import location
 from p4nic.dsl.model import NicTarget, Origin
+
+
+def origin(loc, statement: str) -> Origin:
+    """An Origin (whose place is a real SourceLocation) for a statement at `loc`."""
+    return Origin(location(loc), statement)
 
 
 @dataclass(eq=False)

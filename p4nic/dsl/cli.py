@@ -43,8 +43,7 @@ def check_main(argv) -> int:
             for warning in exc.warnings:
                 print(warning, file=sys.stderr)
             print(exc, file=sys.stderr)
-            count = len(exc.errors)
-            print(f"{path}: {count} error{'s' if count != 1 else ''}"
+            print(f"{path}: {_count(len(exc.errors), 'error', 'errors')}"
                   + (" (stopped there)" if exc.truncated else ""), file=sys.stderr)
             status = 1
             continue
@@ -55,12 +54,15 @@ def check_main(argv) -> int:
             continue
         for warning in model.warnings:
             print(warning, file=sys.stderr)
-        parts = [f"{t.name} ({t.kind}): {len(e.entities)} entities"
-                 for t, e in zip(model.nics, model.entries().values())]
-        note = f", {len(model.warnings)} warning{'s' if len(model.warnings) != 1 else ''}" \
-            if model.warnings else ""
+        parts = [f"{t.name} ({t.kind}): {_count(model.entity_count(t.name), 'entity', 'entities')}"
+                 for t in model.nics]
+        note = f", {_count(len(model.warnings), 'warning', 'warnings')}" if model.warnings else ""
         print(f"{path}: ok{note}" + (" — " + "; ".join(parts) if parts else ""))
     return status
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def entries_main(argv) -> int:

@@ -15,6 +15,12 @@ from p4nic.compiler.errors import SourceLocation, format_error
 MAX_ERRORS = 50
 
 
+def location(loc):
+    """A SourceLocation for anything that can make one (an ast.Pos), else `loc` itself."""
+    make = getattr(loc, "location", None)
+    return make() if make is not None else loc
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     severity: str                     # "error" or "warning"
@@ -59,6 +65,7 @@ class Diagnostics:
         self._seen = set()
 
     def error(self, message: str, loc: Optional[SourceLocation]) -> None:
+        loc = location(loc)
         key = (message, loc)
         if key in self._seen:
             return
@@ -69,6 +76,7 @@ class Diagnostics:
         self.errors.append(Diagnostic("error", message, loc))
 
     def warning(self, message: str, loc: Optional[SourceLocation]) -> None:
+        loc = location(loc)
         key = ("w", message, loc)
         if key not in self._seen:
             self._seen.add(key)

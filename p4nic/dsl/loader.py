@@ -17,7 +17,7 @@ from p4nic.dsl import ast, values
 from p4nic.dsl.analysis import analyse
 from p4nic.dsl.check import NicChecker, nic_target, program_setting, relative
 from p4nic.dsl.compile import nic_entries
-from p4nic.dsl.errors import Diagnostics, DslError, suggest
+from p4nic.dsl.errors import Diagnostics, DslError, location, suggest
 from p4nic.dsl.parser import parse
 from p4nic.runtime.p4info import P4InfoError, load_p4info
 
@@ -38,7 +38,7 @@ class Model:
 
     def __init__(self, checked: list, hosts: list, warnings: list):
         self._checked = {c.target.name: c for c in checked}
-        self._entries = {c.target.name: nic_entries(c) for c in checked}
+        self._entries = None
         self.nics = [c.target for c in checked]
         self.hosts = hosts
         self.warnings = warnings
@@ -49,7 +49,10 @@ class Model:
         return self.hosts[0] if self.hosts else None
 
     def entries(self) -> dict:
-        """{NIC name: NicEntries}, in the file's order."""
+        """{NIC name: NicEntries}, in the file's order (P4Runtime messages are built on the
+        first call: checking a file needs none)."""
+        if self._entries is None:
+            self._entries = {name: nic_entries(c) for name, c in self._checked.items()}
         return dict(self._entries)
 
     def services(self, nic: str):
@@ -60,6 +63,12 @@ class Model:
         """Per flow profile of a VNIC with a pipeline block: which flows, and their stages
         (`checked.StageChain`); [] without one."""
         return list(self._nic(nic).chains)
+
+    def entity_count(self, nic: str) -> int:
+        """How many entities `entries()` holds for the NIC (without building them)."""
+        checked = self._nic(nic)
+        return (len(checked.entries) + len(checked.members) + len(checked.groups)
+                + len(checked.multicast))
 
     def host_queues(self, nic: str) -> list:
         """The PNIC ports its numa block names as the host's queues."""
@@ -219,7 +228,7 @@ def _host(host: ast.Host, checked: dict, defines, errors):
     if not ok:
         return None
     return Host(host.name, vnics[0].name if vnics else None,
-                pnics[0].name if pnics else None, vf, host.loc)
+                pnics[0].name if pnics else None, vf, location(host.loc))
 
 
 def _vf_count(nic: ast.Nic, defines) -> int:

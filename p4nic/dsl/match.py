@@ -13,7 +13,6 @@ from itertools import product
 
 from p4nic.dsl import fields as F
 from p4nic.dsl import values
-from p4nic.dsl.errors import suggest
 from p4nic.dsl.values import BadValue
 
 # EtherType each IP version arrives in (meta.ethertype is the type after any VLAN tag)
@@ -209,6 +208,3 @@ def describe_allowed(allowed) -> str:
             if F.FIELDS[name].words not in words:
                 words.append(F.FIELDS[name].words)
     return ", ".join(words) or "nothing"
-
-
-__all__ = ["Resolved", "resolve", "unknown_fields", "describe_allowed", "suggest"]

@@ -69,8 +69,8 @@ class _Builder(Transformer):
 
     # -- helpers --------------------------------------------------------------------------
 
-    def loc(self, token: Token) -> SourceLocation:
-        return SourceLocation(self.file, token.line, token.column, self.lines[token.line - 1])
+    def loc(self, token: Token) -> ast.Pos:
+        return ast.Pos(self.file, token.line, token.column, self.lines)
 
     def first_loc(self, children) -> SourceLocation:
         for child in children:
@@ -79,7 +79,7 @@ class _Builder(Transformer):
             loc = getattr(child, "loc", None)
             if loc is not None:
                 return loc
-        return SourceLocation(self.file, 1, 1, self.lines[0])
+        return ast.Pos(self.file, 1, 1, self.lines)
 
     def source(self, children) -> str:
         start, end = _span(children)

@@ -22,9 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from p4nic.dsl import values
-from p4nic.dsl.checked import ChainStage, Entry, Rule, StageChain
+from p4nic.dsl.checked import ChainStage, Entry, Rule, StageChain, origin
 from p4nic.dsl.errors import suggest
-from p4nic.dsl.model import Origin
 from p4nic.dsl.ternary import Layout, contains, intersection
 
 JUNCTIONS = ("classify", "filter", "acl", "services", "qselect", "encap")
@@ -193,7 +192,7 @@ def _classify_entries(ck, classify, layout, combos, block):
     if not action:
         return
     for members, cubes, profile, bypass, text in combos:
-        rule = Rule(block.loc, Origin(block.loc, f"pipeline: flows {text}"), user=False)
+        rule = Rule(block.loc, origin(block.loc, f"pipeline: flows {text}"), user=False)
         for cube in cubes:
             ck.out.entries.append(Entry(classify.preamble.name, layout.unpack(cube),
                                         len(members), action,

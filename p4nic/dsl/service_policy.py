@@ -10,9 +10,8 @@ import ipaddress
 from dataclasses import replace
 
 from p4nic.dsl import values
-from p4nic.dsl.checked import Rule
+from p4nic.dsl.checked import Rule, origin
 from p4nic.dsl.match import resolve
-from p4nic.dsl.model import Origin
 from p4nic.dsl.values import BadValue
 from p4nic.runtime.services.policy import (Backend, DestinationNat, Firewall, FirewallRule,
                                            FlowMatch, LoadBalancer, OffloadPolicy,
@@ -46,7 +45,7 @@ def services(ck, block) -> None:
     if table is not None:
         action = ck.action(table, "svc_to_guest", block.loc)
         if action:
-            ck.set_default(table, action, {}, Rule(block.loc, Origin(
+            ck.set_default(table, action, {}, Rule(block.loc, origin(
                 block.loc, "services: flows not yet offloaded go to the guest")))
 
 
@@ -176,7 +175,7 @@ def _firewall(ck, block):
             continue
         found = flow_match(ck, rule.match, "a firewall rule")
         if found is not None:
-            rules.append(FirewallRule(found, verdict, str(Origin(rule.loc, rule.text))))
+            rules.append(FirewallRule(found, verdict, str(origin(rule.loc, rule.text))))
     return Firewall(tuple(rules), allow_established, default)
 
 
@@ -191,7 +190,7 @@ def _nat(ck, rule, dnat, snat):
                  "ADDRESS[:PORT]`", rule.loc)
         return
     found = flow_match(ck, rule.match, "a nat rule")
-    origin = str(Origin(rule.loc, rule.text))
+    said = str(origin(rule.loc, rule.text))
     if act.kind == "snat":
         addr = ck.read(values.address, act.args["address"], "snat")
         ports = (1024, 65535)
@@ -202,7 +201,7 @@ def _nat(ck, rule, dnat, snat):
                 ck.error(exc.message, (exc.value or act.args["ports"]).loc)
                 return
         if found is not None and addr is not None:
-            snat.append(SourceNat(found, addr, ports, origin))
+            snat.append(SourceNat(found, addr, ports, said))
     else:
         try:
             addr, port = values.endpoint(act.args["address"], ck.defines, "dnat",
@@ -211,7 +210,7 @@ def _nat(ck, rule, dnat, snat):
             ck.error(exc.message, (exc.value or act.args["address"]).loc)
             return
         if found is not None:
-            dnat.append(DestinationNat(found, addr, port, origin))
+            dnat.append(DestinationNat(found, addr, port, said))
 
 
 def _balancer(ck, lb):
@@ -250,7 +249,7 @@ def _balancer(ck, lb):
         backends.append(Backend(addr, bport, text, weight))
     if len(backends) != len(lb.backends):
         return None
-    return LoadBalancer(vip, port, proto, tuple(backends), str(Origin(lb.loc, lb.text)))
+    return LoadBalancer(vip, port, proto, tuple(backends), str(origin(lb.loc, lb.text)))
 
 
 def _offload(ck, statements, policy):

@@ -7,14 +7,11 @@ VFs, and the error list.
 """
 from __future__ import annotations
 
-import ipaddress
-
 from p4.config.v1 import p4info_pb2
 
 from p4nic.dsl import values
-from p4nic.dsl.checked import Entry, Group, Member, Multicast, Rule
+from p4nic.dsl.checked import Entry, Group, Member, Multicast, Rule, origin
 from p4nic.dsl.errors import suggest
-from p4nic.dsl.model import Origin
 from p4nic.dsl.values import BadValue
 from p4nic.runtime.p4info import P4InfoError, P4InfoNames
 
@@ -209,7 +206,7 @@ def _numa_entries(ck, block, node_of, queues_of):
     profile = ck.names.action_profile(queues_of.preamble.name).preamble.name
     member_id = 0
     for n, (vcpus, ports, loc) in sorted(ck.nodes.items()):
-        rule = Rule(loc, Origin(loc, f"numa: node {n}"), ordered=False)
+        rule = Rule(loc, origin(loc, f"numa: node {n}"), ordered=False)
         for vcpu in vcpus:
             if set_node:
                 ck.out.entries.append(Entry(node_of.preamble.name,
@@ -270,7 +267,7 @@ def _rss(ck, block):
     set_vcpu = ck.action(table, "set_vcpu", loc)
     if not set_vcpu:
         return
-    rule = Rule(loc, Origin(loc, text), ordered=False)
+    rule = Rule(loc, origin(loc, text), ordered=False)
     field = _key(table, "rss_bucket")
     for bucket in range(RSS_BUCKETS):
         ck.out.entries.append(Entry(table.preamble.name, {field: (bucket, 0x7F)}, None,
@@ -311,7 +308,7 @@ def _pin(ck, pin):
     action = ck.action(table, "set_vcpu", act.loc)
     if action:
         ck.add(table, resolved, None, action, {"vcpu": vcpu},
-               Rule(pin.loc, Origin(pin.loc, f"numa: pin {pin.text}"), ordered=False))
+               Rule(pin.loc, origin(pin.loc, f"numa: pin {pin.text}"), ordered=False))
 
 
 def single(name: str, care: int) -> bool:
@@ -338,12 +335,12 @@ def special(ck, block):
                 continue
             ck.out.entries.append(Entry(table.preamble.name, {field: (1, 1)},
                                         ck.next_priority(table.preamble.name), action, {},
-                                        Rule(loc, Origin(loc, f"special: {item}"))))
+                                        Rule(loc, origin(loc, f"special: {item}"))))
             continue
         resolved = ck.match(item, table, "a special flow")
         if resolved is not None and action:
             ck.add(table, resolved, ck.next_priority(table.preamble.name), action, {},
-                   Rule(loc, Origin(loc, f"special: flow {item.text}")))
+                   Rule(loc, origin(loc, f"special: flow {item.text}")))
 
 
 def special_path(ck, setting):
@@ -370,7 +367,7 @@ def special_path(ck, setting):
     action = ck.action(table, paths[word.text], word.loc)
     if action:
         ck.set_default(table, action, {},
-                       Rule(setting.loc, Origin(setting.loc, f"special-path {word.text}")))
+                       Rule(setting.loc, origin(setting.loc, f"special-path {word.text}")))
 
 
 # ------------------------------------------------------------------------------- PNIC networks
@@ -386,7 +383,7 @@ def vf_vni(ck, statement):
     if action:
         ck.out.entries.append(Entry(table.preamble.name, {_key(table, "in_port"): (n, 0x1FF)},
                                     None, action, {"vni": vni},
-                                    Rule(statement.loc, Origin(statement.loc, statement.text),
+                                    Rule(statement.loc, origin(statement.loc, statement.text),
                                          ordered=False)))
 
 
@@ -427,7 +424,7 @@ def tunnel(ck, statement):
             table.preamble.name,
             {_key(table, "vni"): (key_vni, 0xFFFFFF), _key(table, "dstAddr"): (mac, 2 ** 48 - 1)},
             None, action, params,
-            Rule(statement.loc, Origin(statement.loc, statement.text), ordered=False)))
+            Rule(statement.loc, origin(statement.loc, statement.text), ordered=False)))
 
 
 def network(ck, statement):
@@ -502,7 +499,7 @@ def _policy_action(ck, table, act, statement, rule):
             group = len(ck.floods) + 1
             ck.floods[key] = group
             ck.out.multicast.append(Multicast(group, list(key), Rule(
-                rule.loc, Origin(rule.loc, f"network {statement.name}: {rule.text}"),
+                rule.loc, origin(rule.loc, f"network {statement.name}: {rule.text}"),
                 ordered=False)))
         return ck.action(table, "policy_flood", act.loc), {"mcast_group": group}
     if act.kind == "drop":
@@ -708,7 +705,3 @@ def _call(ck, info, call, default: bool):
         ck.error(f"action {call.action} needs {', '.join(missing)}", call.loc)
         return None
     return action.preamble.name, params
-
-
-__all__ = ["filters", "numa", "special", "special_path", "vf_vni", "tunnel", "network",
-           "table", "single", "ipaddress"]
