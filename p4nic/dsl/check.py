@@ -193,7 +193,7 @@ class NicChecker:
         names = self.fields_of(table)
         full = table.preamble.name
         for combo in resolved.expand():
-            match = {names[f]: cube for f, cube in combo.items() if cube[1]}
+            match = {p4: combo[f] for f, p4 in names.items() if f in combo and combo[f][1]}
             if extra:
                 match.update(extra)
             self.out.entries.append(Entry(full, match, priority, action, params, rule))

@@ -89,11 +89,12 @@ def entries_main(argv) -> int:
             return 1
         entries = {options.nic: entries[options.nic]}
     if options.json:
-        json.dump({"nics": [_as_json(e) for e in entries.values()]}, sys.stdout, indent=1)
+        json.dump({"nics": [_as_json(e, model.summaries(name)) for name, e in entries.items()]},
+                  sys.stdout, indent=1)
         print()
     else:
-        for nic in entries.values():
-            sys.stdout.write(_as_text(nic))
+        for name, nic in entries.items():
+            sys.stdout.write(_as_text(nic, model.summaries(name)))
     return 0
 
 
@@ -106,19 +107,20 @@ def _target_line(target) -> str:
             f"{target.device_id}, election {election}{role}")
 
 
-def _as_text(nic) -> str:
+def _as_text(nic, summaries) -> str:
     lines = [f"# {_target_line(nic.target)}"]
     for title, names in (("default entries owned", nic.managed_defaults),
                          ("action profiles owned", nic.managed_profiles)):
         if names:
             lines.append(f"# {title}: {', '.join(sorted(names))}")
-    for desired in nic.entities:
+    for desired, summary in zip(nic.entities, summaries):
         lines.append(f"# {desired.origin}")
+        lines.append(f"#   {summary}")
         lines.append(text_format.MessageToString(desired.entity).rstrip())
     return "\n".join(lines) + "\n\n"
 
 
-def _as_json(nic) -> dict:
+def _as_json(nic, summaries) -> dict:
     target = nic.target
     return {
         "name": target.name, "kind": target.kind, "address": target.address,
@@ -126,8 +128,8 @@ def _as_json(nic) -> dict:
         "role": target.role,
         "managed_defaults": sorted(nic.managed_defaults),
         "managed_profiles": sorted(nic.managed_profiles),
-        "entities": [{"origin": str(d.origin),
+        "entities": [{"origin": str(d.origin), "summary": summary,
                       "entity": json_format.MessageToDict(d.entity,
                                                           preserving_proto_field_name=True)}
-                     for d in nic.entities],
+                     for d, summary in zip(nic.entities, summaries)],
     }

@@ -7,6 +7,8 @@ carries `OWNER_COOKIE` as its metadata, which is how plan/apply knows what the f
 """
 from __future__ import annotations
 
+import ipaddress
+
 from p4.config.v1 import p4info_pb2
 
 from p4nic.dsl.model import OWNER_COOKIE, DesiredEntity, NicEntries
@@ -34,8 +36,7 @@ def nic_entries(checked) -> NicEntries:
     for group in checked.groups:
         message = builder.action_profile_group(group.profile, group.group_id, group.members)
         entities.append(DesiredEntity(as_entity(message), group.rule.origin))
-    defaults = []
-    for entry in checked.entries:
+    for entry in _ordered(checked):
         if entry.default:
             message = builder.table_entry(entry.table, action=entry.action,
                                           params=entry.params, default=True)
@@ -54,10 +55,74 @@ def nic_entries(checked) -> NicEntries:
                 message = builder.table_entry(entry.table, match, entry.action, entry.params,
                                               priority=entry.priority)
         message.metadata = OWNER_COOKIE
-        desired = DesiredEntity(as_entity(message), entry.rule.origin)
-        (defaults if entry.default else entities).append(desired)
-    return NicEntries(checked.target, entities + defaults,
+        entities.append(DesiredEntity(as_entity(message), entry.rule.origin))
+    return NicEntries(checked.target, entities,
                       frozenset(checked.managed_defaults), frozenset(checked.managed_profiles))
+
+
+def _ordered(checked) -> list:
+    """Table entries first, then the default entries (each group in the file's order)."""
+    return ([e for e in checked.entries if not e.default]
+            + [e for e in checked.entries if e.default])
+
+
+def summaries(checked) -> list:
+    """One line per entity of `nic_entries(checked)`, in the same order, for people:
+    `table: field=value ... priority P -> action(param=value)`."""
+    lines = [f"multicast group {g.group_id}: ports {', '.join(map(str, g.ports))}"
+             for g in checked.multicast]
+    lines += [f"{m.profile} member {m.member_id} -> {_call(m.action, m.params)}"
+              for m in checked.members]
+    lines += [f"{g.profile} group {g.group_id}: members {', '.join(map(str, g.members))}"
+              for g in checked.groups]
+    for entry in _ordered(checked):
+        if entry.default:
+            lines.append(f"{entry.table}: default -> {_call(entry.action, entry.params)}")
+            continue
+        key = " ".join(f"{name.rsplit('.', 1)[-1]}={_value(name, cube)}"
+                       for name, cube in entry.match.items()) or "any"
+        priority = f" priority {entry.priority}" if entry.priority is not None else ""
+        target = f"group {entry.group_id}" if entry.group_id is not None else \
+            _call(entry.action, entry.params)
+        lines.append(f"{entry.table}: {key}{priority} -> {target}")
+    return lines
+
+
+def _call(action: str, params: dict) -> str:
+    args = ", ".join(f"{name}={_number(name, value)}" for name, value in params.items())
+    return f"{action}({args})"
+
+
+def _number(name: str, value: int) -> str:
+    if name in ("smac", "dmac", "backend_mac") or name.endswith("Addr") and value >> 32:
+        return ":".join(f"{value:012x}"[i:i + 2] for i in range(0, 12, 2))
+    if name in ("sip", "dip"):
+        return str(ipaddress.IPv4Address(value))
+    return str(value)
+
+
+def _value(name: str, cube) -> str:
+    if cube[0] == "range":
+        return f"{cube[1]}..{cube[2]}"
+    value, care = cube
+    short = name.rsplit(".", 1)[-1]
+    if short in ("src_addr", "dst_addr") and care <= 0xFFFFFFFF:
+        ones = bin(care).count("1")
+        if care == ((1 << ones) - 1) << (32 - ones):
+            text = str(ipaddress.IPv4Address(value))
+            return text if ones == 32 else f"{text}/{ones}"
+    if short in ("src_addr", "dst_addr"):
+        ones = bin(care).count("1")
+        if care == ((1 << ones) - 1) << (128 - ones):
+            text = str(ipaddress.IPv6Address(value))
+            return text if ones == 128 else f"{text}/{ones}"
+    if short in ("dstAddr", "srcAddr") and care >> 32:
+        mac = ":".join(f"{value:012x}"[i:i + 2] for i in range(0, 12, 2))
+        return mac if care == 2 ** 48 - 1 else \
+            mac + "&&&" + ":".join(f"{care:012x}"[i:i + 2] for i in range(0, 12, 2))
+    if care == (1 << care.bit_length()) - 1 and value <= care:
+        return str(value)
+    return f"{value:#x}&&&{care:#x}"
 
 
 def _written(cube, kind, width):

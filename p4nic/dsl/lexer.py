@@ -99,37 +99,44 @@ class KeywordLexer(Lexer):
 
     def lex(self, lexer_state, parser_state):
         stream = lexer_state.text
-        keywords = self.keywords
         states = parser_state.parse_conf.states
         tokens = stream.tokens
         while stream.next < len(tokens):
             token = tokens[stream.next]
             stream.next += 1
-            kind = token.type
-            if kind == "NAME":
-                keyword = keywords.get(token.value)
-                if keyword is not None:
-                    table = states[parser_state.position]
-                    as_keyword = table.get(keyword)
-                    if as_keyword is not None and as_keyword[0] is Shift:
-                        token.type = keyword
-                    elif "NAME" not in table or (
-                            as_keyword is not None
-                            and _shifts(states, parser_state.state_stack, keyword)) or (
-                            not _shifts(states, parser_state.state_stack, "NAME")):
-                        token.type = keyword
-            elif kind not in ("VALUE", "VAR", "STRING"):
-                token.type = keywords[kind]
+            token.type = self.type_of(token, states, parser_state.state_stack)
             yield token
 
+    @classmethod
+    def type_of(cls, token, states, stack) -> str:
+        """The terminal a word is for a parser whose states are `stack`."""
+        kind = token.type
+        if kind in ("VALUE", "VAR", "STRING"):
+            return kind
+        keyword = cls.keywords.get(token.value)
+        if keyword is None:
+            return "NAME"
+        if kind != "NAME" and not _NAME.match(token.value):
+            return keyword                   # punctuation
+        table = states[stack[-1]]
+        as_keyword = table.get(keyword)
+        if as_keyword is not None and as_keyword[0] is Shift:
+            return keyword
+        if "NAME" not in table or (as_keyword is not None and shifts(states, stack, keyword)) \
+                or not shifts(states, stack, "NAME"):
+            return keyword
+        return "NAME"
 
-def _shifts(states, stack, terminal: str) -> bool:
+
+def shifts(states, stack, terminal: str) -> bool:
     """Whether the parser, in the state `stack`, would shift `terminal` after the reductions
     it calls for. (A state's table also lists reductions valid only in other contexts, since
     LALR merges look-aheads, so "is it in the table" is not enough.)"""
     key = (tuple(stack), terminal)
     known = _SHIFTS.get(key)
     if known is None:
+        if len(_SHIFTS) > 100_000:
+            _SHIFTS.clear()
         known = _SHIFTS[key] = _simulate(states, list(stack), terminal)
     return known
 

@@ -16,7 +16,7 @@ from p4nic.compiler.errors import CompileError, SourceLocation
 from p4nic.dsl import ast, values
 from p4nic.dsl.analysis import analyse
 from p4nic.dsl.check import NicChecker, nic_target, program_setting, relative
-from p4nic.dsl.compile import nic_entries
+from p4nic.dsl.compile import nic_entries, summaries
 from p4nic.dsl.errors import Diagnostics, DslError, location, suggest
 from p4nic.dsl.parser import parse
 from p4nic.runtime.p4info import P4InfoError, load_p4info
@@ -63,6 +63,10 @@ class Model:
         """Per flow profile of a VNIC with a pipeline block: which flows, and their stages
         (`checked.StageChain`); [] without one."""
         return list(self._nic(nic).chains)
+
+    def summaries(self, nic: str) -> list:
+        """One readable line per entity of `entries()[nic]`, in the same order."""
+        return summaries(self._nic(nic))
 
     def entity_count(self, nic: str) -> int:
         """How many entities `entries()` holds for the NIC (without building them)."""

@@ -24,6 +24,7 @@ class Resolved:
     """field -> list of (value, care) alternatives; `locs` says where each field was set."""
     fields: dict = field(default_factory=dict)
     locs: dict = field(default_factory=dict)
+    value_locs: dict = field(default_factory=dict)
     text: str = "any"
 
     def count(self) -> int:
@@ -70,7 +71,7 @@ def resolve(match, defines, errors, vf_ports=None) -> Resolved | None:
                     continue
                 name, value = F.IN_UPLINK
                 if not _set_explicit(explicit, out, name, [(value, (1 << 9) - 1)], fld.loc,
-                                     errors):
+                                     errors, "in port"):
                     ok = False
                 continue
             spec = F.ITEMS.get((item.selector, fld.name))
@@ -94,8 +95,10 @@ def resolve(match, defines, errors, vf_ports=None) -> Resolved | None:
                 errors.error(exc.message, exc.value.loc if exc.value is not None else fld.loc)
                 ok = False
                 continue
-            if not _set_explicit(explicit, out, spec.field, alternatives, fld.loc, errors):
+            if not _set_explicit(explicit, out, spec.field, alternatives, fld.loc, errors,
+                                 fld.name):
                 ok = False
+            out.value_locs[spec.field] = fld.values.loc
     if not ok:
         return None
     for name, value, loc, why in implied:
@@ -115,10 +118,11 @@ def resolve(match, defines, errors, vf_ports=None) -> Resolved | None:
     return out if _consistent(out, errors, match) else None
 
 
-def _set_explicit(explicit, out, name, alternatives, loc, errors) -> bool:
+def _set_explicit(explicit, out, name, alternatives, loc, errors, word) -> bool:
     if name in explicit:
-        errors.error(f"{F.FIELDS[name].words} is matched twice in one rule (first at column "
-                     f"{explicit[name].column}); a set {{a, b}} matches either", loc)
+        errors.error(f"{word} is matched twice in one rule (first at column "
+                     f"{explicit[name].column}); to match either value write a set {{a, b}}",
+                     loc)
         return False
     explicit[name] = loc
     out.fields[name] = _dedupe(alternatives)
@@ -162,7 +166,7 @@ def _consistent(out: Resolved, errors, match) -> bool:
             if care == 0xFFFF and value == 0x8100:
                 errors.error("ether type is the type after any VLAN tag, so 0x8100 (vlan) "
                              "never matches: match tagged frames with `vlan id 1-4095`",
-                             out.locs["ethertype"])
+                             out.value_locs["ethertype"])
                 return False
         versions = out.fields.get("ip_ver")
         if versions is not None:
@@ -171,7 +175,7 @@ def _consistent(out: Resolved, errors, match) -> bool:
                        for value, care in ethertypes):
                 errors.error("ether type contradicts the IP version the rule matches (IPv4 "
                              "is ether type ip, IPv6 is ip6): no packet matches",
-                             out.locs["ethertype"])
+                             out.value_locs["ethertype"])
                 return False
     return True
 

@@ -20,7 +20,7 @@ from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
 from p4nic.compiler.errors import SourceLocation
 from p4nic.dsl import ast
 from p4nic.dsl.errors import Diagnostics
-from p4nic.dsl.lexer import KeywordLexer, LexError, TokenStream, words
+from p4nic.dsl.lexer import KeywordLexer, LexError, TokenStream, shifts, words
 
 GRAMMAR_PATH = Path(__file__).parent / "grammar.lark"
 MAX_SYNTAX_ERRORS = 20
@@ -541,12 +541,14 @@ def parse(text: str, filename: str, diagnostics: Diagnostics) -> ast.File | None
     failed = []
 
     def on_error(exc: UnexpectedInput) -> bool:
+        failed.append(exc)
+        if isinstance(exc, UnexpectedToken) and exc.interactive_parser is not None:
+            state = exc.interactive_parser.parser_state
+            exc.possible = [t for t in (exc.expected or ())
+                            if shifts(state.parse_conf.states, state.state_stack, t)]
         if not isinstance(exc, UnexpectedToken) or exc.token.type == "$END":
-            failed.append(exc)
             return False
-        if not failed or failed[-1].line != exc.line:
-            failed.append(exc)
-        return len(failed) < MAX_SYNTAX_ERRORS
+        return len(failed) < MAX_SYNTAX_ERRORS and _resynchronise(exc, tokens)
 
     with _LOCK:
         builder.file, builder.text, builder.lines = filename, text, lines
@@ -567,6 +569,55 @@ def parse(text: str, filename: str, diagnostics: Diagnostics) -> ast.File | None
     return ast.File(filename, items)
 
 
+def _resynchronise(exc, tokens) -> bool:
+    """Carry on after a syntax error from the next line, as a person reads the file: skip the
+    rest of the error's line (and any block it opens), then unwind the parser to the
+    innermost construct still open before that line that can take the next line's first word
+    (another rule or statement, or the `}` closing the block). False at the end of the file."""
+    parser = exc.interactive_parser
+    stream = parser.lexer_thread.state.text
+    state = parser.parser_state
+    states = state.parse_conf.states
+    line = exc.token.line
+    opened = 0
+    while True:
+        while stream.next < len(tokens) and (tokens[stream.next].line <= line or opened > 0):
+            word = tokens[stream.next].value
+            opened += (word == "{") - (word == "}")
+            line = max(line, tokens[stream.next].line) if opened > 0 else line
+            stream.next += 1
+        if stream.next >= len(tokens):
+            return False
+        token = tokens[stream.next]
+        stack, values = state.state_stack, state.value_stack
+        floor = 1
+        for index in range(len(values) - 1, -1, -1):
+            value = values[index]
+            if isinstance(value, Token) and value.value == "{" and value.line < exc.token.line:
+                floor = index + 2           # the stack just after that brace
+                break
+        ceiling = len(stack)               # below whatever the broken line started
+        for index in range(len(values) - 1, floor - 2, -1):
+            start = _line_of(values[index])
+            if start is not None and start < exc.token.line:
+                break
+            ceiling = index + 1
+        for depth in range(ceiling, floor - 1, -1):
+            terminal = KeywordLexer.type_of(token, states, stack[:depth])
+            if shifts(states, stack[:depth], terminal):
+                del values[depth - 1:]
+                del stack[depth:]
+                return True
+        line = token.line           # nothing open can take this line: skip it too
+
+
+def _line_of(value):
+    if isinstance(value, Token):
+        return value.line
+    loc = getattr(value, "loc", None)
+    return loc.line if loc is not None else None
+
+
 def _report(exc, filename, lines, names, tokens, diagnostics):
     """A syntax error in the language's words: what came, what could have come."""
     token = getattr(exc, "token", None)
@@ -579,13 +630,14 @@ def _report(exc, filename, lines, names, tokens, diagnostics):
         else:
             column = 1
         loc = SourceLocation(filename, line, column, lines[line - 1])
-        expected = _expected(getattr(exc, "expected", ()) or (), names)
+        expected = _expected(getattr(exc, "possible", None) or getattr(exc, "expected", ())
+                             or (), names)
         diagnostics.error("unexpected end of file" + (f": expected {expected}" if expected
                                                       else " (a block is not closed with '}')"),
                           loc)
         return
     loc = SourceLocation(filename, token.line, token.column, lines[token.line - 1])
-    expected = set(exc.expected or ())
+    expected = set(getattr(exc, "possible", None) or exc.expected or ())
     got = token.value
     message = f"unexpected '{got}'"
     if expected:
@@ -599,8 +651,14 @@ def _report(exc, filename, lines, names, tokens, diagnostics):
 
 
 def _expected(expected, names) -> str:
-    described = sorted({f"'{names[e]}'" if e in names else _KIND_WORDS.get(e, e)
-                        for e in expected})
+    """What could have come, punctuation first ('->' is the usual missing piece)."""
+    punctuation = [f"'{names[e]}'" for e in expected
+                   if e in names and names[e] in _PUNCTUATION]
+    punctuation.sort(key=lambda p: _PUNCTUATION.index(p[1:-1]))
+    words = sorted(f"'{names[e]}'" for e in expected
+                   if e in names and names[e] not in _PUNCTUATION)
+    kinds = sorted(_KIND_WORDS.get(e, e) for e in expected if e not in names)
+    described = punctuation + words + kinds
     if len(described) > 8:
         described = described[:8] + ["..."]
     return " or ".join(described) if len(described) <= 2 else ", ".join(described)

@@ -175,6 +175,7 @@ def _combinations(ck, selections, block):
                    for other, ocubes in combos):
             kept.append((members, cubes))
     return [(members, cubes, sum(selections[i].bit for i in members),
+             selections[min(members)].loc,
              _or(selections[i].bypass for i in members),
              " and ".join(selections[i].text for i in sorted(members)))
             for members, cubes in kept]
@@ -191,8 +192,8 @@ def _classify_entries(ck, classify, layout, combos, block):
     action = ck.action(classify, "set_profile", block.loc)
     if not action:
         return
-    for members, cubes, profile, bypass, text in combos:
-        rule = Rule(block.loc, origin(block.loc, f"pipeline: flows {text}"), user=False)
+    for members, cubes, profile, loc, bypass, text in combos:
+        rule = Rule(loc, origin(loc, f"pipeline: flows {text}"), user=False)
         for cube in cubes:
             ck.out.entries.append(Entry(classify.preamble.name, layout.unpack(cube),
                                         len(members), action,
@@ -231,7 +232,7 @@ def _stage_entries(ck, spec, combos):
             continue
         # slot_set_bypass replaces meta.bypass: one entry per combination of the stage's
         # flows, each keeping the bits its classify entry set
-        cases = [(profile, own) for members, _, profile, own, _ in combos
+        cases = [(profile, own) for members, _, profile, _, own, _ in combos
                  if spec.selection is None or spec.selection.bit & profile]
         if spec.selection is None:
             cases.append((0, 0))
@@ -295,6 +296,6 @@ def _chains(stages, combos, selections) -> list:
         return StageChain(profile, bypass, flows, out)
 
     chains = [chain(profile, bypass, text)
-              for _, _, profile, bypass, text in sorted(combos, key=lambda c: c[2])]
+              for _, _, profile, _, bypass, text in sorted(combos, key=lambda c: c[2])]
     rest = "every other flow" if selections else "every flow"
     return chains + [chain(0, 0, rest)]

@@ -24,7 +24,7 @@ PIN_WORDS = {"ip_ver": "ip/ip6", "src_addr": "saddr", "dst_addr": "daddr",
 
 def _span(numbers) -> str:
     numbers = sorted(numbers)
-    if len(numbers) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+    if len(numbers) > 1 and numbers == list(range(numbers[0], numbers[-1] + 1)):
         return f"{numbers[0]}-{numbers[-1]}"
     return ", ".join(str(n) for n in numbers) or "none"
 
