@@ -75,11 +75,15 @@ def summaries(checked) -> list:
               for m in checked.members]
     lines += [f"{g.profile} group {g.group_id}: members {', '.join(map(str, g.members))}"
               for g in checked.groups]
+    widths = {}
     for entry in _ordered(checked):
         if entry.default:
             lines.append(f"{entry.table}: default -> {_call(entry.action, entry.params)}")
             continue
-        key = " ".join(f"{name.rsplit('.', 1)[-1]}={_value(name, cube)}"
+        if entry.table not in widths:
+            widths[entry.table] = {mf.name: mf.bitwidth
+                                   for mf in checked.names.table(entry.table).match_fields}
+        key = " ".join(f"{name.rsplit('.', 1)[-1]}={_value(name, cube, widths[entry.table][name])}"
                        for name, cube in entry.match.items()) or "any"
         priority = f" priority {entry.priority}" if entry.priority is not None else ""
         target = f"group {entry.group_id}" if entry.group_id is not None else \
@@ -95,32 +99,40 @@ def _call(action: str, params: dict) -> str:
 
 def _number(name: str, value: int) -> str:
     if name in ("smac", "dmac", "backend_mac") or name.endswith("Addr") and value >> 32:
-        return ":".join(f"{value:012x}"[i:i + 2] for i in range(0, 12, 2))
+        return _mac(value)
     if name in ("sip", "dip"):
         return str(ipaddress.IPv4Address(value))
     return str(value)
 
 
-def _value(name: str, cube) -> str:
+def _mac(value: int) -> str:
+    return ":".join(f"{value:012x}"[i:i + 2] for i in range(0, 12, 2))
+
+
+def _prefix(care: int, width: int):
+    """The prefix length of a care mask over `width` bits, or None if it is no prefix."""
+    ones = bin(care).count("1")
+    return ones if care == ((1 << ones) - 1) << (width - ones) else None
+
+
+def _value(name: str, cube, width: int) -> str:
+    """A match value as a person writes it: 10.0.0.0/8, 02:00:00:00:00:01, 80, 0x10&&&0x10."""
     if cube[0] == "range":
         return f"{cube[1]}..{cube[2]}"
     value, care = cube
-    short = name.rsplit(".", 1)[-1]
-    if short in ("src_addr", "dst_addr") and care <= 0xFFFFFFFF:
-        ones = bin(care).count("1")
-        if care == ((1 << ones) - 1) << (32 - ones):
-            text = str(ipaddress.IPv4Address(value))
-            return text if ones == 32 else f"{text}/{ones}"
-    if short in ("src_addr", "dst_addr"):
-        ones = bin(care).count("1")
-        if care == ((1 << ones) - 1) << (128 - ones):
-            text = str(ipaddress.IPv6Address(value))
-            return text if ones == 128 else f"{text}/{ones}"
-    if short in ("dstAddr", "srcAddr") and care >> 32:
-        mac = ":".join(f"{value:012x}"[i:i + 2] for i in range(0, 12, 2))
-        return mac if care == 2 ** 48 - 1 else \
-            mac + "&&&" + ":".join(f"{care:012x}"[i:i + 2] for i in range(0, 12, 2))
-    if care == (1 << care.bit_length()) - 1 and value <= care:
+    full = (1 << width) - 1
+    address = "addr" in name.rsplit(".", 1)[-1].lower()
+    if address and width >= 32 and care <= 0xFFFFFFFF and _prefix(care, 32) is not None:
+        length = _prefix(care, 32)
+        text = str(ipaddress.IPv4Address(value))
+        return text if length == 32 else f"{text}/{length}"
+    if address and width == 128 and _prefix(care, 128) is not None:
+        length = _prefix(care, 128)
+        text = str(ipaddress.IPv6Address(value))
+        return text if length == 128 else f"{text}/{length}"
+    if address and width == 48:
+        return _mac(value) if care == full else f"{_mac(value)}&&&{_mac(care)}"
+    if care == full:
         return str(value)
     return f"{value:#x}&&&{care:#x}"
 
