@@ -26,9 +26,6 @@ from p4nic.runtime.p4info import P4InfoError, P4InfoNames
 
 PRIORITY_BASE = 1_000_000
 MAX_PORT = 254                 # ports 1..254: port 255 is the NICs' CPU port
-SPECIAL_PATHS = {"cpu": "special_to_cpu", "host-queues": "special_to_host_queues",
-                 "fast-path": "special_fast_path"}
-CRITERIA = {"first-packet": "is_first", "arp": "is_arp", "nd": "is_nd", "dhcp": "is_dhcp"}
 
 # Tables a vnic/pnic block's statements write; the file owns their default entries.
 MANAGED = {
@@ -297,7 +294,7 @@ def nic_target(nic: ast.Nic, defines, errors, p4info) -> NicTarget:
     for setting in nic.statements:
         if not isinstance(setting, ast.Setting) or setting.name in ("special-path",):
             continue
-        if setting.name in seen and setting.name not in ("queues", "vfs"):
+        if setting.name in seen:
             errors.error(f"{setting.name} is set twice (first at line {seen[setting.name].line})",
                          setting.loc)
             continue

@@ -71,14 +71,20 @@ def summaries(checked) -> list:
     `table: field=value ... priority P -> action(param=value)`."""
     lines = [f"multicast group {g.group_id}: ports {', '.join(map(str, g.ports))}"
              for g in checked.multicast]
-    lines += [f"{m.profile} member {m.member_id} -> {_call(m.action, m.params)}"
+    def call(action, params):
+        widths = {p.name: p.bitwidth for p in checked.names.action(action).params}
+        args = ", ".join(f"{name}={_number(name, value, widths.get(name, 0))}"
+                         for name, value in params.items())
+        return f"{action}({args})"
+
+    lines += [f"{m.profile} member {m.member_id} -> {call(m.action, m.params)}"
               for m in checked.members]
     lines += [f"{g.profile} group {g.group_id}: members {', '.join(map(str, g.members))}"
               for g in checked.groups]
     widths = {}
     for entry in _ordered(checked):
         if entry.default:
-            lines.append(f"{entry.table}: default -> {_call(entry.action, entry.params)}")
+            lines.append(f"{entry.table}: default -> {call(entry.action, entry.params)}")
             continue
         if entry.table not in widths:
             widths[entry.table] = {mf.name: mf.bitwidth
@@ -87,20 +93,15 @@ def summaries(checked) -> list:
                        for name, cube in entry.match.items()) or "any"
         priority = f" priority {entry.priority}" if entry.priority is not None else ""
         target = f"group {entry.group_id}" if entry.group_id is not None else \
-            _call(entry.action, entry.params)
+            call(entry.action, entry.params)
         lines.append(f"{entry.table}: {key}{priority} -> {target}")
     return lines
 
 
-def _call(action: str, params: dict) -> str:
-    args = ", ".join(f"{name}={_number(name, value)}" for name, value in params.items())
-    return f"{action}({args})"
-
-
-def _number(name: str, value: int) -> str:
-    if name in ("smac", "dmac", "backend_mac") or name.endswith("Addr") and value >> 32:
+def _number(name: str, value: int, width: int) -> str:
+    if width == 48:
         return _mac(value)
-    if name in ("sip", "dip"):
+    if width == 32 and ("ip" in name.lower() or "addr" in name.lower()):
         return str(ipaddress.IPv4Address(value))
     return str(value)
 

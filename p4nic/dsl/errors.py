@@ -82,10 +82,6 @@ class Diagnostics:
             self._seen.add(key)
             self.warnings.append(Diagnostic("warning", message, loc))
 
-    @property
-    def full(self) -> bool:
-        return self.truncated
-
     def fail(self) -> None:
         if self.errors:
             raise DslError(self.errors, self.warnings, self.truncated)
@@ -95,7 +91,3 @@ def suggest(word: str, known) -> str:
     """" (did you mean 'x'?)" for the nearest of `known`, or ""."""
     close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def known_list(known) -> str:
-    return ", ".join(sorted(known)) or "none"

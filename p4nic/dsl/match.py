@@ -198,11 +198,6 @@ def _span_text(numbers: list) -> str:
     return ", ".join(str(n) for n in numbers)
 
 
-def unknown_fields(resolved: Resolved, allowed: set) -> list:
-    """Fields the match sets that a table cannot match."""
-    return [name for name in resolved.fields if name not in allowed]
-
-
 def describe_allowed(allowed) -> str:
     """What a table's rules may match, in the DSL's words."""
     words = []

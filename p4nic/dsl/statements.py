@@ -12,11 +12,15 @@ from p4.config.v1 import p4info_pb2
 from p4nic.dsl import values
 from p4nic.dsl.checked import Entry, Group, Member, Multicast, Rule, origin
 from p4nic.dsl.errors import suggest
+from p4nic.dsl.fields import FIELDS
 from p4nic.dsl.values import BadValue
 from p4nic.runtime.p4info import P4InfoError, P4InfoNames
 
 RSS_BUCKETS = 128                # steering.rss_indirection: rss_bucket = flow_hash[6:0]
 MAX_VCPU = 2 ** 16 - 1
+SPECIAL_PATHS = {"cpu": "special_to_cpu", "host-queues": "special_to_host_queues",
+                 "fast-path": "special_fast_path"}
+CRITERIA = {"first-packet": "is_first", "arp": "is_arp", "nd": "is_nd", "dhcp": "is_dhcp"}
 PIN_FIELDS = ("ip_ver", "src_addr", "dst_addr", "proto", "sport", "dport")
 PIN_WORDS = {"ip_ver": "ip/ip6", "src_addr": "saddr", "dst_addr": "daddr",
              "proto": "a protocol (tcp, udp, ...)", "sport": "sport", "dport": "dport"}
@@ -313,7 +317,6 @@ def _pin(ck, pin):
 
 def single(name: str, care: int) -> bool:
     """A cube naming one value (an IPv4 address in a 128-bit field cares about 32 bits)."""
-    from p4nic.dsl.fields import FIELDS
     width = FIELDS[name].width
     return care == (1 << width) - 1 or (name in ("src_addr", "dst_addr") and care == 0xFFFFFFFF)
 
@@ -329,8 +332,7 @@ def special(ck, block):
     names = ck.fields_of(table)
     for item, loc in block.items:
         if isinstance(item, str):
-            field = names.get({"first-packet": "is_first", "arp": "is_arp", "nd": "is_nd",
-                               "dhcp": "is_dhcp"}[item])
+            field = names.get(CRITERIA[item])
             if field is None or not action:
                 continue
             ck.out.entries.append(Entry(table.preamble.name, {field: (1, 1)},
@@ -347,8 +349,7 @@ def special_path(ck, setting):
     """Where the PNIC sends flagged packets: the CPU, the host's NUMA queues or the fast path."""
     table = ck.table("special_path", setting.loc)
     word = setting.value
-    paths = {"cpu": "special_to_cpu", "host-queues": "special_to_host_queues",
-             "fast-path": "special_fast_path"}
+    paths = SPECIAL_PATHS
     if word.text not in paths:
         ck.error(f"special-path is cpu, host-queues or fast-path, not '{word.text}'"
                  + suggest(word.text, paths), word.loc)

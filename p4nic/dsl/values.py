@@ -242,10 +242,14 @@ def _scalar(reader: str, word, width: int) -> int:
     if reader == "mac":
         return _mac_int(word.text, word)
     if reader in ("ipv4", "ipv6"):
+        found = number(word.text)
+        if found is not None:
+            _fits(found, 32 if reader == "ipv4" else 128, word)
+            return found
         try:
             return int(ipaddress.ip_address(word.text))
         except ValueError:
-            raise BadValue(f"'{word}' is not an IP address", word) from None
+            raise BadValue(f"'{word}' is not an IP address or a number", word) from None
     found = number(word.text)
     if found is None:
         raise BadValue(f"'{word}' is not a number", word)
