@@ -24,18 +24,17 @@ from lark.parsers.lalr_analysis import Shift
 from p4nic.compiler.errors import SourceLocation
 
 _WORD = r"(?:[A-Za-z0-9_.:/]|-(?!>))+"
-_SCAN = re.compile(r"""
-    (?P<ws>[ \t\r\f\v;]+)
+_SCAN = re.compile(r"""[ \t\r\f\v;]*(?:
+    (?P<word>""" + _WORD + r""")
+  | (?P<punct>->|&&&|[{}(),|=])
   | (?P<nl>\n)
   | (?P<comment>\#[^\n]*)
   | (?P<string>"(?:\\.|[^"\\\n])*")
   | (?P<badstring>"[^\n]*)
   | (?P<var>\$[A-Za-z_][A-Za-z0-9_-]*)
   | (?P<bracketed>\[[0-9A-Fa-f:.]+\](?::[0-9]+)?)
-  | (?P<punct>->|&&&|[{}(),|=])
-  | (?P<word>""" + _WORD + r""")
-  | (?P<bad>.)
-""", re.VERBOSE)
+  | (?P<bad>[^ \t\r\f\v;\n])
+)""", re.VERBOSE)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*\Z")
 
 
@@ -53,37 +52,38 @@ def words(text: str, filename: str) -> list:
 
     Keywords are decided later, by the parser state (`KeywordLexer`). Raises LexError.
     """
-    lines = text.split("\n")
     tokens = []
+    append = tokens.append
+    name = _NAME.match
     line, line_start = 1, 0
     for found in _SCAN.finditer(text):
         kind = found.lastgroup
-        if kind == "ws" or kind == "comment":
-            continue
-        if kind == "nl":
+        if kind == "word":
+            start, end = found.span(kind)
+            value = found.group(kind)
+            kind = "NAME" if name(value) else "VALUE"
+        elif kind == "nl":
             line += 1
             line_start = found.end()
             continue
-        start = found.start()
-        value = found.group()
-        column = start - line_start + 1
-        if kind == "bad" or kind == "badstring":
-            what = ("a string that is never closed (strings end on the same line)"
-                    if kind == "badstring" else f"unexpected character {value!r}")
-            raise LexError(what, SourceLocation(filename, line, column, lines[line - 1]))
-        if kind == "word":
-            kind = "NAME" if _NAME.match(value) else "VALUE"
-        elif kind == "bracketed":
-            kind = "VALUE"
-        elif kind == "var":
-            kind = "VAR"
-        elif kind == "string":
-            kind = "STRING"
+        elif kind == "comment" or kind is None:
+            continue
         else:
-            kind = value            # punctuation: typed once the grammar's names are known
-        tokens.append(Token(kind, value, start, line, column, line, column + len(value),
-                            start + len(value)))
+            start, end = found.span(kind)
+            value = found.group(kind)
+            if kind == "bad" or kind == "badstring":
+                what = ("a string that is never closed (strings end on the same line)"
+                        if kind == "badstring" else f"unexpected character {value!r}")
+                lines = text.split("\n")
+                raise LexError(what, SourceLocation(filename, line, start - line_start + 1,
+                                                    lines[line - 1]))
+            kind = _KINDS.get(kind, value)   # punctuation: typed once the grammar is known
+        column = start - line_start + 1
+        append(Token(kind, value, start, line, column, line, column + end - start, end))
     return tokens
+
+
+_KINDS = {"var": "VAR", "string": "STRING", "bracketed": "VALUE"}
 
 
 class KeywordLexer(Lexer):

@@ -92,6 +92,8 @@ class _Builder(Transformer):
         text = self.text[start:end]
         if "\n" in text or "#" in text:
             text = _COMMENT.sub("", text)
+        elif "  " not in text and "\t" not in text and ";" not in text:
+            return text
         return " ".join(text.split())
 
     def spanned(self, node, children):

@@ -269,10 +269,19 @@ def _fits(found: int, width: int, item) -> None:
                        f"{(1 << width) - 1})", item)
 
 
+_DOTTED = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\Z")
+
+
 def _address_cubes(reader: str, item, width: int) -> list:
     """An IPv4/IPv6 address, prefix or range; IPv4 is zero-extended in 128-bit fields."""
     version = 4 if reader == "ipv4" else 6
     text = item.text
+    plain = _DOTTED.match(text) if version == 4 else None
+    if plain:                                    # the common case, without ipaddress
+        octets = [int(part) for part in plain.groups()]
+        if max(octets) <= 255:
+            return [((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3],
+                     0xFFFFFFFF)]
     bounds = _RANGE.match(text) if "/" not in text and version == 4 else None
     try:
         if bounds and "." in bounds.group(1):
