@@ -1,10 +1,10 @@
 """`.nic` text -> ast.File, with lark's LALR parser over grammar.lark.
 
 The tree is built while parsing (lark's inline transformer: no parse tree), and keeps every
-keyword token so each node knows where it starts. A syntax error does not stop the parse:
-lark drops the offending token and carries on, so one pass reports every line that does not
-parse (one error per line, so a single slip does not echo). The errors say what was
-expected in the words of the language, and suggest the nearest keyword for a misspelt one.
+keyword token so each node knows where it starts. A syntax error does not stop the parse: it
+resumes at the next line (`_resynchronise`), so one pass reports every broken line, one error
+each. The errors say what could have come there, in the words of the language, and suggest
+the nearest keyword for a misspelt one.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedInput, UnexpectedToken
 
 from p4nic.compiler.errors import SourceLocation
 from p4nic.dsl import ast
@@ -54,10 +54,6 @@ def _nodes(children) -> list:
     return [c for c in children if not isinstance(c, Token)]
 
 
-def _words(children) -> list:
-    return [c for c in children if isinstance(c, Token)]
-
-
 class _Builder(Transformer):
     """Grammar rules -> ast nodes (called by lark as it reduces; see `parse`)."""
 
@@ -72,7 +68,7 @@ class _Builder(Transformer):
     def loc(self, token: Token) -> ast.Pos:
         return ast.Pos(self.file, token.line, token.column, self.lines)
 
-    def first_loc(self, children) -> SourceLocation:
+    def first_loc(self, children) -> ast.Pos:
         for child in children:
             if isinstance(child, Token):
                 return self.loc(child)
@@ -108,9 +104,6 @@ class _Builder(Transformer):
         return node
 
     # -- values ---------------------------------------------------------------------------
-
-    def __default_token__(self, token):
-        return token
 
     def masked(self, children):
         value, _, mask = children
@@ -560,9 +553,9 @@ def parse(text: str, filename: str, diagnostics: Diagnostics) -> ast.File | None
             if not failed or failed[-1] is not exc:
                 failed.append(exc)
             items = None
-        except VisitError as exc:          # a production cut short by error recovery
+        except Exception:                  # a construct cut short by error recovery
             if not failed:
-                raise exc.orig_exc from None
+                raise
             items = None
     for exc in failed:
         _report(exc, filename, lines, names, tokens, diagnostics)
