@@ -259,6 +259,7 @@ class NicChecker:
                 statements.table(self, statement)
         self._managed()
         self.out.host_queues = sorted(self.host_queues)
+        self.out.queues = self.queues
         return self.out
 
     def _managed(self):

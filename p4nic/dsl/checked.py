@@ -97,3 +97,4 @@ class CheckedNic:
     services: object = None    # runtime.services.policy.ServicePolicy, VNICs only
     chains: list = field(default_factory=list)
     host_queues: list = field(default_factory=list)
+    queues: int = 1            # a VNIC's RX queues (ports 1..queues)

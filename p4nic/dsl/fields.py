@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from p4nic.runtime.nicdefs import (CT_STATE_ESTABLISHED, CT_STATE_INVALID, CT_STATE_NEW,
+                                   CT_STATE_UNTRACKED)
+
 # connection-tracking states as the flow table's svc_allow/svc_nat/svc_lb write them
 # (meta.ct_state; the CT_STATE_* constants of p4src/include/headers.p4)
-CT_STATES = {"untracked": 0, "new": 1, "established": 2, "invalid": 3}
+CT_STATES = {"untracked": CT_STATE_UNTRACKED, "new": CT_STATE_NEW,
+             "established": CT_STATE_ESTABLISHED, "invalid": CT_STATE_INVALID}
 
 ETHERTYPES = {"ip": 0x0800, "ipv4": 0x0800, "arp": 0x0806, "vlan": 0x8100, "ip6": 0x86DD,
               "ipv6": 0x86DD, "lldp": 0x88CC, "mpls": 0x8847, "qinq": 0x88A8, "rarp": 0x8035}

@@ -78,6 +78,28 @@ class Model:
         """The PNIC ports its numa block names as the host's queues."""
         return list(self._nic(nic).host_queues)
 
+    def queues(self, nic: str) -> int:
+        """The RX queues a VNIC declares (its ports 1..queues)."""
+        return self._nic(nic).queues
+
+    def plan(self, connection, nic: str | None = None):
+        """What applying the file would change on one of its NICs (the only one, when `nic` is
+        None), reached over `connection` (dsl.apply.plan)."""
+        from p4nic.dsl.apply import plan
+        return plan(self.entries()[self._one(nic)], connection)
+
+    def apply(self, connection, nic: str | None = None, atomic: bool = False):
+        """Make one of the file's NICs hold what the file declares (dsl.apply.apply)."""
+        from p4nic.dsl.apply import apply
+        return apply(self.entries()[self._one(nic)], connection, atomic=atomic)
+
+    def _one(self, nic: str | None) -> str:
+        if nic is not None:
+            return self._nic(nic).target.name
+        if len(self._checked) != 1:
+            raise ValueError(f"the file names {len(self._checked)} NICs: say which")
+        return next(iter(self._checked))
+
     def _nic(self, name: str):
         if name not in self._checked:
             raise KeyError(f"no NIC named '{name}' in the file"

@@ -11,7 +11,7 @@ import pytest
 from p4.v1 import p4runtime_pb2
 
 from p4nic.compiler.cli import serialize_p4info
-from p4nic.demo.wire import PacketWire
+from p4nic.runtime.wire import PacketWire
 from p4nic.runtime.connection import Connection
 from p4nic.runtime.entities import EntityBuilder
 from p4nic.runtime.local_switch import LocalSwitch
