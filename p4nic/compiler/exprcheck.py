@@ -165,7 +165,7 @@ class ExpressionChecker:
             return T.MatchKindType()  # match_kind members are values of type match_kind
         if not decls:
             raise type_error(f"'{e.name}' is not declared", e)
-        decl = decls[0]
+        decl = self.usable(decls[0])
         e.decl = decl
         t = decl_type(decl)
         if t is not None:

@@ -37,6 +37,11 @@ What the later stages (P4Info back end, midend, BMv2 back end) can rely on:
 
 Errors are CompileError(kind="type") at the offending node, following p4c's front-end rules
 where p4c is stricter than the spec (tests/compiler/errors/type_*.p4 show each message).
+Checking goes on after an error, as p4c's does: each top-level declaration, each local of a
+parser or control, each statement and each parser transition is checked on its own; one that
+fails is logged, and a declaration that failed is marked so that what uses it is skipped
+rather than reported again. All errors (up to `max_errors`) are raised together at the end
+(errors.CompileErrors; a single error is raised as itself).
 """
 from __future__ import annotations
 
@@ -45,6 +50,7 @@ from typing import Optional
 
 from p4nic.compiler import ast, types as T
 from p4nic.compiler.consteval import NotConstant, evaluate
+from p4nic.compiler.errors import DEFAULT_MAX_ERRORS, CompileError, CompileErrors, ErrorLog
 from p4nic.compiler.exprcheck import (MAX_WIDTH, ExpressionChecker, decl_type, type_error,
                                       is_bits, member_names)
 from p4nic.compiler.scopes import Scope, TypeParameter
@@ -89,9 +95,15 @@ class TypedProgram:
         return decl_type(node)
 
 
-def typecheck(program: ast.Program) -> TypedProgram:
-    """Resolve and type `program` in place; CompileError (kind 'type') on the first error."""
-    return TypeChecker(program).run()
+def typecheck(program: ast.Program, max_errors: int = DEFAULT_MAX_ERRORS) -> TypedProgram:
+    """Resolve and type `program` in place; CompileError (kind 'type'), or CompileErrors when
+    there are several, if it has errors."""
+    return TypeChecker(program, max_errors).run()
+
+
+class _Skipped(Exception):
+    """A check reached a declaration whose own check failed: that error is logged already,
+    so what uses the declaration is left unchecked instead of reported as a second fault."""
 
 
 def _check_select_key(t, node) -> None:
@@ -130,8 +142,10 @@ class _Frame:
 class TypeChecker(ExpressionChecker):
     """Declarations, statements and type resolution; expressions in exprcheck.py."""
 
-    def __init__(self, program: ast.Program):
+    def __init__(self, program: ast.Program, max_errors: int = DEFAULT_MAX_ERRORS):
         self.program = program
+        self.log = ErrorLog(max_errors)
+        self.failed: set = set()  # declarations whose check failed
         self.globals = Scope()
         self.top_level = set(program.declarations)
         self.errors: list = []
@@ -153,23 +167,56 @@ class TypeChecker(ExpressionChecker):
             if isinstance(d, ast.ErrorDeclaration):
                 for m in member_names(d.members):
                     if m in self.errors:
-                        raise type_error(f"error member '{m}' is declared twice", d)
-                    self.errors.append(m)
+                        self.log.add(type_error(f"error member '{m}' is declared twice", d))
+                    else:
+                        self.errors.append(m)
             elif isinstance(d, ast.MatchKindDeclaration):
                 for m in member_names(d.members):
                     if m in self.match_kinds:
-                        raise type_error(f"match_kind member '{m}' is declared twice", d)
-                    self.match_kinds.append(m)
+                        self.log.add(type_error(f"match_kind member '{m}' is declared twice", d))
+                    else:
+                        self.match_kinds.append(m)
             else:
                 self.globals.declare(d.name, d, d.loc)
         main = None
         for d in self.program.declarations:
-            self.check_declaration(d, self.globals)
+            self.guarded(self.check_declaration, d, self.globals, failed=d)
             if isinstance(d, ast.Instantiation) and d.name == "main":
                 main = d
-        blocks = self.package_blocks(main) if main is not None else []
+        blocks = []
+        if main is not None and main not in self.failed:
+            self.guarded(lambda: blocks.extend(self.package_blocks(main)))
+        self.log.check()
         return TypedProgram(self.program, self.errors, self.match_kinds, self.constants, main,
                             blocks)
+
+    def guarded(self, check, *args, failed=None) -> bool:
+        """Run one independent check. Its CompileError is logged (and `failed`, the declaration
+        checked, marked as failed) and checking goes on; False if it failed. An unexpected
+        exception after an error was logged is taken as that error's consequence."""
+        try:
+            check(*args)
+            return True
+        except CompileErrors as e:
+            if e.limit_reached:
+                raise
+            self.log.add(e)
+        except CompileError as e:
+            self.log.add(e)
+        except _Skipped:
+            pass
+        except Exception:
+            if not self.log.errors:
+                raise
+        if failed is not None:
+            self.failed.add(failed)
+        return False
+
+    def usable(self, decl):
+        """`decl`, unless its check failed (then what uses it is skipped)."""
+        if decl in self.failed:
+            raise _Skipped()
+        return decl
 
     def package_blocks(self, main: ast.Instantiation) -> list:
         package = main.type_ref.decl
@@ -327,7 +374,7 @@ class TypeChecker(ExpressionChecker):
         return decl
 
     def resolve_named(self, ref: ast.NamedTypeRef, scope: Scope) -> T.P4Type:
-        decl = self.lookup_type_decl(ref.name, ref.global_scope, scope, ref)
+        decl = self.usable(self.lookup_type_decl(ref.name, ref.global_scope, scope, ref))
         ref.decl = decl
         args = tuple(self.resolve(a, scope) for a in ref.type_args)
         if isinstance(decl, TypeParameter):
@@ -386,21 +433,29 @@ class TypeChecker(ExpressionChecker):
             self.type_cache[key] = cls(name, decl)  # placeholder against self-reference
             self.subst_stack.append(dict(zip(tparams, args)))
             try:
-                fscope = self.generic_scope(decl.type_params, scope) if tparams else scope
-                fields = []
-                seen = set()
-                for f in decl.fields:
-                    if f.name in seen:
-                        raise type_error(f"duplicate field '{f.name}' in {decl.name}", f)
-                    seen.add(f.name)
-                    ft = self.resolve(f.type_ref, fscope)
-                    self.check_field_type(cls, decl, f, ft)
-                    fields.append(T.Field(f.name, ft))
+                fields = self.declared_fields(cls, decl, tparams, scope)
+            except Exception:
+                del self.type_cache[key]   # a later use meets the same error, not a stub
+                raise
             finally:
                 self.subst_stack.pop()
             t = cls(name, decl, tuple(fields))
         self.type_cache[key] = t
         return t
+
+    def declared_fields(self, cls, decl, tparams, scope: Scope) -> list:
+        """The resolved fields of a struct, header or union declaration."""
+        fscope = self.generic_scope(decl.type_params, scope) if tparams else scope
+        fields = []
+        seen = set()
+        for f in decl.fields:
+            if f.name in seen:
+                raise type_error(f"duplicate field '{f.name}' in {decl.name}", f)
+            seen.add(f.name)
+            ft = self.resolve(f.type_ref, fscope)
+            self.check_field_type(cls, decl, f, ft)
+            fields.append(T.Field(f.name, ft))
+        return fields
 
     def check_field_type(self, cls, decl, f, ft) -> None:
         """P4-16 spec 7.2.2/7.2.4: header fields are bit/int/varbit/serializable enums/bool;
@@ -547,19 +602,21 @@ class TypeChecker(ExpressionChecker):
         saved, self.frame = self.frame, _Frame(None, False, d)
         try:
             for local in d.locals:
-                self.local_declaration(local, inner)
+                self.guarded(self.local_declaration, local, inner, failed=local)
             for s in d.states:
                 if s.name in ("accept", "reject"):
                     raise type_error(f"state '{s.name}' is built in and cannot be redefined", s)
                 inner.declare(s.name, s, s.loc)
             if not any(s.name == "start" for s in d.states):
                 raise type_error(f"parser '{d.name}' has no 'start' state", d)
+            transitions_checked = True
             for s in d.states:
                 sscope = Scope(inner)
                 for st in s.statements:
-                    self.statement(st, sscope)
-                self.transition(s, sscope)
-            self.check_parser_ends(d)
+                    self.guarded(self.statement, st, sscope, failed=st)
+                transitions_checked &= self.guarded(self.transition, s, sscope)
+            if transitions_checked:
+                self.check_parser_ends(d)
         finally:
             self.frame = saved
 
@@ -662,15 +719,17 @@ class TypeChecker(ExpressionChecker):
         saved, self.frame = self.frame, _Frame(None, False, d)
         try:
             for local in d.locals:
-                self.local_declaration(local, inner)
+                self.guarded(self.local_declaration, local, inner, failed=local)
             self.block(d.body, Scope(inner))
         finally:
             self.frame = saved
 
     def local_declaration(self, d, scope: Scope) -> None:
         if isinstance(d, ast.Declaration):
-            self.check_declaration(d, scope)
-            scope.declare(d.name, d, d.loc)
+            try:
+                self.check_declaration(d, scope)
+            finally:   # declared even when its check fails: its uses are then skipped
+                scope.declare(d.name, d, d.loc)
         else:
             self.statement(d, scope)
 
@@ -848,7 +907,7 @@ class TypeChecker(ExpressionChecker):
             name = ref.name
         decls = (scope.root() if getattr(name, "global_scope", False) else scope).lookup_all(
             getattr(name, "name", ""))
-        decl = decls[0] if decls else None
+        decl = self.usable(decls[0]) if decls else None
         if not isinstance(decl, ast.ActionDeclaration):
             raise type_error(f"'{getattr(name, 'name', '?')}' is not an action", name)
         name.decl = decl
@@ -867,7 +926,7 @@ class TypeChecker(ExpressionChecker):
 
     def block(self, b: ast.BlockStatement, scope: Scope) -> None:
         for st in b.statements:
-            self.statement(st, scope)
+            self.guarded(self.statement, st, scope, failed=st)
 
     def statement(self, st, scope: Scope) -> None:
         if isinstance(st, ast.BlockStatement):
@@ -902,11 +961,15 @@ class TypeChecker(ExpressionChecker):
         elif isinstance(st, (ast.ExitStatement, ast.EmptyStatement)):
             pass
         elif isinstance(st, ast.ConstantDeclaration):
-            self.check_constant(st, scope)
-            scope.declare(st.name, st, st.loc)
+            try:
+                self.check_constant(st, scope)
+            finally:
+                scope.declare(st.name, st, st.loc)
         elif isinstance(st, ast.VariableDeclaration):
-            self.check_variable(st, scope)
-            scope.declare(st.name, st, st.loc)
+            try:
+                self.check_variable(st, scope)
+            finally:
+                scope.declare(st.name, st, st.loc)
         elif isinstance(st, ast.Instantiation):
             raise type_error(f"instance '{st.name}' must be declared with the parser's or "
                              f"control's locals, not inside a block of statements", st)
@@ -926,8 +989,10 @@ class TypeChecker(ExpressionChecker):
             inner.declare(st.var.name, st.var, st.var.loc)
             self.loop_body(st.body, Scope(inner))
         elif isinstance(st, ast.Declaration):
-            self.check_declaration(st, scope)
-            scope.declare(st.name, st, st.loc)
+            try:
+                self.check_declaration(st, scope)
+            finally:
+                scope.declare(st.name, st, st.loc)
         else:
             raise type_error(f"unsupported statement {type(st).__name__}", st)
 
