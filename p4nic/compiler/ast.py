@@ -27,13 +27,19 @@ class Annotation(Node):
 
     `args` holds the body parsed as an expression list when it is one (e.g. @name("x"), @id(3));
     an element may be a TypeRef where a type is written (@p4runtime_translation("u", bit<32>)).
-    `kv` the key=value pairs of the bracket form; `raw` the body's source text in every case.
-    `@pragma name body...` becomes Annotation(name, raw=body).
+    `kv` the key=value pairs of the bracket form (and of @pkginfo/@platform_property);
+    `raw` the body's source text in every case. `structured` marks the bracket form
+    (P4-16 spec 18.1.3): its `args`/`kv` are compile-time int, string or bool values, which the
+    type checker types and evaluates into `values`. `@pragma name body...` becomes
+    Annotation(name, raw=body).
     """
     name: str
     args: list = field(default_factory=list)
     kv: dict = field(default_factory=dict)
     raw: str = ""
+    structured: bool = False
+    values: Optional[list] = field(default=None, compare=False, repr=False)  # typecheck: the
+    #   compile-time values of a structured annotation's elements (args, or kv in key order)
 
 
 @dataclass(eq=False)
@@ -619,8 +625,10 @@ class Instantiation(Declaration):
 
 @dataclass(eq=False)
 class Program(Node):
-    """A whole compilation unit after preprocessing: top-level declarations in source order."""
+    """A whole compilation unit after preprocessing: top-level declarations in source order.
+    `expression_annotations`: some annotation body is typed like code (annocheck.py)."""
     declarations: list
+    expression_annotations: bool = False
 
 
 # Convenience union for type hints in passes.

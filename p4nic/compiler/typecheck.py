@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from p4nic.compiler import ast, types as T
+from p4nic.compiler.annocheck import check_annotations
 from p4nic.compiler.consteval import NotConstant, evaluate
 from p4nic.compiler.errors import DEFAULT_MAX_ERRORS, CompileError, CompileErrors, ErrorLog
 from p4nic.compiler.exprcheck import (MAX_WIDTH, ExpressionChecker, decl_type, type_error,
@@ -183,6 +184,7 @@ class TypeChecker(ExpressionChecker):
             self.guarded(self.check_declaration, d, self.globals, failed=d)
             if isinstance(d, ast.Instantiation) and d.name == "main":
                 main = d
+        check_annotations(self, self.program)
         blocks = []
         if main is not None and main not in self.failed:
             self.guarded(lambda: blocks.extend(self.package_blocks(main)))

@@ -145,17 +145,9 @@ def collect_field_lists(ctx, m_type, meta: StructLoc) -> None:
 
 
 def annotation_number(ctx, e) -> int:
-    """A number in an annotation: annotations are not type-checked, so `E.member` of a
-    serializable enum is looked up here."""
+    """A number in an annotation whose body the type checker typed (annocheck.py): a literal,
+    a constant, or a member of a serializable enum."""
     n = ctx.folder.try_number(e)
-    if n is None and isinstance(e, (ast.Member, ast.TypeMember)):
-        type_name = e.expr.name if isinstance(e, ast.Member) and isinstance(
-            e.expr, ast.Name) else getattr(getattr(e, "type_ref", None), "name", None)
-        for d in ctx.typed.program.declarations:
-            if isinstance(d, ast.EnumDeclaration) and d.name == type_name:
-                for member in d.members:
-                    if isinstance(member, tuple) and member[0] == e.member and member[1]:
-                        n = ctx.folder.try_number(member[1])
     if n is None:
         raise CompileError("expected a constant number here", e.loc, "unsupported")
     return n

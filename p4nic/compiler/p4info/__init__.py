@@ -387,11 +387,19 @@ class P4InfoBuilder:
         if main is None:
             return
         info = main.annotation("pkginfo")
-        if info is not None:
-            for k, v in info.kv.items():
-                if k in ("name", "version", "organization", "contact", "url", "arch") and \
-                        isinstance(v, ast.StringLiteral):
-                    setattr(pkg, k, v.value)
+        for k, v in (info.kv if info is not None else {}).items():
+            if k in ("name", "version", "organization", "contact", "url", "arch"):
+                if not isinstance(v, ast.StringLiteral):
+                    raise _err(f"value for '{k}' key in @pkginfo annotation is not a string", v)
+                setattr(pkg, k, v.value)
+        props = main.annotation("platform_property")
+        for k, v in (props.kv if props is not None else {}).items():
+            if k in ("multicast_group_table_size", "multicast_group_table_total_replicas",
+                     "multicast_group_table_max_replicas_per_entry"):
+                if not isinstance(v, ast.IntLiteral):
+                    raise _err(f"value for '{k}' key in @platform_property annotation is not "
+                               f"an integer", v)
+                setattr(pkg.platform_properties, k, v.value)
         add_annotations(pkg, main, skip=("pkginfo", "platform_property"))
         add_documentation(pkg, main)
 
