@@ -95,3 +95,39 @@ def constant_bindings(scope: Scope, pairs: list) -> dict:
     return out
 
 
+
+
+def same_expression(a, b) -> bool:
+    """Do two argument expressions say the same thing (same structure, names naming the same
+    declarations)? Source positions and types do not count."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(map(same_expression, a, b))
+    if not isinstance(a, ast.Node):
+        return a == b
+    if isinstance(a, ast.Name) and a.decl is not b.decl:
+        return False
+    return all(same_expression(getattr(a, f), getattr(b, f))
+               for f in a.__dataclass_fields__ if f not in ("loc", "type", "decl"))
+
+
+def access_path(e) -> Optional[tuple]:
+    """`h.a[2].b` as (decl of h, "a", "[]", "b"): what storage an lvalue argument names (any
+    index stands for the whole stack); None for other expressions."""
+    if isinstance(e, ast.Name):
+        return (id(e.decl),) if e.decl is not None else None
+    if isinstance(e, ast.Member):
+        inner = access_path(e.expr)
+        return None if inner is None else inner + (e.member,)
+    if isinstance(e, (ast.Index, ast.Slice)):
+        inner = access_path(e.expr)
+        return None if inner is None else inner + ("[]",)
+    return None
+
+
+def arguments_overlap(args: list) -> bool:
+    """Does any argument's storage contain or share another's (p4c FindLocationSets)?"""
+    paths = [p for p in map(access_path, args) if p is not None]
+    return any(i != j and p[:len(q)] == q for i, p in enumerate(paths)
+               for j, q in enumerate(paths))

@@ -230,10 +230,11 @@ class P4InfoBuilder:
         if isinstance(v, ast.ConstructorCall):
             return self.in_place_name(t, prop), None
         if isinstance(v, ast.Name) and isinstance(v.decl, ast.Instantiation):
-            for inst in self.objects.instances:
-                if inst.decl is v.decl:
-                    return inst.name, v.decl
-            return t.scope.name(v.decl), v.decl
+            # the instance of this table's own control instance (a sub-control instantiated
+            # twice has two), else the one declaration (a top-level or constructor argument)
+            own = t.scope.name(v.decl)
+            found = [inst.name for inst in self.objects.instances if inst.decl is v.decl]
+            return (own if own in found or not found else found[0]), v.decl
         raise _err(f"table property '{prop.name}' must name an extern instance", prop)
 
     @staticmethod
