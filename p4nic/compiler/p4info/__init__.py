@@ -259,6 +259,8 @@ class P4InfoBuilder:
             return
         msg = self.p4info.actions.add()
         self.preamble(msg, ids.ACTION, name, action)
+        if name in self.objects.called_directly:
+            return
         params = [p for p in action.params if p.direction is None]
         for p, pid in zip(params, ids.field_ids(params, user_id)):
             m = msg.params.add()
