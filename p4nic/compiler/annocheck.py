@@ -1,7 +1,7 @@
 """Annotations whose bodies are code: typed like expressions, by the type checker.
 
 p4c parses the bodies of structured annotations (`@x[...]`, P4-16 spec 18.1.3) and of a few
-known annotations (here @field_list) as expressions, and types them: names in them resolve as
+known annotations (here @field_list and @match) as expressions, and types them: names in them resolve as
 names in code do (`@field_list(FL_X)` with `const bit<8> FL_X = 1`), and a structured
 annotation's values must be compile-time values of type int, string or bool
 (frontends/p4/typeChecking/typeChecker.cpp, postorder(IR::Annotation)). Every other annotation
@@ -18,7 +18,7 @@ from p4nic.compiler.exprcheck import type_error
 from p4nic.compiler.scopes import Scope
 
 # Unstructured annotations whose (...) bodies are expressions that the type checker types.
-EXPRESSION_ANNOTATIONS = ("field_list",)
+EXPRESSION_ANNOTATIONS = ("field_list", "match")
 # Annotations whose body is one string, which may be a constant expression ("a" ++ "b"):
 # folded into a string literal here (p4c ParseAnnotations parses them as expressions).
 STRING_ANNOTATIONS = ("name", "deprecated", "noWarn")
@@ -77,6 +77,8 @@ def _check_one(checker, a: ast.Annotation, scope: Scope) -> None:
             raise type_error(f"@{a.name}: a type cannot be used here, expecting an "
                              f"expression", e)
         t = checker.expr(e, scope)
+        if a.name == "match" and not isinstance(t, T.MatchKindType):
+            raise type_error("@match: the value must be a match_kind", e)
         if not a.structured:
             continue
         try:

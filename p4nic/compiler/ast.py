@@ -621,6 +621,7 @@ class Instantiation(Declaration):
     type_ref: TypeRef
     args: list
     initializer: list = field(default_factory=list)
+    has_initializer: bool = False     # written with `= { ... }` (even an empty one)
 
 
 @dataclass(eq=False)
@@ -633,3 +634,18 @@ class Program(Node):
 
 # Convenience union for type hints in passes.
 TopLevel = Union[Declaration, ErrorDeclaration, MatchKindDeclaration]
+
+
+def same_expression(a, b) -> bool:
+    """Do two argument expressions say the same thing (same structure, names naming the same
+    declarations)? Source positions and types do not count."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(map(same_expression, a, b))
+    if not isinstance(a, Node):
+        return a == b
+    if isinstance(a, Name) and a.decl is not b.decl:
+        return False
+    return all(same_expression(getattr(a, f), getattr(b, f))
+               for f in a.__dataclass_fields__ if f not in ("loc", "type", "decl"))

@@ -456,6 +456,20 @@ def _source_slice(first: RawToken, last: RawToken, source: PreprocessedSource) -
     return source.text[first.pos + 1:last.pos]
 
 
+def _check_translation(a: ast.Annotation) -> None:
+    """@p4runtime_translation(uri, T): T is bit<W> with a literal W, string, or an integer
+    (p4c parses the body with its own grammar rule)."""
+    if not a.args:
+        return   # p4info/typespec.py reads an unparsed body from `raw`
+    second = a.args[1] if len(a.args) == 2 else None
+    ok = isinstance(second, (ast.StringTypeRef, ast.StringLiteral, ast.IntLiteral)) or (
+        isinstance(second, ast.BitsTypeRef) and not second.signed
+        and isinstance(second.width, ast.IntLiteral))
+    if not (isinstance(a.args[0], ast.StringLiteral) and ok):
+        raise CompileError("@p4runtime_translation takes a URI string and bit<W>, string or an "
+                           "integer", (second or a).loc or a.loc, kind="syntax")
+
+
 class _TokenListLexer(Lexer):
     """Hands lark the tokens our classifier made (lark's custom-lexer interface)."""
 
@@ -538,6 +552,8 @@ class _AstBuilder:
             if a.name in EMPTY_ANNOTATIONS and a.raw.strip() and not a.structured:
                 raise CompileError(f"@{a.name} should not have any arguments", a.loc,
                                    kind="syntax")
+            if a.name == "p4runtime_translation":
+                _check_translation(a)
             if a.name in KV_ANNOTATIONS and not a.kv and not a.structured:
                 raise CompileError(f"@{a.name} needs a list of key=value pairs", a.loc,
                                    kind="syntax")
@@ -791,6 +807,11 @@ class _AstBuilder:
         annotations, type_ref, args, name, *initializer = children
         return ast.Instantiation(str(name), type_ref, args or [], initializer=initializer,
                                  annotations=annotations or [], loc=self.tloc(name))
+
+    def initialized_instantiation(self, meta, children):
+        inst = self.instantiation(meta, children)
+        inst.has_initializer = True
+        return inst
 
     def constant_decl(self, meta, children):
         annotations, _, type_ref, name, value = children

@@ -228,8 +228,9 @@ control I(inout h_t h, inout m_t m, inout standard_metadata_t s) {
     table t { actions = { NoAction; } implementation = action_profile(32); }
     apply { t.apply(); }
 }
+control E(inout h_t h, inout m_t m, inout standard_metadata_t s) { apply { } }
 control D(packet_out p, in h_t h) { apply { } }
-V1Switch(P(), C(), I(), I(), C(), D()) main;
+V1Switch(P(), C(), I(), E(), C(), D()) main;
 """)
 
 
@@ -274,8 +275,9 @@ control I(inout h_t h, inout m_t m, inout standard_metadata_t s) {
     table t { key = { m.a : exact; } actions = { set_a; NoAction; } }
     apply { set_b(7); to_port(s, 2); set_a(3); t.apply(); }
 }
+control E(inout h_t h, inout m_t m, inout standard_metadata_t s) { apply { } }
 control D(packet_out p, in h_t h) { apply { } }
-V1Switch(P(), C(), I(), I(), C(), D()) main;
+V1Switch(P(), C(), I(), E(), C(), D()) main;
 """)
     actions = {a.preamble.name: a for a in info.actions}
     assert not actions["I.set_b"].params and not actions["I.to_port"].params

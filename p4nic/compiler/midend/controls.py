@@ -17,8 +17,9 @@ from p4nic.compiler.errors import CompileError
 from p4nic.compiler.midend import ir
 from p4nic.compiler.midend.actions import Label, StatementLowering, resolve_jumps
 from p4nic.compiler.midend.flatten import Flattener, as_bool, as_data, unsupported
-from p4nic.compiler.midend.inline import Scope, arguments_overlap, bind_call, same_expression
+from p4nic.compiler.midend.inline import Scope, arguments_overlap, bind_call
 from p4nic.compiler.p4info import key_name
+from p4nic.compiler.typecheck import entry_priority_values, table_priority_rules
 from p4nic.compiler.p4info.naming import BlockPath, control_plane_name
 from p4nic.compiler.midend.localvars import (CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc,
                                              StructLoc, UnionLoc, const_for)
@@ -171,7 +172,7 @@ class ControlLowering:
             first = bound[0]
             for other, call in zip(bound[1:], calls[id(d)][1:]):
                 for (p, a), (_, b) in zip(first, other):
-                    if same_expression(a, b):
+                    if ast.same_expression(a, b):
                         continue
                     if p.direction is None:
                         raise CompileError(f"'{p.name}': a directionless parameter must be given "
@@ -459,7 +460,7 @@ class ControlLowering:
                                                                          copy_out=False)
                 continue
             if not first and id(p) not in site.copied:
-                if not site.shared_arguments and not same_expression(arg, site.first_args[p]):
+                if not site.shared_arguments and not ast.same_expression(arg, site.first_args[p]):
                     raise unsupported(f"'{p.name}' must be the same in every call of this "
                                       f"instance on BMv2", arg)
                 continue
@@ -630,7 +631,7 @@ class ControlLowering:
             for i, entry in enumerate(entries.value):
                 table.entries.append(self.entry(table, entry, scope, i))
             if any(e.priority is not None for e in table.entries):
-                self.bmv2_priorities(table)
+                self.bmv2_priorities(table, decl, scope.folder)
 
     def listed_action(self, ref: ast.ActionRef, scope: Scope) -> ir.Action:
         listed = self.listed.get(id(ref.name.decl))
@@ -694,15 +695,15 @@ class ControlLowering:
                            "unsupported")
 
     @staticmethod
-    def bmv2_priorities(table: ir.Table) -> None:
-        """P4 `priority=` values: larger wins; BMv2 JSON: smaller wins. Entries without one
-        follow the one before (P4-16 spec 14.2.1.4)."""
-        prios, last = [], 0
-        for i, e in enumerate(table.entries):
-            last = e.priority if e.priority is not None else last + 1
-            prios.append(last)
-        top = max(prios) + 1
-        for e, p in zip(table.entries, prios):
-            if e.bmv2_priority is None:
-                e.bmv2_priority = top - p
+    def bmv2_priorities(table: ir.Table, decl, folder) -> None:
+        """Entries with `priority=` values: p4c computes the missing ones (the previous one's
+        minus priority_delta, plus when the smallest wins), orders the entries by priority,
+        and its BMv2 back end numbers them in that order (control.h: position, smaller
+        wins), unless @priority gives a BMv2 priority."""
+        largest_wins, delta = table_priority_rules(decl, folder.value)
+        prios = entry_priority_values([e.priority for e in table.entries], largest_wins, delta)
+        order = sorted(range(len(prios)), key=lambda i: -prios[i] if largest_wins else prios[i])
+        for rank, i in enumerate(order):
+            if table.entries[i].bmv2_priority is None:
+                table.entries[i].bmv2_priority = rank + 1
 

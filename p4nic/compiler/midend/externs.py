@@ -20,7 +20,7 @@ from p4nic.compiler.midend.inline import bind_call
 from p4nic.compiler.p4info.naming import control_plane_name
 from p4nic.compiler.midend.localvars import (
     STANDARD_METADATA, CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, StructLoc, UnionLoc,
-    header_fields)
+    header_fields, is_scalar)
 
 HASH_ALGORITHMS = {"crc32", "crc32_custom", "crc16", "crc16_custom", "random", "identity",
                    "csum16", "xor16"}
@@ -255,8 +255,15 @@ class Externs:
                 raise unsupported("direct_meter.read needs a field as its target", call)
             inst.result_target = target
         elif kind == "register" and method == "read":
-            emit("register_read", [flat.loc(a[0]).expr, ir.ObjectRef("register_array", inst.name),
+            target = flat.loc(a[0])
+            if not isinstance(target, ScalarLoc):   # p4c: not supported on this target either
+                raise unsupported("register.read into a structure: BMv2 registers hold bit<W> "
+                                  "values", a[0])
+            emit("register_read", [target.expr, ir.ObjectRef("register_array", inst.name),
                                    as_data(flat.value(a[1]))])
+        elif kind == "register" and method == "write" and not is_scalar(a[1].type):
+            raise unsupported("register.write of a structure: BMv2 registers hold bit<W> "
+                              "values", a[1])
         elif kind == "register" and method == "write":
             emit("register_write", [ir.ObjectRef("register_array", inst.name),
                                     as_data(flat.value(a[0])), as_data(flat.value(a[1]))])

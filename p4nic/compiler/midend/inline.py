@@ -97,21 +97,6 @@ def constant_bindings(scope: Scope, pairs: list) -> dict:
 
 
 
-def same_expression(a, b) -> bool:
-    """Do two argument expressions say the same thing (same structure, names naming the same
-    declarations)? Source positions and types do not count."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(map(same_expression, a, b))
-    if not isinstance(a, ast.Node):
-        return a == b
-    if isinstance(a, ast.Name) and a.decl is not b.decl:
-        return False
-    return all(same_expression(getattr(a, f), getattr(b, f))
-               for f in a.__dataclass_fields__ if f not in ("loc", "type", "decl"))
-
-
 def access_path(e) -> Optional[tuple]:
     """`h.a[2].b` as (decl of h, "a", "[]", "b"): what storage an lvalue argument names (any
     index stands for the whole stack); None for other expressions."""

@@ -46,10 +46,30 @@ FIELD_ALIASES = [
 ]
 
 
+# The v1model generations p4c knows (backends/bmv2/common/v1model.h versionInitial/Current).
+V1MODEL_VERSIONS = (20180101, 20200408)
+
+
+def check_v1model_version(typed) -> None:
+    """`__v1model_version` (V1MODEL_VERSION) names a generation p4c knows
+    (frontends/p4/getV1ModelVersion.h)."""
+    for d in typed.program.declarations:
+        if isinstance(d, ast.ConstantDeclaration) and d.name == "__v1model_version":
+            value = d.value.value if isinstance(d.value, ast.IntLiteral) else None
+            if value is None or value < 0:
+                raise CompileError("expected the v1model version to be a non-negative number",
+                                   d.value.loc, "unsupported")
+            if not V1MODEL_VERSIONS[0] <= value <= V1MODEL_VERSIONS[1]:
+                raise CompileError(f"{value}: unknown v1model version; the first is "
+                                   f"{V1MODEL_VERSIONS[0]}, the latest {V1MODEL_VERSIONS[1]}",
+                                   d.value.loc, "unsupported")
+
+
 def lower_v1model(ctx) -> None:
     typed = ctx.typed
     if typed.main is None:
         raise CompileError("the program has no 'main' instance", None, "unsupported")
+    check_v1model_version(typed)
     blocks = {b.param: b for b in typed.blocks}
     missing = [p for p in ROOT_POSITIONS if p not in blocks]
     if missing:

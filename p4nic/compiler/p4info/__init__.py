@@ -77,6 +77,7 @@ class P4InfoBuilder:
 
     def add_symbols(self) -> None:
         s = self.symbols
+        self.check_unique_names()
         for t in self.objects.tables:
             s.add(ids.TABLE, t.name, user_id(t.decl), t.decl.loc)
             for prop, kind in (("implementation", ids.ACTION_PROFILE),
@@ -94,6 +95,17 @@ class P4InfoBuilder:
             s.add(ids.CONTROLLER_HEADER, control_plane_name(h), user_id(h), h.loc)
         for name, _ in self.objects.digests:
             s.add(ids.DIGEST, name)
+
+    def check_unique_names(self) -> None:
+        """No two tables, nor two extern instances of one kind, share a name (p4c's
+        serializer: "Name ... is used for multiple ... objects in the P4Info message")."""
+        seen = {}
+        for kind, name, node in [("table", t.name, t.decl) for t in self.objects.tables] + [
+                (i.extern, i.name, i.decl) for i in self.objects.instances]:
+            if (kind, name) in seen:
+                raise _err(f"name '{name}' is used for multiple {kind} objects in the P4Info "
+                           f"message (also at {seen[kind, name].loc})", node)
+            seen[kind, name] = node
 
     def in_place_name(self, table, prop) -> str:
         """An extern constructed in a table property is named by the property's @name, which

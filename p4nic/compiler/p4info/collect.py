@@ -148,7 +148,7 @@ class Collector:
                 name = self.action_name(a, scope) if isinstance(a, ast.ActionDeclaration) \
                     else None
                 if name is not None and name not in self.out.actions:
-                    self.out.actions[name] = a
+                    self.add_action(name, a)
                     self.out.called_directly.add(name)
             self.scan_calls(decl, used | inlined, constants)
 
@@ -212,7 +212,16 @@ class Collector:
         self.out.tables.append(Table(t, scope.name(t), scope, actions, action, default_name,
                                      default_args, constants))
         for a, name, _ in actions:
-            self.out.actions.setdefault(name, a)
+            self.add_action(name, a)
+
+    def add_action(self, name: str, action: ast.ActionDeclaration) -> None:
+        """Two actions may not share a control-plane name (p4c
+        duplicateActionControlPlaneNameCheck.cpp); the same action may be reached twice."""
+        other = self.out.actions.setdefault(name, action)
+        if other is not action:
+            raise CompileError(f"'{name}': conflicting control plane name: action "
+                               f"'{other.name}' at {other.loc} has it too", action.loc,
+                               kind="type")
 
     def action_name(self, action: ast.ActionDeclaration, scope: BlockPath) -> str:
         if action in self.top_level:
