@@ -510,6 +510,7 @@ class ExpressionChecker:
         if isinstance(expected, T.StackType) and len(e.elements) == expected.size:
             for el in e.elements:
                 self.expr(el, scope, expected.element)
+                self.coerce(el, expected.element)
             return expected
         return T.TupleType(tuple(self.expr(el, scope) for el in e.elements))
 
@@ -828,7 +829,8 @@ class ExpressionChecker:
                 raise type_error(f"'_' can only be passed to an out parameter ('{p.name}')", value)
             return
         at = self.expr(value, scope, None if contains_typevar(pt) else pt)
-        if subst is not None and contains_typevar(pt):
+        if subst is not None and (contains_typevar(pt) or isinstance(pt, (T.ParserType,
+                                                                          T.ControlType))):
             self.unify(pt, at, subst, value)
             pt = self.param_type(p, subst)
         if p.direction in ("out", "inout"):
@@ -850,6 +852,39 @@ class ExpressionChecker:
         if isinstance(pt, T.ExternType) and isinstance(at, T.ExternType) and pt.decl is at.decl:
             for x, y in zip(pt.type_args, at.type_args):   # register<T> r given register<bool>
                 self.unify(x, y, subst, node)
+        if isinstance(pt, (T.ParserType, T.ControlType)) and type(at) is type(pt) and isinstance(
+                pt.decl, (ast.ParserTypeDeclaration, ast.ControlTypeDeclaration)) and isinstance(
+                at.decl, (ast.ParserDeclaration, ast.ControlDeclaration)):
+            self.unify_block(pt, at, subst, node)
+
+    def unify_block(self, pt, at, subst: dict, node) -> None:
+        """A parser/control given for a parser/control type parameter (a package's
+        `Parser<H, M> p`) has its apply parameters: as many, the same directions, and types
+        that bind the package's type variables consistently (p4c unifies them)."""
+        formal, actual = pt.decl.params, at.decl.params
+        why = None
+        optional = [f for f in formal[len(actual):]   # may be left out
+                    if f.default is not None or f.annotation("optional") is not None]
+        if len(actual) > len(formal) or len(actual) + len(optional) < len(formal):
+            why = f"it has {len(actual)} parameters, not {len(formal)}"
+        inner = dict(zip([tp if isinstance(tp, str) else tp.name for tp in pt.decl.type_params],
+                         pt.type_args))
+        for f, a in zip(formal, actual):
+            if why:
+                break
+            if f.direction != a.direction:
+                why = (f"parameter '{a.name}' is {a.direction or 'directionless'}, not "
+                       f"{f.direction or 'directionless'}")
+                break
+            ft = self.param_type_ref(f.type_ref, pt.decl, inner)
+            at_param = a.type_ref.type
+            self.unify(ft, at_param, subst, node)
+            expected = subst.get(ft.name, ft) if isinstance(ft, T.TypeVariable) else ft
+            if at_param is not None and not contains_typevar(expected) and not contains_typevar(
+                    at_param) and not isinstance(expected, T.DontCareType) and expected != at_param:
+                why = f"parameter '{a.name}' has type {at_param}, not {expected}"
+        if why:
+            raise type_error(f"{at.decl.name} does not fit {pt}: {why}", node)
 
     # -----------------------------------------------------------------------------------------
     # Implicit conversions

@@ -478,11 +478,11 @@ class TypeChecker(ExpressionChecker):
         if isinstance(decl, ast.ExternDeclaration):
             t = T.ExternType(decl.name, decl, args)
         elif isinstance(decl, (ast.ParserDeclaration, ast.ParserTypeDeclaration)):
-            t = T.ParserType(name, decl)
+            t = T.ParserType(name, decl, args)
         elif isinstance(decl, (ast.ControlDeclaration, ast.ControlTypeDeclaration)):
-            t = T.ControlType(name, decl)
+            t = T.ControlType(name, decl, args)
         elif isinstance(decl, ast.PackageTypeDeclaration):
-            t = T.PackageType(name, decl)
+            t = T.PackageType(name, decl, args)
         elif isinstance(decl, ast.TypedefDeclaration):
             underlying = self.resolve(decl.type_ref, scope)
             if decl.new_type and not isinstance(underlying, (T.BitsType, T.BoolType, T.NewType)):

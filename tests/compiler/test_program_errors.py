@@ -59,3 +59,31 @@ def test_register_of_a_struct_cannot_be_read_on_bmv2(tmp_path):
     with pytest.raises(CompileError, match="register.read into a structure") as info:
         compile_text(tmp_path, text)
     located(info.value, text, "regs.read(meta.pair, 0)")
+
+
+def test_counters_property_names_a_direct_counter(tmp_path):
+    text = data_program("bit<8> a;", "t.apply();", """
+        direct_meter<bit<2>>(MeterType.packets) rate;
+        table t { key = { hdr.d.a : exact; } actions = { NoAction; } counters = rate; }""")
+    with pytest.raises(CompileError, match="'counters' of table 'I.t' must be a "
+                                           "direct_counter, not a direct_meter") as info:
+        compile_text(tmp_path, text)
+    located(info.value, text, "counters = rate")
+
+
+def test_bmv2_limits_on_tables(tmp_path):
+    """What p4c's BMv2 back end refuses, as BMv2 cannot hold it: two lpm keys in one table,
+    and one action selector fed different selector keys by two tables."""
+    text = data_program("bit<8> a; bit<8> b;", "t.apply();", """
+        table t { key = { hdr.d.a : lpm; hdr.d.b : lpm; } actions = { NoAction; } }""")
+    with pytest.raises(CompileError, match="more than one lpm key"):
+        compile_text(tmp_path, text)
+    text = data_program("bit<8> a; bit<8> b;", "t1.apply(); t2.apply();", """
+        action_selector(HashAlgorithm.crc16, 32w64, 32w14) sel;
+        table t1 { key = { hdr.d.a : exact; hdr.d.a : selector; hdr.d.b : selector; }
+                   actions = { NoAction; } implementation = sel; }
+        table t2 { key = { hdr.d.b : exact; hdr.d.b : selector; hdr.d.a : selector; }
+                   actions = { NoAction; } implementation = sel; }""")
+    with pytest.raises(CompileError, match="selector keys differ") as info:
+        compile_text(tmp_path, text)
+    located(info.value, text, "implementation = sel")

@@ -531,6 +531,9 @@ class ControlLowering:
             mt = "ternary" if k.match_kind == "optional" else k.match_kind
             table.keys.append(ir.TableKey(mt, target, mask, name))
         kinds = [k.match_type for k in table.keys]
+        if kinds.count("lpm") > 1:   # p4c's BMv2 back end (control.h) refuses these too
+            raise unsupported(f"table '{decl.name}' has more than one lpm key, which BMv2 "
+                              f"does not support", decl)
         table.match_type = max(kinds, key=lambda m: MATCH_KIND_ORDER.get(m, 0), default="exact")
         self.table_properties(table, decl, tscope, selector_inputs)
         table.next_tables = self.next_tables(table, nexts, next_node)
@@ -609,6 +612,10 @@ class ControlLowering:
                                   "action_selector", impl)
             if inst.kind == "action_selector":
                 table.kind = "indirect_ws"
+                if profile.selector_input and profile.selector_input != selector_inputs:
+                    raise unsupported(f"action selector '{profile.name}' is shared by tables "
+                                      f"whose selector keys differ; BMv2 gives a selector one "
+                                      f"list of inputs", impl)
                 profile.selector_input = selector_inputs
             else:
                 table.kind = "indirect"

@@ -37,6 +37,7 @@ class ExternInstance:
     binding: Optional[str] = None
     size: int = 0
     result_target: Optional[ir.Field] = None
+    read_at: object = None      # the direct_meter.read call that set result_target
     emitted: object = None
     meter_type: str = "packets"
     loc: object = None
@@ -145,6 +146,9 @@ class Externs:
         """Emit direct counters/meters now that their tables are known (p4c emits them with
         the table's size)."""
         for inst in self.instances:
+            if inst.kind == "direct_meter" and inst.binding is None and inst.read_at:
+                raise unsupported(f"direct meter '{inst.name}' is read, but no table names it "
+                                  f"in its 'meters' property", inst.read_at)
             if inst.kind == "direct_counter" and inst.binding is not None:
                 self.ctx.out.counter_arrays.append(ir.CounterArray(
                     inst.name, inst.size, True, inst.binding))
@@ -253,7 +257,7 @@ class Externs:
             target = flat.loc(a[0]).expr
             if not isinstance(target, ir.Field):
                 raise unsupported("direct_meter.read needs a field as its target", call)
-            inst.result_target = target
+            inst.result_target, inst.read_at = target, call
         elif kind == "register" and method == "read":
             target = flat.loc(a[0])
             if not isinstance(target, ScalarLoc):   # p4c: not supported on this target either

@@ -221,6 +221,12 @@ class P4InfoBuilder:
             if p is None:
                 continue
             name, inst = self.extern_of_property(t, p)
+            wanted = "direct_counter" if prop_name == "counters" else "direct_meter"
+            given = (p.value.type_ref.decl.name if isinstance(p.value, ast.ConstructorCall)
+                     else instance_decl(inst).name)
+            if given != wanted:
+                raise _err(f"table property '{prop_name}' of table '{t.name}' must be a "
+                           f"{wanted}, not a {given}", p.value)
             rid = self.symbols.id(kind, name)
             msg.direct_resource_ids.append(rid)
             args, extern, node = ((p.value.args, p.value.type_ref.decl, p)
