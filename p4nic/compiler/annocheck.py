@@ -1,8 +1,8 @@
 """Annotations whose bodies are code: typed like expressions, by the type checker.
 
 p4c parses the bodies of structured annotations (`@x[...]`, P4-16 spec 18.1.3) and of a few
-known annotations (here @field_list and @match) as expressions, and types them: names in them resolve as
-names in code do (`@field_list(FL_X)` with `const bit<8> FL_X = 1`), and a structured
+known annotations (here @field_list and @match) as expressions, and types them: names in them
+resolve as names in code do (`@field_list(FL_X)` with `const bit<8> FL_X = 1`), and a structured
 annotation's values must be compile-time values of type int, string or bool
 (frontends/p4/typeChecking/typeChecker.cpp, postorder(IR::Annotation)). Every other annotation
 keeps its body as text. Names resolve in the global scope, or in the constants of the parser or

@@ -62,8 +62,8 @@ DEFAULT_MAX_ERRORS = 20
 
 class ErrorLog:
     """Collects the errors of one pass that carries on after an error. `add` raises the
-    CompileErrors when an error beyond the first `limit` arrives; `check` raises what was logged, if anything
-    (one error as itself, so a single error reads exactly as before)."""
+    CompileErrors when an error beyond the first `limit` arrives; `check` raises what was
+    logged, if anything (one error as itself, so a single error reads exactly as before)."""
 
     def __init__(self, limit: int = DEFAULT_MAX_ERRORS):
         self.limit = max(1, limit)

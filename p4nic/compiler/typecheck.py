@@ -352,10 +352,9 @@ class TypeChecker(ExpressionChecker):
             raise type_error(f"'{p.name}': a parameter with type {t} cannot have a direction", p)
         if isinstance(t, (T.ControlType, T.ParserType)) and isinstance(
                 t.decl, (ast.ControlDeclaration, ast.ParserDeclaration)):
-            raise type_error(f"'{p.name}': a parameter cannot have the type of "
-                             f"{'control' if isinstance(t, T.ControlType) else 'parser'} "
-                             f"{t.decl.name}; use a {'control' if isinstance(t, T.ControlType) else 'parser'} "
-                             f"type declaration", p)
+            kind = "control" if isinstance(t, T.ControlType) else "parser"
+            raise type_error(f"'{p.name}': a parameter cannot have the type of {kind} "
+                             f"{t.decl.name}; use a {kind} type declaration", p)
         if p.direction == "out" and p.default is not None:
             raise type_error(f"out parameter '{p.name}' cannot have a default value", p)
 
