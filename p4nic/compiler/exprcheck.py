@@ -107,6 +107,10 @@ def _numeric(t) -> bool:
 
 
 class ExpressionChecker:
+    """The expression half of typecheck.TypeChecker, which provides the scopes, `resolve`,
+    `usable` (a declaration whose own check failed stops the check of what uses it) and the
+    declarations' checks."""
+
     # -----------------------------------------------------------------------------------------
     # Expressions
 

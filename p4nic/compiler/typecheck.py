@@ -319,8 +319,7 @@ class TypeChecker(ExpressionChecker):
                         raise type_error(f"self-referencing types are not supported: "
                                          f"'{d.name}' within '{d.name}'", p.type_ref)
                 if m.return_type is not None:
-                    rt = self.resolve(m.return_type, mscope)
-                    if isinstance(rt, T.IntType) and not m.abstract:
+                    if isinstance(self.resolve(m.return_type, mscope), T.IntType):
                         raise type_error("int: illegal return type for a method",
                                          m.return_type)
             return
@@ -336,8 +335,6 @@ class TypeChecker(ExpressionChecker):
         for m in d.methods:
             if m.name == d.name and m.return_type is not None:
                 raise type_error(f"{d.name}: invalid constructor; it cannot have a return type", m)
-            if isinstance(m.return_type, ast.IntTypeRef):
-                raise type_error("int: illegal return type for a method", m.return_type)
             signature = (m.name, tuple(p.name for p in m.params))
             if signature in seen:
                 raise type_error(f"duplicate declaration of {m.name} (previous at "
@@ -957,7 +954,7 @@ class TypeChecker(ExpressionChecker):
             seen.add(prop.name)
             if prop.name == "key":
                 for k in prop.value:
-                    for n in collect_iter_names(k.expr):
+                    for n in _names_in(k.expr):
                         if n.name == d.name and not n.global_scope:
                             raise type_error(f"'{n.name}': a table cannot refer to itself", n)
                     t = self.expr(k.expr, scope)
@@ -1277,7 +1274,7 @@ def _flat_struct(t) -> bool:
     return True
 
 
-def collect_iter_names(e):
+def _names_in(e):
     """Every ast.Name in expression `e`."""
     if isinstance(e, ast.Name):
         yield e
@@ -1288,7 +1285,7 @@ def collect_iter_names(e):
             v = getattr(e, f)
             for x in v if isinstance(v, (list, tuple)) else (v,):
                 if isinstance(x, ast.Node):
-                    yield from collect_iter_names(x)
+                    yield from _names_in(x)
 
 
 def abstract_extern(program: ast.Program, method) -> ast.ExternDeclaration:
