@@ -23,6 +23,10 @@ class PacketWire:
             self._sock.close()
             raise OSError(f"cannot reach the packet socket {address}: {exc}") from None
 
+    def fileno(self) -> int:
+        """Readable when the NIC has sent something (for select)."""
+        return self._sock.recv_fd
+
     def send(self, port: int, frame: bytes) -> None:
         self._sock.send(HEADER.pack(MSG_PACKET_IN, port, len(frame)) + bytes(frame))
 
