@@ -82,6 +82,9 @@ control StatefulServices(inout headers_t hdr, inout metadata_t meta) {
         }
         default_action = svc_continue();
         counters = flow_counter;
+        /* an offloaded flow that goes idle is reported (P4Runtime idle-timeout
+         * notification) so that it can be ended on every tier */
+        support_timeout = true;
         size = 65536;
     }
 
