@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import binascii
 import random
-import sys
 import zlib
 from typing import Callable, Sequence
 
@@ -36,8 +35,6 @@ def field_list_packer(widths: Sequence[int]) -> Callable[[Sequence[int]], bytes]
     pad = nbytes * 8 - total
     return lambda values: (to_int(values) << pad).to_bytes(nbytes, "big")
 
-
-_LITTLE_ENDIAN = sys.byteorder == "little"
 
 
 def _reflect(value: int, width: int) -> int:
@@ -108,19 +105,26 @@ def crc_ccitt(data: bytes) -> int:
 
 
 def csum16(data: bytes) -> int:
-    """BMv2 csum16 / cksum16: the Internet checksum (RFC 1071), odd byte padded with zero.
+    """BMv2 csum16 / cksum16: the Internet checksum (RFC 1071), odd byte padded with zero."""
+    number = int.from_bytes(data, "big")
+    return csum16_of_sum(number << 8 if len(data) & 1 else number)
 
-    Sums native-order 16-bit words and swaps the folded sum on little-endian hosts: the ones'
-    complement sum commutes with byte swapping (RFC 1071 section 2(B)), as BMv2's cksum16 uses.
+
+def csum16_of_sum(number: int) -> int:
+    """csum16 of data given as a number: the data read as one big-endian number, or the sum of
+    such numbers for pieces of it that start at even offsets (an odd last piece shifted left by
+    8, i.e. padded with a zero byte).
+
+    Such a number is a sum of 16-bit words times powers of 2^16, and 2^16 = 1 modulo 0xFFFF, so
+    its remainder modulo 0xFFFF is the ones' complement sum of the words, except that a
+    non-zero sum congruent to 0 folds to 0xFFFF (RFC 1071 section 2(C)). One big-int remainder
+    runs in C, unlike a loop over the words, and a rewrite can sum what it changed and what it
+    kept without joining them first.
     """
-    if len(data) % 2:
-        data = bytes(data) + b"\0"
-    total = sum(memoryview(data).cast("H"))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    if _LITTLE_ENDIAN:
-        total = ((total & 0xFF) << 8) | (total >> 8)
-    return ~total & 0xFFFF
+    total = number % 0xFFFF
+    if total == 0 and number:
+        total = 0xFFFF
+    return total ^ 0xFFFF
 
 
 def _xor_hash(nbytes: int) -> Callable[[bytes], int]:

@@ -35,6 +35,13 @@ GENEVE_OPT_TYPE_SPECIAL = 0x01
 VXLAN_FLAG_VNI = 0x08
 VXLAN_FLAG_SPECIAL = 0x01
 
+# meta.ct_state: written by the guest's connection tracking (p4nic.runtime.services) into
+# services.flow_table entries, matched by the slot tables; INVALID is never in an entry
+CT_STATE_UNTRACKED = 0
+CT_STATE_NEW = 1
+CT_STATE_ESTABLISHED = 2
+CT_STATE_INVALID = 3
+
 # flow_event_t.event (digest)
 FLOW_EVENT_TCP_CLOSE = 1
 

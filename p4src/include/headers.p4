@@ -92,6 +92,17 @@ const bit<8> VLAN_POP = 2;
 const bit<8> TCP_FLAG_FIN = 0x01;
 const bit<8> TCP_FLAG_RST = 0x04;
 
+/* Connection-tracking states (meta.ct_state). The guest's connection tracking
+ * (p4nic.runtime.services) writes them into services.flow_table entries and
+ * the slot tables match them; 0 is what a packet without a services entry has.
+ * NEW: no reply seen yet (TCP: handshake not complete); ESTABLISHED: both
+ * directions seen (TCP: handshake complete, including while closing);
+ * INVALID: a packet no connection accepts (never written in an entry). */
+const bit<8> CT_STATE_UNTRACKED = 0;
+const bit<8> CT_STATE_NEW = 1;
+const bit<8> CT_STATE_ESTABLISHED = 2;
+const bit<8> CT_STATE_INVALID = 3;
+
 /* digest flow_event_t.event */
 const bit<8> FLOW_EVENT_TCP_CLOSE = 1;
 

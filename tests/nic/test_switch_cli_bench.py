@@ -11,9 +11,11 @@ def test_bench_reports_every_part():
     out = r.stdout
     assert "Traceback" not in out + r.stderr
     for title in ("compile time", "packets/s in-process", "P4Runtime table inserts/s",
-                  "packets/s through the nanomsg port"):
+                  "packets/s through the nanomsg port", "guest service engine packets/s"):
         assert f"== {title}" in out, out
     assert re.search(r"vnic\.p4: \d+\.\d+ s", out) and re.search(r"pnic\.p4: \d+\.\d+ s", out), out
     assert re.search(r"[\d,]+ inserts/s \(4000 entries in", out), out
     assert len(re.findall(r"[\d,]+ packets/s \(300 packets in", out)) == 2, out
     assert re.search(r"switch process CPU: ([\d.]+ us/packet|below one clock tick)", out), out
+    assert len(re.findall(r"(passed as is|translated \(DNAT\)), (64|1500)-byte frames: [\d,]+ "
+                          r"packets/s", out)) == 4, out
