@@ -111,21 +111,43 @@ class Host:
         return json_path, p4info_path
 
     def _start_nic(self, spec: HostNic, json_path: Path, p4info_path: Path) -> None:
+        switch = self._launch(spec, spec.grpc_addr)
+        self.nics[spec.name] = RunningNic(spec, switch, json_path, p4info_path,
+                                          f"ipc://{self.run_dir / spec.name}.ipc")
+        self._push(self.nics[spec.name])
+
+    def _launch(self, spec: HostNic, grpc_addr: str | None):
         workdir = self.run_dir / spec.name
         try:
             if self.bmv2:
-                switch = Bmv2Switch(workdir, "switch", cpu_port=CPU_PORT,
-                                    device_id=spec.device_id, grpc_addr=spec.grpc_addr)
-            else:
-                switch = LocalSwitch(None, workdir, cpu_port=CPU_PORT, device_id=spec.device_id,
-                                     name="switch", grpc_addr=spec.grpc_addr or "127.0.0.1:0")
+                return Bmv2Switch(workdir, "switch", cpu_port=CPU_PORT, device_id=spec.device_id,
+                                  grpc_addr=grpc_addr)
+            return LocalSwitch(None, workdir, cpu_port=CPU_PORT, device_id=spec.device_id,
+                               name="switch", grpc_addr=grpc_addr or "127.0.0.1:0")
         except LocalSwitchError as exc:
             raise HostError(f"NIC {spec.name}: {exc}") from None
-        self.nics[spec.name] = RunningNic(spec, switch, json_path, p4info_path,
-                                          f"ipc://{self.run_dir / spec.name}.ipc")
-        with Connection(switch.grpc_addr, device_id=spec.device_id,
-                        election_id=spec.election_id) as conn:
-            conn.set_pipeline(p4info_path, json_path.read_bytes())
+
+    @staticmethod
+    def _push(nic: RunningNic) -> None:
+        with Connection(nic.switch.grpc_addr, device_id=nic.spec.device_id,
+                        election_id=nic.spec.election_id) as conn:
+            conn.set_pipeline(nic.p4info_path, nic.json_path.read_bytes())
+
+    def restart_dead(self) -> list:
+        """Start again, on the same P4Runtime address and sockets, every NIC whose process
+        ended, with its pipeline pushed; returns their names (their entries are gone: the
+        caller programs them again)."""
+        restarted = []
+        for name, nic in self.nics.items():
+            if nic.switch.process.poll() is None:
+                continue
+            self.log.warning("NIC %s stopped (exit %s); starting it again", name,
+                             nic.switch.process.returncode)
+            nic.switch = self._launch(nic.spec, nic.switch.grpc_addr)
+            self._push(nic)
+            self.vswitch.redial(name, nic.switch.packet_socket)
+            restarted.append(name)
+        return restarted
 
     def endpoints(self) -> dict:
         """What a user needs to reach each NIC, JSON-ready."""

@@ -24,7 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable
 
-from p4nic.demo.wire import PacketWire
+from p4nic.runtime.wire import PacketWire
 from p4nic.nic.ports.nanomsg import NanomsgPorts
 
 BATCH = 256
@@ -56,7 +56,7 @@ class VSwitch:
         self.log = logger or logging.getLogger("p4nic.vswitch")
         self._nics: dict[str, _Nic] = {}
         self.stats: dict[tuple, PortStats] = defaultdict(PortStats)  # (nic, port, "in"/"out")
-        self._lock = threading.Lock()       # serialises sends into a switch's socket
+        self._lock = threading.RLock()      # sends into a switch's socket, and rewiring
         self._selector = selectors.DefaultSelector()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -72,12 +72,21 @@ class VSwitch:
         nic = _Nic(name, wire, exposed)
         self._nics[name] = nic
         self._selector.register(wire.fileno(), selectors.EVENT_READ, (nic, "switch"))
-        self._selector.register(exposed.fileno(), selectors.EVENT_READ, (nic, "exposed"))
+        self._selector.register(exposed.fileno(), selectors.EVENT_READ, (nic, "user"))
 
     def link(self, nic_a: str, port_a: int, nic_b: str, port_b: int) -> None:
         """A cable: what `nic_a` sends on `port_a` arrives at `nic_b` on `port_b`, and back."""
         self._nics[nic_a].links[port_a] = (nic_b, port_b)
         self._nics[nic_b].links[port_b] = (nic_a, port_a)
+
+    def redial(self, name: str, switch_socket: str) -> None:
+        """Dial a NIC's switch again (a restarted process); its exposed socket stays."""
+        with self._lock:
+            nic = self._nics[name]
+            self._selector.unregister(nic.wire.fileno())
+            nic.wire.close()
+            nic.wire = PacketWire(switch_socket)
+            self._selector.register(nic.wire.fileno(), selectors.EVENT_READ, (nic, "switch"))
 
     def tap(self, nic: str, port: int, receive: Callable[[bytes], None]) -> None:
         """Frames `nic` sends on `port` go to `receive` (on the vswitch thread) instead of users."""
@@ -104,16 +113,18 @@ class VSwitch:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            for key, _ in self._selector.select(timeout=0.2):
-                nic, side = key.data
-                try:
-                    if side == "switch":
-                        self._from_switch(nic)
-                    else:
-                        self._from_user(nic)
-                except Exception:   # one bad frame or a closing socket must not stop the host
-                    if not self._stopping.is_set():
-                        self.log.exception("vswitch: forwarding from %s failed", nic.name)
+            ready = self._selector.select(timeout=0.2)
+            with self._lock:
+                for key, _ in ready:
+                    nic, side = key.data
+                    try:
+                        if side == "user":
+                            self._from_user(nic)
+                        elif key.fd == nic.wire.fileno():     # not a wire redialled since
+                            self._from_switch(nic)
+                    except Exception:   # a bad frame or a closing socket must not stop the host
+                        if not self._stopping.is_set():
+                            self.log.exception("vswitch: forwarding from %s failed", nic.name)
 
     def _from_switch(self, nic: _Nic) -> None:
         to_user = []

@@ -36,8 +36,11 @@ class PuntServer:
         """Serve the next packet-in: run it through the services and send it back if it
         passes. None if none came within `timeout` s or it was punted for another reason."""
         message = self.connection.packet_in(timeout)
-        if message is None:
-            return None
+        return None if message is None else self.handle(message)
+
+    def handle(self, message) -> Result | None:
+        """Serve one packet-in message (serve() without the wait, for a caller that reads
+        the stream itself); None if it was punted for another reason than the services."""
         punted = self.builder.parse_packet_in(message)
         if punted.metadata.get("reason") != REASON_SERVICE:
             return None
