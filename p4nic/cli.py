@@ -16,6 +16,15 @@ SUBCOMMANDS = {
     "stf": ("p4nic.stf.cli:main", "run a p4c STF test against the software NIC"),
     "demo": ("p4nic.demo:main", "the main job: compile p4src/ and run it on the embedded NIC"),
     "bench": ("p4nic.bench:main", "benchmarks: compile time, packets/s, P4Runtime inserts/s"),
+    "send": ("p4nic.shell.packets:send_main", "put a frame on a port of a running switch"),
+    "sniff": ("p4nic.shell.packets:sniff_main", "print the frames a running switch sends out"),
+    "tables": ("p4nic.shell.inspect:tables_main", "list a running switch's tables (P4Runtime)"),
+    "table-dump": ("p4nic.shell.inspect:table_dump_main",
+                   "print a table's entries on a running switch (P4Runtime)"),
+    "counters": ("p4nic.shell.inspect:counters_main",
+                 "print a running switch's counters (P4Runtime)"),
+    "conformance": ("p4nic.conformance:main",
+                    "measure p4nic on p4c's test corpus (P4Info, STF) from a p4c checkout"),
 }
 
 # Commands that only write to their output end quietly when the reader goes away

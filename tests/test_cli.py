@@ -13,7 +13,8 @@ def run(*args):
 def test_help_lists_every_command():
     r = run("--help")
     assert r.returncode == 0
-    for name in ("compile", "switch", "stf", "demo", "bench"):
+    for name in ("compile", "switch", "stf", "demo", "bench", "send", "sniff", "tables",
+                 "table-dump", "counters", "conformance"):
         assert f"  {name}" in r.stdout
 
 

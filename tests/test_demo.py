@@ -143,3 +143,25 @@ def test_ctrl_c_while_running_stops_the_switches():
     assert "interrupted; stopping the NICs" in output
     assert "Traceback" not in output
     assert not [pid for pid in switches if _stat(pid) and _stat(pid)[0] != "Z"]
+
+
+def test_build_dir_keeps_the_compiled_programs_and_says_where(tmp_path):
+    build = tmp_path / "build" / "demo"
+    r = p4nic_demo("--quiet", "--build-dir", str(build))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert f"Compiled programs and switch logs are in {build}/" in " ".join(r.stdout.split())
+    for name in ("vnic.json", "vnic.p4info.txtpb", "pnic.json", "pnic.p4info.txtpb",
+                 "vnic.switch.log", "pnic.switch.log"):
+        assert (build / name).is_file(), name
+    assert "Server listening on" in (build / "vnic.switch.log").read_text()
+
+
+def test_make_demo_keeps_its_outputs_in_build_and_git_ignores_them():
+    r = subprocess.run(["make", "-n", "demo"], cwd=REPO, capture_output=True, text=True,
+                       timeout=60)
+    assert "p4nic demo --build-dir build/demo" in r.stdout
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    ignored = subprocess.run(["git", "check-ignore", "ptf.log", "ptf.pcap", "build/demo/vnic.json"],
+                             cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert ignored.stdout.split() == ["ptf.log", "ptf.pcap", "build/demo/vnic.json"]

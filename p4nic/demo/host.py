@@ -1,7 +1,8 @@
 """The host the demo runs: VNIC and PNIC as `p4nic switch` processes, their controllers and
 packet sockets.
 
-`DemoHost` compiles p4src/vnic.p4 and p4src/pnic.p4 with p4nic's compiler, starts one
+`DemoHost` compiles the shipped vnic.p4 and pnic.p4 (p4nic.pipelines) or a user's copies with
+p4nic's compiler, starts one
 `p4nic switch` per NIC (P4Runtime on a free 127.0.0.1 port, packets on a nanomsg socket in a
 temporary directory), pushes each pipeline over P4Runtime and dials each packet socket.
 `NicController` programs one NIC through p4nic.runtime and remembers what it changed, so each
@@ -9,7 +10,6 @@ feature leaves the NICs as it found them.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +17,14 @@ from pathlib import Path
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
-from p4nic.compiler.cli import serialize_p4info
+from p4nic import pipelines
 from p4nic.compiler.driver import compile_file
 from p4nic.demo.checks import Event
 from p4nic.demo.packets import BROADCAST, GUEST_MAC
-from p4nic.demo.wire import PacketWire
+from p4nic.runtime.wire import PacketWire
 from p4nic.runtime.connection import Connection
 from p4nic.runtime.entities import EntityBuilder, as_entity
-from p4nic.runtime.local_switch import LocalSwitch
+from p4nic.runtime.local_switch import LocalSwitch, write_compiled
 from p4nic.runtime.nicdefs import PKT_OUT_DIRECT
 
 ETHERTYPE_MARKER = 0x88B5   # IEEE 802 local experimental ethertype
@@ -46,16 +46,18 @@ class CompiledProgram:
     actions: int
 
 
-def compile_program(source: Path, outdir: Path) -> CompiledProgram:
-    """Compile with p4nic's own compiler; CompileError (file:line:column) on bad source."""
+def compile_program(name: str, p4src: Path | None, outdir: Path) -> CompiledProgram:
+    """Compile pipeline `name` ("vnic", "pnic") with p4nic's own compiler: the shipped one
+    (p4nic.pipelines) when `p4src` is None, else p4src/NAME.p4; CompileError (file:line:column)
+    on bad source."""
     start = time.perf_counter()
-    result = compile_file(str(source))
+    if p4src is None:
+        result = pipelines.compiled(name)
+    else:
+        result = compile_file(str(p4src / f"{name}.p4"), include_dirs=[str(p4src)])
     seconds = time.perf_counter() - start
-    json_path = outdir / f"{source.stem}.json"
-    p4info_path = outdir / f"{source.stem}.p4info.txtpb"
-    json_path.write_text(json.dumps(result.bmv2_json))
-    p4info_path.write_bytes(serialize_p4info(result.p4info, "text"))
-    return CompiledProgram(source.stem.upper(), json_path, p4info_path, seconds,
+    json_path, p4info_path = write_compiled(result, name, outdir)
+    return CompiledProgram(name.upper(), json_path, p4info_path, seconds,
                            len(result.p4info.tables), len(result.p4info.actions))
 
 
@@ -246,8 +248,8 @@ class NicController:
 class DemoHost:
     """VNIC + PNIC running as processes; `exchange` sends a frame and gathers what comes out."""
 
-    def __init__(self, p4src: Path, workdir: Path):
-        self.p4src = p4src
+    def __init__(self, p4src: Path | None, workdir: Path):
+        self.p4src = p4src       # None: the pipelines p4nic ships
         self.workdir = workdir
         self.programs: dict = {}
         self.switches: dict = {}
@@ -258,9 +260,9 @@ class DemoHost:
         self._markers = 0
 
     def compile(self) -> list:
-        """Compile p4src/vnic.p4 and p4src/pnic.p4 into the work directory."""
-        for name in ("vnic", "pnic"):
-            program = compile_program(self.p4src / f"{name}.p4", self.workdir)
+        """Compile vnic.p4 and pnic.p4 into the work directory."""
+        for name in pipelines.PIPELINES:
+            program = compile_program(name, self.p4src, self.workdir)
             self.programs[program.name] = program
         return list(self.programs.values())
 

@@ -117,14 +117,20 @@ class Report:
                     self.console.print(f"[red]✗ {escape(feature.title)}: {escape(row.step)}[/]"
                                        f"\n    {escape(row.detail)}")
 
+    def kept(self, directory) -> None:
+        """Where the compiled programs and switch logs stay (--build-dir)."""
+        self.console.print(Text(f"Compiled programs and switch logs are in {directory}/"))
+
     def keep_running(self, addresses: list, suites) -> None:
+        """Addresses and ready-to-paste commands; the PTF line only when `suites` (a clone's
+        tests/ptf/suites) is there."""
         self.console.print("\n[bold]The NICs keep running (tables emptied). Ctrl-C stops them.[/]")
         for nic, grpc_addr, socket, json_path, p4info_path in addresses:
             suite = nic.lower()
             self.console.print(Text(
                 f"{nic}  P4Runtime {grpc_addr} (device 0), packets {socket}\n"
                 f"  p4runtime-shell: python -m p4runtime_sh --grpc-addr {grpc_addr} "
-                f"--device-id 0 --election-id 0,1 --config {p4info_path},{json_path}\n"
-                f"  PTF: ptf --test-dir {suites} --platform nn --device-socket "
-                f"'0-{{{PTF_PORTS[nic]}}}@{socket}' --test-params \"grpc_addr='{grpc_addr}';"
-                f"p4info='{p4info_path}'\" {suite}"))
+                f"--device-id 0 --election-id 0,1 --config {p4info_path},{json_path}"
+                + (f"\n  PTF: ptf --test-dir {suites} --platform nn --device-socket "
+                   f"'0-{{{PTF_PORTS[nic]}}}@{socket}' --test-params \"grpc_addr='{grpc_addr}';"
+                   f"p4info='{p4info_path}'\" {suite}" if suites else "")))

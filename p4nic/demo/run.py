@@ -1,4 +1,4 @@
-"""`p4nic demo`: the main job. Compile p4src/vnic.p4 and p4src/pnic.p4 with p4nic's compiler,
+"""`p4nic demo`: the main job. Compile the VNIC and PNIC pipelines with p4nic's compiler,
 run them as `p4nic switch` processes, program them over P4Runtime, and show every NIC feature
 with real packets: what was sent, what was expected, what came out, PASS or FAIL.
 
@@ -8,6 +8,7 @@ processes are always stopped, on errors and interrupts too.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import tempfile
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
+from p4nic import pipelines
 from p4nic.compiler.errors import CompileError
 from p4nic.demo.features import FEATURES, run_feature
 from p4nic.demo.host import DemoHost
@@ -22,9 +24,8 @@ from p4nic.demo.report import Report
 from p4nic.runtime.connection import P4RuntimeClientError
 from p4nic.runtime.local_switch import LocalSwitchError
 
-CLONE = Path(__file__).resolve().parents[2]
-DEFAULT_P4SRC = CLONE / "p4src"
-PTF_SUITES = CLONE / "tests" / "ptf" / "suites"
+# The VNIC/PNIC PTF suites, offered for --keep-running when running from a clone.
+PTF_SUITES = Path(__file__).resolve().parents[2] / "tests" / "ptf" / "suites"
 
 
 def build_arg_parser() -> argparse.ArgumentParser:
@@ -37,9 +38,12 @@ def build_arg_parser() -> argparse.ArgumentParser:
     parser.add_argument("--keep-running", action="store_true",
                         help="afterwards leave both NICs running (tables emptied) and print "
                              "their P4Runtime addresses and packet sockets, until Ctrl-C")
-    parser.add_argument("--p4src", type=Path, default=DEFAULT_P4SRC, metavar="DIR",
-                        help="directory holding vnic.p4 and pnic.p4 (default: the clone's "
-                             "p4src/)")
+    parser.add_argument("--build-dir", type=Path, metavar="DIR",
+                        help="keep the compiled programs (BMv2 JSON, P4Info) and the switch logs "
+                             "here (default: a temporary directory, removed at exit)")
+    parser.add_argument("--p4src", type=Path, metavar="DIR",
+                        help="directory holding vnic.p4 and pnic.p4 (default: the pipelines "
+                             "p4nic ships, p4src/ of the source tree)")
     return parser
 
 
@@ -50,19 +54,36 @@ def _interrupt_on_sigterm(*_):
 def main(argv: list | None = None) -> int:
     args = build_arg_parser().parse_args(argv)
     report = Report(quiet=args.quiet)
-    missing = [name for name in ("vnic.p4", "pnic.p4") if not (args.p4src / name).is_file()]
-    if missing:
-        report.error(f"{escape(str(args.p4src))} has no {' or '.join(missing)}; run from a "
-                     "p4nic clone or give --p4src DIR")
-        return 1
+    if args.p4src is None:
+        try:
+            pipelines.p4src_dir()
+        except pipelines.PipelineNotFound as exc:
+            report.error(escape(f"{exc}; reinstall p4nic or give --p4src DIR"))
+            return 1
+    else:
+        missing = [f"{name}.p4" for name in pipelines.PIPELINES
+                   if not (args.p4src / f"{name}.p4").is_file()]
+        if missing:
+            report.error(f"{escape(str(args.p4src))} has no {' or '.join(missing)}")
+            return 1
     handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     # Ctrl-C stops the demo cleanly even when it was started with SIGINT ignored (a background
     # job of a non-interactive shell inherits that), where Python would not raise KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="p4nic-demo-") as workdir:
-        host = DemoHost(args.p4src, Path(workdir))
+    with contextlib.ExitStack() as scratch:
+        if args.build_dir is None:
+            workdir = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="p4nic-demo-")))
+        else:
+            workdir = args.build_dir.resolve()
+            try:
+                workdir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                report.error(escape(f"cannot create {workdir}: {exc.strerror}"))
+                return 1
+            scratch.callback(report.kept, workdir)
+        host = DemoHost(args.p4src, workdir)
         try:
             return _run(host, report, args, started)
         except KeyboardInterrupt:
@@ -98,7 +119,7 @@ def _run(host: DemoHost, report: Report, args, started: float) -> int:
     report.summary(features, time.monotonic() - started)
     if args.keep_running:
         host.release()
-        report.keep_running(host.addresses(), PTF_SUITES)
+        report.keep_running(host.addresses(), PTF_SUITES if PTF_SUITES.is_dir() else None)
         while True:
             time.sleep(3600)
     return 0 if all(f.passed for f in features) else 1

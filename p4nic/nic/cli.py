@@ -82,7 +82,8 @@ def build_parser() -> UsageParser:
                         metavar="PORT@IFACE",
                         help="attach Linux interface IFACE as port PORT (raw socket, needs root); repeatable")
     parser.add_argument("--pcap", nargs="?", const=".", metavar="DIR",
-                        help="write <iface>_in.pcap / <iface>_out.pcap for every interface into DIR "
+                        help="write <iface>_in.pcap / <iface>_out.pcap for every interface "
+                             "(port<N>_in.pcap / port<N>_out.pcap for --packet-in ports) into DIR "
                              "(default: current directory)")
     parser.add_argument("--use-files", type=int, metavar="WAIT",
                         help="port X@NAME reads NAME_in.pcap and writes NAME_out.pcap; start after WAIT s")
@@ -206,9 +207,15 @@ def notes(opts: argparse.Namespace) -> list[str]:
     for flag in ("thrift_port", "nanolog", "notifications_addr"):
         if getattr(opts, flag) is not None:
             said.append(f"note: --{flag.replace('_', '-')} ignored: p4nic has no Thrift or nanomsg "
-                        "control service; use P4Runtime")
+                        "control service; use P4Runtime (p4nic tables, table-dump, counters "
+                        "instead of simple_switch_CLI)")
     if opts.packet_in and opts.interface:
         said.append("note: --interface options ignored because --packet-in is used")
+    if opts.pcap is not None and opts.use_files is not None:
+        said.append("note: --pcap adds nothing to --use-files: each port's NAME_in.pcap and "
+                    "NAME_out.pcap already hold what it received and sent")
+    elif opts.pcap is not None and not opts.packet_in and not opts.interface:
+        said.append("note: --pcap: no ports to capture (give -i PORT@IFACE or --packet-in)")
     if opts.no_p4 and opts.config:
         said.append("warning: ignoring input config as '--no-p4' was used")
     return said
@@ -297,9 +304,10 @@ def run(opts: argparse.Namespace) -> int:
         for port, name in opts.interface:
             print(f"Adding interface {name} as port {port}" + (" (files)" if opts.use_files is not None else ""))
     capture = None
-    if opts.pcap is not None and opts.interface and not opts.packet_in and opts.use_files is None:
+    if opts.pcap is not None and opts.use_files is None:
+        # nanomsg ports have no interface names: port<N>_in/_out.pcap, opened on first use
         try:
-            capture = PcapCapture(opts.pcap, dict(opts.interface))
+            capture = PcapCapture(opts.pcap, None if opts.packet_in else dict(opts.interface))
         except OSError as e:
             raise SwitchUsageError(f"cannot create '{e.filename}': {e.strerror}") from None
     dataplane = Dataplane(device, sources, cpu_port=opts.cpu_port, capture=capture, logger=logger,

@@ -25,6 +25,7 @@ from collections import Counter
 from . import packet as _packet
 from .hashing import make_hash
 from .program import HeaderType, Program, ProgramError, parse_hexstr
+from .trace import source_fragment, source_prefix
 
 # PktInstanceType, targets/simple_switch/simple_switch.h
 PKT_INSTANCE_TYPE_NORMAL = 0
@@ -284,7 +285,7 @@ class _Generator:
         self.layout.finish()
         self.L = self.layout
         if tracer is not None:
-            tracer.bind(program, self.layout)
+            tracer.bind(program, self.layout, state)
         self.ns = {
             "_PE": ParserError,
             "_Abort": PacketAbort,
@@ -714,6 +715,12 @@ class _Generator:
         if not isinstance(params, list):
             self.err(ctx, f"primitive {name}: 'parameters' must be a list")
         pctx = _Ctx(f"{ctx.where}, primitive '{name}'", ctx.params, ctx.parser)
+        if self.tracer is not None and in_action:
+            # actions.cpp: `file(line) Primitive fragment`, or `Primitive (no source info)`
+            si = prim.get("source_info")
+            text = (f"{source_prefix(si)}Primitive {source_fragment(si)}" if source_fragment(si)
+                    else "Primitive (no source info)")
+            w(f"_tr.trace(h, {text!r})")
         handler = getattr(self, "p_" + name.lstrip("_"), None)
         if handler is None:
             self.err(pctx, "unsupported primitive")
@@ -1132,7 +1139,8 @@ class _Generator:
         w(f"def {name}(h, d):")
         w.indent()
         if self.tracer is not None:
-            w(f"_tr.action(h, {action.name!r}, d)")
+            text = f"{source_prefix(action.source_info)}Action {action.name}"
+            w(f"_tr.trace(h, {text!r})")
         prims = action.primitives
         jumps = any(isinstance(p, dict) and p.get("op") in ("_jump", "_jump_if_zero")
                     for p in prims)
@@ -1211,6 +1219,7 @@ class _Generator:
         ckerr = L.std["standard_metadata.checksum_error"]
         w("def parse(h, data):")
         w.indent()
+        self.parser_name = parser.name
         w("n = len(data)")
         w("pos = 0")
         w(f"h[{perr}] = {self.errors['NoError']}")
@@ -1294,8 +1303,9 @@ class _Generator:
 
     def parse_state(self, s, states, w):
         ctx = _Ctx(f"parse state '{s.name}'", parser=True)
-        if self.tracer is not None:
-            w(f"_tr.parser_state(h, {s.name!r})")
+        tr = self.tracer is not None
+        if tr:
+            w(f"_tr.parser_state(h, {self.parser_name!r}, {s.name!r})")
         for i, op in enumerate(s.ops):
             self.parser_op(op, _Ctx(f"{ctx.where} op #{i}", parser=True), w)
         default = None
@@ -1306,9 +1316,15 @@ class _Generator:
             else:
                 cases.append(t)
         if not cases or not s.key:
+            if tr:
+                w(f"_tr.parser_no_switch(h, {s.name!r})")
+                w("_tr.bytes_parsed(h, pos)")
             self.goto_state(default.next_state if default else None, states, w)
             return
         widths = self.select_key(s.key, ctx, w)
+        if tr:
+            w(f"_tr.parser_key(h, {s.name!r}, _k, {sum((x + 7) // 8 for x in widths)})")
+            w("_tr.bytes_parsed(h, pos)")
         first = True
         for t in cases:
             if t.type == "hexstr":
@@ -1384,6 +1400,26 @@ class _Generator:
             terms.append(f"(_k{i} << {shift})" if shift else f"_k{i}")
         return "(" + " | ".join(terms) + ")"
 
+    def trace_parser_set(self, dst, src, ctx, w):
+        """parser.cpp's ParserOpSet lines, worded by the kind of source."""
+        def name(ref):
+            value = ref.get("value") if isinstance(ref, dict) else None
+            return ".".join(map(str, value)) if isinstance(value, list) else str(value)
+        text = f"Parser set: setting field '{name(dst)}' "
+        kind = src.get("type") if isinstance(src, dict) else None
+        after = ""
+        if kind == "field":
+            text += f"from field '{name(src)}' ("
+            after = ")"
+        elif kind == "hexstr":
+            text += "to "
+        elif kind == "lookahead":
+            off, width = self.lookahead_args(src.get("value"), ctx)
+            text += f"from lookahead ({off}, {width}), new value is "
+        else:
+            text += "from expression, new value is "
+        w(f"_tr.parser_set(h, {text!r}, {self.expr(dst, ctx).code}, {after!r})")
+
     def parser_op(self, op, ctx, w):
         if not isinstance(op, dict) or not isinstance(op.get("op"), str):
             self.err(ctx, f"bad parser op {op!r}")
@@ -1407,6 +1443,8 @@ class _Generator:
                 # ParserOpSet<ParserLookAhead>: checks nbytes from the current position
                 w(f"if n - pos < {nbytes}: raise _PE({self.errors['PacketTooShort']})")
             w(self.assign(dst, self.as_data(self.expr(src, ctx), ctx), ctx))
+            if self.tracer is not None:
+                self.trace_parser_set(ps[0], src, ctx, w)
         elif kind == "verify":
             if len(ps) != 2:
                 self.err(ctx, "verify takes 2 parameters")
@@ -1606,7 +1644,7 @@ class _Generator:
                 self.checksum(ck, w, verify=False)
         ctx = _Ctx(f"deparser '{dep.name}'")
         for i, prim in enumerate(dep.primitives):
-            self.primitive(prim, _Ctx(f"{ctx.where} primitive #{i}"), w)
+            self.primitive(prim, _Ctx(f"{ctx.where} primitive #{i}"), w, in_action=False)
         w("r = b''")
         for hname in dep.order:
             inst = self.p.headers[hname]
@@ -1625,6 +1663,8 @@ class _Generator:
                 w(f"_tr.emit(h, {hname!r})")
             if not inst.metadata:
                 w.dedent()
+        if self.tracer is not None:
+            w(f"_tr.deparser_done(h, {dep.name!r})")
         w(f"return r + h[{self.reg('PAYLOAD')}]")
         w.dedent()
 
@@ -1729,6 +1769,10 @@ class _Generator:
                     w.indent()
                     w("b = b(h)")
                     w.dedent()
+            if exits and self.tracer is not None:
+                w(f"if h[{self.reg('EXIT')}]: _tr.pipeline_exit(h)")
+            if self.tracer is not None:
+                w(f"_tr.pipeline_end(h, {pipe.name!r})")
             if exits:
                 # the exit flag lasts one pipeline (simple_switch.cpp resets it after ingress)
                 w(f"h[{self.reg('EXIT')}] = 0")
@@ -1835,8 +1879,11 @@ class _Generator:
             ctx = _Ctx(f"conditional '{name}'")
             cond = self.boolean(c.expression, ctx)
             if self.tracer is not None:
+                # conditionals.cpp: `file(line) Condition "fragment" (name) is true`
+                shown = source_fragment(c.source_info) or name
+                text = f'{source_prefix(c.source_info)}Condition "{shown}" ({name}) is '
                 w(f"_c = bool({cond.code})")
-                w(f"_tr.condition(h, {name!r}, _c)")
+                w(f"_tr.condition(h, {text!r}, _c)")
                 cond = Val("_c", "bool")
             if c.true_next == c.false_next:
                 self.goto_node(c.true_next, w, stop)
@@ -1898,8 +1945,7 @@ class _Generator:
             lk = self.bind(mt.lookup, f"lk_{t.name}")
             if tr:
                 w(f"_k = ({', '.join(keys)},)")
-                names = self.bind(tuple(k.name for k in t.key), f"keys_{t.name}")
-                w(f"_tr.lookup(h, {t.name!r}, {names}, _k)")
+                w(f"_tr.lookup(h, {t.name!r}, _k)")
                 w(f"_e = {lk}(_k{selector})")
             else:
                 w(f"_e = {lk}(({', '.join(keys)},){selector})")
@@ -1911,7 +1957,7 @@ class _Generator:
             if t.direct_meters is not None:
                 self.direct_meter(t, mt, w, ctx)
             if tr:
-                w(f"_tr.table(h, {t.name!r}, _e)")
+                w(f"_tr.hit(h, {t.name!r}, _e)")
             w("_a = _e.action_id")
             if t.type == "indirect_ws":  # an empty group runs no action
                 w("if _a is not None: _ACT[_a](h, _e.args)")
@@ -1925,7 +1971,7 @@ class _Generator:
             w("else:")
             w.indent()
         if tr and not keys:
-            w(f"_tr.lookup(h, {t.name!r}, (), ())")
+            w(f"_tr.lookup(h, {t.name!r}, ())")
         default = t.default_entry or {}
         if not keys and default.get("action_const") and default.get("action_entry_const"):
             # A keyless table with a const default (p4c's way to call an action directly):
@@ -1933,7 +1979,7 @@ class _Generator:
             aid = default["action_id"]
             args = tuple(parse_hexstr(v, ctx.where) for v in default.get("action_data", []))
             if tr:
-                w(f"_tr.table(h, {t.name!r}, None)")
+                w(f"_tr.miss(h, {t.name!r}, {aid}, {args!r})")
             w(f"_act_{aid}(h, {args!r})")
             if self.action_exits(aid):
                 w(f"if h[{self.reg('EXIT')}]: return None")
@@ -1947,7 +1993,7 @@ class _Generator:
         else:
             w(f"_e = {T}.default_entry")
             if tr:
-                w(f"_tr.table(h, {t.name!r}, None)")
+                w(f"_tr.miss(h, {t.name!r}, _e.action_id, _e.args)")
             w("_a = _e.action_id")
             w("if _a is not None:")
             w.indent()

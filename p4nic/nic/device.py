@@ -42,6 +42,7 @@ class Device:
         self.state: Optional[RuntimeState] = None
         self.compiled = None
         self.on_digest: Optional[Callable] = None
+        self.tracer: Optional[Tracer] = None   # the loaded program's, when there is a logger
         self._flow: Optional[V1Model] = None
 
     def load(self, bmv2_json) -> None:
@@ -58,6 +59,7 @@ class Device:
         flow = V1Model(compiled, state, drop_port=self.drop_port,
                        priority_queues=self.priority_queues, tracer=tracer)
         self.program, self.state, self.compiled, self._flow = program, state, compiled, flow
+        self.tracer = tracer
 
     def process(self, batch) -> list:
         """Run [(ingress_port, bytes)] through the pipeline; returns [(egress_port, bytes)].

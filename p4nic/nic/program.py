@@ -141,6 +141,7 @@ class Action:
     id: int
     params: list  # (name, bitwidth)
     primitives: list
+    source_info: Optional[dict] = None  # JSON source_info, for the trace
 
 
 @dataclass
@@ -180,6 +181,7 @@ class Conditional:
     expression: object
     true_next: Optional[str]
     false_next: Optional[str]
+    source_info: Optional[dict] = None  # JSON source_info, for the trace
 
 
 @dataclass
@@ -583,7 +585,7 @@ class _Loader:
             prims = _get(aj, "primitives", list, where, [])
             if aid in out:
                 raise ProgramError(f"{where}: duplicate action id {aid}")
-            out[aid] = Action(name, aid, params, prims)
+            out[aid] = Action(name, aid, params, prims, aj.get("source_info"))
         return out
 
     def _pipeline(self, pj) -> Pipeline:
@@ -648,7 +650,8 @@ class _Loader:
                 raise ProgramError(f"{cw}: missing attribute 'expression'")
             conds[cname] = Conditional(cname, _get(cj, "id", int, cw), cj["expression"],
                                        _get(cj, "true_next", str, cw, None),
-                                       _get(cj, "false_next", str, cw, None))
+                                       _get(cj, "false_next", str, cw, None),
+                                       cj.get("source_info"))
         for cj in _get(pj, "action_calls", list, where, []):
             cname = _get(cj, "name", str, f"{where} action_calls")
             cw = f"action call '{cname}'"

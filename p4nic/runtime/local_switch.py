@@ -1,19 +1,24 @@
 """Run a P4 program on a local switch process, as a test harness, `p4nic up` or a script needs it.
 
-    with LocalSwitch.from_p4("p4src/vnic.p4", workdir) as switch:
+    with LocalSwitch.pipeline("vnic", workdir) as switch:      # a pipeline p4nic ships
         switch.grpc_addr, switch.packet_socket, switch.json_path, switch.p4info_path
+    with LocalSwitch.from_p4("my_prog.p4", workdir) as switch:  # any P4 program
 
 `LocalSwitch` is a `p4nic switch` process; `Bmv2Switch` is BMv2's `simple_switch_grpc`, started
 with the same options. Either serves P4Runtime on a local port and its packet ports on a nanomsg
-socket (PTF's `nn` platform), so it is reached exactly as the other would be.
+socket (PTF's `nn` platform), so it is reached exactly as the other would be. A shipped pipeline
+comes from p4nic.pipelines (so this works from any directory after a plain install); another
+program is compiled with `p4nic compile`.
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,6 +27,7 @@ import grpc
 P4NIC = [sys.executable, "-m", "p4nic.cli"]
 LISTENING = re.compile(r"Server listening on (\S+:\d+)")
 BMV2_SWITCH = "simple_switch_grpc"
+MAX_SOCKET_PATH = 100   # a Unix socket path holds at most 107 bytes
 
 
 class LocalSwitchError(RuntimeError):
@@ -42,6 +48,25 @@ def compile_p4(source, outdir) -> tuple:
     return json_path, p4info_path
 
 
+def write_pipeline(name: str, outdir) -> tuple:
+    """The shipped pipeline `name` (p4nic.pipelines, compiled once per process) written to
+    outdir: (BMv2 JSON path, P4Info text path)."""
+    from p4nic import pipelines
+    return write_compiled(pipelines.compiled(name), name, outdir)
+
+
+def write_compiled(result, name: str, outdir) -> tuple:
+    """An in-process CompileResult written to outdir as NAME.json and NAME.p4info.txtpb."""
+    from p4nic.compiler.cli import serialize_p4info
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    json_path = outdir / f"{name}.json"
+    p4info_path = outdir / f"{name}.p4info.txtpb"
+    json_path.write_text(json.dumps(result.bmv2_json))
+    p4info_path.write_bytes(serialize_p4info(result.p4info, "text"))
+    return json_path, p4info_path
+
+
 def free_local_port() -> int:
     """A TCP port on 127.0.0.1 nobody listens on now (for a server that cannot bind port 0)."""
     with socket.socket() as probe:
@@ -52,15 +77,19 @@ def free_local_port() -> int:
 class SwitchProcess:
     """A switch process with a P4Runtime server and a nanomsg packet socket.
 
-    Subclasses give the command line; this class starts it with its output in `log_path`,
-    waits until both the gRPC server and the packet socket are up, and stops it."""
+    Subclasses give the command line (a function of the packet socket's address); this class
+    starts it with its output in `log_path`, waits until both the gRPC server and the packet
+    socket are up, and stops it."""
 
-    def __init__(self, command: list, workdir, name: str, grpc_addr: str | None,
+    def __init__(self, command, workdir, name: str, grpc_addr: str | None,
                  start_timeout: float):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.socket_file = self.workdir / f"{name}.ipc"
-        self.packet_socket = f"ipc://{self.socket_file}"
+        socket_file = self.workdir / f"{name}.ipc"
+        if len(str(socket_file)) > MAX_SOCKET_PATH:   # a deep work directory
+            socket_file = Path(tempfile.mkdtemp(prefix="p4nic-")) / socket_file.name
+        self.socket_file = socket_file
+        self.packet_socket = f"ipc://{socket_file}"
         self.log_path = self.workdir / f"{name}.switch.log"
         self.grpc_addr = grpc_addr
         with open(self.log_path, "w") as log:
@@ -70,8 +99,8 @@ class SwitchProcess:
         while not self._ready():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise LocalSwitchError(f"{command(self.packet_socket)[0]} did not start:\n"
-                                       + self.log_path.read_text()[-2000:])
+                raise LocalSwitchError(f"{Path(command(self.packet_socket)[0]).name} did not "
+                                       "start:\n" + self.log_path.read_text()[-2000:])
             time.sleep(0.05)
 
     def _ready(self) -> bool:
@@ -97,6 +126,8 @@ class SwitchProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.socket_file.parent != self.workdir:
+            shutil.rmtree(self.socket_file.parent, ignore_errors=True)
 
     def __enter__(self):
         return self
@@ -107,11 +138,12 @@ class SwitchProcess:
 
 class LocalSwitch(SwitchProcess):
     """A `p4nic switch` process running `json_path`, or no program with json_path None (push
-    one over P4Runtime); it serves P4Runtime on `grpc_addr` (default: a free local port)."""
+    one over P4Runtime); it serves P4Runtime on `grpc_addr` (default: a free local port).
+    `switch_args` are further `p4nic switch` options (e.g. ["--pcap", DIR])."""
 
     def __init__(self, json_path, workdir, p4info_path=None, cpu_port: int = 255,
-                 device_id: int = 0, start_timeout: float = 60.0, name: str | None = None,
-                 grpc_addr: str = "127.0.0.1:0"):
+                 device_id: int = 0, start_timeout: float = 60.0, switch_args=(),
+                 name: str | None = None, grpc_addr: str = "127.0.0.1:0"):
         self.json_path = Path(json_path) if json_path else None
         self.p4info_path = Path(p4info_path) if p4info_path else None
         self.cpu_port = cpu_port
@@ -120,7 +152,7 @@ class LocalSwitch(SwitchProcess):
 
         def command(packet_socket):
             return P4NIC + ["switch", *program, "--packet-in", packet_socket,
-                            "--device-id", str(device_id), "--",
+                            "--device-id", str(device_id), *switch_args, "--",
                             "--grpc-server-addr", grpc_addr, "--cpu-port", str(cpu_port)]
 
         fixed = None if grpc_addr.endswith(":0") else grpc_addr
@@ -129,6 +161,14 @@ class LocalSwitch(SwitchProcess):
     @classmethod
     def from_p4(cls, source, workdir, **kwargs) -> "LocalSwitch":
         json_path, p4info_path = compile_p4(source, workdir)
+        return cls(json_path, workdir, p4info_path=p4info_path, **kwargs)
+
+    @classmethod
+    def pipeline(cls, name: str, workdir, **kwargs) -> "LocalSwitch":
+        """A switch running the shipped pipeline `name` ("vnic" or "pnic"); its JSON and
+        P4Info are written to workdir. The program is only loaded: push it with
+        Connection.set_pipeline(switch.p4info_path, switch.json_path.read_bytes())."""
+        json_path, p4info_path = write_pipeline(name, workdir)
         return cls(json_path, workdir, p4info_path=p4info_path, **kwargs)
 
 

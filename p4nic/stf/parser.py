@@ -5,6 +5,8 @@ p4c's tools/stf/stf_lexer.py and stf_parser.py plus the BMv2 extensions of
 backends/bmv2/bmv2stf.py:
 
     add TABLE [PRIORITY] FIELD:VALUE ... ACTION(PARAM:VALUE, ...) [= NAME]
+                                    (VALUE/LEN for lpm; VALUE&&&MASK for ternary, as
+                                    simple_switch_CLI writes it)
     setdefault TABLE ACTION(PARAM:VALUE, ...)
     packet PORT HEX...              expect PORT [HEX...]   (`*` any nibble, final `$` exact length)
     no_packet | wait | remove all
@@ -28,6 +30,14 @@ class STFError(Exception):
     """A line of an STF file that cannot be read; the message names file:line."""
 
 
+@dataclass(frozen=True)
+class Masked:
+    """A ternary key value written VALUE&&&MASK (both still text)."""
+
+    value: str
+    mask: str
+
+
 @dataclass
 class Command:
     """One STF command: `name` (lower case), its arguments, and where it was written."""
@@ -42,7 +52,7 @@ TOKEN = re.compile(r"""
       (?P<string>"[^"]+")
     | (?P<number>0[xX][0-9a-fA-F*]+|0[bB][01*]+|[0-9]+(?:\.[0-9]+)?)
     | (?P<name>[A-Za-z_$][A-Za-z_$0-9]*(?:\[[0-9]+\])?(?:\.[A-Za-z_$][A-Za-z_$0-9]*(?:\[[0-9]+\])?)*)
-    | (?P<op>==|!=|<=|>=|[<>():,/=])
+    | (?P<op>&&&|==|!=|<=|>=|[<>():,/=])
     )""", re.VERBOSE)
 PACKET_DATA = re.compile(r"[0-9a-fA-F]+")
 EXPECT_DATA = re.compile(r"[0-9a-fA-F*]+\$?|\$")
@@ -172,6 +182,9 @@ def parse_add(tokens: Tokens, number: int) -> Command:
         if tokens.at("op", "/"):
             tokens.take("op", "/")
             value = (value, tokens.take("number", what="a prefix length"))
+        elif tokens.at("op", "&&&"):
+            tokens.take("op", "&&&")
+            value = Masked(value, tokens.take("number", what="a mask"))
         matches.append((key, value))
     if not matches:
         raise STFError(f"{tokens.where}: add needs at least one FIELD:VALUE key")

@@ -14,7 +14,7 @@ Semantics follow p4c's backends/bmv2/bmv2stf.py, which drives simple_switch:
 from dataclasses import dataclass, field
 
 from p4nic.nic.tables import LPM, OPTIONAL, RANGE, TERNARY, MatchTable, TableError
-from p4nic.stf.parser import Command
+from p4nic.stf.parser import Command, Masked
 
 
 class STFRunError(Exception):
@@ -113,6 +113,11 @@ def key_field_index(table, wanted: str, where: str) -> int:
 
 def match_value(kind: str, bitwidth: int, value, where: str):
     """An STF key value as the MatchValue our tables take for a field of `kind`."""
+    if isinstance(value, Masked):  # VALUE&&&MASK
+        if kind != TERNARY:
+            raise STFRunError(f"{where}: VALUE&&&MASK is only for ternary keys")
+        mask = parse_number(value.mask, where) & ((1 << bitwidth) - 1)
+        return parse_number(value.value, where) & mask, mask
     if isinstance(value, tuple):  # VALUE/LEN
         if kind != LPM:
             raise STFRunError(f"{where}: VALUE/LEN is only for lpm keys")

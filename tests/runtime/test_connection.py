@@ -1,6 +1,5 @@
 """Connection + EntityBuilder against a real P4Runtime server: `p4nic switch` running vnic.p4,
 reached over gRPC as any controller would reach it."""
-from pathlib import Path
 
 import grpc
 import pytest
@@ -10,22 +9,14 @@ from scapy.layers.l2 import Ether
 
 from p4nic.runtime.connection import Connection, P4RuntimeClientError, WriteError
 from p4nic.runtime.entities import EntityBuilder
-from p4nic.runtime.local_switch import LocalSwitch, LocalSwitchError, compile_p4
+from p4nic.runtime.local_switch import LocalSwitch
 from p4nic.runtime.nicdefs import PKT_OUT_INJECT, REASON_ACL, FLOW_EVENT_TCP_CLOSE
-
-VNIC = Path(__file__).resolve().parents[2] / "p4src" / "vnic.p4"
-
 
 @pytest.fixture(scope="module")
 def switch(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("vnic")
-    try:
-        json_path, p4info_path = compile_p4(VNIC, workdir)
-    except LocalSwitchError as exc:
-        pytest.fail(f"`p4nic compile` cannot build p4src/vnic.p4: {exc}")
-    with LocalSwitch(json_path, workdir, p4info_path=p4info_path) as running:
+    with LocalSwitch.pipeline("vnic", tmp_path_factory.mktemp("vnic")) as running:
         with Connection(running.grpc_addr, election_id=(0, 1)) as conn:
-            conn.set_pipeline(p4info_path, json_path.read_bytes())
+            conn.set_pipeline(running.p4info_path, running.json_path.read_bytes())
         yield running
 
 

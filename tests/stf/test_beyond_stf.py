@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from p4.v1 import p4runtime_pb2 as pb
 
-from p4nic.demo.wire import PacketWire
+from p4nic.runtime.wire import PacketWire
 from p4nic.nic.ports.pcap import PcapWriter, read_pcap
 from p4nic.runtime.connection import Connection
 from p4nic.runtime.entities import EntityBuilder

@@ -15,9 +15,29 @@ JSON_VERSION = [2, 23]
 def source_info(loc) -> dict | None:
     if loc is None:
         return None
-    fragment = loc.text.strip() if loc.text else ""
     return {"filename": loc.file, "line": loc.line, "column": loc.column,
-            "source_fragment": fragment}
+            "source_fragment": source_fragment(loc.text or "", loc.column)}
+
+
+def source_fragment(line: str, column: int) -> str:
+    """The construct starting at `column` of its source line, as p4c's source_fragment: up to
+    a `;`, `{` or `}` outside brackets, or the bracket that closes an enclosing one
+    (`hdr.ipv4.isValid()` out of `if (hdr.ipv4.isValid()) {`). Locations carry no end, so the
+    fragment ends with the line at the latest."""
+    text = line[max(column - 1, 0):]
+    depth = 0
+    for i, char in enumerate(text):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            if depth == 0:
+                text = text[:i]
+                break
+            depth -= 1
+        elif char in ";{}" and depth == 0:
+            text = text[:i]
+            break
+    return text.strip() or line.strip()
 
 
 def with_source(obj: dict, loc) -> dict:

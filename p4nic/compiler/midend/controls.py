@@ -322,7 +322,7 @@ class ControlLowering:
         false_next = else_first()
         true_next = then_first()
         cond_node = ir.Conditional(self.ctx.names.fresh("node"), expr, true_next, false_next,
-                                   s.loc)
+                                   getattr(s.cond, "loc", None) or s.loc)   # p4c: the condition
         self.pipeline.conditionals.append(cond_node)
         if pre:
             return self.hidden_table(resolve_jumps(pre), s.loc, cond_node.name)

@@ -72,6 +72,7 @@ class Entities:
         self.entry_extras: dict = {}
         self.default_extras: dict = {}        # table id -> TableEntry (modified default entries)
         self.digest_configs: dict = {}        # digest id -> DigestEntry.Config
+        self.trace = None                     # nic.trace.Tracer: control-plane log lines
 
     # -- role checks --------------------------------------------------------------------------
 
@@ -91,10 +92,75 @@ class Entities:
         writer = getattr(self, f"write_{kind}", None) if kind else None
         if writer is None:
             raise unimplemented(f"writing {kind or 'an empty entity'} is not supported")
+        message = getattr(update.entity, kind)
+        removed = self.entry_of(message) if self.trace and update.type == DELETE else None
         try:
-            writer(update.type, getattr(update.entity, kind), role)
+            writer(update.type, message, role)
         except TableError as exc:
             raise state_error(exc) from None
+        if self.trace is not None:
+            self.log_write(update.type, kind, message, removed)
+
+    # -- control-plane log (BMv2's lines for the same changes) ----------------------------------
+
+    def entry_of(self, message):
+        """The table entry a TableEntry message names (None for other entities, or none)."""
+        if not isinstance(message, p4runtime_pb2.TableEntry) or message.is_default_action:
+            return None
+        try:
+            table = self.index.table(message.table_id)
+            match = self.decode_match(table, message.match)
+        except P4RuntimeError:
+            return None
+        return self.match_table(table).find(match, message.priority or None)
+
+    def log_write(self, kind, entity_kind: str, message, removed) -> None:
+        """What match_tables.cpp, action_profile.cpp and simple_pre.cpp log for the change."""
+        trace = self.trace
+        if entity_kind == "table_entry":
+            mt = self.match_table(self.index.table(message.table_id))
+            if message.is_default_action:
+                if message.HasField("action"):
+                    trace.default_set(mt.name, *mt.default_action)
+                else:
+                    trace.default_reset(mt.name, *(mt.default_action or (None, ())))
+            elif kind == DELETE:
+                trace.entry_removed(mt.name, removed.handle if removed else "?")
+            else:
+                entry = self.entry_of(message)
+                if entry is not None:
+                    (trace.entry_added if kind == INSERT else trace.entry_modified)(mt.name, entry)
+        elif entity_kind == "action_profile_member":
+            name = self.index.lookup("action_profiles", message.action_profile_id).name
+            verb = {INSERT: "Added", MODIFY: "Modified", DELETE: "Removed"}[kind]
+            where = "to" if kind == INSERT else "from"
+            trace.control(f"{verb} member {message.member_id} {where} action profile '{name}'")
+        elif entity_kind == "action_profile_group":
+            name = self.index.lookup("action_profiles", message.action_profile_id).name
+            if kind == DELETE:
+                trace.control(f"Removed group {message.group_id} from action profile '{name}'")
+                return
+            if kind == INSERT:
+                trace.control(f"Created group {message.group_id} in action profile '{name}'")
+            for member in message.members:
+                trace.control(f"Added member {member.member_id} to group {message.group_id} "
+                              f"in action profile '{name}'")
+        elif entity_kind == "packet_replication_engine_entry":
+            which = message.WhichOneof("type")
+            if which == "multicast_group_entry":
+                gid = message.multicast_group_entry.multicast_group_id
+                verb = {INSERT: "created", MODIFY: "updated", DELETE: "deleted"}[kind]
+                trace.control(f"mgrp node {verb} for mgid {gid}")
+                for replica in message.multicast_group_entry.replicas:
+                    if kind != DELETE:
+                        trace.control(f"node created for rid {replica.instance} "
+                                      f"(port {replica.egress_port}), associated with mgid {gid}")
+            else:
+                sid = message.clone_session_entry.session_id
+                verb = {INSERT: "created", MODIFY: "modified", DELETE: "deleted"}[kind]
+                ports = [r.egress_port for r in message.clone_session_entry.replicas]
+                trace.control(f"Clone session {sid} {verb}" + (f": ports {ports}" if ports
+                                                                else ""))
 
     def inverse(self, update: p4runtime_pb2.Update) -> list:
         """The updates that undo `update` if applied right after it (for batch rollback).

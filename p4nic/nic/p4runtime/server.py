@@ -157,6 +157,13 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
             self.pipeline, self.entities, self.saved = pipeline, entities, None
             self.packet_io = PacketIO(pipeline.index.packet_out, pipeline.index.packet_in)
             self.digests.clear()
+            entities.trace = getattr(self.device, "tracer", None)   # control-plane lines
+            if entities.trace is not None:
+                p4info = pipeline.index.p4info
+                entities.trace.control(
+                    f"P4Runtime: forwarding pipeline config committed on device "
+                    f"{self.device_id}: {len(p4info.tables)} tables, {len(p4info.actions)} "
+                    f"actions, {len(state)} entities kept")
 
     def GetForwardingPipelineConfig(self, request, context):
         try:

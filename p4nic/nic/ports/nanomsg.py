@@ -39,6 +39,8 @@ PORT_STATUS_UP = 1
 
 INFO_STATUS_NOT_SUPPORTED = 1
 
+PORT_LIMIT = 512  # v1model ports are bit<9>
+
 # Messages nng may hold per direction before a send would block, and messages the sender thread
 # may hold on top; a slow peer loses packets past this, like a full NIC ring.
 QUEUE_DEPTH = 4096
@@ -108,6 +110,12 @@ class NanomsgPorts:
             return None
         kind, port, more = HEADER.unpack_from(msg)
         if kind == MSG_PACKET_IN:
+            if not 0 <= port < PORT_LIMIT:
+                # BMv2 would store the number into the 9-bit ingress_port and run the packet as
+                # port (port % 512), silently; a clear drop is kinder to a test that mistyped it.
+                self.log.error("nanomsg: packet on port %d dropped: ports are 0..%d "
+                               "(v1model's 9-bit port)", port, PORT_LIMIT - 1)
+                return None
             payload = msg[HEADER.size:]
             if more != len(payload):
                 self.log.warning("nanomsg: packet on port %d says %d bytes, carries %d",

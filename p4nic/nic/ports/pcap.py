@@ -85,23 +85,37 @@ def write_batch(writers: dict[int, PcapWriter], batch: list[tuple[int, bytes]]) 
 
 
 class PcapCapture:
-    """`--pcap DIR`: every packet a port receives or sends, in DIR/<iface>_in.pcap and _out.pcap.
+    """`--pcap DIR`: every packet a port receives or sends, in DIR/<name>_in.pcap and _out.pcap.
 
     Names follow BMv2 (src/bm_sim/switch.cpp): one file per direction, named after the
-    interface given with `-i PORT@IFACE`.
+    interface given with `-i PORT@IFACE`. Ports without an interface name (every port of a
+    `--packet-in` nanomsg socket) are named `port<N>`, their files opened on the port's first
+    packet; BMv2 writes no capture in that mode.
     """
 
-    def __init__(self, directory: str, interfaces: dict[int, str]):
-        self._in = {port: PcapWriter(os.path.join(directory, f"{name}_in.pcap"))
-                    for port, name in interfaces.items()}
-        self._out = {port: PcapWriter(os.path.join(directory, f"{name}_out.pcap"))
-                     for port, name in interfaces.items()}
+    def __init__(self, directory: str, interfaces: dict[int, str] | None = None):
+        self._directory = directory
+        self._names = dict(interfaces or {})
+        self._in = {port: self._open(port, "in") for port in self._names}
+        self._out = {port: self._open(port, "out") for port in self._names}
+        self._any_port = interfaces is None
+
+    def _open(self, port: int, direction: str) -> PcapWriter:
+        name = self._names.get(port, f"port{port}")
+        return PcapWriter(os.path.join(self._directory, f"{name}_{direction}.pcap"))
+
+    def _write(self, writers: dict, direction: str, batch: list[tuple[int, bytes]]) -> None:
+        if self._any_port:
+            for port, _ in batch:
+                if port not in writers:
+                    writers[port] = self._open(port, direction)
+        write_batch(writers, batch)
 
     def received(self, batch: list[tuple[int, bytes]]) -> None:
-        write_batch(self._in, batch)
+        self._write(self._in, "in", batch)
 
     def sent(self, batch: list[tuple[int, bytes]]) -> None:
-        write_batch(self._out, batch)
+        self._write(self._out, "out", batch)
 
     def close(self) -> None:
         for writer in (*self._in.values(), *self._out.values()):

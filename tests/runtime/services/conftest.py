@@ -10,7 +10,7 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from p4nic.demo.host import NicController
-from p4nic.demo.wire import PacketWire
+from p4nic.runtime.wire import PacketWire
 from p4nic.runtime.local_switch import LocalSwitch, LocalSwitchError, compile_p4
 from p4nic.runtime.nicdefs import PKT_OUT_DIRECT
 from svc_helpers import DEADLINE
