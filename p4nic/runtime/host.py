@@ -68,6 +68,7 @@ class Host:
         self.bmv2 = bmv2
         self.log = logger or logging.getLogger("p4nic.host")
         self.nics: dict[str, RunningNic] = {}
+        self.controllers: dict[str, Connection] = {}   # the host's own controller of each NIC
         self.vswitch: VSwitch | None = None
         self.compiler = "p4nic compile"
 
@@ -127,11 +128,21 @@ class Host:
         except LocalSwitchError as exc:
             raise HostError(f"NIC {spec.name}: {exc}") from None
 
-    @staticmethod
-    def _push(nic: RunningNic) -> None:
-        with Connection(nic.switch.grpc_addr, device_id=nic.spec.device_id,
-                        election_id=nic.spec.election_id) as conn:
-            conn.set_pipeline(nic.p4info_path, nic.json_path.read_bytes())
+    def _push(self, nic: RunningNic) -> None:
+        """Open the host's controller of the NIC (default role, the NIC's election id) and
+        push the pipeline with it. Everything the host writes later goes through it, so the
+        host stays the NIC's primary controller."""
+        old = self.controllers.pop(nic.spec.name, None)
+        if old is not None:
+            old.close()
+        conn = Connection(nic.switch.grpc_addr, device_id=nic.spec.device_id,
+                          election_id=nic.spec.election_id)
+        self.controllers[nic.spec.name] = conn
+        conn.set_pipeline(nic.p4info_path, nic.json_path.read_bytes())
+
+    def controller(self, name: str) -> Connection:
+        """The host's controller of NIC `name` (it stays open until stop())."""
+        return self.controllers[name]
 
     def restart_dead(self) -> list:
         """Start again, on the same P4Runtime address and sockets, every NIC whose process
@@ -165,6 +176,9 @@ class Host:
         if self.vswitch is not None:
             self.vswitch.stop()
             self.vswitch = None
+        for conn in self.controllers.values():
+            conn.close()
+        self.controllers = {}
         for nic in self.nics.values():
             nic.switch.stop()
         self.nics = {}

@@ -152,43 +152,44 @@ def translated_match(entry: FlowEntry) -> dict:
     return match
 
 
+def _entry_key(table, entry) -> FlowKey:
+    """The flow key of a `services.flow_table` entry read back from a NIC."""
+    names = {f.id: f.name.split(".")[-1] for f in table.match_fields}
+    return FlowKey.from_fields({names[m.field_id]: m.exact.value for m in entry.match})
+
+
 def _key_values(match: dict) -> dict:
     """Flow-table match fields as the P4Info match-field names other tables use."""
     return {f"meta.{name}": to_int(match[name], name)
             for name in ("src_addr", "dst_addr", "sport", "dport")}
 
 
-def _match_bytes(builder: EntityBuilder, match: dict) -> bytes:
-    return builder.table_entry(FLOW_TABLE, match).SerializeToString(deterministic=True)
-
-
 class Nic:
-    """The manager's view of one NIC: its default-role connection and entry builder."""
+    """The manager's view of one NIC: a controller connection (default role) and its entry
+    builder. `connect` returns the NIC's current controller, or raises P4RuntimeClientError
+    while there is none; whoever opened the connection closes it."""
 
     def __init__(self, name: str, connect, builder: EntityBuilder):
         self.name = name
-        self.connect = connect          # () -> Connection; called again after the NIC went away
+        self.connect = connect
         self.builder = builder
         self.conn = None
         self.up = False
-        self.tables: dict = {}          # short name -> (P4Info table, [TableEntry]) read last
 
     def open(self) -> bool:
         try:
             self.conn = self.connect()
-        except P4RuntimeClientError as exc:
-            log.debug("%s: cannot connect: %s", self.name, exc)
+        except (P4RuntimeClientError, KeyError) as exc:
+            log.debug("%s: no controller connection: %s", self.name, exc)
             self.conn, self.up = None, False
             return False
-        self.up = True
-        return True
+        self.up = self.conn.stream_error is None
+        return self.up
 
     def alive(self) -> bool:
         return self.up and self.conn is not None and self.conn.stream_error is None
 
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
+    def release(self) -> None:
         self.conn, self.up = None, False
 
 
@@ -209,7 +210,7 @@ class OffloadManager:
         self.events: list = []           # recent moves, newest last (for `p4nic status`)
         self._stop = threading.Event()
         self._threads: list = []
-        self.idle_timeout_ns = int(policy.idle_timeout_s * 1e9)
+        self.idle_timeout_ns = int(policy.offload.idle_timeout_s * 1e9)
 
     # -- lifetime -----------------------------------------------------------------------------
 
@@ -339,8 +340,8 @@ class OffloadManager:
             return
         if pnic.up and not pnic.alive():
             log.warning("PNIC %s went away: its flows fall back to the VNIC", pnic.name)
-            pnic.close()
-            for flow in self.flows.values():
+            pnic.release()
+            for flow in list(self.flows.values()):
                 if flow.tier == PNIC:
                     self._pnic_to_vnic(flow, "the PNIC went away", pnic_alive=False)
         if not pnic.up and pnic.open():
@@ -363,30 +364,27 @@ class OffloadManager:
     # -- reading counters ---------------------------------------------------------------------
 
     def _read_counters(self) -> None:
+        """Every flow-table entry's counter on each NIC, in one Read per NIC."""
         for nic in self._nics():
             if not nic.alive():
                 continue
-            query = nic.builder.table_entry(FLOW_TABLE)
+            table = nic.builder.names.table(FLOW_TABLE)
+            query = p4runtime_pb2.TableEntry(table_id=table.preamble.id)
             query.counter_data.SetInParent()
             try:
                 found = nic.conn.read(query)
             except P4RuntimeClientError as exc:
                 log.debug("%s: flow-table read failed: %s", nic.name, exc)
                 continue
-            counters = {}
-            for entity in found:
-                entry = entity.table_entry
-                counter = (entry.counter_data.packet_count, entry.counter_data.byte_count)
-                entry.ClearField("counter_data")
-                entry.ClearField("action")
-                entry.ClearField("idle_timeout_ns")
-                entry.ClearField("metadata")
-                counters[entry.SerializeToString(deterministic=True)] = counter
+            counters = {_entry_key(table, entity.table_entry):
+                        (entity.table_entry.counter_data.packet_count,
+                         entity.table_entry.counter_data.byte_count) for entity in found}
+            on_vnic = nic is self.vnic
             for flow in self.flows.values():
                 for installed in self._installed(flow):
-                    if (installed.nic == VNIC) != (nic is self.vnic):
+                    if (installed.nic == VNIC) != on_vnic:
                         continue
-                    counter = counters.get(_match_bytes(nic.builder, installed.match))
+                    counter = counters.get(FlowKey.from_fields(installed.match))
                     if counter is not None:
                         installed.quiet = installed.quiet + 1 if counter == installed.counter else 0
                         installed.counter = counter
@@ -470,7 +468,7 @@ class OffloadManager:
             info = nic.builder.names.table(name)
         except ValueError:
             return None, []
-        found = nic.conn.read(nic.builder.table_entry(name))
+        found = nic.conn.read(p4runtime_pb2.TableEntry(table_id=info.preamble.id))
         return info, [entity.table_entry for entity in found]
 
     def _count(self, tier: str) -> int:
@@ -531,7 +529,9 @@ class OffloadManager:
         except P4RuntimeClientError as exc:
             log.error("VNIC refused a pass-through for %s: %s", flow.key, exc)
         for side in tx:
-            passing[side] = flow.serving[side]
+            entry = flow.serving[side]
+            entry.action, entry.params = "svc_allow", {"ct_state": entry.params.get("ct_state", 0)}
+            passing[side] = entry
         for side in rx:      # RX (3): the VNIC's own entry drains, then goes
             if side in passing:
                 flow.draining.append(flow.serving[side])
@@ -547,15 +547,22 @@ class OffloadManager:
         serving, inserts, modifies, drained = {}, [], [], []
         for side, on_pnic in flow.serving.items():
             passing = flow.passing.get(side)
-            entry = Installed(VNIC, side, on_pnic.match, on_pnic.action, on_pnic.params,
-                              totals[side], totals[side])
-            if passing is not None and passing.match == on_pnic.match:
-                entry.preset, entry.counter = passing.preset, passing.counter
-                modifies.append(entry)                 # TX, or untranslated RX: one MODIFY
+            # the VNIC may still hold the side's own key: a pass-through (TX, untranslated
+            # RX) or its old entry, still draining; that entry takes the action back
+            held = [e for e in [passing, *flow.draining]
+                    if e is not None and e.match == on_pnic.match]
+            if held:
+                entry = held[0]
+                if entry in flow.draining:
+                    flow.draining.remove(entry)
+                entry.action, entry.params = on_pnic.action, on_pnic.params
+                modifies.append(entry)
             else:
+                entry = Installed(VNIC, side, on_pnic.match, on_pnic.action, on_pnic.params,
+                                  totals[side], totals[side])
                 inserts.append(entry)                  # translated RX: a new entry
-                if passing is not None:
-                    drained.append(passing)
+            if passing is not None and passing is not entry:
+                drained.append(passing)
             serving[side] = entry
         try:
             updates = [self._update(self.vnic, "INSERT", e) for e in inserts]
@@ -649,26 +656,25 @@ class OffloadManager:
     # -- finding flows ------------------------------------------------------------------------
 
     def _find(self, fields: dict) -> Flow | None:
+        """The flow a digest sample belongs to."""
         try:
-            conn = self.engine.find(fields)
+            return self._find_key(FlowKey.from_fields(fields))
         except ValueError:
             return None
-        return self.flows.get(id(conn)) if conn is not None else None
+
+    def _find_key(self, key: FlowKey) -> Flow | None:
+        """The flow one of whose sides has `key`, or whose VNIC pass-through holds it."""
+        conn = self.engine.find(key)
+        if conn is not None:
+            return self.flows.get(id(conn))
+        for flow in self.flows.values():
+            if any(FlowKey.from_fields(p.match) == key for p in flow.passing.values()):
+                return flow
+        return None
 
     def _find_entry(self, nic: Nic, entry) -> Flow | None:
-        fields = {}
-        names = {f.id: f.name.split(".")[-1]
-                 for f in nic.builder.names.table(FLOW_TABLE).match_fields}
-        for field_match in entry.match:
-            fields[names[field_match.field_id]] = int.from_bytes(field_match.exact.value, "big")
-        flow = self._find(fields)
-        if flow is None:     # a pass-through's key: the translated side of a flow
-            wanted = _match_bytes(nic.builder, {**fields})
-            for candidate in self.flows.values():
-                if any(_match_bytes(nic.builder, p.match) == wanted
-                       for p in candidate.passing.values()):
-                    return candidate
-        return flow
+        """The flow a flow-table entry `nic` reported belongs to."""
+        return self._find_key(_entry_key(nic.builder.names.table(FLOW_TABLE), entry))
 
     # -- status -------------------------------------------------------------------------------
 

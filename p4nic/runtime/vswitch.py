@@ -93,10 +93,13 @@ class VSwitch:
         self._nics[nic].taps[port] = receive
 
     def send(self, nic: str, port: int, frame: bytes) -> None:
-        """Put a frame into `nic` as if it arrived on `port` (any thread)."""
-        self.stats[(nic, port, "in")].count(frame)
+        """Put a frame into `nic` as if it arrived on `port` (any thread). A NIC that cannot
+        take it now (its process is gone or restarting) loses it, as a cable to a dead port."""
         with self._lock:
-            self._nics[nic].wire.send(port, frame)
+            if self._nics[nic].wire.send(port, frame, block=False):
+                self.stats[(nic, port, "in")].count(frame)
+            else:
+                self.stats[(nic, port, "lost")].count(frame)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="p4nic-vswitch", daemon=True)

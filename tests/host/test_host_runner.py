@@ -1,12 +1,10 @@
 """The host runner: a VNIC and a PNIC as switch processes, wired by the vswitch, reached by users
 over the vswitch's packet sockets and the NICs' own P4Runtime servers."""
-import time
-
 import pytest
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
-from p4nic.demo.wire import PacketWire
+from p4nic.runtime.wire import PacketWire
 from p4nic.runtime.connection import Connection
 from p4nic.runtime.entities import EntityBuilder
 from p4nic.runtime.host import Host, HostNic
@@ -26,12 +24,7 @@ def host(tmp_path_factory):
 
 
 def wait_for(wire, count=1, deadline=20.0):
-    frames = []
-    end = time.monotonic() + deadline
-    while len(frames) < count and time.monotonic() < end:
-        frames += wire.receive()
-        time.sleep(0.005)
-    return frames
+    return wire.receive(timeout=deadline, count=count)
 
 
 def frame(dst="10.0.0.2", dport=80):

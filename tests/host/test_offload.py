@@ -44,32 +44,30 @@ class Rig:
         ends = self.host.endpoints()
         self.ends = ends
         self.p4 = {name: EntityBuilder(end["p4info"]) for name, end in ends.items()}
-        pnic = ends["host1"]
-        with Connection(pnic["p4runtime"], device_id=1, election_id=(0, 9)) as conn:
-            p4 = self.p4["host1"]
-            conn.insert(p4.table_entry("policy", {"dir": 0}, "policy_forward", {"port": VF},
-                                       priority=1),
-                        p4.table_entry("policy", {"dir": 1}, "policy_forward", {"port": 0},
-                                       priority=1))
+        self.program_pnic()
         self.engine = GuestServices(policy)
         self.guest = Connection(ends["vm1"]["p4runtime"], role="guest", election_id=(0, 1))
         self.guest.modify(self.p4["vm1"].table_entry("services.flow_table",
                                                      action="svc_to_guest", default=True))
+        controller = self.host.controller
         self.manager = OffloadManager(
             self.engine, policy,
-            vnic=Nic("vm1", lambda: Connection(ends["vm1"]["p4runtime"], election_id=(0, 2)),
-                     self.p4["vm1"]),
-            pnic=Nic("host1", lambda: Connection(pnic["p4runtime"], device_id=1,
-                                                 election_id=(0, 2)), self.p4["host1"]),
+            vnic=Nic("vm1", lambda: controller("vm1"), self.p4["vm1"]),
+            pnic=Nic("host1", lambda: controller("host1"), self.p4["host1"]),
             guest_conn=self.guest)
         self.manager.start()
-        self.uplink = PacketWire(pnic["packet_socket"])
+        self.uplink = PacketWire(ends["host1"]["packet_socket"])
         self.queues = PacketWire(ends["vm1"]["packet_socket"])
+
+    def program_pnic(self):
+        """What a host file would say: uplink traffic to the VM's VF, the VM's to the uplink."""
+        p4 = self.p4["host1"]
+        self.host.controller("host1").insert(
+            p4.table_entry("policy", {"dir": 0}, "policy_forward", {"port": VF}, priority=1),
+            p4.table_entry("policy", {"dir": 1}, "policy_forward", {"port": 0}, priority=1))
 
     def close(self):
         self.manager.stop()
-        for nic in self.manager._nics():
-            nic.close()
         self.guest.close()
         self.uplink.close()
         self.queues.close()
@@ -90,14 +88,13 @@ class Rig:
 
     def exchange(self, wire, port, frame, out_wire, out_port):
         wire.send(port, frame)
-        got = out_wire.receive(timeout=DEADLINE, port=out_port)
+        got = out_wire.expect(port=out_port, timeout=DEADLINE)
         assert got, f"nothing left port {out_port}"
-        return got[0][1]
+        return got[1]
 
     def flow_counter(self, nic, match):
         end = self.ends[nic]
-        with Connection(end["p4runtime"], device_id=end["device_id"], election_id=(0, 9),
-                        arbitrate=False) as conn:
+        with Connection(end["p4runtime"], device_id=end["device_id"], arbitrate=False) as conn:
             p4 = self.p4[nic]
             query = p4.table_entry("services.flow_table", match)
             query.counter_data.SetInParent()
@@ -204,12 +201,86 @@ def test_the_pnic_full_keeps_the_flow_on_the_vnic(rig):
     host = rig(dnat_policy(to_vnic_after_packets=1, to_pnic_after_packets=2, pnic_capacity=0))
     talk = Conversation(sport=40001)
     host.uplink.send(0, talk.from_peer("S", b""))
-    assert host.queues.receive(timeout=DEADLINE, port=QUEUE)
+    assert host.queues.expect(port=QUEUE, timeout=DEADLINE)
     host.wait_tier(VNIC)
     host.queues.send(QUEUE, talk.from_guest("SA", b""))
-    assert host.uplink.receive(timeout=DEADLINE, port=0)
+    assert host.uplink.expect(port=0, timeout=DEADLINE)
     end = time.monotonic() + DEADLINE
     while "capacity" not in host.flow()["blocked"] and time.monotonic() < end:
         time.sleep(0.05)
     flow = host.flow()
     assert flow["tier"] == VNIC and "capacity" in flow["blocked"]
+
+
+def flow_entries(host, nic):
+    end = host.ends[nic]
+    with Connection(end["p4runtime"], device_id=end["device_id"], arbitrate=False) as conn:
+        table = host.p4[nic].names.table("services.flow_table")
+        from p4.v1 import p4runtime_pb2
+        return conn.read(p4runtime_pb2.TableEntry(table_id=table.preamble.id))
+
+
+def offloaded_to(host, tier, sport, **offload):
+    """A conversation whose flow the manager has moved to `tier`; returns it with the count of
+    packets sent per side."""
+    talk = Conversation(sport=sport)
+    sent = [0, 0]
+    moves = 0
+    while host.flow() is None or host.flow()["tier"] != tier:
+        assert moves < 12, f"the flow did not reach {tier}: {host.flow()}"
+        flags = ("S", "SA") if moves == 0 else ("A", "A")
+        host.uplink.send(0, talk.from_peer(flags[0], b"" if moves == 0 else b"request"))
+        assert host.queues.expect(port=QUEUE, timeout=DEADLINE)
+        host.queues.send(QUEUE, talk.from_guest(flags[1], b"" if moves == 0 else b"response"))
+        assert host.uplink.expect(port=0, timeout=DEADLINE)
+        sent[0] += 1
+        sent[1] += 1
+        moves += 1
+        end = time.monotonic() + 0.5     # the manager looks every 0.1 s
+        while host.flow()["tier"] != tier and time.monotonic() < end:
+            time.sleep(0.05)
+    return talk, sent
+
+
+def test_a_fin_returns_the_flow_to_the_guest_and_clears_every_tier(rig):
+    host = rig(dnat_policy(to_vnic_after_packets=2, to_pnic_after_packets=4))
+    talk, _ = offloaded_to(host, PNIC, 40002)
+    assert flow_entries(host, "host1") and flow_entries(host, "vm1")
+    fin = talk.from_peer("FA", b"")
+    out = host.exchange(host.uplink, 0, fin, host.queues, QUEUE)
+    assert out == talk.translated(fin)
+    flow = host.wait_tier(GUEST)
+    assert [m["to"] for m in flow["moves"]] == [VNIC, PNIC, GUEST]
+    assert flow["moves"][-1]["why"] == "TCP FIN/RST"
+    assert flow_entries(host, "host1") == [] and flow_entries(host, "vm1") == []
+    # the rest of the close goes through the guest, which still translates it
+    reply = talk.from_guest("FA", b"")
+    assert host.exchange(host.queues, QUEUE, reply, host.uplink, 0) == talk.untranslated(reply)
+    assert host.flow()["tier"] == GUEST and host.flow()["packets"][1] > 0
+
+
+def test_an_idle_flow_is_ended_on_every_tier(rig):
+    host = rig(dnat_policy(to_vnic_after_packets=2, to_pnic_after_packets=4, idle_timeout_s=2.0))
+    offloaded_to(host, PNIC, 40003)
+    end = time.monotonic() + DEADLINE
+    while host.flow() is not None and time.monotonic() < end:
+        time.sleep(0.1)
+    assert host.flow() is None
+    assert flow_entries(host, "host1") == [] and flow_entries(host, "vm1") == []
+    assert len(host.engine) == 0
+
+
+def test_a_pnic_that_dies_hands_its_flows_back_to_the_vnic(rig):
+    host = rig(dnat_policy(to_vnic_after_packets=2, to_pnic_after_packets=4,
+                           pnic_capacity=1))
+    talk, sent = offloaded_to(host, PNIC, 40004)
+    host.host.nics["host1"].switch.process.kill()
+    flow = host.wait_tier(VNIC)
+    assert flow["moves"][-1]["why"] == "the PNIC went away"
+    assert host.host.restart_dead() == ["host1"]
+    host.program_pnic()
+    for _ in range(3):      # every packet sent after the fallback arrives, translated
+        frame = talk.from_peer()
+        assert host.exchange(host.uplink, 0, frame, host.queues, QUEUE) == talk.translated(frame)
+        reply = talk.from_guest()
+        assert host.exchange(host.queues, QUEUE, reply, host.uplink, 0) == talk.untranslated(reply)
