@@ -14,6 +14,8 @@ SUBCOMMANDS = {
     "compile": ("p4nic.compiler.cli:main", "compile P4-16 (v1model) to BMv2 JSON and P4Info, like p4c-bm2-ss"),
     "switch": ("p4nic.nic.cli:main", "run the software NIC, with simple_switch_grpc's flags"),
     "stf": ("p4nic.stf.cli:main", "run a p4c STF test against the software NIC"),
+    "plan": ("p4nic.dsl.apply_cli:plan_main", "show what `apply` would change on the NICs a .nic file names"),
+    "apply": ("p4nic.dsl.apply_cli:apply_main", "make the NICs a .nic file names hold what it declares"),
     "demo": ("p4nic.demo:main", "the main job: compile p4src/ and run it on the embedded NIC"),
     "bench": ("p4nic.bench:main", "benchmarks: compile time, packets/s, P4Runtime inserts/s"),
     "send": ("p4nic.shell.packets:send_main", "put a frame on a port of a running switch"),

@@ -18,8 +18,23 @@ import grpc
 from google.rpc import code_pb2, status_pb2
 from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
 
+from p4nic.runtime import protowire
 from p4nic.runtime.entities import as_entity
 from p4nic.runtime.p4info import load_p4info
+
+
+# Write/ReadRequest fields framed by hand in write_serialized / read_serialized.
+WRITE_UPDATES, UPDATE_TYPE, UPDATE_ENTITY, READ_RESPONSE_ENTITIES = 4, 1, 2, 1
+# Deadline of a serialized Write: the usual timeout, plus this much per update.
+SECONDS_PER_UPDATE = 0.005
+# Deadline of a serialized Read, which may stream a large table.
+LONG_READ_TIMEOUT = 600.0
+
+# A failed Write carries one p4.v1.Error per update in its trailing metadata (spec "Error
+# Reporting"): ~90 bytes each, so a batch of thousands of updates far exceeds gRPC's default
+# 16 KiB metadata limit, and the client would see "Stream removed" instead of the errors.
+CHANNEL_OPTIONS = [("grpc.max_metadata_size", 64 << 20),
+                   ("grpc.absolute_max_metadata_size", 64 << 20)]
 
 
 class P4RuntimeClientError(Exception):
@@ -64,7 +79,7 @@ class Connection:
         self.role = role
         self.timeout = timeout
         self.is_primary = False
-        self._channel = grpc.insecure_channel(address)
+        self._channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
         try:
             grpc.channel_ready_future(self._channel).result(timeout=timeout)
         except grpc.FutureTimeoutError:
@@ -72,6 +87,9 @@ class Connection:
             raise P4RuntimeClientError(f"{address}: no P4Runtime server answered within "
                                        f"{timeout}s", grpc.StatusCode.UNAVAILABLE) from None
         self._stub = p4runtime_pb2_grpc.P4RuntimeStub(self._channel)
+        # The same RPCs taking and returning bytes (no (de)serializer): see write_serialized.
+        self._write_bytes = self._channel.unary_unary("/p4.v1.P4Runtime/Write")
+        self._read_bytes = self._channel.unary_stream("/p4.v1.P4Runtime/Read")
         self._requests: queue.Queue = queue.Queue()
         self._arbitration: queue.Queue = queue.Queue()
         self._packets: queue.Queue = queue.Queue()
@@ -195,6 +213,27 @@ class Connection:
         except grpc.RpcError as exc:
             raise _write_error(exc) from None
 
+    def write_serialized(self, updates, atomicity=p4runtime_pb2.WriteRequest.CONTINUE_ON_ERROR):
+        """write() for updates given as (Update.Type, serialized Entity) pairs.
+
+        The WriteRequest is framed around the given bytes (see protowire), so no message object
+        is built per update; the deadline grows with the batch.
+        """
+        request = p4runtime_pb2.WriteRequest(device_id=self.device_id, atomicity=atomicity)
+        request.election_id.high, request.election_id.low = self.election_id
+        if self.role:
+            request.role = self.role
+        body = [request.SerializeToString()]
+        for update_type, entity in updates:
+            update = (protowire.varint(UPDATE_TYPE << 3) + protowire.varint(update_type)
+                      + protowire.length_delimited(UPDATE_ENTITY, entity))
+            body.append(protowire.length_delimited(WRITE_UPDATES, update))
+        timeout = self.timeout + SECONDS_PER_UPDATE * len(body)
+        try:
+            self._write_bytes(b"".join(body), timeout=timeout)
+        except grpc.RpcError as exc:
+            raise _write_error(exc) from None
+
     def insert(self, *entities):
         self.write(self._updates(p4runtime_pb2.Update.INSERT, entities))
 
@@ -218,6 +257,23 @@ class Connection:
         try:
             for response in self._stub.Read(request, timeout=self.timeout):
                 found.extend(response.entities)
+        except grpc.RpcError as exc:
+            raise P4RuntimeClientError(f"Read failed ({exc.code().name}): {exc.details()}",
+                                       exc.code()) from None
+        return found
+
+    def read_serialized(self, *entities) -> list:
+        """read(), returning each Entity serialized (bytes): for large tables, parsing only what
+        the caller needs is far cheaper than building every message."""
+        request = p4runtime_pb2.ReadRequest(device_id=self.device_id)
+        if self.role:
+            request.role = self.role
+        request.entities.extend(as_entity(e) for e in entities)
+        found = []
+        try:
+            for response in self._read_bytes(request.SerializeToString(),
+                                             timeout=max(self.timeout, LONG_READ_TIMEOUT)):
+                found += protowire.repeated_messages(response, READ_RESPONSE_ENTITIES)
         except grpc.RpcError as exc:
             raise P4RuntimeClientError(f"Read failed ({exc.code().name}): {exc.details()}",
                                        exc.code()) from None

@@ -17,7 +17,9 @@ that prefix (`pnic_grpc_addr`, `pnic_p4info`, ...).
 
 Each test starts with the pipeline's tables as they were and leaves them so: what a test
 inserts through these classes is deleted in tearDown, and default actions it changes are
-restored, so tests do not depend on each other's order.
+restored, so tests do not depend on each other's order. `self.apply_nic_file(path)` converges
+the target to what a pipeline DSL file declares for it (p4nic.dsl.apply), and tearDown puts
+back what that changed, after undoing the test's other writes.
 """
 from __future__ import annotations
 
@@ -55,6 +57,7 @@ class Target:
                                election_id=(0, election_low))
         self._cleanup: list = []         # key-only entities in write order
         self._defaults: list = []        # default TableEntry messages to restore
+        self._nic_files: list = []       # p4nic.dsl.apply.ApplyResult of each apply_nic_*
         try:
             if not self.conn.is_primary:
                 self.fail(f"{self.grpc_addr}: another controller is primary for device "
@@ -86,6 +89,7 @@ class Target:
                 batch.append(entity)
             if batch:
                 self.conn.delete(*batch)
+            self.undo_nic_files()
         finally:
             self.conn.close()
 
@@ -154,6 +158,46 @@ class Target:
                 raise
             self.conn.modify(entry)
 
+    # -- pipeline DSL files -------------------------------------------------------------------
+
+    def apply_nic_file(self, path, nic: str | None = None):
+        """Make the target hold what a `.nic` file declares for it (undone in tearDown).
+
+        The file's NIC is `nic`, else its only NIC, else the one whose address is this
+        target's; it is written over this target's connection, whatever address it names.
+        """
+        try:
+            from p4nic.dsl import load
+        except ImportError:
+            self.fail("apply_nic_file needs the pipeline DSL front end (p4nic.dsl.load)")
+        entries = load(str(path)).entries()
+        if nic is None:
+            matching = [n for n, e in entries.items() if e.target.address == self.grpc_addr]
+            nic = next(iter(entries)) if len(entries) == 1 else (matching or [None])[0]
+        if nic not in entries:
+            self.fail(f"{path}: say which NIC to apply (apply_nic_file(path, nic=...)); "
+                      f"it names {', '.join(entries) or 'none'}")
+        return self.apply_nic_entries(entries[nic])
+
+    def apply_nic_entries(self, nic_entries):
+        """Converge the target to one NIC's p4nic.dsl.model.NicEntries, all or nothing."""
+        from p4nic.dsl.apply import apply
+        result = apply(nic_entries, self.conn, atomic=True)
+        if not result.ok:
+            self.fail(f"applying {nic_entries.target.name} failed:\n{result.render()}")
+        self._nic_files.append(result)
+        return result
+
+    def undo_nic_files(self):
+        """Put back what apply_nic_file / apply_nic_entries changed, newest first."""
+        from p4nic.dsl.apply import undo
+        while self._nic_files:
+            result = self._nic_files.pop()
+            failed = [error for _, error in undo(result.applied, self.conn) if error]
+            if failed:
+                raise RuntimeError(f"restoring the target after {result.plan.target.name} "
+                                   f"failed for {len(failed)} update(s): {failed[0]}")
+
     # -- reads --------------------------------------------------------------------------------
 
     def direct_counter(self, table_entry) -> tuple:
@@ -220,7 +264,8 @@ class P4RuntimeTest(BaseTest):
     cleans up after each test. The `Target` helpers are methods of the test itself."""
 
     HELPERS = ("insert", "delete", "add_entry", "set_default", "add_member", "add_group",
-               "add_multicast_group", "enable_digest", "direct_counter", "counter",
+               "add_multicast_group", "enable_digest", "apply_nic_file", "apply_nic_entries",
+               "undo_nic_files", "direct_counter", "counter",
                "send_packet_out", "verify_packet_in", "verify_no_packet_in", "verify_digest")
 
     def setUp(self):

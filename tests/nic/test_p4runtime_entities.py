@@ -201,6 +201,21 @@ def test_multicast_groups_and_clone_sessions(client, switch):
     guest.close()
 
 
+def test_multicast_group_metadata_is_kept(client):
+    """P4Runtime 1.4 MulticastGroupEntry.metadata: Read returns what the last write set."""
+    tagged = multicast(5, (1, 0))
+    tagged.packet_replication_engine_entry.multicast_group_entry.metadata = b"owner\x00\x01"
+    client.insert(tagged)
+    try:
+        (read,) = client.read(multicast(5))
+        assert read.packet_replication_engine_entry.multicast_group_entry.metadata == b"owner\x00\x01"
+        client.modify(multicast(5, (2, 0)))                   # a write without metadata clears it
+        (read,) = client.read(multicast(5))
+        assert read.packet_replication_engine_entry.multicast_group_entry.metadata == b""
+    finally:
+        client.delete(multicast(5))
+
+
 def test_value_set_entries(client):
     entity = pb.Entity()
     vs = entity.value_set_entry

@@ -8,8 +8,8 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
 from p4nic.runtime.connection import Connection, P4RuntimeClientError, WriteError
-from p4nic.runtime.entities import EntityBuilder
-from p4nic.runtime.local_switch import LocalSwitch
+from p4nic.runtime.entities import EntityBuilder, as_entity
+from p4nic.runtime.local_switch import LocalSwitch, LocalSwitchError, compile_p4
 from p4nic.runtime.nicdefs import PKT_OUT_INJECT, REASON_ACL, FLOW_EVENT_TCP_CLOSE
 
 @pytest.fixture(scope="module")
@@ -83,6 +83,33 @@ def test_write_error_names_each_failed_update(conn, p4):
         conn.delete(fresh)
     finally:
         conn.delete(good)
+
+
+def test_write_error_of_a_large_batch_names_every_update(conn, p4):
+    """One p4.v1.Error per update rides in the status' trailing metadata: for thousands of
+    updates that is far above gRPC's default metadata limit, and must still arrive."""
+    missing = [p4.table_entry("encap.tunnel", {"vni": vni, "dstAddr": 1}) for vni in range(3000)]
+    with pytest.raises(WriteError) as failed:
+        conn.delete(*missing)
+    assert [(index, code) for index, code, _ in failed.value.errors] == \
+        [(index, "NOT_FOUND") for index in range(3000)]
+
+
+def test_serialized_write_and_read_match_the_message_forms(conn, p4):
+    entries = [as_entity(p4.table_entry("encap.tunnel", {"vni": vni, "dstAddr": 2}, "NoAction"))
+               for vni in range(5)]
+    conn.write_serialized([(p4runtime_pb2.Update.INSERT, e.SerializeToString()) for e in entries])
+    try:
+        query = p4runtime_pb2.TableEntry(table_id=entries[0].table_entry.table_id)
+        assert [p4runtime_pb2.Entity.FromString(d) for d in conn.read_serialized(query)] \
+            == conn.read(query)
+        assert len(conn.read(query)) == 5
+        with pytest.raises(WriteError) as failed:
+            conn.write_serialized([(p4runtime_pb2.Update.INSERT, entries[0].SerializeToString())],
+                                  atomicity=p4runtime_pb2.WriteRequest.ROLLBACK_ON_ERROR)
+        assert [code for _, code, _ in failed.value.errors] == ["ALREADY_EXISTS"]
+    finally:
+        conn.delete(*entries)
 
 
 def test_selector_members_groups_and_multicast(conn, p4):

@@ -73,6 +73,7 @@ class Entities:
         self.default_extras: dict = {}        # table id -> TableEntry (modified default entries)
         self.digest_configs: dict = {}        # digest id -> DigestEntry.Config
         self.trace = None                     # nic.trace.Tracer: control-plane log lines
+        self.multicast_metadata: dict = {}    # multicast group id -> its metadata bytes
 
     # -- role checks --------------------------------------------------------------------------
 
@@ -975,10 +976,14 @@ class Entities:
                 raise invalid("multicast group id 0 is reserved for wildcard reads")
             if kind == DELETE:
                 replication.delete_group(group.multicast_group_id)
-            elif kind == INSERT:
+                self.multicast_metadata.pop(group.multicast_group_id, None)
+                return
+            if kind == INSERT:
                 replication.create_group(group.multicast_group_id, replicas(group.replicas))
             else:
                 replication.modify_group(group.multicast_group_id, replicas(group.replicas))
+            # P4Runtime 1.4 MulticastGroupEntry.metadata: kept as written, echoed by Read.
+            self.multicast_metadata[group.multicast_group_id] = group.metadata
         elif which == "clone_session_entry":
             session = pre.clone_session_entry
             if session.session_id == 0:
@@ -1005,6 +1010,7 @@ class Entities:
                 out.multicast_group_entry.multicast_group_id = group_id
                 for port, rid in group_replicas:
                     out.multicast_group_entry.replicas.add(egress_port=port, instance=rid)
+                out.multicast_group_entry.metadata = self.multicast_metadata.get(group_id, b"")
                 yield out
         if which in (None, "clone_session_entry"):
             wanted = query.clone_session_entry.session_id
