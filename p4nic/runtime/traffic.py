@@ -1,0 +1,221 @@
+"""Real conversations through a running host, opened from the physical network's side.
+
+    p4nic traffic                     # 2 TCP and 2 UDP conversations of 5 exchanges each
+    p4nic traffic --tcp 20 --udp 0 --packets 50
+
+A peer on the uplink (the PNIC's port 0, on the packet socket `p4nic up` exposes for it)
+opens TCP connections — handshake, data echoed by the guest, close — and sends UDP datagrams
+the guest echoes, all at once, interleaved, so their flows move between tiers while they run
+(`p4nic status --watch` shows it). Frames are tunnelled as the file's PNIC expects them from its
+remote tunnel endpoint; answers are read back the same way. It reports, per conversation, what
+was sent, what came back, and what was lost.
+
+The Python API is `Traffic(wire, Uplink(...)).run(tcp=, udp=, packets=)`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.l2 import Ether
+
+from p4nic.runtime.tunnels import decapsulate, encapsulate
+
+UPLINK_PORT = 0
+
+
+@dataclass
+class Uplink:
+    """How the peer's frames look on the PNIC's uplink: tunnelled (`vni` set) from the remote
+    endpoint, or plain; the peer's and the guest's inner addresses."""
+    peer_mac: str = "02:00:00:00:0b:01"
+    peer_ip: str = "10.0.0.1"
+    guest_mac: str = "02:00:00:00:0a:01"
+    guest_ip: str = "10.0.0.2"
+    vni: int | None = None
+    kind: str = "geneve"
+    remote_mac: str = "02:00:00:00:00:02"     # the remote endpoint (outer source)
+    remote_ip: str = "192.0.2.2"
+    local_mac: str = "02:00:00:00:00:01"      # the PNIC's endpoint (outer destination)
+    local_ip: str = "192.0.2.1"
+
+    def wrap(self, inner: bytes) -> bytes:
+        if self.vni is None:
+            return inner
+        return bytes(encapsulate(inner, self.kind, self.vni, outer_smac=self.remote_mac,
+                                 outer_dmac=self.local_mac, sip=self.remote_ip,
+                                 dip=self.local_ip))
+
+    @staticmethod
+    def unwrap(frame: bytes) -> bytes:
+        tunnel = decapsulate(frame)
+        return tunnel.inner if tunnel is not None else frame
+
+
+@dataclass
+class Conversation:
+    """One flow's exchanges: what was sent and answered, and the round trips."""
+    proto: str
+    sport: int
+    dport: int
+    sent: int = 0
+    answered: int = 0
+    rtts: list = field(default_factory=list)
+    seq: int = 1000
+    their_seq: int = 0
+    step: int = 0
+    done: bool = False
+
+    @property
+    def lost(self) -> int:
+        return self.sent - self.answered
+
+
+class Traffic:
+    """Drives conversations over a PacketWire dialled to the host's uplink."""
+
+    def __init__(self, wire, uplink: Uplink, timeout: float = 5.0):
+        self.wire = wire
+        self.uplink = uplink
+        self.timeout = timeout
+
+    def run(self, tcp: int = 2, udp: int = 2, packets: int = 5, sport: int = 42000,
+            dport: int = 80, udp_dport: int = 53) -> list:
+        conversations = ([Conversation("tcp", sport + i, dport) for i in range(tcp)]
+                         + [Conversation("udp", sport + tcp + i, udp_dport) for i in range(udp)])
+        rounds = packets + 3          # TCP: SYN, data..., FIN, and the final ACK
+        for _ in range(rounds):
+            waiting = {}
+            for conv in conversations:
+                frame, expects = self._next(conv, packets)
+                if frame is None:
+                    continue
+                self.wire.send(UPLINK_PORT, self.uplink.wrap(frame))
+                conv.sent += expects
+                if expects:
+                    waiting[(conv.proto, conv.sport)] = (conv, time.monotonic())
+            self._collect(waiting)
+        return conversations
+
+    def _next(self, conv: Conversation, packets: int):
+        """The conversation's next frame, and whether an answer is expected (0 or 1)."""
+        u = self.uplink
+        ip = Ether(src=u.peer_mac, dst=u.guest_mac) / IP(src=u.peer_ip, dst=u.guest_ip)
+        if conv.done:
+            return None, 0
+        if conv.proto == "udp":
+            if conv.step >= packets:
+                conv.done = True
+                return None, 0
+            conv.step += 1
+            payload = f"datagram {conv.step}".encode()
+            return bytes(ip / UDP(sport=conv.sport, dport=conv.dport) / payload), 1
+        segment = dict(sport=conv.sport, dport=conv.dport, seq=conv.seq, ack=conv.their_seq,
+                       window=65535)
+        if conv.step == 0:
+            segment.update(flags="S", ack=0)
+            conv.step += 1
+            return bytes(ip / TCP(**segment)), 1
+        if conv.step <= packets:
+            payload = f"request {conv.step}".encode()
+            conv.step += 1
+            return bytes(ip / TCP(flags="PA", **segment) / payload), 1
+        if conv.step == packets + 1:
+            conv.step += 1
+            return bytes(ip / TCP(flags="FA", **segment)), 1
+        conv.done = True          # acknowledge the guest's FIN
+        return bytes(ip / TCP(flags="A", **segment)), 0
+
+    def _collect(self, waiting: dict) -> None:
+        deadline = time.monotonic() + self.timeout
+        while waiting and time.monotonic() < deadline:
+            for _, frame in self.wire.receive(timeout=0.05, port=UPLINK_PORT):
+                packet = Ether(self.uplink.unwrap(frame))
+                if TCP in packet:
+                    key = ("tcp", packet[TCP].dport)
+                elif UDP in packet:
+                    key = ("udp", packet[UDP].dport)
+                else:
+                    continue
+                found = waiting.pop(key, None)
+                if found is None:
+                    continue
+                conv, sent_at = found
+                conv.answered += 1
+                conv.rtts.append(time.monotonic() - sent_at)
+                if TCP in packet:
+                    tcp = packet[TCP]
+                    conv.seq = tcp.ack
+                    conv.their_seq = tcp.seq + len(bytes(tcp.payload)) \
+                        + (1 if int(tcp.flags) & 0x03 else 0)
+
+
+def uplink_of(model, pnic: str | None) -> Uplink:
+    """The peer's view of the uplink, from the host file's PNIC: its tunnel (the first) gives
+    the VNI and the endpoints, and the peer's inner MAC."""
+    uplink = Uplink()
+    if pnic is None:
+        return uplink
+    tunnels = model.tunnels(pnic) if hasattr(model, "tunnels") else []
+    if tunnels:
+        t = tunnels[0]
+        uplink.vni, uplink.kind, uplink.peer_mac = t.vni, t.kind, t.inner_mac
+        uplink.local_mac, uplink.remote_mac = t.smac, t.dmac
+        uplink.local_ip, uplink.remote_ip = t.local, t.remote
+    return uplink
+
+
+def main(argv=None) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from p4nic.runtime.up import running_host
+    from p4nic.runtime.wire import PacketSocketError, PacketWire
+    parser = argparse.ArgumentParser(prog="p4nic traffic", description=__doc__.split("\n")[0])
+    parser.add_argument("host", nargs="?", help="the host's name (default: the one that is up)")
+    parser.add_argument("--tcp", type=int, default=2, metavar="N", help="TCP conversations")
+    parser.add_argument("--udp", type=int, default=2, metavar="N", help="UDP conversations")
+    parser.add_argument("--packets", type=int, default=5, metavar="N",
+                        help="exchanges per conversation")
+    parser.add_argument("--port", type=int, default=80, help="the guest's TCP port")
+    parser.add_argument("--guest-ip", metavar="IP", help="the address to talk to")
+    parser.add_argument("--json", action="store_true", help="the report as JSON")
+    options = parser.parse_args(argv)
+    try:
+        described = running_host(options.host)
+    except ValueError as exc:
+        print(f"p4nic traffic: {exc}", file=sys.stderr)
+        return 1
+    from p4nic.dsl import load
+    uplink = uplink_of(load(described["file"]), described.get("pnic"))
+    if options.guest_ip:
+        uplink.guest_ip = options.guest_ip
+    socket = described["nics"][described["pnic"] or described["vnic"]]["packet_socket"]
+    try:
+        wire = PacketWire(socket)
+    except PacketSocketError as exc:
+        print(f"p4nic traffic: {exc}", file=sys.stderr)
+        return 1
+    with wire:
+        conversations = Traffic(wire, uplink).run(options.tcp, options.udp, options.packets,
+                                                  dport=options.port)
+    lost = sum(c.lost for c in conversations)
+    if options.json:
+        print(json.dumps([{"proto": c.proto, "sport": c.sport, "dport": c.dport,
+                           "sent": c.sent, "answered": c.answered, "lost": c.lost}
+                          for c in conversations]))
+    else:
+        table = Table(title=f"traffic through {described['host']}")
+        for column in ("flow", "sent", "answered", "lost", "median RTT"):
+            table.add_column(column)
+        for c in conversations:
+            rtts = sorted(c.rtts)
+            median = f"{rtts[len(rtts) // 2] * 1000:.1f} ms" if rtts else "-"
+            table.add_row(f"{c.proto} {uplink.peer_ip}:{c.sport} → {uplink.guest_ip}:{c.dport}",
+                          str(c.sent), str(c.answered), str(c.lost), median)
+        Console().print(table)
+    return 1 if lost else 0
