@@ -18,6 +18,8 @@ SUBCOMMANDS = {
     "apply": ("p4nic.dsl.apply_cli:apply_main", "make the NICs a .nic file names hold what it declares"),
     "demo": ("p4nic.demo:main", "the main job: compile p4src/ and run it on the embedded NIC"),
     "bench": ("p4nic.bench:main", "benchmarks: compile time, packets/s, P4Runtime inserts/s"),
+    "check": ("p4nic.dsl.cli:check_main", "check .nic pipeline files (errors with file:line:column)"),
+    "entries": ("p4nic.dsl.cli:entries_main", "the P4Runtime entries a .nic file asks for, as text or JSON"),
     "send": ("p4nic.shell.packets:send_main", "put a frame on a port of a running switch"),
     "sniff": ("p4nic.shell.packets:sniff_main", "print the frames a running switch sends out"),
     "tables": ("p4nic.shell.inspect:tables_main", "list a running switch's tables (P4Runtime)"),
@@ -32,7 +34,7 @@ SUBCOMMANDS = {
 # Commands that only write to their output end quietly when the reader goes away
 # (`p4nic stf ... | head`), as Unix filters do; servers keep Python's default, where a closed
 # socket is an error to handle, not a reason to die.
-OUTPUT_ONLY = {"compile", "stf"}
+OUTPUT_ONLY = {"compile", "stf", "check", "entries"}
 
 
 def usage() -> str:
