@@ -15,6 +15,7 @@ The Python API is `Traffic(wire, Uplink(...)).run(tcp=, udp=, packets=)`.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import sys
 import time
@@ -154,18 +155,33 @@ class Traffic:
                         + (1 if int(tcp.flags) & 0x03 else 0)
 
 
-def uplink_of(model, pnic: str | None) -> Uplink:
-    """The peer's view of the uplink, from the host file's PNIC: its tunnel (the first) gives
-    the VNI and the endpoints, and the peer's inner MAC."""
+def _mac(value: int) -> str:
+    return ":".join(f"{b:02x}" for b in value.to_bytes(6, "big"))
+
+
+def _ip(value: int) -> str:
+    return str(ipaddress.IPv4Address(value))
+
+
+def uplink_of(model, pnic: str | None, vf: int | None) -> Uplink:
+    """The peer's view of the uplink, from the host file's PNIC: its first tunnel gives the VNI,
+    both endpoints and the peer's inner MAC; the policy rule that forwards to the VNIC's VF by
+    destination MAC gives the guest's MAC."""
     uplink = Uplink()
     if pnic is None:
         return uplink
-    tunnels = model.tunnels(pnic) if hasattr(model, "tunnels") else []
-    if tunnels:
-        t = tunnels[0]
-        uplink.vni, uplink.kind, uplink.peer_mac = t.vni, t.kind, t.inner_mac
-        uplink.local_mac, uplink.remote_mac = t.smac, t.dmac
-        uplink.local_ip, uplink.remote_ip = t.local, t.remote
+    for entry in model.table_entries(pnic, "encap.tunnel")[:1]:
+        params = entry.params
+        uplink.vni = params["vni"]
+        uplink.kind = "vxlan" if entry.action.endswith("vxlan") else "geneve"
+        uplink.local_mac, uplink.remote_mac = _mac(params["smac"]), _mac(params["dmac"])
+        uplink.local_ip, uplink.remote_ip = _ip(params["sip"]), _ip(params["dip"])
+        uplink.peer_mac = _mac(entry.match["hdr.eth.dstAddr"][0])
+    for entry in model.table_entries(pnic, "policy"):
+        guest = entry.match.get("hdr.eth.dstAddr")
+        if entry.params.get("port") == vf and guest is not None:
+            uplink.guest_mac = _mac(guest[0])
+            break
     return uplink
 
 
@@ -191,7 +207,7 @@ def main(argv=None) -> int:
         print(f"p4nic traffic: {exc}", file=sys.stderr)
         return 1
     from p4nic.dsl import load
-    uplink = uplink_of(load(described["file"]), described.get("pnic"))
+    uplink = uplink_of(load(described["file"]), described.get("pnic"), described.get("vf"))
     if options.guest_ip:
         uplink.guest_ip = options.guest_ip
     socket = described["nics"][described["pnic"] or described["vnic"]]["packet_socket"]

@@ -111,6 +111,7 @@ class RunningHost:
         self.path = path
         self.model = load(path)
         self.name, specs, links, self.vnic, self.pnic = _host_layout(self.model)
+        self.vf = links[0][3] if links else None
         self.run_dir = run_dir or run_root() / self.name
         self._refuse_if_up()
         self.host = Host(specs, links, self.run_dir, bmv2=bmv2, logger=log)
@@ -141,8 +142,7 @@ class RunningHost:
         from p4nic.dsl.apply import apply
         result = apply(self.entries[name], self.host.controller(name))
         if not result.ok:
-            raise HostError(f"applying {self.path} to {name} failed:\n"
-                            + "\n".join(line for line, _ in result.render()))
+            raise HostError(f"applying {self.path} to {name} failed:\n{result.render()}")
 
     def _start_guest(self) -> None:
         """The guest behind the VNIC: its network stack on the queue ports, and, when the file
@@ -174,8 +174,7 @@ class RunningHost:
         self.manager.start()
 
     def _queues(self, vnic: str) -> list:
-        target = next(n for n in self.model.nics if n.name == vnic)
-        return list(range(1, getattr(target, "queues", 4) + 1))
+        return list(range(1, self.model.queues(vnic) + 1))
 
     def watch(self) -> None:
         """Restart NICs that died (and program them again); refresh status.json."""
@@ -189,6 +188,7 @@ class RunningHost:
                 "target": "bmv2" if self.host.bmv2 else "p4nic",
                 "compiler": self.host.compiler,
                 "run_dir": str(self.run_dir), "vnic": self.vnic, "pnic": self.pnic,
+                "vf": self.vf,
                 "guest_role": GUEST_ROLE if self.guest_conn else None,
                 "nics": endpoints}
 
