@@ -158,6 +158,23 @@ def _entry_key(table, entry) -> FlowKey:
     return FlowKey.from_fields({names[m.field_id]: m.exact.value for m in entry.match})
 
 
+def _rewrite_text(key: FlowKey | None, rewrite) -> str | None:
+    """What a side's NAT does, in words: "dst 10.0.0.2:80 → 10.0.0.20:80"."""
+    if key is None or rewrite is None:
+        return None
+    address = key.address
+    changes = []
+    if (rewrite.src, rewrite.sport) != (key.src, key.sport):
+        changes.append(f"src {address(key.src)}:{key.sport} → {address(rewrite.src)}:"
+                       f"{rewrite.sport}")
+    if (rewrite.dst, rewrite.dport) != (key.dst, key.dport):
+        changes.append(f"dst {address(key.dst)}:{key.dport} → {address(rewrite.dst)}:"
+                       f"{rewrite.dport}")
+    if rewrite.dmac is not None:
+        changes.append(f"dmac → {rewrite.dmac:012x}")
+    return ", ".join(changes) or None
+
+
 def _key_values(match: dict) -> dict:
     """Flow-table match fields as the P4Info match-field names other tables use."""
     return {f"meta.{name}": to_int(match[name], name)
@@ -315,12 +332,14 @@ class OffloadManager:
                 log.exception("offload manager: tick failed")
 
     def tick(self) -> None:
-        """One round of the host's work: NIC events, counters, moves, retirements."""
+        """One round of the host's work: NIC events, counters, moves, retirements. Counters
+        are read after the events are taken and before they are acted on, so a flow that
+        leaves a NIC on a FIN carries every packet counted up to its FIN."""
         self._check_pnic()
-        for nic in self._nics():
-            if nic.alive():
-                self._handle_events(nic)
+        events = [(nic, self._events(nic)) for nic in self._nics() if nic.alive()]
         self._read_counters()
+        for nic, (digests, idle) in events:
+            self._handle_events(nic, digests, idle)
         now = self.clock()
         for flow in list(self.flows.values()):
             self._retire_drained(flow)
@@ -348,14 +367,24 @@ class OffloadManager:
             log.info("PNIC %s is back", pnic.name)
             self._enable_digest(pnic)
 
-    def _handle_events(self, nic: Nic) -> None:
+    @staticmethod
+    def _events(nic: Nic) -> tuple:
+        """The digest lists and idle-timeout notifications the NIC has sent (acknowledged)."""
+        digests, idle = [], []
         while (digest := nic.conn.digest(0)) is not None:
             nic.conn.ack_digest(digest)
+            digests.append(digest)
+        while (note := nic.conn.idle_timeout(0)) is not None:
+            idle.append(note)
+        return digests, idle
+
+    def _handle_events(self, nic: Nic, digests: list, idle: list) -> None:
+        for digest in digests:
             for sample in nic.builder.parse_digest(digest).samples:
                 flow = self._find(sample)
                 if flow is not None and flow.tier in (VNIC, PNIC):
                     self._to_guest(flow, "TCP FIN/RST")
-        while (note := nic.conn.idle_timeout(0)) is not None:
+        for note in idle:
             for entry in note.table_entry:
                 flow = self._find_entry(nic, entry)
                 if flow is not None and flow.idle_suspect is None:
@@ -692,8 +721,9 @@ class OffloadManager:
                     "ct_state": conn.ct_state,
                     "packets": [totals[0][0], totals[1][0]],
                     "bytes": [totals[0][1], totals[1][1]],
-                    "nat": [str(rewrite) if rewrite is not None else None
-                            for rewrite in conn.rewrites],
+                    "nat": [_rewrite_text(key, rewrite) for key, rewrite
+                            in ((conn.key, conn.rewrites[ORIGINAL]),
+                                (conn.reply_key, conn.rewrites[REPLY]))],
                     "backend": (f"{conn.backend.addr}:{conn.backend.port}"
                                 if conn.backend is not None else None),
                     "blocked": flow.blocked,

@@ -70,10 +70,27 @@ class Conversation:
     their_seq: int = 0
     step: int = 0
     done: bool = False
+    wrong: int = 0            # answers that do not echo what was sent
 
     @property
     def lost(self) -> int:
         return self.sent - self.answered
+
+
+def _answers(asked, answer) -> bool:
+    """Is `answer` the guest's reply to `asked`: from where it was sent, to its sender, echoing
+    its payload (a SYN or FIN is answered by a SYN-ACK or FIN-ACK)?"""
+    if answer[IP].dst != asked[IP].src or answer[IP].src != asked[IP].dst:
+        return False
+    layer = TCP if TCP in asked else UDP
+    if answer[layer].sport != asked[layer].dport or answer[layer].dport != asked[layer].sport:
+        return False
+    if layer is UDP:
+        return bytes(answer[UDP].payload) == bytes(asked[UDP].payload)
+    flags = int(asked[TCP].flags)
+    if flags & 0x03:
+        return int(answer[TCP].flags) & (flags & 0x03) != 0
+    return bytes(answer[TCP].payload) == bytes(asked[TCP].payload)
 
 
 class Traffic:
@@ -88,48 +105,59 @@ class Traffic:
             dport: int = 80, udp_dport: int = 53) -> list:
         conversations = ([Conversation("tcp", sport + i, dport) for i in range(tcp)]
                          + [Conversation("udp", sport + tcp + i, udp_dport) for i in range(udp)])
-        rounds = packets + 3          # TCP: SYN, data..., FIN, and the final ACK
-        for _ in range(rounds):
-            waiting = {}
+        for _ in self.rounds(conversations, packets):
+            pass
+        return conversations
+
+    def rounds(self, conversations: list, packets: int):
+        """Run the conversations a round at a time: each sends its next frame, then every
+        answer is awaited. Yields after each round [(conversation, what it sent)] so a caller
+        can look at the host between rounds (the demo does)."""
+        for _ in range(packets + 3):          # TCP: SYN, data..., FIN, and the final ACK
+            waiting, sent = {}, []
             for conv in conversations:
-                frame, expects = self._next(conv, packets)
+                frame, expects, what = self._next(conv, packets)
                 if frame is None:
                     continue
                 self.wire.send(UPLINK_PORT, self.uplink.wrap(frame))
                 conv.sent += expects
+                sent.append((conv, what))
                 if expects:
-                    waiting[(conv.proto, conv.sport)] = (conv, time.monotonic())
+                    waiting[(conv.proto, conv.sport)] = (conv, time.monotonic(), frame)
             self._collect(waiting)
-        return conversations
+            if not sent:
+                return
+            yield sent
 
     def _next(self, conv: Conversation, packets: int):
-        """The conversation's next frame, and whether an answer is expected (0 or 1)."""
+        """The conversation's next frame, whether an answer is expected (0 or 1), and what it
+        is in words."""
         u = self.uplink
         ip = Ether(src=u.peer_mac, dst=u.guest_mac) / IP(src=u.peer_ip, dst=u.guest_ip)
         if conv.done:
-            return None, 0
+            return None, 0, ""
         if conv.proto == "udp":
             if conv.step >= packets:
                 conv.done = True
-                return None, 0
+                return None, 0, ""
             conv.step += 1
             payload = f"datagram {conv.step}".encode()
-            return bytes(ip / UDP(sport=conv.sport, dport=conv.dport) / payload), 1
+            return bytes(ip / UDP(sport=conv.sport, dport=conv.dport) / payload), 1, "datagram"
         segment = dict(sport=conv.sport, dport=conv.dport, seq=conv.seq, ack=conv.their_seq,
                        window=65535)
         if conv.step == 0:
             segment.update(flags="S", ack=0)
             conv.step += 1
-            return bytes(ip / TCP(**segment)), 1
+            return bytes(ip / TCP(**segment)), 1, "SYN"
         if conv.step <= packets:
             payload = f"request {conv.step}".encode()
             conv.step += 1
-            return bytes(ip / TCP(flags="PA", **segment) / payload), 1
+            return bytes(ip / TCP(flags="PA", **segment) / payload), 1, "data"
         if conv.step == packets + 1:
             conv.step += 1
-            return bytes(ip / TCP(flags="FA", **segment)), 1
+            return bytes(ip / TCP(flags="FA", **segment)), 1, "FIN"
         conv.done = True          # acknowledge the guest's FIN
-        return bytes(ip / TCP(flags="A", **segment)), 0
+        return bytes(ip / TCP(flags="A", **segment)), 0, "ACK"
 
     def _collect(self, waiting: dict) -> None:
         deadline = time.monotonic() + self.timeout
@@ -145,8 +173,10 @@ class Traffic:
                 found = waiting.pop(key, None)
                 if found is None:
                     continue
-                conv, sent_at = found
+                conv, sent_at, asked = found
                 conv.answered += 1
+                if not _answers(Ether(asked), packet):
+                    conv.wrong += 1
                 conv.rtts.append(time.monotonic() - sent_at)
                 if TCP in packet:
                     tcp = packet[TCP]
@@ -219,10 +249,11 @@ def main(argv=None) -> int:
     with wire:
         conversations = Traffic(wire, uplink).run(options.tcp, options.udp, options.packets,
                                                   dport=options.port)
-    lost = sum(c.lost for c in conversations)
+    lost = sum(c.lost + c.wrong for c in conversations)
     if options.json:
         print(json.dumps([{"proto": c.proto, "sport": c.sport, "dport": c.dport,
-                           "sent": c.sent, "answered": c.answered, "lost": c.lost}
+                           "sent": c.sent, "answered": c.answered, "lost": c.lost,
+                           "wrong": c.wrong}
                           for c in conversations]))
     else:
         table = Table(title=f"traffic through {described['host']}")

@@ -8,8 +8,8 @@ It starts the file's VNIC and PNIC as switch processes wired together (runtime.h
 their pipelines, applies the file (dsl.apply), and runs the guest — its services in software
 and its network stack (guest_app) — and the offload manager (runtime.offload). It then prints,
 for each NIC, its P4Runtime address (for `python -m p4runtime_sh --grpc-addr ...`) and its
-packet socket (for PTF's `nn` platform), and writes the same to `host.json` in its run
-directory, where `p4nic status` and `p4nic traffic` find the host; `status.json` beside it is
+packet socket (for PTF's `nn` platform), and registers the host by name (HOSTS/NAME.json,
+where `p4nic status` and `p4nic traffic` find it); `status.json` in its run directory is
 refreshed twice a second. A NIC whose process dies is started again and the file applied to it.
 
 Everything binds to 127.0.0.1 unless the file gives an address: a host is for this machine.
@@ -44,12 +44,16 @@ def run_root() -> Path:
     return Path(tempfile.gettempdir()) / f"p4nic-{os.getuid()}"
 
 
-def running_host(name: str | None, root: Path | None = None) -> dict:
-    """The host.json of the host `name` that is up (the only one, when name is None);
+def registry() -> Path:
+    """Where hosts that are up say where they are: NAME.json, the host's description."""
+    return run_root() / "hosts"
+
+
+def running_host(name: str | None) -> dict:
+    """The description of the host `name` that is up (the only one, when name is None);
     ValueError saying what is up otherwise."""
-    root = root or run_root()
     found = {}
-    for path in sorted(root.glob("*/host.json")):
+    for path in sorted(registry().glob("*.json")):
         try:
             described = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
@@ -106,14 +110,17 @@ def _host_layout(model):
 class RunningHost:
     """A host brought up from a file, with its guest and offload manager."""
 
-    def __init__(self, path: Path, bmv2: bool, run_dir: Path | None):
+    def __init__(self, path: Path, bmv2: bool, run_dir: Path | None, register: bool = True):
         from p4nic.dsl import load
         self.path = path
+        self.register = register          # `p4nic up` registers; the demo's host does not
         self.model = load(path)
         self.name, specs, links, self.vnic, self.pnic = _host_layout(self.model)
         self.vf = links[0][3] if links else None
         self.run_dir = run_dir or run_root() / self.name
-        self._refuse_if_up()
+        self.registered = registry() / f"{self.name}.json"
+        if register:
+            self._refuse_if_up()
         self.host = Host(specs, links, self.run_dir, bmv2=bmv2, logger=log)
         self.entries = self.model.entries()
         self.manager = None
@@ -121,22 +128,21 @@ class RunningHost:
         self.guest_app = None
 
     def _refuse_if_up(self) -> None:
-        described = self.run_dir / "host.json"
-        if described.exists():
-            try:
-                pid = json.loads(described.read_text()).get("pid")
-            except (OSError, json.JSONDecodeError):
-                pid = None
-            if _alive(pid) and pid != os.getpid():
-                raise HostError(f"host {self.name} is already up (process {pid}); stop it "
-                                "first, or give another --run-dir")
+        try:
+            pid = json.loads(self.registered.read_text()).get("pid")
+        except (OSError, json.JSONDecodeError):
+            return
+        if _alive(pid) and pid != os.getpid():
+            raise HostError(f"host {self.name} is already up (process {pid}); stop it first")
 
     def start(self) -> None:
         self.host.start()
         for name in self.host.nics:
             self._apply(name)
         self._start_guest()
-        self._write("host.json", self.describe())
+        if self.register:
+            self.registered.parent.mkdir(parents=True, exist_ok=True)
+            self._write(self.registered, self.describe())
 
     def _apply(self, name: str) -> None:
         from p4nic.dsl.apply import apply
@@ -180,7 +186,7 @@ class RunningHost:
         """Restart NICs that died (and program them again); refresh status.json."""
         for name in self.host.restart_dead():
             self._apply(name)
-        self._write("status.json", self.status())
+        self._write(self.run_dir / "status.json", self.status())
 
     def describe(self) -> dict:
         endpoints = self.host.endpoints()
@@ -201,8 +207,8 @@ class RunningHost:
         return {"host": self.name, "time": time.time(), "ports": ports,
                 "guest_answered": self.guest_app.answered if self.guest_app else 0, **offload}
 
-    def _write(self, name: str, content: dict) -> None:
-        path = self.run_dir / name
+    @staticmethod
+    def _write(path: Path, content: dict) -> None:
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(content, indent=2))
         temporary.replace(path)
@@ -213,8 +219,9 @@ class RunningHost:
         if self.guest_conn is not None:
             self.guest_conn.close()
         self.host.stop()
-        for name in ("host.json", "status.json"):
-            (self.run_dir / name).unlink(missing_ok=True)
+        (self.run_dir / "status.json").unlink(missing_ok=True)
+        if self.register:
+            self.registered.unlink(missing_ok=True)
 
 
 def print_endpoints(described: dict, console: Console) -> None:
@@ -229,7 +236,8 @@ def print_endpoints(described: dict, console: Console) -> None:
     console.print(f"p4runtime-shell: python -m p4runtime_sh --grpc-addr {first['p4runtime']} "
                   f"--device-id {first['device_id']} --election-id 0,2 --config "
                   f"{first['p4info']},{first['json']}")
-    console.print(f"run directory: {described['run_dir']}   (p4nic status, p4nic traffic)")
+    console.print(f"run directory: {described['run_dir']}")
+    console.print("p4nic status --watch, p4nic traffic: see the host work")
     console.print("Ctrl-C stops the host.")
 
 
