@@ -78,6 +78,13 @@ class Model:
         """The PNIC ports its numa block names as the host's queues."""
         return list(self._nic(nic).host_queues)
 
+    def table_entries(self, nic: str, table: str) -> list:
+        """The entries (checked.Entry: P4Info names, resolved numbers) the file gives one of
+        the NIC's tables, named by a unique suffix ("encap.tunnel")."""
+        checked = self._nic(nic)
+        full = checked.names.table(table).preamble.name
+        return [entry for entry in checked.entries if entry.table == full and not entry.default]
+
     def queues(self, nic: str) -> int:
         """The RX queues a VNIC declares (its ports 1..queues)."""
         return self._nic(nic).queues

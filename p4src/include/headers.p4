@@ -120,6 +120,8 @@ header packet_out_t {
     bit<7> _pad;
     bit<8> mode;
     bit<8> bypass;        /* PKT_OUT_INJECT: stages to skip (those the guest already ran) */
+    bit<8> ct_state;      /* PKT_OUT_INJECT skipping STAGE_SERVICES: the guest's conntrack
+                           * state for the packet, as a services entry would have set it */
 }
 
 header ethernet_t {
