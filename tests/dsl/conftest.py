@@ -89,7 +89,11 @@ class NicUnderTest:
             self.wire.send(port, frame)
             return lambda out: out[0] == out_port and out[1].endswith(tag)
         frame = b"\xff" * 6 + b"\x02" + b"\x00" * 5 + b"\x88\xb5" + tag
-        header = (MARKER_PORT << 23).to_bytes(4, "big")      # port, pad, mode DIRECT, bypass
+        value = width = 0           # the packet_out header: port MARKER_PORT, mode DIRECT
+        for field in self.p4.names.packet_metadata("packet_out").metadata:
+            value = (value << field.bitwidth) | (MARKER_PORT if field.name == "port" else 0)
+            width += field.bitwidth
+        header = value.to_bytes(width // 8, "big")
         self.wire.send(CPU_PORT, header + frame)
         return lambda out: out == (MARKER_PORT, frame)
 

@@ -218,7 +218,8 @@ def test_services_send_unoffloaded_flows_to_the_guest(vnic):
 
 def test_whole_host_path(vnic, pnic):
     """host.nic: the guest's first packet goes to the guest's services, comes back, leaves
-    the VNIC flagged in Geneve, and its PNIC sends it on to the uplink, flag kept."""
+    the VNIC in Geneve (VNI 5001, no special flag: host.nic flags ARP only), and its PNIC
+    sends it on to the uplink the same way."""
     model = dsl.load(EXAMPLES / "host.nic")
     assert (model.host.vnic, model.host.pnic, model.host.vf) == ("vm1", "nic0", 1)
     entries = model.entries()
@@ -233,11 +234,11 @@ def test_whole_host_path(vnic, pnic):
         [(port, on_wire)] = vnic.frames(1)        # the packet-out travels over gRPC
         assert port == UPLINK
         tunnel = decapsulate(on_wire)
-        assert (tunnel.vni, tunnel.special, tunnel.inner) == (5001, True, frame)
+        assert (tunnel.vni, tunnel.special, tunnel.inner) == (5001, False, frame)
         [(port, out)] = pnic.exchange(model.host.vf, on_wire)
         relayed = decapsulate(out)
         assert port == UPLINK and (relayed.vni, relayed.special, relayed.inner) == \
-            (5001, True, frame)
+            (5001, False, frame)
 
 
 def test_generic_table_routes_on_l3_router(tmp_path):
