@@ -234,8 +234,8 @@ def print_endpoints(described: dict, console: Console) -> None:
     console.print(table)
     first = next(iter(described["nics"].values()))
     console.print(f"p4runtime-shell: python -m p4runtime_sh --grpc-addr {first['p4runtime']} "
-                  f"--device-id {first['device_id']} --election-id 0,2 --config "
-                  f"{first['p4info']},{first['json']}")
+                  f"--device-id {first['device_id']} --election-id 0,0   (reads; the host "
+                  "stays the NIC's primary controller)", soft_wrap=True)
     console.print(f"run directory: {described['run_dir']}")
     console.print("p4nic status --watch, p4nic traffic: see the host work")
     console.print("Ctrl-C stops the host.")
