@@ -255,6 +255,14 @@ class OffloadManager:
         for thread in self._threads:
             thread.start()
 
+    def set_policy(self, policy) -> None:
+        """A new offload policy (the host's file changed): from the next round on, flows a
+        tier may no longer hold, or holds beyond its new capacity, go back a tier."""
+        with self.lock:
+            self.policy = policy
+            self.engine.set_offload(policy.offload)
+            self.idle_timeout_ns = int(policy.offload.idle_timeout_s * 1e9)
+
     def stop(self) -> None:
         self._stop.set()
         for thread in self._threads:
@@ -405,6 +413,27 @@ class OffloadManager:
                     ready.append(flow)
         if ready:
             self._vnic_to_pnic(ready)
+        self._enforce_policy()
+
+    def _enforce_policy(self) -> None:
+        """Flows on a tier the policy no longer lets hold them (or beyond its capacity) go
+        back: PNIC -> VNIC, VNIC -> guest; the newest moves first."""
+        offload = self.policy.offload
+        for tier, allowed, capacity in (
+                (PNIC, offload.to_pnic_after_packets is not None or
+                 offload.to_pnic_when_established, offload.pnic_capacity),
+                (VNIC, offload.to_vnic_after_packets is not None or
+                 offload.to_vnic_when_established, offload.vnic_capacity)):
+            held = sorted((f for f in self.flows.values() if f.tier == tier),
+                          key=lambda f: f.moves[-1].at if f.moves else 0.0)
+            excess = held if not allowed else held[capacity:]
+            for flow in excess:
+                reason = "the offload policy changed"
+                if tier == PNIC:
+                    self._pnic_to_vnic(flow, reason, pnic_alive=bool(self.pnic and
+                                                                     self.pnic.alive()))
+                else:
+                    self._to_guest(flow, reason, closing=False)
 
     def _check_pnic(self) -> None:
         """A PNIC that went away: its flows fall back to the VNIC; reconnect when it is back."""
@@ -684,9 +713,9 @@ class OffloadManager:
         self.engine.offloaded(flow.conn, VNIC)
         self._moved(flow, PNIC, VNIC, reason)
 
-    def _to_guest(self, flow: Flow, reason: str) -> None:
-        """The flow returns to the guest with its state and counters (a close to see
-        through, a NIC that cannot keep it)."""
+    def _to_guest(self, flow: Flow, reason: str, closing: bool = True) -> None:
+        """The flow returns to the guest with its state and counters: a close to see through
+        (`closing`: it stays there), or a NIC that cannot keep it."""
         source = flow.tier
         totals = self.totals(flow)
         entries = [FlowEntry(SIDES[side], installed.match, installed.action, installed.params,
@@ -695,7 +724,7 @@ class OffloadManager:
         conn = self.engine.restore(entries)
         self._delete_everywhere(flow)
         del self.flows[id(flow.conn)]
-        flow.conn, flow.tier, flow.closing = conn, GUEST, True
+        flow.conn, flow.tier, flow.closing = conn, GUEST, closing
         flow.serving, flow.passing, flow.draining = {}, {}, []
         flow.retired = [[0, 0], [0, 0]]
         self.flows[id(conn)] = flow
