@@ -35,13 +35,16 @@ from p4nic.runtime.host import Host, HostError, HostNic
 from p4nic.runtime.local_switch import LocalSwitchError
 
 REFRESH_S = 0.5
+RUN_ROOT_VARIABLE = "P4NIC_RUN_ROOT"
 GUEST_ROLE = "guest"
 log = logging.getLogger("p4nic.up")
 
 
 def run_root() -> Path:
-    """Where hosts keep their sockets and state: one directory per host name."""
-    return Path(tempfile.gettempdir()) / f"p4nic-{os.getuid()}"
+    """Where hosts keep their sockets and state, one directory per host name, and say that
+    they are up: $P4NIC_RUN_ROOT, else p4nic-UID in the temporary directory."""
+    return Path(os.environ.get(RUN_ROOT_VARIABLE)
+                or Path(tempfile.gettempdir()) / f"p4nic-{os.getuid()}")
 
 
 def registry() -> Path:
