@@ -6,7 +6,9 @@
 - the same router as a `p4nic switch` process: P4Runtime table inserts/s (Write requests of
   1000 updates) and packets/s through its nanomsg port, sent the way PTF sends them;
 - packets/s of the guest service engine on established TCP connections, untranslated and
-  translated, 64- and 1500-byte frames.
+  translated, 64- and 1500-byte frames;
+- the offload method under load: concurrent flows through a whole host, moved guest -> VNIC
+  -> PNIC and back; flows moved per second, packets lost, time from first packet to the PNIC.
 
 A part whose component is missing or broken prints one `skipped:` line and the rest still runs;
 the exit status is then 1, so a benchmark that measured nothing never passes for one that ran.
@@ -328,10 +330,20 @@ def bench_nanomsg(address: str, packets: int, window: int = 512) -> int:
     return received
 
 
+def bench_offload_part(flows: int) -> None:
+    from p4nic.runtime.offload_bench import bench_offload
+    figures = bench_offload(flows)
+    if figures["packets_lost"] or figures["answers_wrong"]:
+        raise Skip(f"{figures['packets_lost']} packets lost, {figures['answers_wrong']} wrong "
+                   "answers: the offload is broken")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="p4nic bench", description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=20000,
                         help="packets per throughput run (default 20000)")
+    parser.add_argument("--flows", type=int, default=1000,
+                        help="concurrent flows in the offload run (default 1000)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="p4nic-bench-") as tmp:
         workdir = Path(tmp)
@@ -350,6 +362,8 @@ def main(argv: list[str]) -> int:
              "p4nic switch process", lambda: bench_switch(*router(), args.packets, workdir)),
             (f"guest service engine packets/s (GuestServices.process, {SERVICE_FLOWS} "
              "established TCP connections)", lambda: bench_services(args.packets)),
+            (f"stateful offload: {args.flows} concurrent flows through a host (p4nic up's "
+             "offload manager)", lambda: bench_offload_part(args.flows)),
         ]
         skipped = 0
         for title, part in parts:

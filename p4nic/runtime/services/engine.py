@@ -19,6 +19,7 @@ calls `restore` (the flow falls back, with its NIC state) or `end`.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from enum import Enum
 from typing import NamedTuple
@@ -82,7 +83,12 @@ class GuestServices:
         self.snat = SourceNats(policy.snat)
         self.balancers = LoadBalancers(policy.load_balancers)
         self._table: dict = {}        # packed flow key -> (Connection, side)
-        offload = policy.offload
+        self.set_offload(policy.offload)
+
+    def set_offload(self, offload) -> None:
+        """Take a new OffloadPolicy (its criteria decide `offload_ready` from now on); the
+        firewall, NAT and load balancers stay as they were built."""
+        self.policy = dataclasses.replace(self.policy, offload=offload)
         self._to_vnic = (offload.to_vnic_after_packets, offload.to_vnic_when_established)
         self._criteria = {"vnic": self._to_vnic,
                           "pnic": (offload.to_pnic_after_packets, offload.to_pnic_when_established)}
