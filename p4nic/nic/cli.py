@@ -306,7 +306,8 @@ def run(opts: argparse.Namespace) -> int:
                           dump_packet_data=opts.dump_packet_data)
     try:
         server = start_server(device, address=opts.grpc_server_addr, device_id=opts.device_id,
-                              cpu_port=opts.cpu_port, lock=dataplane.lock, inject=dataplane.inject)
+                              cpu_port=opts.cpu_port, lock=dataplane.lock, inject=dataplane.inject,
+                              logger=logger)
     except OSError as e:
         dataplane.stop()
         raise SwitchUsageError(str(e)) from None

@@ -29,10 +29,12 @@ def election_key(message) -> tuple | None:
 
 
 class Controller:
-    """One StreamChannel that has sent a MasterArbitrationUpdate; `send` queues a response."""
+    """One StreamChannel and what it arbitrated; responses go out through its `session`
+    (`send(response)`, `send_serialized(kind, bytes)`, `end(error)`; session.py)."""
 
-    def __init__(self, send):
-        self.send = send
+    def __init__(self, session):
+        self.session = session
+        self.send = session.send
         self.role = None             # role name once arbitrated
         self.election_id = None      # (high, low) or None
 

@@ -1,30 +1,27 @@
-"""The P4Runtime gRPC service of the software NIC, and `start_server`, its one entry point.
+"""The P4Runtime service of the software NIC, and `start_server`, its one entry point.
 
 The service owns the P4Runtime view of one `Device`: the committed (or saved) pipeline config,
 the `Entities` that Write/Read go through, client arbitration, and the StreamChannel traffic
 (packet-out/in, digest lists, idle-timeout notifications). Every touch of the device happens
 under one lock shared with the port loop of `p4nic switch`, so a Write batch is atomic with
 respect to packet processing. Requests are checked in the order the P4Runtime spec gives; any
-bad request gets a gRPC status, never a server crash.
+bad request gets a gRPC status, never a server crash. The gRPC side (threads, event loop,
+StreamChannel coroutines) is `rpc.py`.
 """
 import importlib.metadata
 import logging
-import queue
 import threading
-from concurrent import futures
 
 import grpc
-from google.protobuf import any_pb2
-from google.rpc import code_pb2, status_pb2
-from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
+from google.rpc import code_pb2
+from p4.v1 import p4runtime_pb2
 
 from p4nic.nic.p4runtime.arbitration import Arbitrator, Controller
 from p4nic.nic.p4runtime.entities import Entities
 from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
 from p4nic.nic.p4runtime.pipeline_config import Pipeline, get_response, verify
+from p4nic.nic.p4runtime.rpc import MAX_STREAMS, RpcServer
 from p4nic.nic.p4runtime.stream import DigestBuffers, PacketIO, stream_error
-
-log = logging.getLogger("p4nic.p4runtime")
 
 SetRequest = p4runtime_pb2.SetForwardingPipelineConfigRequest
 WriteRequest = p4runtime_pb2.WriteRequest
@@ -42,61 +39,47 @@ def api_version() -> str:
         return "1.4.1"
 
 
-def abort(context, error: P4RuntimeError, details=()):
-    """End a unary RPC with `error`; `details` (p4.v1.Error list) go in grpc-status-details-bin."""
-    if details:
-        status = status_pb2.Status(code=error.rpc_code, message=error.message)
-        for detail in details:
-            packed = any_pb2.Any()
-            packed.Pack(detail)
-            status.details.append(packed)
-        context.set_trailing_metadata((("grpc-status-details-bin", status.SerializeToString()),))
-    context.abort(error.code, error.message)
-
-
 def error_details(errors) -> list:
     """One p4.v1.Error per update/request, OK ones left empty (spec "Error Reporting")."""
     return [p4runtime_pb2.Error(canonical_code=code_pb2.OK) if e is None else
             p4runtime_pb2.Error(canonical_code=e.rpc_code, message=e.message) for e in errors]
 
 
-class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
-    """P4Runtime for one device id; see module docstring."""
+class P4RuntimeService:
+    """P4Runtime for one device id, one method per RPC; see module docstring.
 
-    def __init__(self, device, device_id: int, cpu_port, lock, inject, device_factory):
+    The unary methods take the parsed request and return the response, raising P4RuntimeError
+    for a refused request; they run on worker threads (see `rpc.py`), never on the event loop.
+    """
+
+    def __init__(self, device, device_id: int, cpu_port, lock, inject, device_factory,
+                 log: logging.Logger):
         self.device = device
         self.device_id = device_id
         self.cpu_port = cpu_port
         self.lock = lock
         self.inject = inject or self.process_unattached
         self.device_factory = device_factory
+        self.log = log
         self.arbitrator = Arbitrator(device_id)
         self.pipeline: Pipeline | None = None     # what Read/Write refer to
         self.entities: Entities | None = None
         self.packet_io: PacketIO | None = None    # of the committed pipeline
         self.saved = None                         # (Pipeline, scratch Entities) awaiting COMMIT
         self.digests = DigestBuffers(self.send_digest)
-        self.controllers: set = set()
         device.on_digest = self.on_digest
 
     # -- unary RPCs -----------------------------------------------------------------------------
 
-    def Capabilities(self, request, context):
+    def capabilities(self, request) -> p4runtime_pb2.CapabilitiesResponse:
         return p4runtime_pb2.CapabilitiesResponse(p4runtime_api_version=api_version())
 
-    def SetForwardingPipelineConfig(self, request, context):
-        try:
-            self.arbitrator.check_primary(request.device_id, request.role, request,
-                                          self.known_roles())
-            if request.role:
-                raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED,
-                                     "only the default role may set the pipeline config")
-            self.set_pipeline(request)
-        except P4RuntimeError as exc:
-            abort(context, exc)
-        except Exception as exc:  # noqa: BLE001 - a bug must not take the server down
-            log.exception("SetForwardingPipelineConfig failed")
-            abort(context, P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}"))
+    def set_forwarding_pipeline_config(self, request):
+        self.arbitrator.check_primary(request.device_id, request.role, request, self.known_roles())
+        if request.role:
+            raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED,
+                                 "only the default role may set the pipeline config")
+        self.set_pipeline(request)
         return p4runtime_pb2.SetForwardingPipelineConfigResponse()
 
     def set_pipeline(self, request):
@@ -158,35 +141,27 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
             self.packet_io = PacketIO(pipeline.index.packet_out, pipeline.index.packet_in)
             self.digests.clear()
 
-    def GetForwardingPipelineConfig(self, request, context):
-        try:
-            if request.device_id != self.device_id:
-                raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"unknown device id {request.device_id}")
-            # After VERIFY_AND_SAVE this is the saved config, the one Read/Write refer to.
-            return get_response(self.pipeline, request.response_type)
-        except P4RuntimeError as exc:
-            abort(context, exc)
+    def get_forwarding_pipeline_config(self, request):
+        if request.device_id != self.device_id:
+            raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"unknown device id {request.device_id}")
+        # After VERIFY_AND_SAVE this is the saved config, the one Read/Write refer to.
+        return get_response(self.pipeline, request.response_type)
 
-    def Write(self, request, context):
-        try:
-            self.arbitrator.check_primary(request.device_id, request.role, request,
-                                          self.known_roles())
-            if self.entities is None:
-                raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
-                                     "no forwarding pipeline config set")
-            if request.atomicity not in WriteRequest.Atomicity.values():
-                raise invalid(f"unknown atomicity {request.atomicity}")
-            with self.lock:
-                errors = self.apply_batch(self.entities, request)
-        except P4RuntimeError as exc:
-            abort(context, exc)
+    def write(self, request) -> p4runtime_pb2.WriteResponse:
+        self.arbitrator.check_primary(request.device_id, request.role, request, self.known_roles())
+        if self.entities is None:
+            raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
+                                 "no forwarding pipeline config set")
+        if request.atomicity not in WriteRequest.Atomicity.values():
+            raise invalid(f"unknown atomicity {request.atomicity}")
+        with self.lock:
+            errors = self.apply_batch(self.entities, request, self.log)
         if any(errors):
-            abort(context, P4RuntimeError(grpc.StatusCode.UNKNOWN, "write failure"),
-                  error_details(errors))
+            raise P4RuntimeError(grpc.StatusCode.UNKNOWN, "write failure", error_details(errors))
         return p4runtime_pb2.WriteResponse()
 
     @staticmethod
-    def apply_batch(entities: Entities, request) -> list:
+    def apply_batch(entities: Entities, request, log) -> list:
         """Apply the updates in order; per-update errors, None for success.
 
         CONTINUE_ON_ERROR tries every update. ROLLBACK_ON_ERROR and DATAPLANE_ATOMIC stop at
@@ -220,15 +195,13 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
             errors += [aborted] * (len(request.updates) - len(errors))
         return errors
 
-    def Read(self, request, context):
-        try:
-            if request.device_id != self.device_id:
-                raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"unknown device id {request.device_id}")
-            if self.entities is None:
-                raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
-                                     "no forwarding pipeline config set")
-        except P4RuntimeError as exc:
-            abort(context, exc)
+    def read(self, request) -> tuple[list, P4RuntimeError | None]:
+        """ReadResponses of at most READ_CHUNK entities, and the error to end the RPC with."""
+        if request.device_id != self.device_id:
+            raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"unknown device id {request.device_id}")
+        if self.entities is None:
+            raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
+                                 "no forwarding pipeline config set")
         found, errors = [], []
         with self.lock:
             for entity in request.entities:
@@ -240,59 +213,35 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
                 except P4RuntimeError as exc:
                     errors.append(exc)
                 except Exception as exc:  # noqa: BLE001
-                    log.exception("read failed")
+                    self.log.exception("read failed")
                     errors.append(P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}"))
-        for start in range(0, len(found), READ_CHUNK):
-            yield p4runtime_pb2.ReadResponse(entities=found[start:start + READ_CHUNK])
-        if not found:
-            yield p4runtime_pb2.ReadResponse()
-        if any(errors):
-            if len(errors) == 1:
-                abort(context, errors[0])
-            abort(context, P4RuntimeError(grpc.StatusCode.UNKNOWN, "read failure"),
-                  error_details(errors))
+        responses = [p4runtime_pb2.ReadResponse(entities=found[start:start + READ_CHUNK])
+                     for start in range(0, len(found), READ_CHUNK)]
+        error = None
+        if len(errors) == 1 and errors[0] is not None:
+            error = errors[0]
+        elif any(errors):
+            error = P4RuntimeError(grpc.StatusCode.UNKNOWN, "read failure", error_details(errors))
+        return responses or [p4runtime_pb2.ReadResponse()], error
 
     def known_roles(self) -> set:
         return set() if self.pipeline is None else self.pipeline.index.roles
 
     # -- StreamChannel --------------------------------------------------------------------------
 
-    def StreamChannel(self, request_iterator, context):
-        outbox = queue.Queue()
-        controller = Controller(outbox.put)
-        context.add_callback(lambda: outbox.put(None))
-        self.controllers.add(controller)
+    def stream_closed(self, controller: Controller):
+        self.arbitrator.remove(controller)
 
-        def read_requests():
-            try:
-                for request in request_iterator:
-                    self.on_stream_request(controller, request)
-            except P4RuntimeError as exc:
-                outbox.put(exc)
-            except Exception:  # noqa: BLE001 - the client went away mid-read
-                pass
-            finally:
-                outbox.put(None)
+    def on_stream_request(self, controller: Controller, request) -> list | None:
+        """One StreamMessageRequest; arbitration errors raise (ending the stream).
 
-        threading.Thread(target=read_requests, daemon=True, name="p4rt-stream").start()
-        try:
-            while True:
-                item = outbox.get()
-                if item is None:
-                    return
-                if isinstance(item, P4RuntimeError):
-                    context.abort(item.code, item.message)
-                yield item
-        finally:
-            self.controllers.discard(controller)
-            self.arbitrator.remove(controller)
-
-    def on_stream_request(self, controller: Controller, request):
-        """One StreamMessageRequest; arbitration errors raise (ending the stream)."""
+        A packet-out is returned as the batch to `inject`, which the caller runs off the
+        event loop; other messages are handled here and return None.
+        """
         kind = request.WhichOneof("update")
         if kind == "arbitration":
             self.arbitrator.update(controller, request.arbitration)
-            return
+            return None
         try:
             if controller.role is None:
                 raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
@@ -300,8 +249,8 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
             if not self.arbitrator.is_primary(controller):
                 raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED, "not primary")
             if kind == "packet":
-                self.packet_out(request.packet)
-            elif kind == "digest_ack":
+                return self.packet_out(request.packet)
+            if kind == "digest_ack":
                 self.digests.ack(request.digest_ack)
             else:
                 raise P4RuntimeError(grpc.StatusCode.UNIMPLEMENTED,
@@ -309,17 +258,19 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
         except P4RuntimeError as exc:
             controller.send(stream_error(exc.code, exc.message, request))
         except Exception as exc:  # noqa: BLE001 - a bug must not end the session
-            log.exception("stream message failed")
+            self.log.exception("stream message failed")
             controller.send(stream_error(grpc.StatusCode.INTERNAL, f"internal error: {exc}", request))
+        return None
 
-    def packet_out(self, message: p4runtime_pb2.PacketOut):
+    def packet_out(self, message: p4runtime_pb2.PacketOut) -> list:
+        """The batch a PacketOut becomes: its frame entering on the CPU port."""
         if self.packet_io is None:
             raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
                                  "no forwarding pipeline config set")
         if self.cpu_port is None:
             raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
                                  "no CPU port configured (--cpu-port)")
-        self.inject([(self.cpu_port, self.packet_io.frame(message))])
+        return [(self.cpu_port, self.packet_io.frame(message))]
 
     def process_unattached(self, batch):
         """`inject` when no port loop is attached: CPU-port output loops back as packet-in."""
@@ -333,13 +284,16 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
         if not frames or packet_io is None:
             return
         primaries = list(self.arbitrator.primaries().values())
+        if not primaries:
+            return
         for frame in frames:
             message = packet_io.packet_in_message(frame)
             if message is None:
-                log.warning("packet on the CPU port is shorter than the packet_in header")
+                self.log.warning("packet on the CPU port is shorter than the packet_in header")
                 continue
+            data = p4runtime_pb2.StreamMessageResponse(packet=message).SerializeToString()
             for controller in primaries:
-                controller.send(p4runtime_pb2.StreamMessageResponse(packet=message))
+                controller.session.send_serialized("packet", data)
 
     # -- notifications --------------------------------------------------------------------------
 
@@ -374,16 +328,12 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
             self.notify(role, p4runtime_pb2.StreamMessageResponse(
                 idle_timeout_notification=notification))
 
-    def close_streams(self):
-        for controller in list(self.controllers):
-            controller.send(None)
-
 
 class ServerHandle:
     """What `start_server` returns: the bound port, packet-in delivery, and stop()."""
 
-    def __init__(self, server: grpc.Server, service: P4RuntimeService, port: int):
-        self.server = server
+    def __init__(self, rpc: RpcServer, service: P4RuntimeService, port: int):
+        self.rpc = rpc
         self.service = service
         self.port = port
         self._stopping = threading.Event()
@@ -395,21 +345,22 @@ class ServerHandle:
             try:
                 self.service.tick()
             except Exception:  # noqa: BLE001 - keep serving
-                log.exception("P4Runtime timer")
+                self.service.log.exception("P4Runtime timer")
 
     def packet_in(self, frames):
-        """Hand over the packets (list of bytes) the Device emitted on the CPU port."""
-        self.service.packet_in(frames)
+        """Hand over the packets (list of bytes) the Device emitted on the CPU port; they are
+        turned into PacketIns on the server's event loop, so the caller does not wait."""
+        self.rpc.call_soon(self.service.packet_in, frames)
 
     def stop(self, grace: float | None = 0.5):
         self._stopping.set()
-        self.service.close_streams()
-        self.server.stop(grace).wait()
         self._timer.join(timeout=1)
+        self.rpc.stop(grace)
 
 
 def start_server(device, address: str = "0.0.0.0:9559", device_id: int = 0, cpu_port=None,
-                 lock=None, inject=None, device_factory=None, max_workers: int = 32) -> ServerHandle:
+                 lock=None, inject=None, device_factory=None, logger=None,
+                 max_streams: int = MAX_STREAMS) -> ServerHandle:
     """Serve P4Runtime for `device` on `address`; returns a ServerHandle.
 
     `lock` (an RLock) is held around every device access; share it with the port loop.
@@ -417,19 +368,19 @@ def start_server(device, address: str = "0.0.0.0:9559", device_id: int = 0, cpu_
     output (the port loop's own inject; CPU-port output must come back via handle.packet_in).
     Without it the server processes packet-outs itself and only loops CPU output back.
     `device_factory()` makes a scratch Device to verify configs (default: `type(device)()`).
+    `logger` gets the server's log lines (default: the "p4nic.p4runtime" logger).
     Raises OSError when the address cannot be bound.
     """
     lock = lock if lock is not None else threading.RLock()
+    log = logger or logging.getLogger("p4nic.p4runtime")
     service = P4RuntimeService(device, device_id, cpu_port, lock, inject,
-                               device_factory or type(device))
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers,
-                                                    thread_name_prefix="p4rt"))
-    p4runtime_pb2_grpc.add_P4RuntimeServicer_to_server(service, server)
+                               device_factory or type(device), log)
+    rpc = RpcServer(service, log, max_streams=max_streams)
     try:
-        port = server.add_insecure_port(address)
+        port = rpc.start(address)
     except RuntimeError as exc:
         raise OSError(f"cannot bind the P4Runtime server to {address}: {exc}") from None
     if port == 0:
+        rpc.stop(None)
         raise OSError(f"cannot bind the P4Runtime server to {address}")
-    server.start()
-    return ServerHandle(server, service, port)
+    return ServerHandle(rpc, service, port)

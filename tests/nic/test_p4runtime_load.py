@@ -1,0 +1,122 @@
+"""P4Runtime server under load and abuse: idle StreamChannels by the thousand, clients that do
+not read, big messages. Every check goes through a `p4nic switch` process."""
+import asyncio
+import threading
+
+import grpc
+import pytest
+from google.rpc import code_pb2
+from p4.v1 import p4runtime_pb2 as pb
+from p4.v1 import p4runtime_pb2_grpc
+
+from p4nic.nic.p4runtime.rpc import MAX_STREAMS
+from p4rt_client import WAIT, Client, Names, SwitchProcess, Wire, load_config
+
+NAMES = Names(load_config().p4info)
+IDLE_STREAMS = 1000
+
+
+@pytest.fixture
+def switch(tmp_path):
+    process = SwitchProcess(tmp_path)
+    yield process
+    assert process.stop() == 0
+
+
+class IdleStreams:
+    """StreamChannels that never arbitrate, held open by an asyncio client on one thread (a
+    coroutine per stream, not a thread)."""
+
+    def __init__(self, address: str, channels: int = 8):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.calls = []
+        self.channels = self.run(self._channels(address, channels))
+
+    def run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=WAIT)
+
+    async def _channels(self, address, count):
+        return [grpc.aio.insecure_channel(address) for _ in range(count)]
+
+    def open(self, count: int) -> list:
+        """Open `count` more streams that never arbitrate; returns, for each, None once the
+        server serves it or the status code it was refused with.
+
+        Each stream sends one packet-out, which the server refuses (no arbitration yet) on a
+        stream it serves; so the answer proves the stream is open on the server.
+        """
+        return self.run(self._open(count))
+
+    async def _open(self, count):
+        calls = [p4runtime_pb2_grpc.P4RuntimeStub(self.channels[i % len(self.channels)])
+                 .StreamChannel() for i in range(count)]
+        self.calls += calls
+        early = pb.StreamMessageRequest()
+        early.packet.payload = b"before arbitration"
+
+        async def served(call):
+            try:
+                await call.write(early)
+                answer = await call.read()
+            except grpc.RpcError:
+                return await call.code()
+            if answer is grpc.aio.EOF:
+                return await call.code()
+            assert answer.error.canonical_code == code_pb2.FAILED_PRECONDITION
+            return None
+        return await asyncio.gather(*(served(call) for call in calls))
+
+    def close(self):
+        async def close_all():
+            for call in self.calls:
+                call.cancel()
+            for channel in self.channels:
+                await channel.close()
+        self.run(close_all())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=WAIT)
+        self.loop.close()
+
+
+@pytest.fixture
+def idle(switch):
+    streams = IdleStreams(switch.address)
+    yield streams
+    streams.close()
+
+
+def test_a_thousand_idle_streams_lock_nobody_out(switch, idle):
+    assert idle.open(IDLE_STREAMS) == [None] * IDLE_STREAMS
+
+    client = Client(switch.address, election_id=(0, 5))
+    assert client.stub.Capabilities(pb.CapabilitiesRequest(), timeout=WAIT).p4runtime_api_version
+    stream = client.stream()
+    try:
+        assert stream.arbitrate((0, 5)).arbitration.status.code == code_pb2.OK
+        client.set_config(load_config())
+        entry = pb.Entity()
+        entry.table_entry.table_id = NAMES.table("MyIngress.fwd")
+        entry.table_entry.match.add(field_id=1).exact.value = b"\x00\x00\x00\x00\x00\x09"
+        entry.table_entry.action.action.action_id = NAMES.action("MyIngress.send_to_cpu")
+        client.insert(entry)
+        assert len(client.read(pb.Entity(table_entry=pb.TableEntry()))) == 1
+        wire = Wire(switch.socket)                 # the data plane keeps flowing too
+        try:
+            punted = bytes.fromhex("000000000009" "000000000001" "0800") + b"to the controller"
+            wire.send(4, punted)
+            assert stream.recv(kind="packet").packet.payload == punted
+        finally:
+            wire.close()
+    finally:
+        stream.close()
+        client.close()
+
+
+def test_streams_beyond_the_limit_are_refused_not_hung(switch, idle):
+    assert idle.open(MAX_STREAMS) == [None] * MAX_STREAMS
+    assert idle.open(3) == [grpc.StatusCode.RESOURCE_EXHAUSTED] * 3
+    client = Client(switch.address)
+    assert client.stub.Capabilities(pb.CapabilitiesRequest(), timeout=WAIT).p4runtime_api_version
+    client.close()
