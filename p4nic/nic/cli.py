@@ -46,6 +46,20 @@ def interface(text: str) -> tuple[int, str]:
     return int(port), name
 
 
+def grpc_address(text: str) -> str:
+    """`HOST:PORT` for the gRPC server (HOST may be `[IPv6]`). gRPC itself takes a bare host
+    and listens on port 443, which no one means, so the port must be there and valid."""
+    host, sep, port = text.rpartition(":")
+    if host.startswith("[") != host.endswith("]") or (not host.startswith("[") and ":" in host):
+        sep = ""      # a bare IPv6 address: its colons are not a port separator
+    if not sep or not host:
+        raise argparse.ArgumentTypeError(f"'{text}' has no port: give HOST:PORT, e.g. "
+                                         f"{DEFAULT_GRPC_ADDR}")
+    if not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"'{text}': '{port}' is not a port number (0-65535)")
+    return text
+
+
 def unsigned(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"'{text}' is not a non-negative integer")
@@ -54,8 +68,11 @@ def unsigned(text: str) -> int:
 
 def add_target_options(parser, default) -> None:
     """simple_switch_grpc's own options. `default` is the value an absent option gets."""
-    parser.add_argument("--grpc-server-addr", metavar="HOST:PORT", default=default,
-                        help=f"bind the P4Runtime gRPC server here (default {DEFAULT_GRPC_ADDR})")
+    parser.add_argument("--grpc-server-addr", metavar="HOST:PORT", type=grpc_address,
+                        default=default,
+                        help=f"bind the P4Runtime gRPC server here (default {DEFAULT_GRPC_ADDR}, "
+                             "every interface: anyone who reaches the host can program the switch; "
+                             "127.0.0.1:9559 keeps it local); port 0 picks a free port")
     parser.add_argument("--cpu-port", type=unsigned, metavar="P", default=default,
                         help="port number for P4Runtime packet-in/out; 0 is not valid; "
                              "without it there is no packet I/O over P4Runtime")

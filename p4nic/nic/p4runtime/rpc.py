@@ -90,7 +90,7 @@ class RpcServer:
             return asyncio.run_coroutine_threadsafe(self._start(address, credentials),
                                                     self.loop).result()
         except BaseException:
-            self._close_loop()
+            self._release()
             raise
 
     async def _start(self, address: str, credentials) -> int:
@@ -106,6 +106,8 @@ class RpcServer:
             port = server.add_insecure_port(address)
         else:
             port = server.add_secure_port(address, credentials)
+        if port == 0:
+            raise RuntimeError(f"cannot bind {address}")
         await server.start()
         self.server = server
         return port
@@ -117,20 +119,21 @@ class RpcServer:
         try:
             asyncio.run_coroutine_threadsafe(self._stop(grace), self.loop).result(timeout=30)
         finally:
-            self._close_loop()
-            self.workers.shutdown(wait=False, cancel_futures=True)
-            self.packet_outs.shutdown(wait=False, cancel_futures=True)
+            self._release()
 
     async def _stop(self, grace):
         for session in list(self.sessions):
             session.end()
         await self.server.stop(grace)
 
-    def _close_loop(self):
+    def _release(self):
+        """Stop the event loop and the worker threads."""
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=30)
         if not self.thread.is_alive():
             self.loop.close()
+        self.workers.shutdown(wait=False, cancel_futures=True)
+        self.packet_outs.shutdown(wait=False, cancel_futures=True)
 
     def call_soon(self, function, *args) -> None:
         """Run `function(*args)` on the event loop (from any thread); dropped once stopped."""

@@ -10,6 +10,7 @@ StreamChannel coroutines) is `rpc.py`.
 """
 import importlib.metadata
 import logging
+import socket
 import threading
 
 import grpc
@@ -375,12 +376,29 @@ def start_server(device, address: str = "0.0.0.0:9559", device_id: int = 0, cpu_
     log = logger or logging.getLogger("p4nic.p4runtime")
     service = P4RuntimeService(device, device_id, cpu_port, lock, inject,
                                device_factory or type(device), log)
-    rpc = RpcServer(service, log, max_streams=max_streams)
+    # No SO_REUSEPORT (gRPC sets it by default): a second switch on the same port must fail to
+    # start, not share the P4Runtime connections with the first.
+    rpc = RpcServer(service, log, max_streams=max_streams, options=[("grpc.so_reuseport", 0)])
     try:
         port = rpc.start(address)
-    except RuntimeError as exc:
-        raise OSError(f"cannot bind the P4Runtime server to {address}: {exc}") from None
+    except RuntimeError:
+        port = 0
     if port == 0:
-        rpc.stop(None)
-        raise OSError(f"cannot bind the P4Runtime server to {address}")
+        raise OSError(f"cannot bind the P4Runtime server to {address}: {why_unbindable(address)}")
     return ServerHandle(rpc, service, port)
+
+
+def why_unbindable(address: str) -> str:
+    """The operating system's reason `address` (HOST:PORT) cannot be bound, for the message
+    (gRPC only says that binding failed)."""
+    host, _, port = address.rpartition(":")
+    try:
+        family, kind, proto, _, sockaddr = socket.getaddrinfo(
+            host.strip("[]"), int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.bind(sockaddr)
+    except OSError as exc:
+        return (exc.strerror or str(exc)).lower()
+    except ValueError:
+        return "not HOST:PORT"
+    return "gRPC refused it"
