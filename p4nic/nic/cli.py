@@ -196,7 +196,8 @@ class BMv2Formatter(logging.Formatter):
 
 
 def make_logger(opts: argparse.Namespace) -> logging.Logger:
-    """The switch's logger: nothing unless --log-console or --log-file, like BMv2."""
+    """The switch's logger: everything at -L and above to --log-console or --log-file, like
+    BMv2; without either, warnings and errors still go to stderr (BMv2 would say nothing)."""
     logging.addLevelName(TRACE, "TRACE")
     logger = logging.getLogger(f"p4nic.switch.{opts.device_id}")
     logger.propagate = False
@@ -210,7 +211,8 @@ def make_logger(opts: argparse.Namespace) -> logging.Logger:
         except OSError as e:
             raise SwitchUsageError(f"cannot open log file '{opts.log_file}': {e.strerror}") from None
     else:
-        handler = logging.NullHandler()
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setLevel(logging.WARNING)
     handler.setFormatter(BMv2Formatter())
     logger.addHandler(handler)
     logger.setLevel(LOG_LEVELS[opts.log_level])

@@ -38,6 +38,13 @@ class Controller:
         self.role = None             # role name once arbitrated
         self.election_id = None      # (high, low) or None
 
+    def __str__(self):
+        """For log lines: the client's address, and its role and election id once arbitrated."""
+        if self.role is None:
+            return f"{self.session.name} (not arbitrated)"
+        election = "none" if self.election_id is None else f"{self.election_id[0]}:{self.election_id[1]}"
+        return f"{self.session.name} (role '{self.role}', election id {election})"
+
 
 @dataclass
 class RoleState:

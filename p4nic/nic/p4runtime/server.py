@@ -18,6 +18,7 @@ from google.rpc import code_pb2
 from p4.v1 import p4runtime_pb2
 
 from p4nic.nic.p4runtime.arbitration import Arbitrator, Controller
+from p4nic.nic.p4runtime.cpu_port import cpu_port_warnings
 from p4nic.nic.p4runtime.entities import Entities
 from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
 from p4nic.nic.p4runtime.pipeline_config import Pipeline, get_response, verify
@@ -141,6 +142,9 @@ class P4RuntimeService:
             self.pipeline, self.entities, self.saved = pipeline, entities, None
             self.packet_io = PacketIO(pipeline.index.packet_out, pipeline.index.packet_in)
             self.digests.clear()
+        for warning in cpu_port_warnings(pipeline.bmv2_json, pipeline.index.packet_in,
+                                         pipeline.index.packet_out, self.cpu_port):
+            self.log.warning(warning)
 
     def get_forwarding_pipeline_config(self, request):
         if request.device_id != self.device_id:
@@ -257,6 +261,8 @@ class P4RuntimeService:
                 raise P4RuntimeError(grpc.StatusCode.UNIMPLEMENTED,
                                      f"stream message {kind or '(empty)'} is not supported")
         except P4RuntimeError as exc:
+            if kind == "packet":
+                self.log.info("packet-out from %s refused: %s", controller, exc.message)
             controller.send(stream_error(exc.code, exc.message, request))
         except Exception as exc:  # noqa: BLE001 - a bug must not end the session
             self.log.exception("stream message failed")
