@@ -219,10 +219,11 @@ class SwitchProcess:
         finally:
             self.log.close()
 
-    def wait_for_log(self, text: str) -> str:
-        """The switch's output once it contains `text` (AssertionError after WAIT s)."""
+    def wait_for_log(self, text: str, count: int = 1) -> str:
+        """The switch's output once it contains `text` `count` times (AssertionError after
+        WAIT s)."""
         deadline = time.monotonic() + WAIT
-        while text not in (output := self.log_path.read_text()):
+        while (output := self.log_path.read_text()).count(text) < count:
             assert time.monotonic() < deadline, f"{text!r} not in the switch's output:\n{output}"
             time.sleep(0.05)
         return output

@@ -1,6 +1,8 @@
 """P4Runtime server under load and abuse: idle StreamChannels by the thousand, clients that do
 not read, big messages. Every check goes through a `p4nic switch` process."""
 import asyncio
+import queue
+import re
 import threading
 
 import grpc
@@ -120,3 +122,67 @@ def test_streams_beyond_the_limit_are_refused_not_hung(switch, idle):
     client = Client(switch.address)
     assert client.stub.Capabilities(pb.CapabilitiesRequest(), timeout=WAIT).p4runtime_api_version
     client.close()
+
+
+def rss_kib(pid: int) -> int:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def punt_and_mark(wire: Wire, count: int):
+    """Send `count` frames the program punts to the CPU, then one it forwards to port 3, and
+    wait for that one: every punted frame has then been through the switch."""
+    punted = bytes.fromhex("000000000009" "000000000001" "0800") + bytes(1000)
+    for _ in range(count):
+        wire.send(4, punted)
+    marker = bytes.fromhex("000000000003" "000000000001" "0800") + b"marker"
+    wire.send(4, marker)
+    while wire.recv() != (3, marker):
+        pass
+
+
+def forward_entry(mac: bytes, action: str, *params) -> pb.Entity:
+    entry = pb.Entity()
+    entry.table_entry.table_id = NAMES.table("MyIngress.fwd")
+    entry.table_entry.match.add(field_id=1).exact.value = mac
+    entry.table_entry.action.action.action_id = NAMES.action(action)
+    for i, value in enumerate(params, start=1):
+        entry.table_entry.action.action.params.add(param_id=i, value=value)
+    return entry
+
+
+def test_a_stream_that_does_not_read_costs_bounded_memory(switch):
+    """20,000 packet-ins for a primary that never reads them: the switch queues a bounded
+    number, drops and counts the rest, and frees them when the stream goes."""
+    client = Client(switch.address)               # no stream, no election id: allowed while
+    client.set_config(load_config())               # no controller is connected
+    client.insert(forward_entry(b"\x00\x00\x00\x00\x00\x09", "MyIngress.send_to_cpu"),
+                  forward_entry(b"\x00\x00\x00\x00\x00\x03", "MyIngress.forward", b"\x03"))
+    wire = Wire(switch.socket)
+    try:
+        punt_and_mark(wire, 2000)            # warm up the packet path with no controller
+        before = rss_kib(switch.proc.pid)
+        for round_ in range(2):
+            requests = queue.Queue()
+            slow = client.stub.StreamChannel(iter(requests.get, None))
+            arbitration = pb.StreamMessageRequest()
+            arbitration.arbitration.device_id = client.device_id
+            arbitration.arbitration.election_id.low = 7
+            requests.put(arbitration)
+            assert next(slow).arbitration.status.code == code_pb2.OK     # then reads no more
+            punt_and_mark(wire, 20000)
+            grown = rss_kib(switch.proc.pid) - before
+            assert grown < 24 * 1024, f"round {round_}: {grown} KiB more than before"
+            slow.cancel()
+            requests.put(None)
+            closed = switch.wait_for_log("closed; responses dropped because the client did not "
+                                         "read them", count=round_ + 1)
+            assert "the client is not reading" in closed
+            dropped = re.findall(r"did not read them: (\d+) \(packet: (\d+)\)", closed)
+            assert len(dropped) == round_ + 1
+            assert int(dropped[-1][1]) > 10000
+    finally:
+        wire.close()
+        client.close()

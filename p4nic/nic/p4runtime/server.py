@@ -23,6 +23,7 @@ from p4nic.nic.p4runtime.entities import Entities
 from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
 from p4nic.nic.p4runtime.pipeline_config import Pipeline, get_response, verify
 from p4nic.nic.p4runtime.rpc import MAX_STREAMS, RpcServer
+from p4nic.nic.p4runtime.session import PacketInBacklog
 from p4nic.nic.p4runtime.stream import DigestBuffers, PacketIO, stream_error
 
 SetRequest = p4runtime_pb2.SetForwardingPipelineConfigRequest
@@ -294,13 +295,20 @@ class P4RuntimeService:
         if not primaries:
             return
         for frame in frames:
+            sessions = [controller.session for controller in primaries]
+            ready = [session for session in sessions if session.has_room()]
+            for session in sessions:
+                if session not in ready:
+                    session.drop("packet")
+            if not ready:
+                continue          # no one to build the PacketIn for
             message = packet_io.packet_in_message(frame)
             if message is None:
                 self.log.warning("packet on the CPU port is shorter than the packet_in header")
                 continue
             data = p4runtime_pb2.StreamMessageResponse(packet=message).SerializeToString()
-            for controller in primaries:
-                controller.session.send_serialized("packet", data)
+            for session in ready:
+                session.send_serialized("packet", data)
 
     # -- notifications --------------------------------------------------------------------------
 
@@ -343,6 +351,7 @@ class ServerHandle:
         self.rpc = rpc
         self.service = service
         self.port = port
+        self.backlog = PacketInBacklog(rpc.call_soon, service.packet_in, service.log)
         self._stopping = threading.Event()
         self._timer = threading.Thread(target=self._run_timer, daemon=True, name="p4rt-timer")
         self._timer.start()
@@ -357,7 +366,7 @@ class ServerHandle:
     def packet_in(self, frames):
         """Hand over the packets (list of bytes) the Device emitted on the CPU port; they are
         turned into PacketIns on the server's event loop, so the caller does not wait."""
-        self.rpc.call_soon(self.service.packet_in, frames)
+        self.backlog.put(frames)
 
     def stop(self, grace: float | None = 0.5):
         self._stopping.set()

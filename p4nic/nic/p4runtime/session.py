@@ -1,4 +1,5 @@
-"""The way out of one StreamChannel: a bounded queue of serialized responses.
+"""The way out to the StreamChannels: a bounded queue of serialized responses per stream, and
+the bounded hand-over of packet-ins from the port loop to the event loop.
 
 Responses for a stream come from any thread (packet-ins from the port loop, digests and
 idle-timeout notifications from the timer, arbitration answers from the event loop). `send`
@@ -14,6 +15,8 @@ import threading
 # Responses queued per stream before new ones are dropped. gRPC flow control holds at most a
 # window's worth more inside the transport.
 QUEUE_LIMIT = 1024
+# CPU-port frames waiting for the event loop to turn them into PacketIns.
+BACKLOG_LIMIT = 4096
 
 
 class StreamSession:
@@ -58,15 +61,23 @@ class StreamSession:
 
     # -- event loop -----------------------------------------------------------------------------
 
+    def has_room(self) -> bool:
+        """Whether a response pushed now would be queued (so it is worth building)."""
+        return not self.finished and len(self.queue) < self.limit
+
+    def drop(self, kind: str) -> None:
+        """Count a response that found the queue full (see `has_room`)."""
+        self.dropped[kind] += 1
+        if not self.overflowing:
+            self.overflowing = True
+            self.log.warning("StreamChannel %s: the client is not reading; %d responses are "
+                             "queued, dropping new ones", self.name, self.limit)
+
     def push(self, kind: str, data: bytes) -> None:
         if self.finished:
             return
         if len(self.queue) >= self.limit:
-            self.dropped[kind] += 1
-            if not self.overflowing:
-                self.overflowing = True
-                self.log.warning("StreamChannel %s: the client is not reading; %d responses are "
-                                 "queued, dropping new ones", self.name, self.limit)
+            self.drop(kind)
             return
         if self.overflowing and len(self.queue) < self.limit // 2:
             self.overflowing = False
@@ -103,3 +114,45 @@ class StreamSession:
         total = sum(self.dropped.values())
         kinds = ", ".join(f"{kind or 'other'}: {count}" for kind, count in sorted(self.dropped.items()))
         return f"{total} ({kinds})"
+
+
+class PacketInBacklog:
+    """CPU-port frames on their way from the port loop to the event loop.
+
+    `put` (port loop) never blocks and schedules at most one `deliver(frames)` on the loop at
+    a time, with whatever has gathered by then; when the loop falls `limit` frames behind, new
+    frames are dropped, counted and logged, rather than piling up in memory.
+    """
+
+    def __init__(self, call_soon, deliver, log, limit: int = BACKLOG_LIMIT):
+        self.call_soon = call_soon
+        self.deliver = deliver
+        self.log = log
+        self.limit = limit
+        self.lock = threading.Lock()
+        self.frames: list = []
+        self.scheduled = False
+        self.dropped = 0
+
+    def put(self, frames: list) -> None:
+        with self.lock:
+            room = self.limit - len(self.frames)
+            if room < len(frames):
+                if not self.dropped:
+                    self.log.warning("packet-ins arrive faster than the P4Runtime server sends "
+                                     "them; dropping what exceeds %d waiting", self.limit)
+                self.dropped += len(frames) - max(room, 0)
+                frames = frames[:max(room, 0)]
+            self.frames += frames
+            schedule = not self.scheduled and bool(self.frames)
+            self.scheduled |= schedule
+        if schedule:
+            self.call_soon(self._drain)
+
+    def _drain(self) -> None:
+        with self.lock:
+            frames, self.frames, self.scheduled = self.frames, [], False
+            dropped, self.dropped = self.dropped, 0
+        if dropped:
+            self.log.warning("%d packet-ins dropped: the P4Runtime server was behind", dropped)
+        self.deliver(frames)
