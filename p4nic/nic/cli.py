@@ -73,6 +73,18 @@ def add_target_options(parser, default) -> None:
                         help=f"bind the P4Runtime gRPC server here (default {DEFAULT_GRPC_ADDR}, "
                              "every interface: anyone who reaches the host can program the switch; "
                              "127.0.0.1:9559 keeps it local); port 0 picks a free port")
+    parser.add_argument("--grpc-server-ssl", action="store_true", default=default,
+                        help="serve P4Runtime over TLS (needs --grpc-server-cert and "
+                             "--grpc-server-key)")
+    parser.add_argument("--grpc-server-cert", metavar="PEM", default=default,
+                        help="with --grpc-server-ssl: the server's certificate (chain), PEM")
+    parser.add_argument("--grpc-server-key", metavar="PEM", default=default,
+                        help="with --grpc-server-ssl: the server's private key, PEM")
+    parser.add_argument("--grpc-server-cacert", metavar="PEM", default=default,
+                        help="with --grpc-server-ssl: CA certificate(s) to verify clients against")
+    parser.add_argument("--grpc-server-with-client-auth", action="store_true", default=default,
+                        help="with --grpc-server-ssl: mutual TLS, every client must present a "
+                             "certificate that --grpc-server-cacert verifies")
     parser.add_argument("--cpu-port", type=unsigned, metavar="P", default=default,
                         help="port number for P4Runtime packet-in/out; 0 is not valid; "
                              "without it there is no packet I/O over P4Runtime")
@@ -149,7 +161,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         if value is not None or not hasattr(opts, name):
             setattr(opts, name, value)
     defaults = {"grpc_server_addr": DEFAULT_GRPC_ADDR, "drop_port": DEFAULT_DROP_PORT,
-                "priority_queues": 1, "disable_swap": False}
+                "priority_queues": 1, "disable_swap": False, "grpc_server_ssl": False,
+                "grpc_server_with_client_auth": False}
     for name, value in defaults.items():
         if getattr(opts, name) is None:
             setattr(opts, name, value)
@@ -169,6 +182,13 @@ def check(opts: argparse.Namespace) -> None:
         raise SwitchUsageError("--use-files and --packet-in are exclusive")
     if opts.pcap is not None and not os.path.isdir(opts.pcap):
         raise SwitchUsageError(f"directory '{opts.pcap}' specified with '--pcap' does not exist")
+    if opts.grpc_server_ssl:    # simple_switch_grpc's main.cpp
+        for flag in ("cert", "key"):
+            if not getattr(opts, f"grpc_server_{flag}"):
+                raise SwitchUsageError(f"--grpc-server-ssl needs --grpc-server-{flag}")
+        if opts.grpc_server_with_client_auth and not opts.grpc_server_cacert:
+            raise SwitchUsageError("--grpc-server-with-client-auth needs --grpc-server-cacert "
+                                   "to verify client certificates against")
     if opts.cpu_port == 0:
         raise SwitchUsageError("--cpu-port 0 is not valid")
     if opts.priority_queues == 0:
@@ -226,6 +246,13 @@ def notes(opts: argparse.Namespace) -> list[str]:
         if getattr(opts, flag) is not None:
             said.append(f"note: --{flag.replace('_', '-')} ignored: p4nic has no Thrift or nanomsg "
                         "control service; use P4Runtime")
+    if not opts.grpc_server_ssl:    # simple_switch_grpc's wording
+        if opts.grpc_server_cert or opts.grpc_server_key or opts.grpc_server_cacert:
+            said.append("note: SSL/TLS is disabled for gRPC server (no --grpc-server-ssl), so "
+                        "the provided .pem files are ignored")
+        if opts.grpc_server_with_client_auth:
+            said.append("note: SSL/TLS is disabled for gRPC server (no --grpc-server-ssl), so "
+                        "it cannot request client auth")
     if opts.packet_in and opts.interface:
         said.append("note: --interface options ignored because --packet-in is used")
     if opts.no_p4 and opts.config:
@@ -241,6 +268,35 @@ def load_program(path: str) -> dict:
         raise SwitchUsageError(f"cannot read '{path}': {e.strerror}") from None
     except json.JSONDecodeError as e:
         raise SwitchUsageError(f"'{path}' is not valid JSON: line {e.lineno} column {e.colno}: {e.msg}") from None
+
+
+def server_credentials(opts: argparse.Namespace):
+    """gRPC TLS credentials from the --grpc-server-* PEM files; None without --grpc-server-ssl.
+    The files are checked here (the ssl module loads them), so a wrong file is a clear start-up
+    error rather than a failed handshake later."""
+    if not opts.grpc_server_ssl:
+        return None
+    import ssl
+
+    import grpc
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(opts.grpc_server_cert, opts.grpc_server_key)
+        if opts.grpc_server_cacert:
+            context.load_verify_locations(opts.grpc_server_cacert)
+    except ssl.SSLError as e:
+        raise SwitchUsageError(f"TLS: the certificate, key or CA certificate is not usable "
+                               f"PEM: {e.reason or e}") from None
+    except OSError as e:
+        raise SwitchUsageError(f"cannot read '{e.filename}': {e.strerror}") from None
+
+    def read(path):
+        with open(path, "rb") as f:
+            return f.read()
+    return grpc.ssl_server_credentials(
+        [(read(opts.grpc_server_key), read(opts.grpc_server_cert))],
+        root_certificates=read(opts.grpc_server_cacert) if opts.grpc_server_cacert else None,
+        require_client_auth=opts.grpc_server_with_client_auth)
 
 
 def open_sources(opts: argparse.Namespace, logger: logging.Logger) -> list:
@@ -292,6 +348,7 @@ def run(opts: argparse.Namespace) -> int:
     from p4nic.nic.ports.pcap import PcapCapture
     from p4nic.nic.program import ProgramError
 
+    credentials = server_credentials(opts)
     logger = make_logger(opts)
     # The Device builds trace calls into its generated code only when given a logger, so it gets
     # one only when its lines (trace/debug, and log_msg at info) can be seen.
@@ -326,7 +383,7 @@ def run(opts: argparse.Namespace) -> int:
     try:
         server = start_server(device, address=opts.grpc_server_addr, device_id=opts.device_id,
                               cpu_port=opts.cpu_port, lock=dataplane.lock, inject=dataplane.inject,
-                              logger=logger)
+                              logger=logger, credentials=credentials)
     except OSError as e:
         dataplane.stop()
         raise SwitchUsageError(str(e)) from None

@@ -186,3 +186,19 @@ def test_a_stream_that_does_not_read_costs_bounded_memory(switch):
     finally:
         wire.close()
         client.close()
+
+
+def test_a_pipeline_config_over_4_mib_is_taken_and_given_back(switch):
+    """gRPC's default 4 MiB limit would refuse it (RESOURCE_EXHAUSTED); BMv2 takes such
+    programs."""
+    config = load_config()
+    config.p4_device_config += b" " * (5 << 20)        # still the same BMv2 JSON document
+    client = Client(switch.address)
+    client.set_config(config)
+    options = [("grpc.max_receive_message_length", 64 << 20)]
+    with grpc.insecure_channel(switch.address, options=options) as channel:
+        stub = p4runtime_pb2_grpc.P4RuntimeStub(channel)
+        got = stub.GetForwardingPipelineConfig(pb.GetForwardingPipelineConfigRequest(
+            device_id=client.device_id), timeout=WAIT)
+    assert got.config.p4_device_config == config.p4_device_config
+    client.close()

@@ -31,6 +31,8 @@ WriteRequest = p4runtime_pb2.WriteRequest
 # How often the timer thread flushes digest buffers and scans for idle entries (the spec's
 # pseudo-code suggests a 10 ms scanning interval; 20 ms spares the shared CPU).
 TICK_SECONDS = 0.02
+# Largest request or response (PI proto/server/pi_server.cpp SetMaxReceiveMessageSize).
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 # Entities per ReadResponse message (the spec lets the server split a Read freely).
 READ_CHUNK = 1000
 
@@ -376,7 +378,7 @@ class ServerHandle:
 
 def start_server(device, address: str = "0.0.0.0:9559", device_id: int = 0, cpu_port=None,
                  lock=None, inject=None, device_factory=None, logger=None,
-                 max_streams: int = MAX_STREAMS) -> ServerHandle:
+                 max_streams: int = MAX_STREAMS, credentials=None) -> ServerHandle:
     """Serve P4Runtime for `device` on `address`; returns a ServerHandle.
 
     `lock` (an RLock) is held around every device access; share it with the port loop.
@@ -385,6 +387,7 @@ def start_server(device, address: str = "0.0.0.0:9559", device_id: int = 0, cpu_
     Without it the server processes packet-outs itself and only loops CPU output back.
     `device_factory()` makes a scratch Device to verify configs (default: `type(device)()`).
     `logger` gets the server's log lines (default: the "p4nic.p4runtime" logger).
+    `credentials` (grpc.ssl_server_credentials) serve over TLS; None: plaintext.
     Raises OSError when the address cannot be bound.
     """
     lock = lock if lock is not None else threading.RLock()
@@ -393,9 +396,13 @@ def start_server(device, address: str = "0.0.0.0:9559", device_id: int = 0, cpu_
                                device_factory or type(device), log)
     # No SO_REUSEPORT (gRPC sets it by default): a second switch on the same port must fail to
     # start, not share the P4Runtime connections with the first.
-    rpc = RpcServer(service, log, max_streams=max_streams, options=[("grpc.so_reuseport", 0)])
+    rpc = RpcServer(service, log, max_streams=max_streams, options=[
+        ("grpc.so_reuseport", 0),
+        # PI's server takes requests up to 256 MB (BMv2 JSON of big programs), not gRPC's 4 MB.
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)])
     try:
-        port = rpc.start(address)
+        port = rpc.start(address, credentials)
     except RuntimeError:
         port = 0
     if port == 0:
