@@ -143,8 +143,13 @@ class P4RuntimeService:
                 raise invalid(f"the forwarding state cannot be kept with the new config: "
                               f"{exc.message}") from None
             self.pipeline, self.entities, self.saved = pipeline, entities, None
-            self.packet_io = PacketIO(pipeline.index.packet_out, pipeline.index.packet_in)
+            self.packet_io = PacketIO(pipeline.index.packet_out, pipeline.index.packet_in,
+                                      pipeline.index.role_rules)
             self.digests.clear()
+        for controller in self.arbitrator.remove_roles(keep=pipeline.index.roles):
+            controller.session.end(P4RuntimeError(
+                grpc.StatusCode.NOT_FOUND, f"role '{controller.role}' is not in the new pipeline "
+                "config"))
         for warning in cpu_port_warnings(pipeline.bmv2_json, pipeline.index.packet_in,
                                          pipeline.index.packet_out, self.cpu_port):
             self.log.warning(warning)
@@ -214,6 +219,9 @@ class P4RuntimeService:
         with self.lock:
             for entity in request.entities:
                 try:
+                    if request.role and request.role not in self.known_roles():
+                        raise P4RuntimeError(grpc.StatusCode.NOT_FOUND,
+                                             f"unknown role '{request.role}'")
                     if entity.WhichOneof("entity") is None:
                         raise invalid("an empty entity cannot be read")
                     found.extend(self.entities.read(entity, role=request.role))
@@ -232,8 +240,9 @@ class P4RuntimeService:
             error = P4RuntimeError(grpc.StatusCode.UNKNOWN, "read failure", error_details(errors))
         return responses or [p4runtime_pb2.ReadResponse()], error
 
-    def known_roles(self) -> set:
-        return set() if self.pipeline is None else self.pipeline.index.roles
+    def known_roles(self) -> set | None:
+        """The roles of the pipeline Read/Write refer to; None before there is one."""
+        return None if self.pipeline is None else self.pipeline.index.roles
 
     # -- StreamChannel --------------------------------------------------------------------------
 
@@ -248,7 +257,7 @@ class P4RuntimeService:
         """
         kind = request.WhichOneof("update")
         if kind == "arbitration":
-            self.arbitrator.update(controller, request.arbitration)
+            self.arbitrator.update(controller, request.arbitration, self.known_roles())
             return None
         try:
             if controller.role is None:
@@ -257,7 +266,7 @@ class P4RuntimeService:
             if not self.arbitrator.is_primary(controller):
                 raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED, "not primary")
             if kind == "packet":
-                return self.packet_out(request.packet)
+                return self.packet_out(controller.role, request.packet)
             if kind == "digest_ack":
                 self.digests.ack(request.digest_ack)
             else:
@@ -272,15 +281,24 @@ class P4RuntimeService:
             controller.send(stream_error(grpc.StatusCode.INTERNAL, f"internal error: {exc}", request))
         return None
 
-    def packet_out(self, message: p4runtime_pb2.PacketOut) -> list:
-        """The batch a PacketOut becomes: its frame entering on the CPU port."""
-        if self.packet_io is None:
+    def packet_out(self, role: str, message: p4runtime_pb2.PacketOut) -> list:
+        """The batch a PacketOut becomes: its frame entering on the CPU port, if `role` may
+        send it (roles.py)."""
+        packet_io = self.packet_io
+        if packet_io is None:
             raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
                                  "no forwarding pipeline config set")
         if self.cpu_port is None:
             raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
                                  "no CPU port configured (--cpu-port)")
-        return [(self.cpu_port, self.packet_io.frame(message))]
+        if not packet_io.rules.may_send(role):
+            raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED,
+                                 f"role '{role}' may not send packet-outs")
+        values = packet_io.packet_out_values(message)
+        refusal = packet_io.rules.refusal(role, values, packet_io.packet_out_names)
+        if refusal is not None:
+            raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED, refusal)
+        return [(self.cpu_port, packet_io.frame(values, message.payload))]
 
     def process_unattached(self, batch):
         """`inject` when no port loop is attached: CPU-port output loops back as packet-in."""
@@ -289,26 +307,32 @@ class P4RuntimeService:
         self.packet_in([data for port, data in out if port == self.cpu_port])
 
     def packet_in(self, frames):
-        """Send frames the device emitted on the CPU port to every role's primary."""
+        """Send frames the device emitted on the CPU port to the primary of every role that
+        receives them (the default role: all; a named role: what roles.py allows it)."""
         packet_io = self.packet_io
         if not frames or packet_io is None:
             return
-        primaries = list(self.arbitrator.primaries().values())
+        primaries = self.arbitrator.primaries()
         if not primaries:
             return
+        rules = packet_io.rules
         for frame in frames:
-            sessions = [controller.session for controller in primaries]
-            ready = [session for session in sessions if session.has_room()]
-            for session in sessions:
-                if session not in ready:
-                    session.drop("packet")
-            if not ready:
-                continue          # no one to build the PacketIn for
-            message = packet_io.packet_in_message(frame)
-            if message is None:
+            values = packet_io.packet_in_values(frame)
+            if values is None:
                 self.log.warning("packet on the CPU port is shorter than the packet_in header")
                 continue
-            data = p4runtime_pb2.StreamMessageResponse(packet=message).SerializeToString()
+            ready = []
+            for role, controller in primaries.items():
+                if not rules.receives(role, values):
+                    continue
+                if controller.session.has_room():
+                    ready.append(controller.session)
+                else:
+                    controller.session.drop("packet")
+            if not ready:
+                continue          # no one to build the PacketIn for
+            data = p4runtime_pb2.StreamMessageResponse(
+                packet=packet_io.packet_in_message(frame, values)).SerializeToString()
             for session in ready:
                 session.send_serialized("packet", data)
 
