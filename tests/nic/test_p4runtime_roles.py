@@ -1,14 +1,24 @@
 """P4Runtime roles (nic/p4runtime/roles.py): which roles exist, and what packet I/O each may
-do — on the test program, whose one named role ("guest") has a table and no packet I/O, and on
-the same program given packet I/O role annotations."""
+do — on the test program, whose one named role ("guest") has a table and no packet I/O (then
+given some by annotations), and on the VNIC, whose controller headers give the guest role its
+packet-ins and packet-outs."""
 import itertools
+import time
 
 import grpc
 import pytest
+from google.protobuf import text_format
 from google.rpc import code_pb2
 from p4.v1 import p4runtime_pb2 as pb
+from scapy.layers.inet import IP, TCP
+from scapy.layers.l2 import Ether
 
-from p4rt_client import Client, Names, SwitchProcess, Wire, load_config
+from p4nic import pipelines
+from p4nic.runtime.entities import EntityBuilder
+from p4nic.runtime.local_switch import LocalSwitch
+from p4nic.runtime.nicdefs import (PKT_OUT_DIRECT, PKT_OUT_INJECT, PORT_FIRST_QUEUE, PORT_UPLINK,
+                                   REASON_ACL, REASON_SERVICE, STAGE_ACL, STAGE_SERVICES)
+from p4rt_client import WAIT, Client, Names, SwitchProcess, Wire, load_config
 
 NAMES = Names(load_config().p4info)
 ELECTION = itertools.count(10, 10)
@@ -171,3 +181,76 @@ def test_a_malformed_role_annotation_is_an_invalid_config(switch, annotation):
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "packet_out.egress_port" in err.value.details()
     client.close()
+
+
+# -- the VNIC: the guest gets REASON_SERVICE, and returns packets through the pipeline ---------
+
+@pytest.fixture(scope="module")
+def vnic(tmp_path_factory):
+    switch = LocalSwitch.from_p4(pipelines.source("vnic"), tmp_path_factory.mktemp("vnic-roles"),
+                                 device_id=1)
+    config = pb.ForwardingPipelineConfig(p4_device_config=switch.json_path.read_bytes())
+    text_format.Parse(switch.p4info_path.read_text(), config.p4info)
+    yield switch, config
+    switch.stop()
+
+
+def tcp(dport: int) -> bytes:
+    return bytes(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+                 / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=40000, dport=dport))
+
+
+def reason(packet_in) -> int:
+    return next(int.from_bytes(m.value, "big") for m in packet_in.metadata if m.metadata_id == 3)
+
+
+def test_the_vnic_guest_role_gets_its_packets_and_cannot_bypass_the_acl(vnic, streams):
+    switch, config = vnic
+    p4 = EntityBuilder(config.p4info)
+    host, host_stream, _ = controller(switch.grpc_addr, streams)
+    host.set_config(config)
+    deny_tx = p4.table_entry("acl", {"dir": 1}, "acl_deny", priority=10)
+    host.insert(pb.Entity(table_entry=deny_tx),
+                pb.Entity(table_entry=p4.table_entry("acl", {"dir": 0, "dport": 7031},
+                                                     "acl_to_cpu", priority=20)))
+    guest, guest_stream, answer = controller(switch.grpc_addr, streams, role="guest")
+    assert answer.arbitration.status.code == code_pb2.OK
+    guest.modify(pb.Entity(table_entry=p4.table_entry("services.flow_table", action="svc_to_guest",
+                                                      default=True)))
+    wire = Wire(switch.packet_socket)
+    try:
+        # packet-ins: the host gets both reasons, the guest only the services' one
+        wire.send(PORT_UPLINK, tcp(7031))                    # the ACL punts it
+        wire.send(PORT_UPLINK, tcp(80))                      # services punt it
+        assert [reason(host_stream.recv(kind="packet").packet) for _ in range(2)] == \
+            [REASON_ACL, REASON_SERVICE]
+        to_guest = guest_stream.recv(kind="packet").packet
+        assert reason(to_guest) == REASON_SERVICE and to_guest.payload == tcp(80)
+
+        # packet-outs that would skip the ACL are refused (the TX ACL denies everything)
+        leaked = tcp(22)
+        refused = [packet_out(leaked, PORT_UPLINK, 0, PKT_OUT_DIRECT, 0),
+                   packet_out(leaked, PORT_FIRST_QUEUE, 0, PKT_OUT_INJECT, STAGE_ACL),
+                   packet_out(leaked, PORT_FIRST_QUEUE, 0, PKT_OUT_INJECT,
+                              STAGE_ACL | STAGE_SERVICES)]
+        for request in refused:
+            guest_stream.send(request)
+            error = guest_stream.recv(kind="error").error
+            assert error.canonical_code == code_pb2.PERMISSION_DENIED, error
+            assert "role 'guest' may send packet-outs with" in error.message
+        # through the pipeline, the TX ACL drops what the guest transmits
+        guest_stream.send(packet_out(leaked, PORT_FIRST_QUEUE, 0, PKT_OUT_INJECT, STAGE_SERVICES))
+        counter = pb.Entity(direct_counter_entry=pb.DirectCounterEntry(table_entry=deny_tx))
+        deadline = time.monotonic() + WAIT
+        while host.read(counter)[0].direct_counter_entry.data.packet_count < 1:
+            assert time.monotonic() < deadline, "the TX ACL never saw the packet"
+        # the guest service engine's return path: INJECT on the packet-in's ingress port with
+        # services bypassed reaches the guest's queue, and is the first thing on the wire
+        guest_stream.send(packet_out(to_guest.payload, PORT_UPLINK, 0, PKT_OUT_INJECT,
+                                     STAGE_SERVICES))
+        assert wire.recv() == (PORT_FIRST_QUEUE, tcp(80))
+        # the default role keeps full access
+        host_stream.send(packet_out(leaked, PORT_UPLINK, 0, PKT_OUT_DIRECT, 0))
+        assert wire.recv() == (PORT_UPLINK, leaked)
+    finally:
+        wire.close()
