@@ -4,6 +4,7 @@ import asyncio
 import queue
 import re
 import threading
+import time
 
 import grpc
 import pytest
@@ -202,3 +203,57 @@ def test_a_pipeline_config_over_4_mib_is_taken_and_given_back(switch):
             device_id=client.device_id), timeout=WAIT)
     assert got.config.p4_device_config == config.p4_device_config
     client.close()
+
+
+def batch_between(first: pb.Entity, last: pb.Entity, fillers: int, atomicity) -> pb.WriteRequest:
+    """INSERT first, `fillers` register writes, INSERT last: a batch long enough to watch."""
+    request = pb.WriteRequest(device_id=1, atomicity=atomicity)
+    request.updates.add(type=pb.Update.INSERT, entity=first)
+    register = pb.Entity()
+    register.register_entry.register_id = NAMES.register("MyIngress.reg")
+    for i in range(fillers):
+        register.register_entry.index.index = i % 16
+        register.register_entry.data.bitstring = i.to_bytes(4, "big")
+        request.updates.add(type=pb.Update.MODIFY, entity=register)
+    request.updates.add(type=pb.Update.INSERT, entity=last)
+    return request
+
+
+def forwarded(wire: Wire, frame: bytes) -> bool:
+    """Send `frame` (to port 4), then a marker the switch forwards to port 3; whether `frame`
+    came out (on port 2) before the marker: the switch handles one port's packets in order."""
+    marker = bytes.fromhex("000000000003" "000000000001" "0800") + b"marker"
+    wire.send(4, frame)
+    wire.send(4, marker)
+    seen = []
+    while (packet := wire.recv()) != (3, marker):
+        seen.append(packet)
+    return (2, frame) in seen
+
+
+@pytest.mark.parametrize("atomicity, packets_see_part", [
+    (pb.WriteRequest.CONTINUE_ON_ERROR, True), (pb.WriteRequest.DATAPLANE_ATOMIC, False)])
+def test_packets_flow_during_a_long_write_unless_it_is_dataplane_atomic(switch, atomicity,
+                                                                          packets_see_part):
+    client = Client(switch.address)
+    client.set_config(load_config())
+    client.insert(forward_entry(b"\x00\x00\x00\x00\x00\x03", "MyIngress.forward", b"\x03"))
+    first, last = (forward_entry(bytes([0, 0, 0, 0, 0, mac]), "MyIngress.forward", b"\x02")
+                   for mac in (0x0a, 0x0b))
+    to_first, to_last = (bytes.fromhex(f"0000000000{mac}" "000000000001" "0800") + bytes(46)
+                         for mac in ("0a", "0b"))
+    request = batch_between(first, last, 30000, atomicity)
+    result = []
+    writer = threading.Thread(target=lambda: result.append(client.stub.Write(request, timeout=600)))
+    wire = Wire(switch.socket)
+    try:
+        writer.start()
+        deadline = time.monotonic() + 600
+        while not forwarded(wire, to_first):        # until the batch's first update is in
+            assert time.monotonic() < deadline
+        assert forwarded(wire, to_last) is not packets_see_part
+        writer.join(timeout=600)
+        assert result and forwarded(wire, to_last)
+    finally:
+        wire.close()
+        client.close()

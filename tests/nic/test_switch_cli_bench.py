@@ -11,9 +11,12 @@ def test_bench_reports_every_part():
     out = r.stdout
     assert "Traceback" not in out + r.stderr
     for title in ("compile time", "packets/s in-process", "P4Runtime table inserts/s",
-                  "packets/s through the nanomsg port"):
+                  "packets/s through the nanomsg port", "packet latency through the nanomsg port"):
         assert f"== {title}" in out, out
     assert re.search(r"vnic\.p4: \d+\.\d+ s", out) and re.search(r"pnic\.p4: \d+\.\d+ s", out), out
     assert re.search(r"[\d,]+ inserts/s \(4000 entries in", out), out
     assert len(re.findall(r"[\d,]+ packets/s \(300 packets in", out)) == 2, out
     assert re.search(r"switch process CPU: ([\d.]+ us/packet|below one clock tick)", out), out
+    assert re.search(r"control plane idle: p50 [\d.]+ ms, p90 [\d.]+ ms", out), out
+    assert re.search(r"8 P4Runtime clients writing and reading: p50 [\d.]+ ms, p90 [\d.]+ ms",
+                     out), out

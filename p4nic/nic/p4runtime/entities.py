@@ -72,6 +72,8 @@ class Entities:
         self.entry_extras: dict = {}
         self.default_extras: dict = {}        # table id -> TableEntry (modified default entries)
         self.digest_configs: dict = {}        # digest id -> DigestEntry.Config
+        # multicast group id -> its opaque `metadata` as written (P4Runtime 1.4: read back as is)
+        self.group_metadata: dict = {}
 
     # -- role checks --------------------------------------------------------------------------
 
@@ -909,10 +911,13 @@ class Entities:
                 raise invalid("multicast group id 0 is reserved for wildcard reads")
             if kind == DELETE:
                 replication.delete_group(group.multicast_group_id)
-            elif kind == INSERT:
+                self.group_metadata.pop(group.multicast_group_id, None)
+                return
+            if kind == INSERT:
                 replication.create_group(group.multicast_group_id, replicas(group.replicas))
             else:
                 replication.modify_group(group.multicast_group_id, replicas(group.replicas))
+            self.group_metadata[group.multicast_group_id] = group.metadata
         elif which == "clone_session_entry":
             session = pre.clone_session_entry
             if session.session_id == 0:
@@ -939,6 +944,7 @@ class Entities:
                 out.multicast_group_entry.multicast_group_id = group_id
                 for port, rid in group_replicas:
                     out.multicast_group_entry.replicas.add(egress_port=port, instance=rid)
+                out.multicast_group_entry.metadata = self.group_metadata.get(group_id, b"")
                 yield out
         if which in (None, "clone_session_entry"):
             wanted = query.clone_session_entry.session_id

@@ -5,8 +5,10 @@ little memory, not a thread, so idle streams cannot starve the other RPCs (with 
 worker threads, each stream held one for its life, and 31 idle streams locked everyone out).
 The loop only moves messages; whatever may block or take long runs on threads:
 
-- unary RPCs (Capabilities, Write, Read, Set/GetForwardingPipelineConfig) are parsed, served
-  and serialized on a small pool of worker threads (the device lock serializes them anyway);
+- Write, Read and SetForwardingPipelineConfig, which the service serializes anyway (its
+  control lock), are parsed, served and serialized on one "control" thread, in arrival order;
+- GetForwardingPipelineConfig (a big config to serialize) runs on a thread of its own, and
+  Capabilities on the loop, so neither waits behind a long Read or Write;
 - packet-outs go through the device on one thread of their own, in order per stream;
 - packet-ins, digests and notifications reach each stream through its `StreamSession`.
 At most `max_streams` StreamChannels are open at once; one more is refused with
@@ -30,17 +32,15 @@ SERVICE = "p4.v1.P4Runtime"
 # Open StreamChannels at most (simple_switch_grpc serves 256 idle ones; PI then limits live
 # controllers to 16 per device, as arbitration.MAX_CONTROLLERS_PER_ROLE does per role).
 MAX_STREAMS = 2048
-# Threads serving unary RPCs. Device work is serialized by the device lock, so more threads
-# would only compete with the port loop for the interpreter.
-WORKERS = 4
-# method -> (request type, name of the P4RuntimeService method that serves it)
+# method -> (request type, name of the P4RuntimeService method that serves it, thread: "control"
+# for those that change or walk the P4Runtime state, "other" for the rest, "loop" for trivia)
 UNARY = {
-    "Capabilities": (p4runtime_pb2.CapabilitiesRequest, "capabilities"),
+    "Capabilities": (p4runtime_pb2.CapabilitiesRequest, "capabilities", "loop"),
     "SetForwardingPipelineConfig": (p4runtime_pb2.SetForwardingPipelineConfigRequest,
-                                    "set_forwarding_pipeline_config"),
+                                    "set_forwarding_pipeline_config", "control"),
     "GetForwardingPipelineConfig": (p4runtime_pb2.GetForwardingPipelineConfigRequest,
-                                    "get_forwarding_pipeline_config"),
-    "Write": (p4runtime_pb2.WriteRequest, "write"),
+                                    "get_forwarding_pipeline_config", "other"),
+    "Write": (p4runtime_pb2.WriteRequest, "write", "control"),
 }
 
 
@@ -68,13 +68,13 @@ async def abort(context, error: P4RuntimeError):
 class RpcServer:
     """Serves a P4RuntimeService over gRPC; `start(address, credentials)`, `stop()`."""
 
-    def __init__(self, service, log, max_streams: int = MAX_STREAMS, workers: int = WORKERS,
-                 options=()):
+    def __init__(self, service, log, max_streams: int = MAX_STREAMS, options=()):
         self.service = service
         self.log = log
         self.max_streams = max_streams
         self.options = list(options)
-        self.workers = futures.ThreadPoolExecutor(workers, thread_name_prefix="p4rt")
+        self.threads = {"control": futures.ThreadPoolExecutor(1, thread_name_prefix="p4rt-control"),
+                        "other": futures.ThreadPoolExecutor(1, thread_name_prefix="p4rt-other")}
         self.packet_outs = futures.ThreadPoolExecutor(1, thread_name_prefix="p4rt-packet-out")
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="p4rt-loop", daemon=True)
@@ -132,7 +132,8 @@ class RpcServer:
         self.thread.join(timeout=30)
         if not self.thread.is_alive():
             self.loop.close()
-        self.workers.shutdown(wait=False, cancel_futures=True)
+        for pool in self.threads.values():
+            pool.shutdown(wait=False, cancel_futures=True)
         self.packet_outs.shutdown(wait=False, cancel_futures=True)
 
     def call_soon(self, function, *args) -> None:
@@ -147,22 +148,24 @@ class RpcServer:
     def handlers(self) -> grpc.GenericRpcHandler:
         """Every method takes and returns wire bytes (no (de)serializer) except StreamChannel's
         requests, so big messages are parsed and serialized on worker threads."""
-        methods = {name: grpc.unary_unary_rpc_method_handler(self.unary(name, request_type, method))
-                   for name, (request_type, method) in UNARY.items()}
+        methods = {name: grpc.unary_unary_rpc_method_handler(self.unary(name, *how))
+                   for name, how in UNARY.items()}
         methods["Read"] = grpc.unary_stream_rpc_method_handler(self.read)
         methods["StreamChannel"] = grpc.stream_stream_rpc_method_handler(
             self.stream_channel, request_deserializer=p4runtime_pb2.StreamMessageRequest.FromString)
         return grpc.method_handlers_generic_handler(SERVICE, methods)
 
-    def unary(self, name: str, request_type, method_name: str):
+    def unary(self, name: str, request_type, method_name: str, thread: str):
         method = getattr(self.service, method_name)
 
-        def serve(data: bytes) -> bytes:          # on a worker thread
+        def serve(data: bytes) -> bytes:
             return self.guarded(name, lambda: method(parse(request_type, data)).SerializeToString())
 
         async def handle(data: bytes, context) -> bytes:
             try:
-                return await self.loop.run_in_executor(self.workers, serve, data)
+                if thread == "loop":
+                    return serve(data)
+                return await self.loop.run_in_executor(self.threads[thread], serve, data)
             except P4RuntimeError as exc:
                 await abort(context, exc)
         return handle
@@ -183,7 +186,7 @@ class RpcServer:
             return [response.SerializeToString() for response in responses], error
         try:
             responses, error = await self.loop.run_in_executor(
-                self.workers, self.guarded, "Read", serve)
+                self.threads["control"], self.guarded, "Read", serve)
         except P4RuntimeError as exc:
             await abort(context, exc)
         for response in responses:

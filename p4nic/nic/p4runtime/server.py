@@ -3,12 +3,15 @@
 The service owns the P4Runtime view of one `Device`: the committed (or saved) pipeline config,
 the `Entities` that Write/Read go through, client arbitration, and the StreamChannel traffic
 (packet-out/in, digest lists, idle-timeout notifications). Every touch of the device happens
-under one lock shared with the port loop of `p4nic switch`, so a Write batch is atomic with
-respect to packet processing. Requests are checked in the order the P4Runtime spec gives; any
+under one lock shared with the port loop of `p4nic switch`, held in small pieces (an update, a
+slice of a Read) so that packets keep flowing while P4Runtime works; a DATAPLANE_ATOMIC batch
+holds it throughout. Requests are checked in the order the P4Runtime spec gives; any
 bad request gets a gRPC status, never a server crash. The gRPC side (threads, event loop,
 StreamChannel coroutines) is `rpc.py`.
 """
+import contextlib
 import importlib.metadata
+import itertools
 import logging
 import socket
 import threading
@@ -33,6 +36,8 @@ WriteRequest = p4runtime_pb2.WriteRequest
 TICK_SECONDS = 0.02
 # Largest request or response (PI proto/server/pi_server.cpp SetMaxReceiveMessageSize).
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+# Entities a Read builds per hold of the device lock.
+LOCKED_SLICE = 128
 # Entities per ReadResponse message (the spec lets the server split a Read freely).
 READ_CHUNK = 1000
 
@@ -54,7 +59,8 @@ class P4RuntimeService:
     """P4Runtime for one device id, one method per RPC; see module docstring.
 
     The unary methods take the parsed request and return the response, raising P4RuntimeError
-    for a refused request; they run on worker threads (see `rpc.py`), never on the event loop.
+    for a refused request; they run on threads of `rpc.py`'s, never on the event loop (but
+    `capabilities`, which touches nothing).
     """
 
     def __init__(self, device, device_id: int, cpu_port, lock, inject, device_factory,
@@ -63,6 +69,10 @@ class P4RuntimeService:
         self.device_id = device_id
         self.cpu_port = cpu_port
         self.lock = lock
+        # Serializes the RPCs that change or walk the P4Runtime state (Write, Read, pipeline
+        # changes), so that they can take the device `lock` in small pieces and let packets
+        # through in between.
+        self.control = threading.RLock()
         self.inject = inject or self.process_unattached
         self.device_factory = device_factory
         self.log = log
@@ -84,7 +94,8 @@ class P4RuntimeService:
         if request.role:
             raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED,
                                  "only the default role may set the pipeline config")
-        self.set_pipeline(request)
+        with self.control:
+            self.set_pipeline(request)
         return p4runtime_pb2.SetForwardingPipelineConfigResponse()
 
     def set_pipeline(self, request):
@@ -167,26 +178,33 @@ class P4RuntimeService:
                                  "no forwarding pipeline config set")
         if request.atomicity not in WriteRequest.Atomicity.values():
             raise invalid(f"unknown atomicity {request.atomicity}")
-        with self.lock:
-            errors = self.apply_batch(self.entities, request, self.log)
+        with self.control:
+            if request.atomicity == WriteRequest.DATAPLANE_ATOMIC:
+                with self.lock:
+                    errors = self.apply_batch(self.entities, request, contextlib.nullcontext(),
+                                              self.log)
+            else:
+                errors = self.apply_batch(self.entities, request, self.lock, self.log)
         if any(errors):
             raise P4RuntimeError(grpc.StatusCode.UNKNOWN, "write failure", error_details(errors))
         return p4runtime_pb2.WriteResponse()
 
     @staticmethod
-    def apply_batch(entities: Entities, request, log) -> list:
-        """Apply the updates in order; per-update errors, None for success.
+    def apply_batch(entities: Entities, request, lock, log) -> list:
+        """Apply the updates in order, each under `lock`; per-update errors, None for success.
 
         CONTINUE_ON_ERROR tries every update. ROLLBACK_ON_ERROR and DATAPLANE_ATOMIC stop at
-        the first error and undo the applied updates; since the whole batch runs under the
-        device lock, no packet sees a partial batch, so both modes are also data-plane atomic.
+        the first error and undo the applied updates. Packets run between two updates, so they
+        may see part of a batch, except with DATAPLANE_ATOMIC, whose caller holds the device
+        lock around the whole batch (and passes a no-op `lock`).
         """
         atomic = request.atomicity != WriteRequest.CONTINUE_ON_ERROR
         errors, undo = [], []
         for update in request.updates:
             try:
-                inverse = entities.inverse(update) if atomic else []
-                entities.write(update, request.role)
+                with lock:
+                    inverse = entities.inverse(update) if atomic else []
+                    entities.write(update, request.role)
                 errors.append(None)
                 undo.extend(inverse)
             except P4RuntimeError as exc:
@@ -199,7 +217,8 @@ class P4RuntimeService:
         if atomic and errors[-1:] != [None] and errors:
             for inverse in reversed(undo):
                 try:
-                    entities.write(inverse, "")
+                    with lock:
+                        entities.write(inverse, "")
                 except P4RuntimeError:
                     log.exception("rollback of an update failed")
             aborted = P4RuntimeError(grpc.StatusCode.ABORTED,
@@ -216,7 +235,7 @@ class P4RuntimeService:
             raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
                                  "no forwarding pipeline config set")
         found, errors = [], []
-        with self.lock:
+        with self.control:
             for entity in request.entities:
                 try:
                     if request.role and request.role not in self.known_roles():
@@ -224,7 +243,8 @@ class P4RuntimeService:
                                              f"unknown role '{request.role}'")
                     if entity.WhichOneof("entity") is None:
                         raise invalid("an empty entity cannot be read")
-                    found.extend(self.entities.read(entity, role=request.role))
+                    found.extend(in_slices(self.entities.read(entity, role=request.role),
+                                           self.lock))
                     errors.append(None)
                 except P4RuntimeError as exc:
                     errors.append(exc)
@@ -368,6 +388,19 @@ class P4RuntimeService:
         for role, notification in notifications:
             self.notify(role, p4runtime_pb2.StreamMessageResponse(
                 idle_timeout_notification=notification))
+
+
+def in_slices(items, lock, size: int = LOCKED_SLICE) -> list:
+    """Everything the iterator `items` yields, produced `size` at a time under `lock`, so that
+    packets run between slices of a long read. (The caller holds the control lock: no Write
+    changes what `items` walks in between.)"""
+    items, out = iter(items), []
+    while True:
+        with lock:
+            piece = list(itertools.islice(items, size))
+        if not piece:
+            return out
+        out += piece
 
 
 class ServerHandle:
