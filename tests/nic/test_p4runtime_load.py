@@ -8,12 +8,14 @@ import time
 
 import grpc
 import pytest
+from google.protobuf import text_format
 from google.rpc import code_pb2
 from p4.v1 import p4runtime_pb2 as pb
 from p4.v1 import p4runtime_pb2_grpc
 
 from p4nic.nic.p4runtime.rpc import MAX_STREAMS
-from p4rt_client import WAIT, Client, Names, SwitchProcess, Wire, load_config
+from p4nic.runtime.local_switch import LocalSwitch
+from p4rt_client import PROGRAMS, WAIT, Client, Names, SwitchProcess, Wire, load_config
 
 NAMES = Names(load_config().p4info)
 IDLE_STREAMS = 1000
@@ -257,3 +259,63 @@ def test_packets_flow_during_a_long_write_unless_it_is_dataplane_atomic(switch, 
     finally:
         wire.close()
         client.close()
+
+
+@pytest.fixture(scope="module")
+def big_state(tmp_path_factory):
+    """A switch running p4rt_big_state.p4 (a 16,384-cell register), its config pushed: (switch,
+    client, register id)."""
+    switch = LocalSwitch.from_p4(PROGRAMS / "p4rt_big_state.p4",
+                                 tmp_path_factory.mktemp("big-state"), device_id=1)
+    config = pb.ForwardingPipelineConfig(p4_device_config=switch.json_path.read_bytes())
+    text_format.Parse(switch.p4info_path.read_text(), config.p4info)
+    client = Client(switch.grpc_addr)
+    client.set_config(config)
+    yield switch, client, config.p4info.registers[0].preamble.id
+    client.close()
+    switch.stop()
+
+
+def peak_rss_kib(pid: int) -> int:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def test_a_wildcard_read_of_every_register_cell_streams_in_bounded_memory(big_state):
+    switch, client, register_id = big_state
+    everything = pb.Entity(register_entry=pb.RegisterEntry(register_id=register_id))
+    one = pb.Entity(register_entry=pb.RegisterEntry(register_id=register_id,
+                                                    index=pb.Index(index=3)))
+    assert len(client.read(one)) == 1                   # warm the read path up
+    before = peak_rss_kib(switch.process.pid)
+    cells = client.read(everything)
+    assert [c.register_entry.index.index for c in cells] == list(range(16384))
+    grown = peak_rss_kib(switch.process.pid) - before
+    assert grown < 20 * 1024, f"the switch's peak memory grew by {grown} KiB during the read"
+
+
+def test_rolling_back_an_index_less_register_write_keeps_only_the_old_values(big_state):
+    switch, client, register_id = big_state
+    cell_3 = pb.Entity(register_entry=pb.RegisterEntry(register_id=register_id,
+                                                       index=pb.Index(index=3)))
+    cell_3.register_entry.data.bitstring = b"\x2a"
+    client.modify(cell_3)
+    every_cell = pb.Entity(register_entry=pb.RegisterEntry(register_id=register_id))
+    every_cell.register_entry.data.bitstring = b"\x07"
+    bad = pb.Entity(register_entry=pb.RegisterEntry(register_id=register_id,
+                                                    index=pb.Index(index=1 << 20)))
+    bad.register_entry.data.bitstring = b"\x01"
+    failing_batch = [pb.Update(type=pb.Update.MODIFY, entity=every_cell),
+                     pb.Update(type=pb.Update.MODIFY, entity=bad)]
+    with pytest.raises(grpc.RpcError):                  # warm the rollback path up
+        client.write(failing_batch[1], atomicity=pb.WriteRequest.ROLLBACK_ON_ERROR)
+    before = peak_rss_kib(switch.process.pid)
+    with pytest.raises(grpc.RpcError):
+        client.write(*failing_batch, atomicity=pb.WriteRequest.ROLLBACK_ON_ERROR)
+    grown = peak_rss_kib(switch.process.pid) - before
+    assert grown < 20 * 1024, f"the switch's peak memory grew by {grown} KiB for the undo log"
+    values = [c.register_entry.data.bitstring for c in client.read(
+        pb.Entity(register_entry=pb.RegisterEntry(register_id=register_id)))]
+    assert values[3] == b"\x2a" and values.count(b"\x00") == 16383

@@ -181,18 +181,23 @@ class RpcServer:
             raise P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}") from None
 
     async def read(self, data: bytes, context):
-        def serve():
-            responses, error = self.service.read(parse(p4runtime_pb2.ReadRequest, data))
-            return [response.SerializeToString() for response in responses], error
+        """The service's ReadResponses as it builds them, each on the control thread: between
+        two, a big Read holds neither a thread nor more than a chunk of its result."""
+        def step(responses):
+            response = next(responses, None)
+            return None if response is None else response.SerializeToString()
+
+        def build():       # runs (parse included) only once stepped, on the control thread
+            yield from self.service.read(parse(p4runtime_pb2.ReadRequest, data))
+
+        control = self.threads["control"]
+        responses = build()
         try:
-            responses, error = await self.loop.run_in_executor(
-                self.threads["control"], self.guarded, "Read", serve)
+            while (chunk := await self.loop.run_in_executor(
+                    control, self.guarded, "Read", lambda: step(responses))) is not None:
+                yield chunk
         except P4RuntimeError as exc:
             await abort(context, exc)
-        for response in responses:
-            yield response
-        if error is not None:
-            await abort(context, error)
 
     async def stream_channel(self, requests, context):
         if len(self.sessions) >= self.max_streams:

@@ -36,7 +36,7 @@ WriteRequest = p4runtime_pb2.WriteRequest
 TICK_SECONDS = 0.02
 # Largest request or response (PI proto/server/pi_server.cpp SetMaxReceiveMessageSize).
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
-# Entities a Read builds per hold of the device lock.
+# Entities a Read builds per hold of the device and control locks.
 LOCKED_SLICE = 128
 # Entities per ReadResponse message (the spec lets the server split a Read freely).
 READ_CHUNK = 1000
@@ -215,10 +215,10 @@ class P4RuntimeService:
             if atomic and errors[-1] is not None:
                 break
         if atomic and errors[-1:] != [None] and errors:
-            for inverse in reversed(undo):
+            for step in reversed(undo):
                 try:
                     with lock:
-                        entities.write(inverse, "")
+                        step()
                 except P4RuntimeError:
                     log.exception("rollback of an update failed")
             aborted = P4RuntimeError(grpc.StatusCode.ABORTED,
@@ -227,38 +227,51 @@ class P4RuntimeService:
             errors += [aborted] * (len(request.updates) - len(errors))
         return errors
 
-    def read(self, request) -> tuple[list, P4RuntimeError | None]:
-        """ReadResponses of at most READ_CHUNK entities, and the error to end the RPC with."""
+    def read(self, request):
+        """Yield the Read's responses, at most READ_CHUNK entities each, as they are built; the
+        error to end the RPC with is raised after what was found.
+
+        The entities are built LOCKED_SLICE at a time under the control and device locks, so
+        packets and other P4Runtime requests run between two slices (a Read is no snapshot),
+        and a big Read holds at most a chunk in memory however many entities it returns.
+        """
         if request.device_id != self.device_id:
             raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"unknown device id {request.device_id}")
-        if self.entities is None:
+        entities = self.entities
+        if entities is None:
             raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
                                  "no forwarding pipeline config set")
-        found, errors = [], []
-        with self.control:
-            for entity in request.entities:
-                try:
-                    if request.role and request.role not in self.known_roles():
-                        raise P4RuntimeError(grpc.StatusCode.NOT_FOUND,
-                                             f"unknown role '{request.role}'")
-                    if entity.WhichOneof("entity") is None:
-                        raise invalid("an empty entity cannot be read")
-                    found.extend(in_slices(self.entities.read(entity, role=request.role),
-                                           self.lock))
-                    errors.append(None)
-                except P4RuntimeError as exc:
-                    errors.append(exc)
-                except Exception as exc:  # noqa: BLE001
-                    self.log.exception("read failed")
-                    errors.append(P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}"))
-        responses = [p4runtime_pb2.ReadResponse(entities=found[start:start + READ_CHUNK])
-                     for start in range(0, len(found), READ_CHUNK)]
-        error = None
+        errors, pending, sent = [], [], False
+        for entity in request.entities:
+            try:
+                if request.role and request.role not in self.known_roles():
+                    raise P4RuntimeError(grpc.StatusCode.NOT_FOUND,
+                                         f"unknown role '{request.role}'")
+                if entity.WhichOneof("entity") is None:
+                    raise invalid("an empty entity cannot be read")
+                found = entities.read(entity, role=request.role)
+                while True:
+                    with self.control, self.lock:
+                        piece = list(itertools.islice(found, LOCKED_SLICE))
+                    if not piece:
+                        break
+                    pending += piece
+                    while len(pending) >= READ_CHUNK:
+                        yield p4runtime_pb2.ReadResponse(entities=pending[:READ_CHUNK])
+                        del pending[:READ_CHUNK]
+                        sent = True
+                errors.append(None)
+            except P4RuntimeError as exc:
+                errors.append(exc)
+            except Exception as exc:  # noqa: BLE001
+                self.log.exception("read failed")
+                errors.append(P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}"))
+        if pending or not sent:
+            yield p4runtime_pb2.ReadResponse(entities=pending)
         if len(errors) == 1 and errors[0] is not None:
-            error = errors[0]
-        elif any(errors):
-            error = P4RuntimeError(grpc.StatusCode.UNKNOWN, "read failure", error_details(errors))
-        return responses or [p4runtime_pb2.ReadResponse()], error
+            raise errors[0]
+        if any(errors):
+            raise P4RuntimeError(grpc.StatusCode.UNKNOWN, "read failure", error_details(errors))
 
     def known_roles(self) -> set | None:
         """The roles of the pipeline Read/Write refer to; None before there is one."""
@@ -388,19 +401,6 @@ class P4RuntimeService:
         for role, notification in notifications:
             self.notify(role, p4runtime_pb2.StreamMessageResponse(
                 idle_timeout_notification=notification))
-
-
-def in_slices(items, lock, size: int = LOCKED_SLICE) -> list:
-    """Everything the iterator `items` yields, produced `size` at a time under `lock`, so that
-    packets run between slices of a long read. (The caller holds the control lock: no Write
-    changes what `items` walks in between.)"""
-    items, out = iter(items), []
-    while True:
-        with lock:
-            piece = list(itertools.islice(items, size))
-        if not piece:
-            return out
-        out += piece
 
 
 class ServerHandle:
