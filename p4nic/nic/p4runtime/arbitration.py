@@ -107,9 +107,9 @@ class Arbitrator:
     def remove(self, controller: Controller):
         """The stream of `controller` ended: forget it, and tell the others if it was primary."""
         with self.lock:
-            if controller.role is None:
-                return
-            state = self.roles[controller.role]
+            state = self.roles.get(controller.role)
+            if state is None or controller not in state.controllers:
+                return              # never arbitrated, or its role went with a pipeline change
             state.controllers.remove(controller)
             if state.primary is controller:
                 state.primary = None
@@ -198,4 +198,5 @@ class Arbitrator:
 
     def is_primary(self, controller: Controller) -> bool:
         with self.lock:
-            return controller.role is not None and self.roles[controller.role].primary is controller
+            state = self.roles.get(controller.role)
+            return state is not None and state.primary is controller

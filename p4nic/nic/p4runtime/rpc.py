@@ -147,7 +147,7 @@ class RpcServer:
 
     def handlers(self) -> grpc.GenericRpcHandler:
         """Every method takes and returns wire bytes (no (de)serializer) except StreamChannel's
-        requests, so big messages are parsed and serialized on worker threads."""
+        requests, so big messages are parsed and serialized off the event loop."""
         methods = {name: grpc.unary_unary_rpc_method_handler(self.unary(name, *how))
                    for name, how in UNARY.items()}
         methods["Read"] = grpc.unary_stream_rpc_method_handler(self.read)
