@@ -181,23 +181,39 @@ class RpcServer:
             raise P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}") from None
 
     async def read(self, data: bytes, context):
-        """The service's ReadResponses as it builds them, each on the control thread: between
-        two, a big Read holds neither a thread nor more than a chunk of its result."""
-        def step(responses):
-            response = next(responses, None)
-            return None if response is None else response.SerializeToString()
-
+        """The service's ReadResponses as it builds them, on the control thread, one ahead (so
+        a small Read is a single hop): between two, a big Read holds neither a thread nor
+        more than two chunks of its result."""
         def build():       # runs (parse included) only once stepped, on the control thread
             yield from self.service.read(parse(p4runtime_pb2.ReadRequest, data))
 
+        responses, ahead, error = build(), [], []
+
+        def step() -> tuple:
+            """(the next response's bytes or None, whether it is the last); an error the Read
+            ends with waits in `error` until what came before it is sent."""
+            response = ahead.pop() if ahead else next(responses, None)
+            try:
+                following = None if response is None else next(responses, None)
+            except P4RuntimeError as exc:
+                following = None
+                error.append(exc)
+            if following is not None:
+                ahead.append(following)
+            return (None if response is None else response.SerializeToString(),
+                    following is None)
+
         control = self.threads["control"]
-        responses = build()
         try:
-            while (chunk := await self.loop.run_in_executor(
-                    control, self.guarded, "Read", lambda: step(responses))) is not None:
-                yield chunk
+            last = False
+            while not last:
+                chunk, last = await self.loop.run_in_executor(control, self.guarded, "Read", step)
+                if chunk is not None:
+                    yield chunk
         except P4RuntimeError as exc:
-            await abort(context, exc)
+            error.append(exc)
+        if error:
+            await abort(context, error[0])
 
     async def stream_channel(self, requests, context):
         if len(self.sessions) >= self.max_streams:
