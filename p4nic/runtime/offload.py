@@ -79,6 +79,7 @@ VNIC_AFTER_SERVICES = ("slot_after_services", "slot_after_qselect", "special_cri
                        "tunnel", "slot_after_encap")
 PNIC_BEFORE_SERVICES = ("special_criteria", "policy")
 GUEST_BATCH = 256             # punts served before the guest writes what became ready
+CLOSE_GRACE_S = 2.0           # a closing flow returns to the guest after this, quiet or not
 QUIET_READS = 2               # a draining entry is deleted after this many unchanged reads
 BLOCKED_RETRY_S = 1.0         # how often a flow kept in place is reconsidered
 TABLES_TTL_S = 1.0            # how long the tables a move is checked against are trusted
@@ -130,7 +131,8 @@ class Flow:
     moves: list = field(default_factory=list)
     blocked: str = ""                   # why it stays where it is ("" if it may move)
     blocked_at: float = 0.0
-    closing: bool = False               # a FIN/RST was seen: it stays with the guest
+    closing: float | None = None        # when a FIN/RST was reported: it finishes its close
+                                        # where it is, then returns to the guest for good
     idle_suspect: tuple | None = None   # totals when an idle-timeout notification came
 
     @property
@@ -314,7 +316,7 @@ class OffloadManager:
             # connections keep their record, so `opened` is known here)
             rx_side = ORIGINAL if conn.opened == Direction.RX else REPLY
             flow = self.flows[id(conn)] = Flow(conn, frozenset({rx_side}), self.clock())
-        if result.offload_ready and flow.tier == GUEST and not flow.closing:
+        if result.offload_ready and flow.tier == GUEST and flow.closing is None:
             return flow
         return None
 
@@ -403,6 +405,10 @@ class OffloadManager:
         ready = []
         for flow in list(self.flows.values()):
             self._retire_drained(flow)
+            if flow.closing is not None and flow.tier in (VNIC, PNIC):
+                if self._quiet(flow) or now - flow.closing > CLOSE_GRACE_S:
+                    self._to_guest(flow, "TCP FIN/RST", closed=True)
+                continue
             if flow.idle_suspect is not None:
                 if self.totals(flow) == flow.idle_suspect:
                     self._end(flow, "idle timeout")
@@ -433,7 +439,7 @@ class OffloadManager:
                     self._pnic_to_vnic(flow, reason, pnic_alive=bool(self.pnic and
                                                                      self.pnic.alive()))
                 else:
-                    self._to_guest(flow, reason, closing=False)
+                    self._to_guest(flow, reason)
 
     def _check_pnic(self) -> None:
         """A PNIC that went away: its flows fall back to the VNIC; reconnect when it is back."""
@@ -465,8 +471,8 @@ class OffloadManager:
         for digest in digests:
             for sample in nic.builder.parse_digest(digest).samples:
                 flow = self._find(sample)
-                if flow is not None and flow.tier in (VNIC, PNIC):
-                    self._to_guest(flow, "TCP FIN/RST")
+                if flow is not None and flow.tier in (VNIC, PNIC) and flow.closing is None:
+                    flow.closing = self.clock()
         for note in idle:
             for entry in note.table_entry:
                 flow = self._find_entry(nic, entry)
@@ -520,11 +526,15 @@ class OffloadManager:
 
     # -- deciding -----------------------------------------------------------------------------
 
+    def _quiet(self, flow: Flow) -> bool:
+        """No packet of the flow has hit any of its entries for QUIET_READS reads."""
+        return all(entry.quiet >= QUIET_READS for entry in self._installed(flow))
+
     def _pnic_ready(self, flow: Flow) -> bool:
         """The policy's criteria for the PNIC: after N packets (both sides), or once the
         connection is established — on a NIC, once both sides have been seen (TCP: the
         handshake's third packet)."""
-        if self.pnic is None or not self.pnic.alive() or flow.closing:
+        if self.pnic is None or not self.pnic.alive() or flow.closing is not None:
             return False
         offload = self.policy.offload
         totals = self.totals(flow)
@@ -713,18 +723,22 @@ class OffloadManager:
         self.engine.offloaded(flow.conn, VNIC)
         self._moved(flow, PNIC, VNIC, reason)
 
-    def _to_guest(self, flow: Flow, reason: str, closing: bool = True) -> None:
-        """The flow returns to the guest with its state and counters: a close to see through
-        (`closing`: it stays there), or a NIC that cannot keep it."""
+    def _to_guest(self, flow: Flow, reason: str, closed: bool = False) -> None:
+        """The flow returns to the guest with its state and counters: a connection whose close
+        finished on a NIC (`closed`: it stays in the guest, in TIME_WAIT), or one a NIC may no
+        longer keep. The counters are read before the entries go; only a packet between that
+        read and the delete could be missed, which is why a closing flow waits to be quiet."""
         source = flow.tier
         totals = self.totals(flow)
         entries = [FlowEntry(SIDES[side], installed.match, installed.action, installed.params,
                              totals[side])
                    for side, installed in sorted(flow.serving.items())]
-        conn = self.engine.restore(entries)
+        conn = self.engine.restore(entries, closed=closed)
         self._delete_everywhere(flow)
         del self.flows[id(flow.conn)]
-        flow.conn, flow.tier, flow.closing = conn, GUEST, closing
+        flow.conn, flow.tier = conn, GUEST
+        if closed:
+            flow.closing = flow.closing or self.clock()
         flow.serving, flow.passing, flow.draining = {}, {}, []
         flow.retired = [[0, 0], [0, 0]]
         self.flows[id(conn)] = flow

@@ -248,11 +248,12 @@ class GuestServices:
             raise ValueError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
         conn.tier = tier
 
-    def restore(self, entries) -> Connection:
+    def restore(self, entries, closed: bool = False) -> Connection:
         """A flow falling back from a NIC: its entries (FlowEntry, with the counters and CT
         state read back from the NIC) become the engine's connection again, replacing any it
         still had for those keys; its SNAT port is taken again from the pool that hands it
-        out, and a load-balanced flow keeps its backend."""
+        out, and a load-balanced flow keeps its backend. `closed`: a TCP connection whose FIN or
+        RST the NIC reported, its close finished there: it comes back in TIME_WAIT."""
         flow = read_entries(entries)
         for key in (flow.key, flow.reply_key):
             hit = self._table.get(key.to_bytes()) if key is not None else None
@@ -266,7 +267,7 @@ class GuestServices:
             if rewrite.dmac is not None:
                 backend = self.balancers.backend(flow.key.address(rewrite.dst), rewrite.dport,
                                                  rewrite.dmac)
-        tracker = restored_tracker(flow.key.proto, flow.ct_state, flow.counters)
+        tracker = restored_tracker(flow.key.proto, flow.ct_state, flow.counters, closed)
         conn = Connection(flow.key, flow.reply_key, tracker, None, flow.allowed, flow.rewrites,
                           self.clock(), self.timeouts, snat=binding, backend=backend,
                           decided_by=("restored from a NIC",) * 2)
