@@ -229,17 +229,17 @@ def test_the_vnic_guest_role_gets_its_packets_and_cannot_bypass_the_acl(vnic, st
 
         # packet-outs that would skip the ACL are refused (the TX ACL denies everything)
         leaked = tcp(22)
-        refused = [packet_out(leaked, PORT_UPLINK, 0, PKT_OUT_DIRECT, 0),
-                   packet_out(leaked, PORT_FIRST_QUEUE, 0, PKT_OUT_INJECT, STAGE_ACL),
+        refused = [packet_out(leaked, PORT_UPLINK, 0, PKT_OUT_DIRECT, 0, 0),
+                   packet_out(leaked, PORT_FIRST_QUEUE, 0, PKT_OUT_INJECT, STAGE_ACL, 0),
                    packet_out(leaked, PORT_FIRST_QUEUE, 0, PKT_OUT_INJECT,
-                              STAGE_ACL | STAGE_SERVICES)]
+                              STAGE_ACL | STAGE_SERVICES, 0)]
         for request in refused:
             guest_stream.send(request)
             error = guest_stream.recv(kind="error").error
             assert error.canonical_code == code_pb2.PERMISSION_DENIED, error
             assert "role 'guest' may send packet-outs with" in error.message
         # through the pipeline, the TX ACL drops what the guest transmits
-        guest_stream.send(packet_out(leaked, PORT_FIRST_QUEUE, 0, PKT_OUT_INJECT, STAGE_SERVICES))
+        guest_stream.send(packet_out(leaked, PORT_FIRST_QUEUE, 0, PKT_OUT_INJECT, STAGE_SERVICES, 0))
         counter = pb.Entity(direct_counter_entry=pb.DirectCounterEntry(table_entry=deny_tx))
         deadline = time.monotonic() + WAIT
         while host.read(counter)[0].direct_counter_entry.data.packet_count < 1:
@@ -247,10 +247,10 @@ def test_the_vnic_guest_role_gets_its_packets_and_cannot_bypass_the_acl(vnic, st
         # the guest service engine's return path: INJECT on the packet-in's ingress port with
         # services bypassed reaches the guest's queue, and is the first thing on the wire
         guest_stream.send(packet_out(to_guest.payload, PORT_UPLINK, 0, PKT_OUT_INJECT,
-                                     STAGE_SERVICES))
+                                     STAGE_SERVICES, 0))
         assert wire.recv() == (PORT_FIRST_QUEUE, tcp(80))
         # the default role keeps full access
-        host_stream.send(packet_out(leaked, PORT_UPLINK, 0, PKT_OUT_DIRECT, 0))
+        host_stream.send(packet_out(leaked, PORT_UPLINK, 0, PKT_OUT_DIRECT, 0, 0))
         assert wire.recv() == (PORT_UPLINK, leaked)
     finally:
         wire.close()
