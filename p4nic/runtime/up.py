@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 from p4nic.runtime.connection import Connection, P4RuntimeClientError
 from p4nic.runtime.entities import EntityBuilder
@@ -258,13 +257,13 @@ class RunningHost:
 
 
 def print_endpoints(described: dict, console: Console) -> None:
-    table = Table(title=f"host {described['host']} is up ({described['target']})")
-    for column in ("NIC", "kind", "P4Runtime", "device", "packet socket (PTF nn)", "wired"):
-        table.add_column(column)
+    console.print(f"[bold]host {described['host']} is up[/] ({described['target']}):")
     for name, nic in described["nics"].items():
-        table.add_row(name, nic["kind"], nic["p4runtime"], str(nic["device_id"]),
-                      nic["packet_socket"], ", ".join(map(str, nic["ports_wired"])) or "-")
-    console.print(table)
+        wired = ", ".join(map(str, nic["ports_wired"]))
+        console.print(f"  {name} ({nic['kind']})  P4Runtime {nic['p4runtime']} device "
+                      f"{nic['device_id']}  packets {nic['packet_socket']}"
+                      + (f"  (port {wired} wired to the other NIC)" if wired else ""),
+                      soft_wrap=True, highlight=False)
     first = next(iter(described["nics"].values()))
     console.print(f"p4runtime-shell: python -m p4runtime_sh --grpc-addr {first['p4runtime']} "
                   f"--device-id {first['device_id']} --election-id 0,0   (reads; the host "
