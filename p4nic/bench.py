@@ -6,7 +6,9 @@
 - the same router as a `p4nic switch` process: P4Runtime table inserts/s (Write requests of
   1000 updates) and packets/s through its nanomsg port, sent the way PTF sends them;
 - packets/s of the guest service engine on established TCP connections, untranslated and
-  translated, 64- and 1500-byte frames.
+  translated, 64- and 1500-byte frames;
+- the pipeline DSL on a file of 10,000 rules: check + entities time, and apply entries/s to a
+  `p4nic switch` process (p4nic/dsl/bench.py).
 
 A part whose component is missing or broken prints one `skipped:` line and the rest still runs;
 the exit status is then 1, so a benchmark that measured nothing never passes for one that ran.
@@ -151,6 +153,12 @@ def bench_services(packets: int) -> None:
             if passed != len(batch):
                 raise Skip(f"the engine passed {passed} of {len(batch)} packets")
             print(f"  {label}, {size}-byte frames: {len(batch) / elapsed:,.0f} packets/s")
+
+
+def bench_dsl(rules: int) -> None:
+    """The DSL's figures (p4nic/dsl/bench.py): check + entities of a big file, apply entries/s."""
+    from p4nic.dsl.bench import part
+    part(rules)
 
 
 def free_port() -> int:
@@ -332,6 +340,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="p4nic bench", description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=20000,
                         help="packets per throughput run (default 20000)")
+    parser.add_argument("--dsl-rules", type=int, default=10_000,
+                        help="rules in the pipeline DSL's file (default 10000)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="p4nic-bench-") as tmp:
         workdir = Path(tmp)
@@ -350,6 +360,8 @@ def main(argv: list[str]) -> int:
              "p4nic switch process", lambda: bench_switch(*router(), args.packets, workdir)),
             (f"guest service engine packets/s (GuestServices.process, {SERVICE_FLOWS} "
              "established TCP connections)", lambda: bench_services(args.packets)),
+            (f"pipeline DSL: check, entities and apply of a {args.dsl_rules:,}-rule file "
+             "(p4nic.dsl.bench)", lambda: bench_dsl(args.dsl_rules)),
         ]
         skipped = 0
         for title, part in parts:

@@ -1,14 +1,16 @@
-"""Shared by the DSL tests: the repository's examples, and NICs to install a file's entities
-on — `p4nic switch` processes running p4src/vnic.p4 and pnic.p4 (or any program), reached
-over gRPC and their nanomsg packet socket exactly as BMv2 would be."""
+"""Shared by the DSL tests: the repository's examples, and NICs to apply files to — `p4nic
+switch` processes running p4src/vnic.p4 and pnic.p4 (or any program), reached over gRPC and
+their nanomsg packet socket exactly as BMv2 would be — with `p4nic apply` and `p4nic plan` run
+as a user runs them."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
-from p4.v1 import p4runtime_pb2
 
 from p4nic.compiler.cli import serialize_p4info
 from p4nic.runtime.wire import PacketWire
@@ -21,21 +23,26 @@ EXAMPLES = ROOT / "examples"
 CPU_PORT = 255
 MARKER_PORT = 100          # no example sends anything there: the end-of-exchange marker's port
 DEADLINE = 30.0            # seconds; only a failing test waits this long
+# The tests' own controller, beside the files' (which take the default role with their election
+# id, 1 unless a file says otherwise): every role's primary gets the packet-ins, and a role of
+# its own never stands in the way of `p4nic apply`.
+OBSERVER_ROLE = "observer"
 
 
 class NicUnderTest:
-    """A running NIC: `install` a NicEntries, `exchange` frames, read packet-ins."""
+    """A running NIC: `exchange` frames, read packet-ins, send packet-outs (as the observer)."""
 
     def __init__(self, json_path: Path, p4info_path: Path, workdir: Path, sentinel=None):
         """`sentinel(n)`: (in port, frame, out port) of a frame that leaves by `out port`
         carrying its payload, for programs without p4src's packet_out header."""
         self.switch = LocalSwitch(json_path, workdir, p4info_path=p4info_path,
                                   cpu_port=CPU_PORT)
+        self.grpc_addr = self.switch.grpc_addr
         self.sentinel = sentinel
         self._markers = 0
         try:
-            self.conn = Connection(self.switch.grpc_addr, election_id=(0, 1))
-            self.conn.set_pipeline(p4info_path, json_path.read_bytes())
+            _push_pipeline(self.grpc_addr, p4info_path, json_path.read_bytes())
+            self.conn = Connection(self.grpc_addr, election_id=(0, 1), role=OBSERVER_ROLE)
             self.p4 = EntityBuilder(p4info_path)
             self.wire = PacketWire(self.switch.packet_socket)
             if sentinel is None:
@@ -49,34 +56,6 @@ class NicUnderTest:
         assert any(marker(out) for out in self._until(marker)), \
             "nothing came back on the packet socket"
 
-    def install(self, nic_entries) -> None:
-        """Write the file's entities as plan/apply would on an empty NIC: inserts in the
-        order given, default entries as modifies."""
-        updates = []
-        for desired in nic_entries.entities:
-            entity = desired.entity
-            default = (entity.WhichOneof("entity") == "table_entry"
-                       and entity.table_entry.is_default_action)
-            kind = p4runtime_pb2.Update.MODIFY if default else p4runtime_pb2.Update.INSERT
-            updates.append(p4runtime_pb2.Update(type=kind, entity=entity))
-        self.conn.write(updates)
-
-    def uninstall(self, nic_entries) -> None:
-        """Delete what `install` wrote (reverse order) and reset the file's defaults."""
-        updates = []
-        for desired in reversed(nic_entries.entities):
-            entity = p4runtime_pb2.Entity()
-            entity.CopyFrom(desired.entity)
-            if entity.WhichOneof("entity") == "table_entry" and entity.table_entry.is_default_action:
-                entity.table_entry.ClearField("action")
-                entity.table_entry.ClearField("metadata")
-                updates.append(p4runtime_pb2.Update(type=p4runtime_pb2.Update.MODIFY,
-                                                    entity=entity))
-            else:
-                updates.append(p4runtime_pb2.Update(type=p4runtime_pb2.Update.DELETE,
-                                                    entity=entity))
-        self.conn.write(updates)
-
     def _marker(self):
         """Send a frame that comes back unmistakably, after every frame sent before it (the
         NIC handles one socket's frames in order); returns the test that recognises it.
@@ -89,9 +68,17 @@ class NicUnderTest:
             self.wire.send(port, frame)
             return lambda out: out[0] == out_port and out[1].endswith(tag)
         frame = b"\xff" * 6 + b"\x02" + b"\x00" * 5 + b"\x88\xb5" + tag
-        header = (MARKER_PORT << 23).to_bytes(4, "big")      # port, pad, mode DIRECT, bypass
-        self.wire.send(CPU_PORT, header + frame)
+        self.wire.send(CPU_PORT, self._packet_out_header(MARKER_PORT) + frame)
         return lambda out: out == (MARKER_PORT, frame)
+
+    def _packet_out_header(self, port: int) -> bytes:
+        """p4src's packet_out header as it arrives on the CPU port: `port`, every other field
+        0 (mode DIRECT), laid out by the P4Info's packet_out metadata."""
+        value = width = 0
+        for field in self.p4.names.packet_metadata("packet_out").metadata:
+            value = (value << field.bitwidth) | (port if field.name == "port" else 0)
+            width += field.bitwidth
+        return value.to_bytes((width + 7) // 8, "big")
 
     def _until(self, marker) -> list:
         seen = []
@@ -132,6 +119,37 @@ class NicUnderTest:
             self.conn.close()
         finally:
             self.switch.stop()
+
+
+def _push_pipeline(address: str, p4info_path: Path, config: bytes) -> None:
+    """Push the program as the default role's primary, then step down (a lower election id,
+    answered before this returns), so that a file's `p4nic apply` with election id 1 is
+    primary at once, however soon after."""
+    with Connection(address, election_id=(0, 1)) as conn:
+        conn.set_pipeline(p4info_path, config)
+        conn.election_id = (0, 0)
+        assert not conn.arbitrate()
+
+
+def p4nic(*argv, cwd=None) -> subprocess.CompletedProcess:
+    """A `p4nic` command as a process."""
+    return subprocess.run([sys.executable, "-m", "p4nic.cli", *map(str, argv)],
+                          capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+def targets(nics: dict) -> list:
+    return [f"--target={name}={nic.grpc_addr}" for name, nic in nics.items()]
+
+
+def apply_file(path, **nics) -> str:
+    """`p4nic apply FILE --target NAME=ADDRESS ...` as a user runs it, then `p4nic plan
+    --detailed-exitcode`, which must find nothing left to do; apply's output."""
+    applied = p4nic("apply", path, *targets(nics))
+    assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
+    assert "Traceback" not in applied.stdout + applied.stderr
+    planned = p4nic("plan", path, *targets(nics), "--detailed-exitcode")
+    assert planned.returncode == 0, planned.stdout[-3000:] + planned.stderr[-3000:]
+    return applied.stdout
 
 
 @pytest.fixture(scope="session")
