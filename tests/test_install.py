@@ -70,7 +70,7 @@ def test_demo_runs_from_any_directory(installed):
     p4nic, env, cwd = installed
     r = run([str(p4nic), "demo", "--quiet"], env=env, cwd=cwd)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert "6 of 6 features passed" in r.stdout
+    assert "Summary" in r.stdout and "FAIL" not in r.stdout     # the host's journey, every row
     assert "Traceback" not in r.stdout + r.stderr
 
 
@@ -98,5 +98,5 @@ def test_a_broken_install_fails_clearly(wheel_build, tmp_path):
     assert "could not run" in bench.stderr
     demo = run([str(target / "bin" / "p4nic"), "demo", "--quiet"], env=env, cwd=tmp_path)
     assert demo.returncode == 1
-    assert "p4src/ directory is not installed" in demo.stdout
+    assert "directory is not installed" in demo.stdout
     assert "Traceback" not in bench.stdout + bench.stderr + demo.stdout + demo.stderr
