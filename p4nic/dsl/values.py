@@ -333,6 +333,10 @@ def generic(item, width: int, defines: Defines) -> list:
     if item.kind == "name":
         raise BadValue(f"'{item}' is not a value (a number, address or range)", item)
     text = item.text
+    if text.isdigit():                          # the common case, at once
+        found = int(text)
+        _fits(found, width, item)
+        return [(found, (1 << width) - 1)]
     if number(text) is not None or (_RANGE.match(text) and "." not in text.split("..")[0]
                                     and ":" not in text):
         return cubes("int", item, width, defines)
