@@ -7,15 +7,13 @@ warnings stay on the model.
 from __future__ import annotations
 
 import functools
-import gc
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from p4nic.compiler.errors import CompileError, SourceLocation
-from p4nic.dsl import ast, values
+from p4nic.dsl import ast, collector, values
 from p4nic.dsl.analysis import analyse
 from p4nic.dsl.check import NicChecker, nic_target, program_setting, relative
 from p4nic.dsl.compile import nic_entries, summaries
@@ -54,7 +52,7 @@ class Model:
         """{NIC name: NicEntries}, in the file's order (P4Runtime messages are built on the
         first call: checking a file needs none)."""
         if self._entries is None:
-            with _collector_paused():
+            with collector.paused():
                 self._entries = {name: nic_entries(c) for name, c in self._checked.items()}
         return dict(self._entries)
 
@@ -117,26 +115,10 @@ class Model:
         return self._checked[name]
 
 
-@contextmanager
-def _collector_paused():
-    """Python's cycle collector held off while a file is loaded or its entities are built: a
-    big file makes millions of objects that all live on (tokens, nodes, entries, messages), so
-    each collection would scan them again and free nothing — a third of the time of a
-    10,000-rule file. Whatever cycles are left are collected once it runs again."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def load(path, p4info=None) -> Model:
     """Parse, check and compile a `.nic` file. `p4info` (a path or P4Info message) is the
     program of every generic `nic` that names none. Raises DslError listing every error."""
-    with _collector_paused():
+    with collector.paused():
         return _load(path, p4info)
 
 
