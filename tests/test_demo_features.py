@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import HAVE_PROC, live_children, still_running
 
 from p4nic.runtime.connection import Connection
 
@@ -79,20 +80,7 @@ def test_missing_p4src_is_a_clear_error(tmp_path):
     assert "Traceback" not in r.stdout + r.stderr
 
 
-def _stat(pid) -> list:
-    """Fields of /proc/PID/stat after the command name: [state, ppid, ...]; [] if gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return []
-
-
-def _live_children(pid: int) -> list:
-    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()
-            and (fields := _stat(entry.name)) and int(fields[1]) == pid and fields[0] != "Z"]
-
-
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+@pytest.mark.skipif(not HAVE_PROC, reason="needs Linux /proc")
 def test_keep_running_serves_p4runtime_until_terminated():
     """--keep-running leaves both NICs reachable by other controllers; SIGTERM stops the demo
     and its switch processes."""
@@ -108,7 +96,7 @@ def test_keep_running_serves_p4runtime_until_terminated():
             output += line
         addresses = re.findall(r"P4Runtime (127\.0\.0\.1:\d+)", output)
         assert len(addresses) == 2, output
-        switches = _live_children(process.pid)
+        switches = live_children(process.pid)
         assert len(switches) == 2
         for address in addresses:
             with Connection(address, election_id=(0, 5), timeout=60) as conn:
@@ -118,10 +106,10 @@ def test_keep_running_serves_p4runtime_until_terminated():
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=120)
     assert code == 130, output
-    assert not [pid for pid in switches if _stat(pid) and _stat(pid)[0] != "Z"]
+    assert not still_running(switches)
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+@pytest.mark.skipif(not HAVE_PROC, reason="needs Linux /proc")
 def test_ctrl_c_while_running_stops_the_switches():
     # Unbuffered, so the line saying both NICs are up arrives when printed (a pipe is otherwise
     # block-buffered and the whole short demo could be over before the test reads it).
@@ -135,7 +123,7 @@ def test_ctrl_c_while_running_stops_the_switches():
             if not line:
                 break
             output += line
-        switches = _live_children(process.pid)
+        switches = live_children(process.pid)
         assert len(switches) == 2, output
     finally:
         process.send_signal(signal.SIGINT)
@@ -143,7 +131,7 @@ def test_ctrl_c_while_running_stops_the_switches():
     assert process.returncode == 130, output
     assert "interrupted; stopping the NICs" in output
     assert "Traceback" not in output
-    assert not [pid for pid in switches if _stat(pid) and _stat(pid)[0] != "Z"]
+    assert not still_running(switches)
 
 
 def test_build_dir_keeps_the_compiled_programs_and_says_where(tmp_path):

@@ -58,11 +58,13 @@ def _flow(snapshot: dict, conversation: Conversation) -> dict | None:
     return None
 
 
-def run(console: Console, build_dir: Path | None) -> int:
+def run(console: Console, build_dir: Path | None, quiet: bool = False) -> int:
+    """The demo; with `quiet`, only the summary (and the host's facts) is printed."""
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         run_dir = (build_dir or Path(stack.enter_context(
             tempfile.TemporaryDirectory(prefix="p4nic-demo-")))) / "h1"
+        pipelines.p4src_dir()                   # a broken install says so first
         path = pipelines.examples_dir() / HOST_FILE
         console.print(f"[bold]p4nic demo[/]: stateful services offloaded by themselves — "
                       f"guest → VNIC → PNIC — on the host of {escape(str(path.name))}\n")
@@ -94,7 +96,8 @@ def run(console: Console, build_dir: Path | None) -> int:
         final = host.manager.snapshot()
         for journey in journeys.values():
             journey.final = _flow(final, journey.conversation)
-            _print_journey(console, journey)
+            if not quiet:
+                _print_journey(console, journey)
         leftovers = _flow_entries(host)
         ok = _summary(console, list(journeys.values()), leftovers, host,
                       time.monotonic() - started)

@@ -120,7 +120,8 @@ def _journey(args, report: Report) -> int:
     signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        return journey.run(report.console, args.build_dir.resolve() if args.build_dir else None)
+        return journey.run(report.console, args.build_dir.resolve() if args.build_dir else None,
+                           quiet=args.quiet)
     except KeyboardInterrupt:
         report.error("interrupted; the host is stopped")
         return 130

@@ -78,8 +78,11 @@ VNIC_BEFORE_SERVICES = ("classify", "slot_after_classify", "filters", "slot_afte
 VNIC_AFTER_SERVICES = ("slot_after_services", "slot_after_qselect", "special_criteria",
                        "tunnel", "slot_after_encap")
 PNIC_BEFORE_SERVICES = ("special_criteria", "policy")
+GUEST_BATCH = 256             # punts served before the guest writes what became ready
+CLOSE_GRACE_S = 2.0           # a closing flow returns to the guest after this, quiet or not
 QUIET_READS = 2               # a draining entry is deleted after this many unchanged reads
 BLOCKED_RETRY_S = 1.0         # how often a flow kept in place is reconsidered
+TABLES_TTL_S = 1.0            # how long the tables a move is checked against are trusted
 
 
 @dataclass
@@ -107,10 +110,19 @@ class Installed:
 
 
 @dataclass
+class PnicMove:
+    """One flow's move to the PNIC, while it is being written."""
+    flow: "Flow"
+    on_pnic: dict                       # side -> Installed on the PNIC
+    passing: dict                       # side -> Installed VNIC pass-through
+
+
+@dataclass
 class Flow:
     """What the host knows of one connection."""
     conn: object                        # the engine's services Connection
     rx_sides: frozenset                 # sides whose packets arrive from the uplink
+    opened_at: float = 0.0              # when the guest saw its first packet (manager clock)
     tier: str = GUEST
     serving: dict = field(default_factory=dict)      # side -> Installed (on the tier's NIC)
     passing: dict = field(default_factory=dict)      # side -> Installed VNIC pass-through
@@ -119,7 +131,8 @@ class Flow:
     moves: list = field(default_factory=list)
     blocked: str = ""                   # why it stays where it is ("" if it may move)
     blocked_at: float = 0.0
-    closing: bool = False               # a FIN/RST was seen: it stays with the guest
+    closing: float | None = None        # when a FIN/RST was reported: it finishes its close
+                                        # where it is, then returns to the guest for good
     idle_suspect: tuple | None = None   # totals when an idle-timeout notification came
 
     @property
@@ -228,6 +241,7 @@ class OffloadManager:
         self._stop = threading.Event()
         self._threads: list = []
         self.idle_timeout_ns = int(policy.offload.idle_timeout_s * 1e9)
+        self._tables: dict = {}          # (nic, table) -> (read at, (P4Info table, entries))
 
     # -- lifetime -----------------------------------------------------------------------------
 
@@ -242,6 +256,14 @@ class OffloadManager:
                                           daemon=True)]
         for thread in self._threads:
             thread.start()
+
+    def set_policy(self, policy) -> None:
+        """A new offload policy (the host's file changed): from the next round on, flows a
+        tier may no longer hold, or holds beyond its new capacity, go back a tier."""
+        with self.lock:
+            self.policy = policy
+            self.engine.set_offload(policy.offload)
+            self.idle_timeout_ns = int(policy.offload.idle_timeout_s * 1e9)
 
     def stop(self) -> None:
         self._stop.set()
@@ -269,57 +291,96 @@ class OffloadManager:
         while not self._stop.is_set():
             message = self.guest_conn.packet_in(self.interval)
             with self.lock:
-                if message is not None:
-                    self._serve(message)
+                ready = []
+                while message is not None:       # serve what waits, then hand flows over
+                    flow = self._serve(message)
+                    if flow is not None and flow not in ready:
+                        ready.append(flow)
+                    message = self.guest_conn.packet_in(0) if len(ready) < GUEST_BATCH else None
+                if ready:
+                    self._guest_to_vnic(ready)
                 if self.clock() - last_expiry >= 1.0:
                     last_expiry = self.clock()
                     for conn in self.engine.expire():
                         self._forget(conn, "idle in the guest")
 
-    def _serve(self, message) -> None:
+    def _serve(self, message) -> Flow | None:
+        """Serve one punted packet; the flow if it is now ready to go to the VNIC."""
         result = self.punts.handle(message)
         conn = result.connection if result is not None else None
         if conn is None:
-            return
+            return None
         flow = self.flows.get(id(conn))
         if flow is None:
             # the side that opened the connection came from the uplink: RX (restored
             # connections keep their record, so `opened` is known here)
             rx_side = ORIGINAL if conn.opened == Direction.RX else REPLY
-            flow = self.flows[id(conn)] = Flow(conn, frozenset({rx_side}))
-        if result.offload_ready and flow.tier == GUEST and not flow.closing:
-            self._guest_to_vnic(flow)
+            flow = self.flows[id(conn)] = Flow(conn, frozenset({rx_side}), self.clock())
+        if result.offload_ready and flow.tier == GUEST and flow.closing is None:
+            return flow
+        return None
 
-    def _guest_to_vnic(self, flow: Flow) -> None:
-        """The guest hands the flow to its VNIC, writing the entries under its own role."""
+    def _guest_to_vnic(self, flows: list) -> None:
+        """The guest hands flows to its VNIC, writing their entries under its own role (one
+        Write for all of them)."""
         now = self.clock()
-        if flow.blocked and now - flow.blocked_at < BLOCKED_RETRY_S:
-            return
-        reason = self._vnic_blocker(flow)
-        if not reason:
-            try:
-                entries = self.engine.flow_entries(flow.conn)
-            except NotOffloadable as exc:
-                reason = str(exc)
-        if not reason and self._count(VNIC) >= self.policy.offload.vnic_capacity:
-            reason = f"the VNIC holds its capacity of {self.policy.offload.vnic_capacity} flows"
-        if reason:
-            flow.blocked, flow.blocked_at = reason, now
-            return
-        installed = {SIDES.index(e.side): Installed(VNIC, SIDES.index(e.side), e.match,
-                                                    e.action, e.params, tuple(e.counter),
-                                                    tuple(e.counter))
-                     for e in entries}
+        capacity = self.policy.offload.vnic_capacity - self._count(VNIC)
+        batch = {}
+        for flow in flows:
+            if flow.blocked and now - flow.blocked_at < BLOCKED_RETRY_S:
+                continue
+            reason = self._vnic_blocker(flow)
+            if not reason:
+                try:
+                    entries = self.engine.flow_entries(flow.conn)
+                except NotOffloadable as exc:
+                    reason = str(exc)
+            if not reason and len(batch) >= capacity:
+                reason = (f"the VNIC holds its capacity of {self.policy.offload.vnic_capacity}"
+                          " flows")
+            if reason:
+                flow.blocked, flow.blocked_at = reason, now
+                continue
+            batch[id(flow)] = (flow, {
+                SIDES.index(e.side): Installed(VNIC, SIDES.index(e.side), e.match, e.action,
+                                               e.params, tuple(e.counter), tuple(e.counter))
+                for e in entries})
+        failed = self._write_each(self.guest_conn, self.vnic, {
+            key: [self._update(self.vnic, "INSERT", i) for i in installed.values()]
+            for key, (_, installed) in batch.items()})
+        for key, (flow, installed) in batch.items():
+            if key in failed:
+                flow.blocked, flow.blocked_at = f"the VNIC refused the flow: {failed[key]}", now
+                continue
+            self.engine.offloaded(flow.conn, VNIC)
+            flow.serving, flow.tier, flow.blocked = installed, VNIC, ""
+            self._moved(flow, GUEST, VNIC, "the guest's policy")
+
+    def _write_each(self, conn, nic: Nic, updates: dict) -> dict:
+        """One Write of every group's updates ({key: [Update]}), each group all or nothing:
+        a group an update of which failed has its other inserts deleted again. Returns {key:
+        why} for the groups that failed."""
+        keys = [key for key, group in updates.items() for _ in group]
+        flat = [update for group in updates.values() for update in group]
+        if not flat:
+            return {}
+        failed = {}
         try:
-            self.guest_conn.write(
-                [self._update(self.vnic, "INSERT", entry) for entry in installed.values()],
-                atomicity=p4runtime_pb2.WriteRequest.ROLLBACK_ON_ERROR)
+            conn.write(flat)
+        except WriteError as exc:
+            for index, code, message in exc.errors:
+                failed.setdefault(keys[index], f"{code} {message}")
         except P4RuntimeClientError as exc:
-            flow.blocked, flow.blocked_at = f"the VNIC refused the flow: {exc}", now
-            return
-        self.engine.offloaded(flow.conn, VNIC)
-        flow.serving, flow.tier, flow.blocked = installed, VNIC, ""
-        self._moved(flow, GUEST, VNIC, "the guest's policy")
+            return {key: str(exc) for key in updates}
+        undo = [p4runtime_pb2.Update(type=p4runtime_pb2.Update.DELETE, entity=update.entity)
+                for index, update in enumerate(flat)
+                if keys[index] in failed and update.type == p4runtime_pb2.Update.INSERT]
+        if undo:
+            try:
+                conn.write(undo)
+            except P4RuntimeClientError:
+                pass            # the failed inserts among them are not there to delete
+        return failed
 
     # -- the host -----------------------------------------------------------------------------
 
@@ -341,8 +402,13 @@ class OffloadManager:
         for nic, (digests, idle) in events:
             self._handle_events(nic, digests, idle)
         now = self.clock()
+        ready = []
         for flow in list(self.flows.values()):
             self._retire_drained(flow)
+            if flow.closing is not None and flow.tier in (VNIC, PNIC):
+                if self._quiet(flow) or now - flow.closing > CLOSE_GRACE_S:
+                    self._to_guest(flow, "TCP FIN/RST", closed=True)
+                continue
             if flow.idle_suspect is not None:
                 if self.totals(flow) == flow.idle_suspect:
                     self._end(flow, "idle timeout")
@@ -350,7 +416,30 @@ class OffloadManager:
                 flow.idle_suspect = None
             if flow.tier == VNIC and self._pnic_ready(flow):
                 if not flow.blocked or now - flow.blocked_at >= BLOCKED_RETRY_S:
-                    self._vnic_to_pnic(flow)
+                    ready.append(flow)
+        if ready:
+            self._vnic_to_pnic(ready)
+        self._enforce_policy()
+
+    def _enforce_policy(self) -> None:
+        """Flows on a tier the policy no longer lets hold them (or beyond its capacity) go
+        back: PNIC -> VNIC, VNIC -> guest; the newest moves first."""
+        offload = self.policy.offload
+        for tier, allowed, capacity in (
+                (PNIC, offload.to_pnic_after_packets is not None or
+                 offload.to_pnic_when_established, offload.pnic_capacity),
+                (VNIC, offload.to_vnic_after_packets is not None or
+                 offload.to_vnic_when_established, offload.vnic_capacity)):
+            held = sorted((f for f in self.flows.values() if f.tier == tier),
+                          key=lambda f: f.moves[-1].at if f.moves else 0.0)
+            excess = held if not allowed else held[capacity:]
+            for flow in excess:
+                reason = "the offload policy changed"
+                if tier == PNIC:
+                    self._pnic_to_vnic(flow, reason, pnic_alive=bool(self.pnic and
+                                                                     self.pnic.alive()))
+                else:
+                    self._to_guest(flow, reason)
 
     def _check_pnic(self) -> None:
         """A PNIC that went away: its flows fall back to the VNIC; reconnect when it is back."""
@@ -382,8 +471,8 @@ class OffloadManager:
         for digest in digests:
             for sample in nic.builder.parse_digest(digest).samples:
                 flow = self._find(sample)
-                if flow is not None and flow.tier in (VNIC, PNIC):
-                    self._to_guest(flow, "TCP FIN/RST")
+                if flow is not None and flow.tier in (VNIC, PNIC) and flow.closing is None:
+                    flow.closing = self.clock()
         for note in idle:
             for entry in note.table_entry:
                 flow = self._find_entry(nic, entry)
@@ -437,11 +526,15 @@ class OffloadManager:
 
     # -- deciding -----------------------------------------------------------------------------
 
+    def _quiet(self, flow: Flow) -> bool:
+        """No packet of the flow has hit any of its entries for QUIET_READS reads."""
+        return all(entry.quiet >= QUIET_READS for entry in self._installed(flow))
+
     def _pnic_ready(self, flow: Flow) -> bool:
         """The policy's criteria for the PNIC: after N packets (both sides), or once the
         connection is established — on a NIC, once both sides have been seen (TCP: the
         handshake's third packet)."""
-        if self.pnic is None or not self.pnic.alive() or flow.closing:
+        if self.pnic is None or not self.pnic.alive() or flow.closing is not None:
             return False
         offload = self.policy.offload
         totals = self.totals(flow)
@@ -492,13 +585,19 @@ class OffloadManager:
         return ""
 
     def _table(self, nic: Nic, name: str) -> tuple:
-        """A table's P4Info and current entries (read now: moves are rare, tables small)."""
+        """A table's P4Info and entries, read at most once per TABLES_TTL_S: the tables a move
+        is checked against change when a file is applied, not per flow."""
+        cached = self._tables.get((nic.name, name))
+        if cached is not None and self.clock() - cached[0] < TABLES_TTL_S:
+            return cached[1]
         try:
             info = nic.builder.names.table(name)
         except ValueError:
             return None, []
         found = nic.conn.read(p4runtime_pb2.TableEntry(table_id=info.preamble.id))
-        return info, [entity.table_entry for entity in found]
+        result = (info, [entity.table_entry for entity in found])
+        self._tables[(nic.name, name)] = (self.clock(), result)
+        return result
 
     def _count(self, tier: str) -> int:
         return sum(1 for flow in self.flows.values() if flow.tier == tier)
@@ -517,58 +616,73 @@ class OffloadManager:
         return p4runtime_pb2.Update(type=getattr(p4runtime_pb2.Update, kind),
                                     entity=p4runtime_pb2.Entity(table_entry=entry))
 
-    def _vnic_to_pnic(self, flow: Flow) -> None:
+    def _vnic_to_pnic(self, flows: list) -> None:
+        """The host hands flows on to the PNIC: three Writes for all of them, in the order
+        the module docstring gives for one side."""
         now = self.clock()
-        reason = self._pnic_blocker(flow)
-        if not reason and self._count(PNIC) >= self.policy.offload.pnic_capacity:
-            reason = f"the PNIC holds its capacity of {self.policy.offload.pnic_capacity} flows"
-        if reason:
-            flow.blocked, flow.blocked_at = reason, now
-            return
+        room = self.policy.offload.pnic_capacity - self._count(PNIC)
+        moves = {}
+        for flow in flows:
+            reason = self._pnic_blocker(flow)
+            if not reason and len(moves) >= room:
+                reason = (f"the PNIC holds its capacity of {self.policy.offload.pnic_capacity}"
+                          " flows")
+            if reason:
+                flow.blocked, flow.blocked_at = reason, now
+                continue
+            moves[id(flow)] = self._pnic_move(flow)
+        # RX (1): the VNIC will pass what the PNIC translates
+        failed = self._write_each(self.vnic.conn, self.vnic, {
+            key: [self._update(self.vnic, "INSERT", p) for side, p in move.passing.items()
+                  if side in move.flow.rx_sides]
+            for key, move in moves.items()})
+        # (2): the PNIC takes the flows' entries; an RX side is translated there from now on
+        failed.update(self._write_each(self.pnic.conn, self.pnic, {
+            key: [self._update(self.pnic, "INSERT", i) for i in move.on_pnic.values()]
+            for key, move in moves.items() if key not in failed}))
+        for key in failed:
+            move = moves.pop(key)
+            self._delete(self.vnic, [p for side, p in move.passing.items()
+                                     if side in move.flow.rx_sides])
+            move.flow.blocked, move.flow.blocked_at = f"the PNIC refused it: {failed[key]}", now
+        # TX (3): the VNIC's entries become pass-throughs; the PNIC translates from now on
+        refused = self._write_each(self.vnic.conn, self.vnic, {
+            key: [self._update(self.vnic, "MODIFY", entry, action="svc_allow",
+                               params={"ct_state": entry.params.get("ct_state", 0)})
+                  for side, entry in move.flow.serving.items()
+                  if side not in move.flow.rx_sides]
+            for key, move in moves.items()})
+        for key, move in moves.items():
+            flow = move.flow
+            if key in refused:
+                log.error("VNIC refused a pass-through for %s: %s", flow.key, refused[key])
+            for side, entry in flow.serving.items():
+                if side not in flow.rx_sides:           # now the VNIC's pass-through
+                    entry.action = "svc_allow"
+                    entry.params = {"ct_state": entry.params.get("ct_state", 0)}
+                    move.passing[side] = entry
+                elif side in move.passing:              # RX: its own entry drains, then goes
+                    flow.draining.append(entry)
+                else:                                   # untranslated: its own pass-through
+                    move.passing[side] = entry
+            flow.passing, flow.serving, flow.tier, flow.blocked = (move.passing, move.on_pnic,
+                                                                   PNIC, "")
+            self.engine.offloaded(flow.conn, PNIC)
+            self._moved(flow, VNIC, PNIC, "the host's policy")
+
+    def _pnic_move(self, flow: Flow) -> "PnicMove":
+        """What moving the flow to the PNIC writes: its entries there (starting from the
+        flow's counts) and the VNIC pass-throughs of its translated RX sides."""
         totals = self.totals(flow)
         on_pnic = {side: Installed(PNIC, side, s.match, s.action, s.params, totals[side],
                                    totals[side]) for side, s in flow.serving.items()}
-        rx = [side for side in on_pnic if side in flow.rx_sides]
-        tx = [side for side in on_pnic if side not in flow.rx_sides]
         passing = {}
-        for side in rx:
-            serving = flow.serving[side]
-            if serving.action in TRANSLATING:
+        for side, serving in flow.serving.items():
+            if side in flow.rx_sides and serving.action in TRANSLATING:
                 passing[side] = Installed(VNIC, side, translated_match(
                     FlowEntry(SIDES[side], serving.match, serving.action, serving.params)),
                     "svc_allow", {"ct_state": serving.params["ct_state"]})
-        try:
-            if passing:      # RX (1): the VNIC will pass what the PNIC translates
-                self.vnic.conn.write([self._update(self.vnic, "INSERT", p)
-                                      for p in passing.values()])
-            self.pnic.conn.write([self._update(self.pnic, "INSERT", i) for i in on_pnic.values()],
-                                 atomicity=p4runtime_pb2.WriteRequest.ROLLBACK_ON_ERROR)
-        except P4RuntimeClientError as exc:
-            if passing:
-                self._delete(self.vnic, list(passing.values()))
-            flow.blocked, flow.blocked_at = self._refusal(self.pnic, exc), now
-            return
-        # TX (2): the VNIC's entries become pass-throughs; the PNIC translates from now on
-        modified = [flow.serving[side] for side in tx]
-        try:
-            if modified:
-                self.vnic.conn.write([self._update(
-                    self.vnic, "MODIFY", i, action="svc_allow",
-                    params={"ct_state": i.params.get("ct_state", 0)}) for i in modified])
-        except P4RuntimeClientError as exc:
-            log.error("VNIC refused a pass-through for %s: %s", flow.key, exc)
-        for side in tx:
-            entry = flow.serving[side]
-            entry.action, entry.params = "svc_allow", {"ct_state": entry.params.get("ct_state", 0)}
-            passing[side] = entry
-        for side in rx:      # RX (3): the VNIC's own entry drains, then goes
-            if side in passing:
-                flow.draining.append(flow.serving[side])
-            else:
-                passing[side] = flow.serving[side]    # untranslated: it is its own pass-through
-        flow.passing, flow.serving, flow.tier, flow.blocked = passing, on_pnic, PNIC, ""
-        self.engine.offloaded(flow.conn, PNIC)
-        self._moved(flow, VNIC, PNIC, "the host's policy")
+        return PnicMove(flow, on_pnic, passing)
 
     def _pnic_to_vnic(self, flow: Flow, reason: str, pnic_alive: bool = True) -> None:
         """Back to the VNIC, which takes each side over before the PNIC lets go of it."""
@@ -609,18 +723,22 @@ class OffloadManager:
         self.engine.offloaded(flow.conn, VNIC)
         self._moved(flow, PNIC, VNIC, reason)
 
-    def _to_guest(self, flow: Flow, reason: str) -> None:
-        """The flow returns to the guest with its state and counters (a close to see
-        through, a NIC that cannot keep it)."""
+    def _to_guest(self, flow: Flow, reason: str, closed: bool = False) -> None:
+        """The flow returns to the guest with its state and counters: a connection whose close
+        finished on a NIC (`closed`: it stays in the guest, in TIME_WAIT), or one a NIC may no
+        longer keep. The counters are read before the entries go; only a packet between that
+        read and the delete could be missed, which is why a closing flow waits to be quiet."""
         source = flow.tier
         totals = self.totals(flow)
         entries = [FlowEntry(SIDES[side], installed.match, installed.action, installed.params,
                              totals[side])
                    for side, installed in sorted(flow.serving.items())]
-        conn = self.engine.restore(entries)
+        conn = self.engine.restore(entries, closed=closed)
         self._delete_everywhere(flow)
         del self.flows[id(flow.conn)]
-        flow.conn, flow.tier, flow.closing = conn, GUEST, True
+        flow.conn, flow.tier = conn, GUEST
+        if closed:
+            flow.closing = flow.closing or self.clock()
         flow.serving, flow.passing, flow.draining = {}, {}, []
         flow.retired = [[0, 0], [0, 0]]
         self.flows[id(conn)] = flow
@@ -727,6 +845,7 @@ class OffloadManager:
                     "backend": (f"{conn.backend.addr}:{conn.backend.port}"
                                 if conn.backend is not None else None),
                     "blocked": flow.blocked,
+                    "opened": flow.opened_at,
                     "moves": [{"at": m.at, "from": m.source, "to": m.target, "why": m.reason}
                               for m in flow.moves]})
             return {"flows": flows,

@@ -35,13 +35,16 @@ from p4nic.runtime.host import Host, HostError, HostNic
 from p4nic.runtime.local_switch import LocalSwitchError
 
 REFRESH_S = 0.5
+RUN_ROOT_VARIABLE = "P4NIC_RUN_ROOT"
 GUEST_ROLE = "guest"
 log = logging.getLogger("p4nic.up")
 
 
 def run_root() -> Path:
-    """Where hosts keep their sockets and state: one directory per host name."""
-    return Path(tempfile.gettempdir()) / f"p4nic-{os.getuid()}"
+    """Where hosts keep their sockets and state, one directory per host name, and say that
+    they are up: $P4NIC_RUN_ROOT, else p4nic-UID in the temporary directory."""
+    return Path(os.environ.get(RUN_ROOT_VARIABLE)
+                or Path(tempfile.gettempdir()) / f"p4nic-{os.getuid()}")
 
 
 def registry() -> Path:
@@ -123,6 +126,7 @@ class RunningHost:
             self._refuse_if_up()
         self.host = Host(specs, links, self.run_dir, bmv2=bmv2, logger=log)
         self.entries = self.model.entries()
+        self.mtime = path.stat().st_mtime
         self.manager = None
         self.guest_conn = None
         self.guest_app = None
@@ -183,10 +187,39 @@ class RunningHost:
         return list(range(1, self.model.queues(vnic) + 1))
 
     def watch(self) -> None:
-        """Restart NICs that died (and program them again); refresh status.json."""
+        """Restart NICs that died (and program them again); apply the file again when it
+        changed; refresh status.json."""
         for name in self.host.restart_dead():
             self._apply(name)
+        if self.path.stat().st_mtime != self.mtime:
+            self.reload()
         self._write(self.run_dir / "status.json", self.status())
+
+    def reload(self) -> None:
+        """The file changed: check it, apply it to every NIC (plan/apply: only what changed),
+        and give the offload manager its new policy. A file with errors changes nothing. The
+        host's shape (which NICs, how wired) stays as it was started."""
+        from p4nic.dsl import DslError, load
+        self.mtime = self.path.stat().st_mtime
+        try:
+            model = load(self.path)
+            if _host_layout(model)[1:] != _host_layout(self.model)[1:]:
+                raise ValueError("its NICs or their wiring changed: stop the host and start it "
+                                 "again for that")
+        except (DslError, ValueError) as exc:
+            print(f"p4nic up: {self.path} changed but is not applied: {exc}", file=sys.stderr)
+            return
+        self.model, self.entries = model, model.entries()
+        try:
+            for name in self.host.nics:
+                self._apply(name)
+        except HostError as exc:
+            print(f"p4nic up: {self.path} changed: {exc}", file=sys.stderr, flush=True)
+            return
+        policy = model.services(self.vnic) if self.vnic else None
+        if self.manager is not None and policy is not None:
+            self.manager.set_policy(policy)
+        print(f"p4nic up: {self.path} changed: applied", file=sys.stderr, flush=True)
 
     def describe(self) -> dict:
         endpoints = self.host.endpoints()
@@ -234,8 +267,8 @@ def print_endpoints(described: dict, console: Console) -> None:
     console.print(table)
     first = next(iter(described["nics"].values()))
     console.print(f"p4runtime-shell: python -m p4runtime_sh --grpc-addr {first['p4runtime']} "
-                  f"--device-id {first['device_id']} --election-id 0,2 --config "
-                  f"{first['p4info']},{first['json']}")
+                  f"--device-id {first['device_id']} --election-id 0,0   (reads; the host "
+                  "stays the NIC's primary controller)", soft_wrap=True)
     console.print(f"run directory: {described['run_dir']}")
     console.print("p4nic status --watch, p4nic traffic: see the host work")
     console.print("Ctrl-C stops the host.")

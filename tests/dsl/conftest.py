@@ -8,13 +8,14 @@ import json
 import subprocess
 import sys
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
 
 from p4nic.compiler.cli import serialize_p4info
 from p4nic.runtime.wire import PacketWire
-from p4nic.runtime.connection import Connection
+from p4nic.runtime.connection import Connection, P4RuntimeClientError
 from p4nic.runtime.entities import EntityBuilder
 from p4nic.runtime.local_switch import LocalSwitch
 
@@ -23,14 +24,13 @@ EXAMPLES = ROOT / "examples"
 CPU_PORT = 255
 MARKER_PORT = 100          # no example sends anything there: the end-of-exchange marker's port
 DEADLINE = 30.0            # seconds; only a failing test waits this long
-# The tests' own controller, beside the files' (which take the default role with their election
-# id, 1 unless a file says otherwise): every role's primary gets the packet-ins, and a role of
-# its own never stands in the way of `p4nic apply`.
-OBSERVER_ROLE = "observer"
+# The tests' own controller takes the default role with the election id of the examples (1): it
+# steps aside while a file's `p4nic apply` takes the NIC (`apply_file`), and comes back after.
+ELECTION_ID = (0, 1)
 
 
 class NicUnderTest:
-    """A running NIC: `exchange` frames, read packet-ins, send packet-outs (as the observer)."""
+    """A running NIC: `exchange` frames, read packet-ins, send packet-outs."""
 
     def __init__(self, json_path: Path, p4info_path: Path, workdir: Path, sentinel=None):
         """`sentinel(n)`: (in port, frame, out port) of a frame that leaves by `out port`
@@ -41,8 +41,8 @@ class NicUnderTest:
         self.sentinel = sentinel
         self._markers = 0
         try:
-            _push_pipeline(self.grpc_addr, p4info_path, json_path.read_bytes())
-            self.conn = Connection(self.grpc_addr, election_id=(0, 1), role=OBSERVER_ROLE)
+            self.conn = Connection(self.grpc_addr, election_id=ELECTION_ID)
+            self.conn.set_pipeline(p4info_path, json_path.read_bytes())
             self.p4 = EntityBuilder(p4info_path)
             self.wire = PacketWire(self.switch.packet_socket)
             if sentinel is None:
@@ -50,6 +50,26 @@ class NicUnderTest:
         except BaseException:
             self.switch.stop()
             raise
+
+    @contextmanager
+    def stepped_aside(self):
+        """Without the tests' controller inside the block; its primary again after it (once the
+        block's own controllers have left the NIC)."""
+        self.conn.close()
+        try:
+            yield
+        finally:
+            deadline = time.monotonic() + DEADLINE
+            while True:
+                try:
+                    self.conn = Connection(self.grpc_addr, election_id=ELECTION_ID)
+                    if self.conn.is_primary:
+                        break
+                    self.conn.close()
+                except P4RuntimeClientError:
+                    pass
+                assert time.monotonic() < deadline, "the tests' controller is not primary again"
+                time.sleep(0.05)
 
     def check_wire(self) -> None:
         marker = self._marker()
@@ -121,16 +141,6 @@ class NicUnderTest:
             self.switch.stop()
 
 
-def _push_pipeline(address: str, p4info_path: Path, config: bytes) -> None:
-    """Push the program as the default role's primary, then step down (a lower election id,
-    answered before this returns), so that a file's `p4nic apply` with election id 1 is
-    primary at once, however soon after."""
-    with Connection(address, election_id=(0, 1)) as conn:
-        conn.set_pipeline(p4info_path, config)
-        conn.election_id = (0, 0)
-        assert not conn.arbitrate()
-
-
 def p4nic(*argv, cwd=None) -> subprocess.CompletedProcess:
     """A `p4nic` command as a process."""
     return subprocess.run([sys.executable, "-m", "p4nic.cli", *map(str, argv)],
@@ -144,11 +154,14 @@ def targets(nics: dict) -> list:
 def apply_file(path, **nics) -> str:
     """`p4nic apply FILE --target NAME=ADDRESS ...` as a user runs it, then `p4nic plan
     --detailed-exitcode`, which must find nothing left to do; apply's output."""
-    applied = p4nic("apply", path, *targets(nics))
-    assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
-    assert "Traceback" not in applied.stdout + applied.stderr
-    planned = p4nic("plan", path, *targets(nics), "--detailed-exitcode")
-    assert planned.returncode == 0, planned.stdout[-3000:] + planned.stderr[-3000:]
+    with ExitStack() as aside:
+        for nic in nics.values():
+            aside.enter_context(nic.stepped_aside())
+        applied = p4nic("apply", path, *targets(nics))
+        assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
+        assert "Traceback" not in applied.stdout + applied.stderr
+        planned = p4nic("plan", path, *targets(nics), "--detailed-exitcode")
+        assert planned.returncode == 0, planned.stdout[-3000:] + planned.stderr[-3000:]
     return applied.stdout
 
 

@@ -94,6 +94,25 @@ def test_status_prints_tiers_flows_and_moves(up):
         assert heading in r.stdout
 
 
+def test_a_p4runtime_shell_session_reads_the_flow_table_of_both_nics(up):
+    """As the host prints it: p4runtime-shell with election id 0,0 is a backup controller of
+    the NIC (the host stays its primary) and reads what the offload put there."""
+    import p4runtime_sh.shell as sh
+    _, described = up
+    p4nic("traffic", "--tcp", "0", "--udp", "1", "--packets", "4", "--json")
+    read = {}
+    for name, nic in described["nics"].items():
+        sh.setup(device_id=nic["device_id"], grpc_addr=nic["p4runtime"], election_id=(0, 0),
+                 verbose=False)
+        try:
+            read[name] = list(sh.TableEntry("services.flow_table").read())
+        finally:
+            sh.teardown()
+    assert read["nic0"] and read["vm1"]
+    assert {entry.action.action_name for entry in read["nic0"]} <= {
+        "PnicIngress.services.svc_allow", "PnicIngress.services.svc_nat"}
+
+
 def test_ctrl_c_stops_the_host_and_its_switches(up):
     process, described = up
     process.send_signal(signal.SIGINT)
