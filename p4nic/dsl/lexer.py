@@ -164,6 +164,15 @@ def _simulate(states, stack: list, terminal: str) -> bool:
         stack.append(states[stack[-1]][rule.origin.name][1])
 
 
+def untype(tokens) -> None:
+    """Give the tokens a parser typed as keywords or punctuation the type `words()` gave them,
+    so another parser can type them again."""
+    typed = set(KeywordLexer.keywords.values())
+    for token in tokens:
+        if token.type in typed:
+            token.type = "NAME" if _NAME.match(token.value) else token.value
+
+
 class TokenStream:
     """What `KeywordLexer` reads: the words and how far the parser got (lark resumes there
     after a syntax error)."""
