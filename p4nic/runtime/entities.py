@@ -259,6 +259,8 @@ class EntityBuilder:
     @staticmethod
     def _fitting(value, width: int, what: str) -> int:
         """The value as an int, refused (not silently masked) when wider than the field."""
+        if type(value) is int and 0 <= value and not value >> width:
+            return value
         return to_int(encode(value, width, what), what)
 
     @staticmethod
