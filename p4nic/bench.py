@@ -8,6 +8,8 @@
   round trip of single packets with the control plane idle and with 8 P4Runtime clients busy;
 - packets/s of the guest service engine on established TCP connections, untranslated and
   translated, 64- and 1500-byte frames;
+- the pipeline DSL on a file of 10,000 rules: check + entities time, and apply entries/s to a
+  `p4nic switch` process (p4nic/dsl/bench.py);
 - the offload method under load: concurrent flows through a whole host, moved guest -> VNIC
   -> PNIC and back; flows moved per second, packets lost, time from first packet to the PNIC.
 
@@ -155,6 +157,12 @@ def bench_services(packets: int) -> None:
             if passed != len(batch):
                 raise Skip(f"the engine passed {passed} of {len(batch)} packets")
             print(f"  {label}, {size}-byte frames: {len(batch) / elapsed:,.0f} packets/s")
+
+
+def bench_dsl(rules: int) -> None:
+    """The DSL's figures (p4nic/dsl/bench.py): check + entities of a big file, apply entries/s."""
+    from p4nic.dsl.bench import part
+    part(rules)
 
 
 def free_port() -> int:
@@ -424,6 +432,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="p4nic bench", description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=20000,
                         help="packets per throughput run (default 20000)")
+    parser.add_argument("--dsl-rules", type=int, default=10_000,
+                        help="rules in the pipeline DSL's file (default 10000)")
     parser.add_argument("--flows", type=int, default=1000,
                         help="concurrent flows in the offload run (default 1000)")
     args = parser.parse_args(argv)
@@ -444,6 +454,8 @@ def main(argv: list[str]) -> int:
              "p4nic switch process", lambda: bench_switch(*router(), args.packets, workdir)),
             (f"guest service engine packets/s (GuestServices.process, {SERVICE_FLOWS} "
              "established TCP connections)", lambda: bench_services(args.packets)),
+            (f"pipeline DSL: check, entities and apply of a {args.dsl_rules:,}-rule file "
+             "(p4nic.dsl.bench)", lambda: bench_dsl(args.dsl_rules)),
             (f"stateful offload: {args.flows} concurrent flows through a host (p4nic up's "
              "offload manager)", lambda: bench_offload_part(args.flows)),
         ]

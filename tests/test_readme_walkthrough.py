@@ -1,6 +1,7 @@
 """The README's by-hand walkthrough, run as written: its commands are read from README.md (so the
 README cannot drift from what works) and run in a shell, in a scratch directory holding the
-clone's p4src/. Only the P4Runtime port and the socket path are swapped for free ones."""
+clone's p4src/ and examples/. Only the P4Runtime port and the socket path are swapped for free
+ones, in the commands and in the output they show."""
 import os
 import re
 import shlex
@@ -31,15 +32,21 @@ def free_port() -> int:
 
 def test_the_readme_walkthrough_runs_as_written(tmp_path):
     blocks = walkthrough()
-    assert [lang for lang, _ in blocks] == ["sh", "sh", "python", "sh", "text", "sh", "text"]
+    assert [lang for lang, _ in blocks] == ["sh", "sh", "python", "sh", "text", "sh", "text",
+                                            "sh", "text", "sh", "text", "sh", "sh", "text"]
     (tmp_path / "p4src").symlink_to(REPO / "p4src")
+    (tmp_path / "examples").symlink_to(REPO / "examples")
     port = free_port()
     swaps = {"127.0.0.1:9559": f"127.0.0.1:{port}", "ipc:///tmp/vnic.ipc": f"ipc://{tmp_path}/v.ipc"}
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
 
-    def command(line: str) -> str:
+    def swapped(text: str) -> str:
         for old, new in swaps.items():
-            line = line.replace(old, new)
+            text = text.replace(old, new)
+        return text
+
+    def command(line: str) -> str:
+        line = swapped(line)
         if " --grpc-addr" not in line and line.startswith("p4nic counters"):
             line += f" --grpc-addr 127.0.0.1:{port}"   # the README relies on the default port
         return line
@@ -73,8 +80,8 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path):
         if switch is not None:
             switch.terminate()
             switch.wait(timeout=30)
-    shown = {i - 1: text for i, (lang, text) in enumerate(blocks) if lang == "text"}
-    assert len(shown) == 2
+    shown = {i - 1: swapped(text) for i, (lang, text) in enumerate(blocks) if lang == "text"}
+    assert len(shown) == 5
     for i, out in outputs:
         if i in shown:
             for expected in shown[i].strip().splitlines():

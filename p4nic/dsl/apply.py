@@ -26,6 +26,7 @@ from typing import Optional
 import grpc
 from p4.v1 import p4runtime_pb2
 
+from p4nic.dsl import collector
 from p4nic.dsl.installed import read_installed, read_scope
 from p4nic.dsl.model import NicEntries
 from p4nic.dsl.plan import DELETE, Change, Plan, PlanError, make_plan
@@ -88,6 +89,7 @@ def program_mismatch(running, wanted) -> Optional[str]:
     return None
 
 
+@collector.pausing
 def plan(nic_entries: NicEntries, connection) -> Plan:
     """What `apply` would write to make the NIC behind `connection` hold `nic_entries`."""
     names = program_names(nic_entries, connection)
@@ -209,6 +211,7 @@ def _chunks(changes: list) -> list:
             for i in range(0, len(changes), MAX_UPDATES_PER_WRITE)]
 
 
+@collector.pausing
 def apply(plan_or_entries, connection, atomic: bool = False) -> ApplyResult:
     """Write a Plan (or the plan of NicEntries) to the NIC behind `connection`.
 

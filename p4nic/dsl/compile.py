@@ -38,7 +38,7 @@ def nic_entries(checked) -> NicEntries:
         entities.append(DesiredEntity(as_entity(message), group.rule.origin))
     for entry in _ordered(checked):
         if entry.default:
-            message = builder.table_entry(entry.table, action=entry.action,
+            entity = builder.table_entity(entry.table, action=entry.action,
                                           params=entry.params, default=True)
         else:
             table_kinds = kinds.get(entry.table)
@@ -49,13 +49,13 @@ def nic_entries(checked) -> NicEntries:
             match = {name: _written(cube, *table_kinds[name])
                      for name, cube in entry.match.items()}
             if entry.group_id is not None:
-                message = builder.table_entry(entry.table, match, group_id=entry.group_id,
+                entity = builder.table_entity(entry.table, match, group_id=entry.group_id,
                                               priority=entry.priority)
             else:
-                message = builder.table_entry(entry.table, match, entry.action, entry.params,
+                entity = builder.table_entity(entry.table, match, entry.action, entry.params,
                                               priority=entry.priority)
-        message.metadata = OWNER_COOKIE
-        entities.append(DesiredEntity(as_entity(message), entry.rule.origin))
+        entity.table_entry.metadata = OWNER_COOKIE
+        entities.append(DesiredEntity(entity, entry.rule.origin))
     return NicEntries(checked.target, entities,
                       frozenset(checked.managed_defaults), frozenset(checked.managed_profiles))
 

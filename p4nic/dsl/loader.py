@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from p4nic.compiler.errors import CompileError, SourceLocation
-from p4nic.dsl import ast, values
+from p4nic.dsl import ast, collector, values
 from p4nic.dsl.analysis import analyse
 from p4nic.dsl.check import NicChecker, nic_target, program_setting, relative
 from p4nic.dsl.compile import nic_entries, summaries
@@ -52,7 +52,8 @@ class Model:
         """{NIC name: NicEntries}, in the file's order (P4Runtime messages are built on the
         first call: checking a file needs none)."""
         if self._entries is None:
-            self._entries = {name: nic_entries(c) for name, c in self._checked.items()}
+            with collector.paused():
+                self._entries = {name: nic_entries(c) for name, c in self._checked.items()}
         return dict(self._entries)
 
     def services(self, nic: str):
@@ -117,6 +118,11 @@ class Model:
 def load(path, p4info=None) -> Model:
     """Parse, check and compile a `.nic` file. `p4info` (a path or P4Info message) is the
     program of every generic `nic` that names none. Raises DslError listing every error."""
+    with collector.paused():
+        return _load(path, p4info)
+
+
+def _load(path, p4info) -> Model:
     errors = Diagnostics()
     items = _read(str(path), None, errors, [])
     defines = values.Defines()

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput, UnexpectedToken
+from lark.parsers.lalr_analysis import Shift
 
 from p4nic.compiler.errors import SourceLocation
 from p4nic.dsl import ast
 from p4nic.dsl.errors import Diagnostics
-from p4nic.dsl.lexer import KeywordLexer, LexError, TokenStream, shifts, words
+from p4nic.dsl.lexer import KeywordLexer, LexError, TokenStream, shifts, untype, words
 
 GRAMMAR_PATH = Path(__file__).parent / "grammar.lark"
 MAX_SYNTAX_ERRORS = 20
@@ -33,21 +34,29 @@ _KIND_WORDS = {"NAME": "a name", "VALUE": "a value", "VAR": "a $name", "STRING":
 
 
 def _span(children) -> tuple:
-    """(start, end) character offsets covered by tokens and nodes among `children`."""
+    """(start, end) character offsets covered by tokens and nodes among `children`: where the
+    first one that has a place starts, and where the last one ends."""
     start = end = None
     for child in children:
-        if isinstance(child, Token):
-            s, e = child.start_pos, child.end_pos
-        elif child is not None and hasattr(child, "span"):
-            s, e = child.span
-        elif isinstance(child, list) and child:
-            s, e = _span(child)
-        else:
-            continue
-        if start is None:
-            start = s
-        end = e
+        start = _place(child)[0]
+        if start is not None:
+            break
+    for child in reversed(children):
+        end = _place(child)[1]
+        if end is not None:
+            break
     return start, end
+
+
+def _place(child) -> tuple:
+    if isinstance(child, Token):
+        return child.start_pos, child.end_pos
+    span = getattr(child, "span", None)
+    if span is not None:
+        return span
+    if isinstance(child, list) and child:
+        return _span(child)
+    return None, None
 
 
 def _nodes(children) -> list:
@@ -509,8 +518,9 @@ class _Key:
 @lru_cache(maxsize=1)
 def _parser():
     builder = _Builder()
+    # cache=True keeps lark's LALR tables in the temp dir: building them takes ~0.3 s.
     lark = Lark(GRAMMAR_PATH.read_text(), parser="lalr", lexer=KeywordLexer,
-                keep_all_tokens=True, maybe_placeholders=True, transformer=builder)
+                keep_all_tokens=True, maybe_placeholders=True, transformer=builder, cache=True)
     keywords = {}
     names = {}
     for term in lark.terminals:
@@ -547,6 +557,10 @@ def parse(text: str, filename: str, diagnostics: Diagnostics) -> ast.File | None
 
     with _LOCK:
         builder.file, builder.text, builder.lines = filename, text, lines
+        items = _parse_valid(lark, tokens)
+        if items is not None:
+            return ast.File(filename, items)
+        untype(tokens)                       # typed again, by lark's loop this time
         try:
             items = lark.parse(TokenStream(tokens), on_error=on_error)
         except UnexpectedInput as exc:
@@ -562,6 +576,86 @@ def parse(text: str, filename: str, diagnostics: Diagnostics) -> ast.File | None
     if failed:
         return None
     return ast.File(filename, items)
+
+
+def _parse_valid(lark, tokens):
+    """The file's items, or None at the first syntax error (lark's own loop then parses the
+    file again, reporting every error). The same LALR table, keyword typing and callbacks as
+    lark's loop, without its per-token bookkeeping (and with the table split into shifts,
+    reductions and gotos once): about a third faster on a 10,000-rule file."""
+    table = _loop_table(lark)
+    shifts, reductions, gotos = table.shifts, table.reductions, table.gotos
+    states, keywords, plain = table.states, KeywordLexer.keywords, _PLAIN_TYPES
+    type_of = KeywordLexer.type_of
+    stack, values = [table.start], []
+    for token in tokens:
+        kind = token.type
+        if kind not in plain and (kind != "NAME" or token.value in keywords):
+            kind = token.type = type_of(token, states, stack)
+        while True:
+            state = stack[-1]
+            target = shifts[state].get(kind)
+            if target is not None:
+                stack.append(target)
+                values.append(token)
+                break
+            reduction = reductions[state].get(kind)
+            if reduction is None:
+                return None
+            size, callback, origin = reduction
+            if size:
+                children = values[-size:]
+                del stack[-size:]
+                del values[-size:]
+            else:
+                children = []
+            values.append(callback(children))
+            stack.append(gotos[stack[-1]][origin])
+    while True:                          # the end of the file: reduce to `start`
+        reduction = reductions[stack[-1]].get("$END")
+        if reduction is None:
+            return None
+        size, callback, origin = reduction
+        children = values[-size:] if size else []
+        if size:
+            del stack[-size:]
+            del values[-size:]
+        values.append(callback(children))
+        stack.append(gotos[stack[-1]][origin])
+        if stack[-1] == table.end:
+            return values[-1]
+
+
+_PLAIN_TYPES = frozenset({"VALUE", "VAR", "STRING"})     # words whose type never changes
+
+
+class _LoopTable:
+    """lark's LALR table as `_parse_valid` reads it: per state, the terminals it shifts (to
+    which state), those it reduces by (rule size, callback, rule name), and its gotos."""
+
+    def __init__(self, lark):
+        parser = lark.parser.parser.parser
+        table, callbacks = parser.parse_table, parser.callbacks
+        self.states = table.states
+        self.start, self.end = table.start_states["start"], table.end_states["start"]
+        self.shifts, self.reductions, self.gotos = {}, {}, {}
+        rules = {rule.origin.name for rule in lark.rules}
+        for state, actions in table.states.items():
+            shifts, reductions, gotos = {}, {}, {}
+            for symbol, (action, arg) in actions.items():
+                if action is not Shift:
+                    reductions[symbol] = (len(arg.expansion), callbacks[arg], arg.origin.name)
+                elif symbol in rules:
+                    gotos[symbol] = arg
+                else:
+                    shifts[symbol] = arg
+            self.shifts[state], self.reductions[state], self.gotos[state] = (
+                shifts, reductions, gotos)
+
+
+@lru_cache(maxsize=1)
+def _loop_table(lark) -> _LoopTable:
+    return _LoopTable(lark)
 
 
 def _resynchronise(exc, tokens) -> bool:

@@ -7,6 +7,8 @@ VFs, and the error list.
 """
 from __future__ import annotations
 
+from collections import namedtuple
+
 from p4.config.v1 import p4info_pb2
 
 from p4nic.dsl import values
@@ -538,8 +540,8 @@ def table(ck, block):
         return
     if not ck.claim(info, "table", block.loc):
         return
-    kinds = {mf.name: _KIND_NAMES.get(mf.match_type, "?") for mf in info.match_fields}
-    prioritised = any(k in _PRIORITY_KINDS for k in kinds.values())
+    fields = _TableFields(info)
+    prioritised = any(kind in _PRIORITY_KINDS for _, kind, _ in fields.fields)
     rules = [r for r in block.rules if r.keys is not None]
     defaults = [r for r in block.rules if r.keys is None]
     for extra in defaults[1:]:
@@ -547,7 +549,7 @@ def table(ck, block):
                  extra.loc)
     if defaults:
         _table_default(ck, info, defaults[0])
-    if rules and not info.match_fields:
+    if rules and not fields.fields:
         ck.error(f"table {info.preamble.name} has no key, so it holds no entries: set its "
                  "default (`default -> action(...)`)", rules[0].loc)
         return
@@ -559,22 +561,51 @@ def table(ck, block):
                 ck.error(f"table {info.preamble.name} matches by exact/lpm fields only: its "
                          "entries take no priority", rule.priority.loc)
         found = [None] * len(rules)
+    actions = {}
+    entries = ck.out.entries
     for rule, priority in zip(rules, found or [None] * len(rules)):
-        keys = _table_keys(ck, info, kinds, rule)
-        call = _call(ck, info, rule.call, default=False)
+        keys = _table_keys(ck, fields, rule)
+        call = _call(ck, info, rule.call, default=False, cache=actions)
         if keys is None or call is None or (prioritised and priority is None):
             continue
         action, params = call
         origin_rule = ck.rule_of(rule, f"table {block.name}: {rule.text}",
                                  ordered=rule.priority is None)
-        combos = [{}]
-        for name, alternatives in keys.items():
-            combos = [dict(c, **{name: a}) for c in combos for a in alternatives]
+        if all(len(alternatives) == 1 for alternatives in keys.values()):
+            combos = [{name: alternatives[0] for name, alternatives in keys.items()}]
+        else:
+            combos = [{}]
+            for name, alternatives in keys.items():
+                combos = [dict(c, **{name: a}) for c in combos for a in alternatives]
         for combo in combos:
             match = {name: cube for name, cube in combo.items()
                      if cube[0] == "range" or cube[1]}
-            ck.out.entries.append(Entry(info.preamble.name, match, priority, action, params,
-                                        origin_rule))
+            entries.append(Entry(info.preamble.name, match, priority, action, params,
+                                 origin_rule))
+
+
+_Param = namedtuple("_Param", "name bitwidth")
+
+
+class _TableFields:
+    """A P4Info table's key fields, read out of the protobuf message once per block (a block
+    may hold 10,000 rules, and pure-Python protobuf reads are slow)."""
+
+    def __init__(self, info):
+        self.info = info
+        self.fields = [(mf.name, _KIND_NAMES.get(mf.match_type, "?"), mf.bitwidth)
+                       for mf in info.match_fields]
+        self.exact = [name for name, kind, _ in self.fields if kind == "exact"]
+        self._written: dict = {}
+
+    def field(self, name: str) -> tuple:
+        """(P4Info name, match kind, bitwidth) of a field named in full or by a unique suffix;
+        P4InfoError for no such field."""
+        found = self._written.get(name)
+        if found is None:
+            full = P4InfoNames.match_field(self.info, name).name
+            found = self._written[name] = next(f for f in self.fields if f[0] == full)
+        return found
 
 
 def _table_default(ck, info, rule):
@@ -587,36 +618,39 @@ def _table_default(ck, info, rule):
         ck.set_default(info, call[0], call[1], ck.rule_of(rule, f"table {rule.text}"))
 
 
-def _table_keys(ck, info, kinds, rule):
+def _table_keys(ck, fields: _TableFields, rule):
     """{P4Info field name: [alternatives]} of a rule; None after an error."""
+    info = fields.info
     keys = {}
     ok = True
     for name, written, loc in rule.keys:
         try:
-            mf = P4InfoNames.match_field(info, name)
+            full, kind, width = fields.field(name)
         except P4InfoError:
-            fields = [f.name for f in info.match_fields]
-            short = [f.rsplit(".", 1)[-1] for f in fields]
+            names = [f[0] for f in fields.fields]
+            short = [f.rsplit(".", 1)[-1] for f in names]
             ck.error(f"table {info.preamble.name} has no key field '{name}'"
-                     + (suggest(name, short + fields) or f" (its fields: {', '.join(fields)})"),
+                     + (suggest(name, short + names) or f" (its fields: {', '.join(names)})"),
                      loc)
             ok = False
             continue
-        if mf.name in keys:
+        if full in keys:
             ck.error(f"key field {name} is given twice", loc)
             ok = False
             continue
         try:
-            keys[mf.name] = [_key_value(kinds[mf.name], item, mf.bitwidth, ck.defines)
-                             for item in _items(written, ck.defines)]
+            keys[full] = [_key_value(kind, item, width, ck.defines)
+                          for item in _items(written, ck.defines)]
         except BadValue as exc:
             ck.error(f"{name}: {exc.message}", (exc.value.loc if exc.value else loc))
             ok = False
-    for mf in info.match_fields:
-        if kinds[mf.name] == "exact" and mf.name not in keys and ok:
-            ck.error(f"table {info.preamble.name} needs a value for its exact field "
-                     f"{mf.name.rsplit('.', 1)[-1]}", rule.loc)
-            ok = False
+    if ok:
+        for name in fields.exact:
+            if name not in keys:
+                ck.error(f"table {info.preamble.name} needs a value for its exact field "
+                         f"{name.rsplit('.', 1)[-1]}", rule.loc)
+                ok = False
+                break
     return keys if ok else None
 
 
@@ -649,10 +683,18 @@ def _key_value(kind: str, item, width: int, defines):
     return (value, full)
 
 
-def _call(ck, info, call, default: bool):
-    """(P4Info action name, {param: int}) of `action(args)`, or None after an error."""
+def _call(ck, info, call, default: bool, cache=None):
+    """(P4Info action name, {param: int}) of `action(args)`, or None after an error. `cache`:
+    a dict kept across one table's rules, of the actions they name."""
     try:
-        action, ref = ck.names.table_action(info, call.action)
+        found = cache.get(call.action) if cache is not None else None
+        if found is None:
+            action, ref = ck.names.table_action(info, call.action)
+            found = (action.preamble.name, ref.scope,
+                     [_Param(p.name, p.bitwidth) for p in action.params])
+            if cache is not None:
+                cache[call.action] = found
+        action_name, scope, action_params = found
     except P4InfoError:
         allowed = [ck.names.by_id(r.id).preamble.name for r in info.action_refs]
         short = [a.rsplit(".", 1)[-1] for a in allowed]
@@ -660,11 +702,11 @@ def _call(ck, info, call, default: bool):
                  + (suggest(call.action, short + allowed) or f" (its actions: {', '.join(short)})"),
                  call.loc)
         return None
-    if default and ref.scope == p4info_pb2.ActionRef.TABLE_ONLY:
+    if default and scope == p4info_pb2.ActionRef.TABLE_ONLY:
         ck.error(f"action {call.action} cannot be the default of {info.preamble.name} "
                  "(@tableonly)", call.loc)
         return None
-    if not default and ref.scope == p4info_pb2.ActionRef.DEFAULT_ONLY:
+    if not default and scope == p4info_pb2.ActionRef.DEFAULT_ONLY:
         ck.error(f"action {call.action} is only a default action of {info.preamble.name} "
                  "(@defaultonly)", call.loc)
         return None
@@ -674,17 +716,17 @@ def _call(ck, info, call, default: bool):
     if positional and named:
         ck.error("give every argument by name or none by name", call.loc)
         return None
-    if len(positional) > len(action.params):
-        ck.error(f"action {call.action} takes {len(action.params)} arguments, not "
-                 f"{len(positional)}", positional[len(action.params)].loc)
+    if len(positional) > len(action_params):
+        ck.error(f"action {call.action} takes {len(action_params)} arguments, not "
+                 f"{len(positional)}", positional[len(action_params)].loc)
         return None
-    pairs = list(zip(action.params, positional)) if positional else []
+    pairs = list(zip(action_params, positional)) if positional else []
     for arg in named:
-        match = [p for p in action.params if p.name == arg.name]
+        match = [p for p in action_params if p.name == arg.name]
         if not match:
             ck.error(f"action {call.action} has no parameter '{arg.name}'"
-                     + (suggest(arg.name, [p.name for p in action.params])
-                        or f" (its parameters: {', '.join(p.name for p in action.params) or 'none'})"),
+                     + (suggest(arg.name, [p.name for p in action_params])
+                        or f" (its parameters: {', '.join(p.name for p in action_params) or 'none'})"),
                      arg.loc)
             return None
         if any(p.name == arg.name for p, _ in pairs):
@@ -701,8 +743,8 @@ def _call(ck, info, call, default: bool):
             ck.error(f"{param.name} takes one value, not '{arg.value}'", arg.value.loc)
             return None
         params[param.name] = found[0][0]
-    missing = [p.name for p in action.params if p.name not in params]
+    missing = [p.name for p in action_params if p.name not in params]
     if missing:
         ck.error(f"action {call.action} needs {', '.join(missing)}", call.loc)
         return None
-    return action.preamble.name, params
+    return action_name, params

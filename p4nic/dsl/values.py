@@ -269,7 +269,7 @@ def _fits(found: int, width: int, item) -> None:
                        f"{(1 << width) - 1})", item)
 
 
-_DOTTED = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\Z")
+_DOTTED = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?\Z")
 
 
 def _address_cubes(reader: str, item, width: int) -> list:
@@ -277,11 +277,15 @@ def _address_cubes(reader: str, item, width: int) -> list:
     version = 4 if reader == "ipv4" else 6
     text = item.text
     plain = _DOTTED.match(text) if version == 4 else None
-    if plain:                                    # the common case, without ipaddress
-        octets = [int(part) for part in plain.groups()]
-        if max(octets) <= 255:
-            return [((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3],
-                     0xFFFFFFFF)]
+    if plain:                                    # the common cases, without ipaddress
+        a, b, c, d, length = plain.groups()
+        a, b, c, d = int(a), int(b), int(c), int(d)
+        length = 32 if length is None else int(length)
+        if a <= 255 and b <= 255 and c <= 255 and d <= 255 and length <= 32:
+            value = (a << 24) | (b << 16) | (c << 8) | d
+            care = (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF
+            if not value & ~care:
+                return [(value, care)]           # otherwise the slow path says what is wrong
     bounds = _RANGE.match(text) if "/" not in text and version == 4 else None
     try:
         if bounds and "." in bounds.group(1):
@@ -329,6 +333,10 @@ def generic(item, width: int, defines: Defines) -> list:
     if item.kind == "name":
         raise BadValue(f"'{item}' is not a value (a number, address or range)", item)
     text = item.text
+    if text.isdigit():                          # the common case, at once
+        found = int(text)
+        _fits(found, width, item)
+        return [(found, (1 << width) - 1)]
     if number(text) is not None or (_RANGE.match(text) and "." not in text.split("..")[0]
                                     and ":" not in text):
         return cubes("int", item, width, defines)

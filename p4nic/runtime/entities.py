@@ -64,12 +64,35 @@ def as_entity(message) -> p4runtime_pb2.Entity:
     raise P4InfoError(f"{type(message).__name__} is not a P4Runtime entity")
 
 
+class _TableLayout:
+    """What building one table's entries needs, read out of its P4Info message once (reading
+    protobuf fields is slow in pure Python, and a file may write 10,000 entries of a table)."""
+
+    def __init__(self, info):
+        self.info = info
+        self.name = info.preamble.name
+        self.id = info.preamble.id
+        self.fields = [(f.name, f.id, f.bitwidth, f.match_type) for f in info.match_fields]
+        self.needs_priority = any(f[3] in PRIORITY_KINDS for f in self.fields)
+        self.by_name: dict = {}
+        self.actions: dict = {}          # action name as given -> (P4Info action, ActionRef)
+
+    def field_name(self, name: str) -> str:
+        """The P4Info name of a match field given by its name or a unique dotted suffix."""
+        found = self.by_name.get(name)
+        if found is None:
+            found = self.by_name[name] = P4InfoNames.match_field(self.info, name).name
+        return found
+
+
 class EntityBuilder:
     """Builds P4Runtime messages for one P4Info, naming everything by name."""
 
     def __init__(self, p4info):
         self.names = P4InfoNames(p4info)
         self.p4info = self.names.p4info
+        self._layouts: dict = {}         # table name as given -> _TableLayout
+        self._params: dict = {}          # action id -> [(param name, id, bitwidth)]
 
     # -- tables -------------------------------------------------------------------------------
 
@@ -86,41 +109,68 @@ class EntityBuilder:
         (packets, bytes) starts the entry's direct counter there (TableEntry.counter_data), so
         a flow moved from one NIC to another keeps its statistics.
         """
-        info = self.names.table(table)
-        chosen = [x is not None for x in (action, member_id, group_id)].count(True)
+        entry = p4runtime_pb2.TableEntry()
+        self._fill_table_entry(entry, table, match, action, params, priority, default,
+                               member_id, group_id, idle_timeout_ns, counter)
+        return entry
+
+    def table_entity(self, table: str, match: dict | None = None, action: str | None = None,
+                     params: dict | None = None, priority: int | None = None, *,
+                     default: bool = False, member_id: int | None = None,
+                     group_id: int | None = None, idle_timeout_ns: int = 0,
+                     counter: tuple | None = None) -> p4runtime_pb2.Entity:
+        """`table_entry(...)` built in place inside an Entity (no copy: for large batches)."""
+        entity = p4runtime_pb2.Entity()
+        self._fill_table_entry(entity.table_entry, table, match, action, params, priority,
+                               default, member_id, group_id, idle_timeout_ns, counter)
+        return entity
+
+    def _layout(self, table: str) -> _TableLayout:
+        layout = self._layouts.get(table)
+        if layout is None:
+            layout = self._layouts[table] = _TableLayout(self.names.table(table))
+        return layout
+
+    def _fill_table_entry(self, entry, table, match, action, params, priority, default,
+                          member_id, group_id, idle_timeout_ns, counter):
+        layout = self._layout(table)
+        info = layout.info
+        chosen = (action is not None) + (member_id is not None) + (group_id is not None)
         if chosen > 1:
             raise P4InfoError("give one of action, member_id and group_id")
-        entry = p4runtime_pb2.TableEntry(table_id=info.preamble.id)
+        entry.table_id = layout.id
         if default:
             if match:
-                raise P4InfoError(f"table '{info.preamble.name}': a default entry has no match")
+                raise P4InfoError(f"table '{layout.name}': a default entry has no match")
             entry.is_default_action = True
         else:
-            given = {P4InfoNames.match_field(info, name).name: value
-                     for name, value in (match or {}).items()}
-            for field_info in info.match_fields:
-                self._add_match(entry, info, field_info, given.get(field_info.name))
-            needs_priority = any(f.match_type in PRIORITY_KINDS for f in info.match_fields)
+            given = {layout.field_name(name): value for name, value in (match or {}).items()}
+            for field_info in layout.fields:
+                self._add_match(entry, layout.name, field_info, given.get(field_info[0]))
+            needs_priority = layout.needs_priority
             if needs_priority and priority is None and chosen:
-                raise P4InfoError(f"table '{info.preamble.name}' has ternary/range/optional "
+                raise P4InfoError(f"table '{layout.name}' has ternary/range/optional "
                                   "fields: give the entry a priority (larger wins)")
             if priority is not None:
                 if not needs_priority:
-                    raise P4InfoError(f"table '{info.preamble.name}' has only exact/lpm fields: "
+                    raise P4InfoError(f"table '{layout.name}' has only exact/lpm fields: "
                                       "its entries take no priority")
                 if not 0 < priority < 2 ** 31:
                     raise P4InfoError(f"priority must be in 1..2^31-1, not {priority}")
                 entry.priority = priority
         if action is not None:
             if info.implementation_id:
-                raise P4InfoError(f"table '{info.preamble.name}' is implemented by an action "
+                raise P4InfoError(f"table '{layout.name}' is implemented by an action "
                                   "profile: give member_id or group_id, not an action")
-            action_info, ref = self.names.table_action(info, action)
+            found = layout.actions.get(action)
+            if found is None:
+                found = layout.actions[action] = self.names.table_action(info, action)
+            action_info, ref = found
             if default and ref.scope == p4info_pb2.ActionRef.TABLE_ONLY:
-                raise P4InfoError(f"action '{action}' cannot be the default of '{info.preamble.name}'")
+                raise P4InfoError(f"action '{action}' cannot be the default of '{layout.name}'")
             if not default and ref.scope == p4info_pb2.ActionRef.DEFAULT_ONLY:
-                raise P4InfoError(f"action '{action}' is only a default action of '{info.preamble.name}'")
-            entry.action.action.CopyFrom(self.action(action_info.preamble.name, params))
+                raise P4InfoError(f"action '{action}' is only a default action of '{layout.name}'")
+            self._fill_action(entry.action.action, action_info, params)
         elif params:
             raise P4InfoError("params given without an action")
         elif member_id is not None:
@@ -131,35 +181,39 @@ class EntityBuilder:
             entry.idle_timeout_ns = idle_timeout_ns
         if counter is not None:
             entry.counter_data.packet_count, entry.counter_data.byte_count = counter
-        return entry
 
     def action(self, name: str, params: dict | None = None) -> p4runtime_pb2.Action:
         """An Action with every parameter given by name (all are required)."""
-        info = self.names.action(name)
-        params = dict(params or {})
-        message = p4runtime_pb2.Action(action_id=info.preamble.id)
-        for param in info.params:
-            if param.name not in params:
-                raise P4InfoError(f"action '{info.preamble.name}' needs parameter '{param.name}'")
-            message.params.add(param_id=param.id, value=encode(
-                params.pop(param.name), param.bitwidth, f"{info.preamble.name}({param.name})"))
-        if params:
-            self.names.param(info, next(iter(params)))  # raises, naming the known parameters
+        message = p4runtime_pb2.Action()
+        self._fill_action(message, self.names.action(name), params)
         return message
 
-    def _add_match(self, entry, table, field_info, value):
-        what = f"{table.preamble.name} field {field_info.name}"
-        width = field_info.bitwidth
-        kind = field_info.match_type
+    def _fill_action(self, message, info, params):
+        params = dict(params or {})
+        action_id = info.preamble.id
+        layout = self._params.get(action_id)
+        if layout is None:
+            layout = self._params[action_id] = [(p.name, p.id, p.bitwidth) for p in info.params]
+        message.action_id = action_id
+        for name, param_id, width in layout:
+            if name not in params:
+                raise P4InfoError(f"action '{info.preamble.name}' needs parameter '{name}'")
+            message.params.add(param_id=param_id, value=encode(
+                params.pop(name), width, f"{info.preamble.name}({name})"))
+        if params:
+            self.names.param(info, next(iter(params)))  # raises, naming the known parameters
+
+    def _add_match(self, entry, table_name, field_info, value):
+        name, field_id, width, kind = field_info
+        what = f"{table_name} field {name}"
         if value is None:
             if kind == p4info_pb2.MatchField.EXACT:
                 raise P4InfoError(f"{what}: exact fields need a value")
             return
-        fm = p4runtime_pb2.FieldMatch(field_id=field_info.id)
         if kind == p4info_pb2.MatchField.EXACT:
-            fm.exact.value = encode(value, width, what)
+            entry.match.add(field_id=field_id).exact.value = encode(value, width, what)
         elif kind == p4info_pb2.MatchField.OPTIONAL:
-            fm.optional.value = encode(value, width, what)
+            entry.match.add(field_id=field_id).optional.value = encode(value, width, what)
         elif kind == p4info_pb2.MatchField.LPM:
             if isinstance(value, str) and "/" in value:
                 network = ipaddress.ip_network(value, strict=False)
@@ -173,8 +227,9 @@ class EntityBuilder:
             if plen == 0:
                 return
             number = self._fitting(value, width, what) & (full_mask(width) ^ full_mask(width - plen))
-            fm.lpm.value = encode(number, width, what)
-            fm.lpm.prefix_len = plen
+            lpm = entry.match.add(field_id=field_id).lpm
+            lpm.value = encode(number, width, what)
+            lpm.prefix_len = plen
         elif kind == p4info_pb2.MatchField.TERNARY:
             if isinstance(value, (tuple, list)):
                 value, mask = self._pair(value, what, "(value, mask)")
@@ -185,8 +240,9 @@ class EntityBuilder:
                 raise P4InfoError(f"{what}: mask {mask:#x} does not fit in {width} bits")
             if mask == 0:
                 return
-            fm.ternary.value = encode(self._fitting(value, width, what) & mask, width, what)
-            fm.ternary.mask = encode(mask, width, what)
+            ternary = entry.match.add(field_id=field_id).ternary
+            ternary.value = encode(self._fitting(value, width, what) & mask, width, what)
+            ternary.mask = encode(mask, width, what)
         elif kind == p4info_pb2.MatchField.RANGE:
             low, high = self._pair(value, what, "(low, high)")
             low, high = to_int(low, what), to_int(high, what)
@@ -194,15 +250,17 @@ class EntityBuilder:
                 raise P4InfoError(f"{what}: range low {low} is above high {high}")
             if low == 0 and high == full_mask(width):
                 return
-            fm.range.low = encode(low, width, what)
-            fm.range.high = encode(high, width, what)
+            field_range = entry.match.add(field_id=field_id).range
+            field_range.low = encode(low, width, what)
+            field_range.high = encode(high, width, what)
         else:
             raise P4InfoError(f"{what}: match kind {kind} is not supported")
-        entry.match.append(fm)
 
     @staticmethod
     def _fitting(value, width: int, what: str) -> int:
         """The value as an int, refused (not silently masked) when wider than the field."""
+        if type(value) is int and 0 <= value and not value >> width:
+            return value
         return to_int(encode(value, width, what), what)
 
     @staticmethod

@@ -1,18 +1,21 @@
-"""Shared by the DSL tests: the repository's examples, and NICs to install a file's entities
-on — `p4nic switch` processes running p4src/vnic.p4 and pnic.p4 (or any program), reached
-over gRPC and their nanomsg packet socket exactly as BMv2 would be."""
+"""Shared by the DSL tests: the repository's examples, and NICs to apply files to — `p4nic
+switch` processes running p4src/vnic.p4 and pnic.p4 (or any program), reached over gRPC and
+their nanomsg packet socket exactly as BMv2 would be — with `p4nic apply` and `p4nic plan` run
+as a user runs them."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
-from p4.v1 import p4runtime_pb2
 
 from p4nic.compiler.cli import serialize_p4info
 from p4nic.runtime.wire import PacketWire
-from p4nic.runtime.connection import Connection
+from p4nic.runtime.connection import Connection, P4RuntimeClientError
 from p4nic.runtime.entities import EntityBuilder
 from p4nic.runtime.local_switch import LocalSwitch
 
@@ -21,20 +24,24 @@ EXAMPLES = ROOT / "examples"
 CPU_PORT = 255
 MARKER_PORT = 100          # no example sends anything there: the end-of-exchange marker's port
 DEADLINE = 30.0            # seconds; only a failing test waits this long
+# The tests' own controller takes the default role with the election id of the examples (1): it
+# steps aside while a file's `p4nic apply` takes the NIC (`apply_file`), and comes back after.
+ELECTION_ID = (0, 1)
 
 
 class NicUnderTest:
-    """A running NIC: `install` a NicEntries, `exchange` frames, read packet-ins."""
+    """A running NIC: `exchange` frames, read packet-ins, send packet-outs."""
 
     def __init__(self, json_path: Path, p4info_path: Path, workdir: Path, sentinel=None):
         """`sentinel(n)`: (in port, frame, out port) of a frame that leaves by `out port`
         carrying its payload, for programs without p4src's packet_out header."""
         self.switch = LocalSwitch(json_path, workdir, p4info_path=p4info_path,
                                   cpu_port=CPU_PORT)
+        self.grpc_addr = self.switch.grpc_addr
         self.sentinel = sentinel
         self._markers = 0
         try:
-            self.conn = Connection(self.switch.grpc_addr, election_id=(0, 1))
+            self.conn = Connection(self.grpc_addr, election_id=ELECTION_ID)
             self.conn.set_pipeline(p4info_path, json_path.read_bytes())
             self.p4 = EntityBuilder(p4info_path)
             self.wire = PacketWire(self.switch.packet_socket)
@@ -44,38 +51,30 @@ class NicUnderTest:
             self.switch.stop()
             raise
 
+    @contextmanager
+    def stepped_aside(self):
+        """Without the tests' controller inside the block; its primary again after it (once the
+        block's own controllers have left the NIC)."""
+        self.conn.close()
+        try:
+            yield
+        finally:
+            deadline = time.monotonic() + DEADLINE
+            while True:
+                try:
+                    self.conn = Connection(self.grpc_addr, election_id=ELECTION_ID)
+                    if self.conn.is_primary:
+                        break
+                    self.conn.close()
+                except P4RuntimeClientError:
+                    pass
+                assert time.monotonic() < deadline, "the tests' controller is not primary again"
+                time.sleep(0.05)
+
     def check_wire(self) -> None:
         marker = self._marker()
         assert any(marker(out) for out in self._until(marker)), \
             "nothing came back on the packet socket"
-
-    def install(self, nic_entries) -> None:
-        """Write the file's entities as plan/apply would on an empty NIC: inserts in the
-        order given, default entries as modifies."""
-        updates = []
-        for desired in nic_entries.entities:
-            entity = desired.entity
-            default = (entity.WhichOneof("entity") == "table_entry"
-                       and entity.table_entry.is_default_action)
-            kind = p4runtime_pb2.Update.MODIFY if default else p4runtime_pb2.Update.INSERT
-            updates.append(p4runtime_pb2.Update(type=kind, entity=entity))
-        self.conn.write(updates)
-
-    def uninstall(self, nic_entries) -> None:
-        """Delete what `install` wrote (reverse order) and reset the file's defaults."""
-        updates = []
-        for desired in reversed(nic_entries.entities):
-            entity = p4runtime_pb2.Entity()
-            entity.CopyFrom(desired.entity)
-            if entity.WhichOneof("entity") == "table_entry" and entity.table_entry.is_default_action:
-                entity.table_entry.ClearField("action")
-                entity.table_entry.ClearField("metadata")
-                updates.append(p4runtime_pb2.Update(type=p4runtime_pb2.Update.MODIFY,
-                                                    entity=entity))
-            else:
-                updates.append(p4runtime_pb2.Update(type=p4runtime_pb2.Update.DELETE,
-                                                    entity=entity))
-        self.conn.write(updates)
 
     def _marker(self):
         """Send a frame that comes back unmistakably, after every frame sent before it (the
@@ -89,13 +88,17 @@ class NicUnderTest:
             self.wire.send(port, frame)
             return lambda out: out[0] == out_port and out[1].endswith(tag)
         frame = b"\xff" * 6 + b"\x02" + b"\x00" * 5 + b"\x88\xb5" + tag
-        value = width = 0           # the packet_out header: port MARKER_PORT, mode DIRECT
-        for field in self.p4.names.packet_metadata("packet_out").metadata:
-            value = (value << field.bitwidth) | (MARKER_PORT if field.name == "port" else 0)
-            width += field.bitwidth
-        header = value.to_bytes(width // 8, "big")
-        self.wire.send(CPU_PORT, header + frame)
+        self.wire.send(CPU_PORT, self._packet_out_header(MARKER_PORT) + frame)
         return lambda out: out == (MARKER_PORT, frame)
+
+    def _packet_out_header(self, port: int) -> bytes:
+        """p4src's packet_out header as it arrives on the CPU port: `port`, every other field
+        0 (mode DIRECT), laid out by the P4Info's packet_out metadata."""
+        value = width = 0
+        for field in self.p4.names.packet_metadata("packet_out").metadata:
+            value = (value << field.bitwidth) | (port if field.name == "port" else 0)
+            width += field.bitwidth
+        return value.to_bytes((width + 7) // 8, "big")
 
     def _until(self, marker) -> list:
         seen = []
@@ -136,6 +139,30 @@ class NicUnderTest:
             self.conn.close()
         finally:
             self.switch.stop()
+
+
+def p4nic(*argv, cwd=None) -> subprocess.CompletedProcess:
+    """A `p4nic` command as a process."""
+    return subprocess.run([sys.executable, "-m", "p4nic.cli", *map(str, argv)],
+                          capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+def targets(nics: dict) -> list:
+    return [f"--target={name}={nic.grpc_addr}" for name, nic in nics.items()]
+
+
+def apply_file(path, **nics) -> str:
+    """`p4nic apply FILE --target NAME=ADDRESS ...` as a user runs it, then `p4nic plan
+    --detailed-exitcode`, which must find nothing left to do; apply's output."""
+    with ExitStack() as aside:
+        for nic in nics.values():
+            aside.enter_context(nic.stepped_aside())
+        applied = p4nic("apply", path, *targets(nics))
+        assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
+        assert "Traceback" not in applied.stdout + applied.stderr
+        planned = p4nic("plan", path, *targets(nics), "--detailed-exitcode")
+        assert planned.returncode == 0, planned.stdout[-3000:] + planned.stderr[-3000:]
+    return applied.stdout
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,10 @@
-"""Each example's entities, installed on `p4nic switch` processes running p4src/vnic.p4 and
-pnic.p4 (and examples/l3_router.p4), do what the file says to real packets: filters pick
-queues, NUMA steers by vCPU and follows a remap, an injected stage acts and a bypass skips
-until the statements are removed, flags are set by one NIC and honoured by the other,
-networks decapsulate and forward, services send flows to the guest, a generic table routes.
+"""Each example, applied with `p4nic apply` (a process, as a user runs it) to `p4nic switch`
+processes running p4src/vnic.p4 and pnic.p4 (and examples/l3_router.p4), and then left with
+nothing to do by `p4nic plan --detailed-exitcode`, does what the file says to real packets:
+filters pick queues, NUMA steers by vCPU and follows a remap, an injected stage acts and a
+bypass skips until an edit of the file removes them and `p4nic apply` restores the pipeline,
+flags are set by one NIC and honoured by the other, networks decapsulate and forward, services
+send flows to the guest, a generic table routes.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from p4nic.runtime.local_switch import compile_p4
 from p4nic.runtime.nicdefs import (PKT_OUT_INJECT, REASON_SERVICE, REASON_SLOT,
                                    REASON_SPECIAL, STAGE_SERVICES)
 from p4nic.runtime.tunnels import decapsulate, encapsulate
-from tests.dsl.conftest import EXAMPLES, NicUnderTest
+from tests.dsl.conftest import EXAMPLES, NicUnderTest, apply_file, p4nic, targets
 
 UPLINK = 0
 PEER_MAC, GUEST_MAC = "02:00:00:00:0b:01", "02:00:00:00:0a:01"
@@ -49,88 +51,91 @@ def rss_vcpu(src, dst, proto, sport, dport, vcpus) -> int:
     return vcpus[bucket % len(vcpus)]
 
 
-def model_of(text: str, tmp_path, name="edited.nic"):
-    path = tmp_path / name
+def edited(tmp_path, example: str, text: str, name: str = None):
+    """An edit of an example, saved in tmp_path."""
+    path = tmp_path / (name or example)
     path.write_text(text)
-    return dsl.load(path)
-
-
-def installed(nic, nic_entries):
-    """Context: the entities written for the test, removed after it."""
-    class Installed:
-        def __enter__(self):
-            nic.install(nic_entries)
-            return nic_entries
-
-        def __exit__(self, *exc):
-            nic.uninstall(nic_entries)
-    return Installed()
+    assert text != (EXAMPLES / example).read_text()
+    return path
 
 
 # ---------------------------------------------------------------------------------------
 
-def test_filters_pick_queues(vnic):
-    entries = dsl.load(EXAMPLES / "filters.nic").entries()["vm1"]
-    with installed(vnic, entries):
-        cases = [
-            (tcp(dport=443), 2),                                   # guest address, web port
-            (tcp(dport=80, dst="10.0.0.6"), 1),                    # not the guest: default
-            (udp(dport=53), 3),
-            (tcp(dport=8042, dst="10.0.0.9"), 4),                  # 8000-8080
-            (tcp(dport=9, dst="10.0.0.9", vlan=100), 4),
-            (bytes(Ether(src=PEER_MAC, dst="33:33:00:00:00:01") / IPv6(dst="2001:db8::1")
-                   / TCP(dport=7)), 1),                            # rss, no numa: queue 1
-        ]
-        for frame, queue in cases:
-            assert vnic.exchange(UPLINK, frame) == [(queue, frame)]
-        multicast = tcp(dport=9, dst="239.1.2.3", eth_dst="01:00:5e:01:02:03")
-        assert vnic.exchange(UPLINK, multicast) == []              # dropped
-    assert vnic.exchange(UPLINK, tcp(dport=53, dst="10.0.0.9")) == \
-        [(1, tcp(dport=53, dst="10.0.0.9"))]                       # removed: all on queue 1
+def test_filters_pick_queues(vnic, tmp_path):
+    apply_file(EXAMPLES / "filters.nic", vm1=vnic)
+    cases = [
+        (tcp(dport=443), 2),                                   # guest address, web port
+        (tcp(dport=80, dst="10.0.0.6"), 1),                    # not the guest: default
+        (udp(dport=53), 3),
+        (tcp(dport=8042, dst="10.0.0.9"), 4),                  # 8000-8080
+        (tcp(dport=9, dst="10.0.0.9", vlan=100), 4),
+        (bytes(Ether(src=PEER_MAC, dst="33:33:00:00:00:01") / IPv6(dst="2001:db8::1")
+               / TCP(dport=7)), 1),                            # rss, no numa: queue 1
+    ]
+    for frame, queue in cases:
+        assert vnic.exchange(UPLINK, frame) == [(queue, frame)]
+    multicast = tcp(dport=9, dst="239.1.2.3", eth_dst="01:00:5e:01:02:03")
+    assert vnic.exchange(UPLINK, multicast) == []              # dropped
+    text = (EXAMPLES / "filters.nic").read_text()
+    without_dns = edited(tmp_path, "filters.nic", text.replace(
+        "        udp dport 53                            -> queue 3\n", ""))
+    apply_file(without_dns, vm1=vnic)
+    assert vnic.exchange(UPLINK, udp(dport=53)) == [(1, udp(dport=53))]     # the default now
+    assert vnic.exchange(UPLINK, tcp(dport=443)) == [(2, tcp(dport=443))]   # the rest stays
 
 
 def test_numa_steers_by_vcpu_and_follows_a_remap(vnic, tmp_path):
     text = (EXAMPLES / "numa.nic").read_text()
     pinned = tcp(src="10.0.0.9", dst="10.0.0.5", sport=5000, dport=80)
-    with installed(vnic, dsl.load(EXAMPLES / "numa.nic").entries()["vm1"]):
-        [(queue, frame)] = vnic.exchange(UPLINK, pinned)
-        assert queue in (3, 4) and frame == pinned                 # vCPU 6 is on node 1
-        nodes = set()
-        for host in range(1, 17):                                  # flows spread by RSS
-            src = f"10.0.{host}.1"
-            vcpu = rss_vcpu(src, "10.0.0.5", 6, 1234, 81, vcpus=list(range(8)))
-            node = 0 if vcpu < 4 else 1
-            [(queue, _)] = vnic.exchange(UPLINK, tcp(src=src, dport=81))
-            assert queue in ((1, 2), (3, 4))[node], f"flow from {src} (vCPU {vcpu})"
-            nodes.add(node)
-        assert nodes == {0, 1}
-    remapped = text.replace("vcpus 0-3  queues 1, 2", "vcpus 0-3, 6  queues 1, 2") \
-                   .replace("vcpus 4-7  queues 3, 4", "vcpus 4, 5, 7  queues 3, 4")
-    with installed(vnic, model_of(remapped, tmp_path).entries()["vm1"]):
-        [(queue, _)] = vnic.exchange(UPLINK, pinned)
-        assert queue in (1, 2)                                     # vCPU 6 moved to node 0
+    apply_file(EXAMPLES / "numa.nic", vm1=vnic)
+    [(queue, frame)] = vnic.exchange(UPLINK, pinned)
+    assert queue in (3, 4) and frame == pinned                 # vCPU 6 is on node 1
+    nodes = set()
+    for host in range(1, 17):                                  # flows spread by RSS
+        src = f"10.0.{host}.1"
+        vcpu = rss_vcpu(src, "10.0.0.5", 6, 1234, 81, vcpus=list(range(8)))
+        node = 0 if vcpu < 4 else 1
+        [(queue, _)] = vnic.exchange(UPLINK, tcp(src=src, dport=81))
+        assert queue in ((1, 2), (3, 4))[node], f"flow from {src} (vCPU {vcpu})"
+        nodes.add(node)
+    assert nodes == {0, 1}
+    remapped = edited(tmp_path, "numa.nic",
+                      text.replace("vcpus 0-3  queues 1, 2", "vcpus 0-3, 6  queues 1, 2")
+                          .replace("vcpus 4-7  queues 3, 4", "vcpus 4, 5, 7  queues 3, 4"))
+    planned = p4nic("plan", remapped, *targets({"vm1": vnic}), "--detailed-exitcode")
+    assert planned.returncode == 2, planned.stdout + planned.stderr
+    assert "0 to add, 1 to change, 0 to delete" in planned.stdout        # one vcpu_node entry
+    assert "~ VnicIngress.steering.vcpu_node" in planned.stdout
+    apply_file(remapped, vm1=vnic)
+    [(queue, _)] = vnic.exchange(UPLINK, pinned)
+    assert queue in (1, 2)                                     # vCPU 6 moved to node 0
 
 
 def test_injected_stage_acts_bypass_skips_and_removal_restores(vnic, tmp_path):
     web = tcp(src="10.1.1.1", dport=80)
     marked = _with_tos(web, 46 << 2)
-    with installed(vnic, dsl.load(EXAMPLES / "pipeline.nic").entries()["vm1"]):
-        assert vnic.exchange(UPLINK, web) == [(1, marked)]         # scrub: set dscp 46
-        assert vnic.exchange(UPLINK, tcp(src="192.0.2.7", dport=80)) == []   # scrub: drop
-        assert vnic.exchange(UPLINK, tcp(src="10.1.1.1", dport=8080)) == []  # the ACL denies
-        excused = tcp(src="10.9.0.1", dport=8080)
-        assert vnic.exchange(UPLINK, excused) == [(1, excused)]    # bypass acl
-        punted = udp(dport=9999)
-        assert vnic.exchange(UPLINK, punted) == []
-        payload, header = vnic.packet_in()                         # the appended stage
-        assert (payload, header["reason"]) == (punted, REASON_SLOT)
+    output = apply_file(EXAMPLES / "pipeline.nic", vm1=vnic)
+    assert "+scrub" in output and "~~acl~~" in output          # the stage chains it set up
+    assert vnic.exchange(UPLINK, web) == [(1, marked)]         # scrub: set dscp 46
+    assert vnic.exchange(UPLINK, tcp(src="192.0.2.7", dport=80)) == []   # scrub: drop
+    assert vnic.exchange(UPLINK, tcp(src="10.1.1.1", dport=8080)) == []  # the ACL denies
+    excused = tcp(src="10.9.0.1", dport=8080)
+    assert vnic.exchange(UPLINK, excused) == [(1, excused)]    # bypass acl
+    punted = udp(dport=9999)
+    assert vnic.exchange(UPLINK, punted) == []
+    payload, header = vnic.packet_in()                         # the appended stage
+    assert (payload, header["reason"]) == (punted, REASON_SLOT)
     without = re.sub(r"stage scrub .*?\n        }\n", "",
                      (EXAMPLES / "pipeline.nic").read_text(), flags=re.S)
     without = without.replace("bypass acl for ip saddr 10.9.0.0/16\n", "")
     assert "scrub" not in without and "bypass acl" not in without
-    with installed(vnic, model_of(without, tmp_path).entries()["vm1"]):
-        assert vnic.exchange(UPLINK, web) == [(1, web)]            # no stage: untouched
-        assert vnic.exchange(UPLINK, tcp(src="10.9.0.1", dport=8080)) == []  # ACL again
+    apply_file(edited(tmp_path, "pipeline.nic", without), vm1=vnic)
+    assert vnic.exchange(UPLINK, web) == [(1, web)]            # no stage: untouched
+    assert vnic.exchange(UPLINK, tcp(src="192.0.2.7", dport=80)) == \
+        [(1, tcp(src="192.0.2.7", dport=80))]                  # nothing drops it any more
+    assert vnic.exchange(UPLINK, tcp(src="10.9.0.1", dport=8080)) == []  # ACL again
+    assert vnic.exchange(UPLINK, punted) == []                 # the appended stage stays
+    assert vnic.packet_in()[0] == punted
 
 
 def _with_tos(frame: bytes, tos: int) -> bytes:
@@ -141,35 +146,33 @@ def _with_tos(frame: bytes, tos: int) -> bytes:
 
 
 def test_sender_flags_and_receiver_special_path(vnic, pnic):
-    model = dsl.load(EXAMPLES / "special.nic")
-    entries = model.entries()
-    with installed(vnic, entries["vm1"]), installed(pnic, entries["nic0"]):
-        first = tcp(src="10.0.0.5", dst="10.0.0.1", sport=4100, dport=80, eth_dst=PEER_MAC,
-                    eth_src=GUEST_MAC)
-        ssh = tcp(src="10.0.0.5", dst="10.0.0.1", sport=4101, dport=22, eth_dst=PEER_MAC,
-                  eth_src=GUEST_MAC)
-        arp = bytes(Ether(src=GUEST_MAC, dst=PEER_MAC) / ARP(psrc="10.0.0.5", pdst="10.0.0.1"))
-        expected = [(first, True), (first, False), (ssh, True), (ssh, True), (arp, True)]
-        for frame, flagged in expected:
-            [(port, out)] = vnic.exchange(1, frame)                # the guest transmits
-            tunnel = decapsulate(out)
-            assert port == UPLINK and tunnel is not None
-            assert (tunnel.kind, tunnel.vni, tunnel.special, tunnel.inner) == \
-                ("geneve", 5001, flagged, frame)
-        # the receiving PNIC: flagged packets to the CPU, the others to VF 1
-        for flagged in (True, False):
-            wire = bytes(encapsulate(first, "geneve", 5001, special=flagged,
-                                     outer_smac="02:00:00:00:00:02",
-                                     outer_dmac="02:00:00:00:00:01",
-                                     sip="192.0.2.2", dip="192.0.2.1"))
-            out = pnic.exchange(UPLINK, wire)
-            if flagged:
-                assert out == []
-                payload, header = pnic.packet_in()
-                assert (payload, header["reason"], header["vni"]) == \
-                    (first, REASON_SPECIAL, 5001)
-            else:
-                assert out == [(1, first)]
+    apply_file(EXAMPLES / "special.nic", vm1=vnic, nic0=pnic)
+    first = tcp(src="10.0.0.5", dst="10.0.0.1", sport=4100, dport=80, eth_dst=PEER_MAC,
+                eth_src=GUEST_MAC)
+    ssh = tcp(src="10.0.0.5", dst="10.0.0.1", sport=4101, dport=22, eth_dst=PEER_MAC,
+              eth_src=GUEST_MAC)
+    arp = bytes(Ether(src=GUEST_MAC, dst=PEER_MAC) / ARP(psrc="10.0.0.5", pdst="10.0.0.1"))
+    expected = [(first, True), (first, False), (ssh, True), (ssh, True), (arp, True)]
+    for frame, flagged in expected:
+        [(port, out)] = vnic.exchange(1, frame)                # the guest transmits
+        tunnel = decapsulate(out)
+        assert port == UPLINK and tunnel is not None
+        assert (tunnel.kind, tunnel.vni, tunnel.special, tunnel.inner) == \
+            ("geneve", 5001, flagged, frame)
+    # the receiving PNIC: flagged packets to the CPU, the others to VF 1
+    for flagged in (True, False):
+        wire = bytes(encapsulate(first, "geneve", 5001, special=flagged,
+                                 outer_smac="02:00:00:00:00:02",
+                                 outer_dmac="02:00:00:00:00:01",
+                                 sip="192.0.2.2", dip="192.0.2.1"))
+        out = pnic.exchange(UPLINK, wire)
+        if flagged:
+            assert out == []
+            payload, header = pnic.packet_in()
+            assert (payload, header["reason"], header["vni"]) == \
+                (first, REASON_SPECIAL, 5001)
+        else:
+            assert out == [(1, first)]
 
 
 def _geneve(inner: bytes, vni=5001) -> bytes:
@@ -179,66 +182,70 @@ def _geneve(inner: bytes, vni=5001) -> bytes:
 
 
 def test_networks_decapsulate_apply_policy_and_encapsulate(pnic):
-    with installed(pnic, dsl.load(EXAMPLES / "networks.nic").entries()["nic0"]):
-        to_vm = tcp(dst="10.0.0.5", dport=80, eth_dst="02:00:00:00:0a:01")
-        assert pnic.exchange(UPLINK, _geneve(to_vm)) == [(1, to_vm)]
-        assert pnic.exchange(UPLINK, _geneve(tcp(dport=23))) == []            # deny
-        broadcast = udp(dst="10.0.0.255", dport=67, eth_dst="ff:ff:ff:ff:ff:ff")
-        assert sorted(pnic.exchange(UPLINK, _geneve(broadcast))) == \
-            [(1, broadcast), (2, broadcast)]                                  # flood
-        routed = tcp(dst="10.0.1.9", eth_dst="02:00:00:00:ee:01")
-        packet = Ether(routed)
-        packet[Ether].src, packet[Ether].dst = "02:00:00:00:ee:01", "02:00:00:00:0a:02"
-        packet[IP].ttl -= 1
-        del packet[IP].chksum
-        assert pnic.exchange(UPLINK, _geneve(routed)) == [(2, bytes(packet))]  # routed
-        tagged_for = tcp(dst="10.0.3.4", eth_dst="02:00:00:00:0a:03")
-        [(port, out)] = pnic.exchange(UPLINK, _geneve(tagged_for))
-        assert port == 3 and Ether(out)[Dot1Q].vlan == 30                     # push vlan
-        reply = tcp(src="10.0.0.5", dst="10.0.0.1", sport=80, dport=1234,
-                    eth_src="02:00:00:00:0a:01", eth_dst=PEER_MAC)
-        [(port, out)] = pnic.exchange(1, reply)                                # VF 1 sends
-        tunnel = decapsulate(out)
-        assert port == UPLINK and (tunnel.kind, tunnel.vni, tunnel.inner) == \
-            ("geneve", 5001, reply)
-        tagged = bytes(Ether(src="02:00:00:00:0a:03", dst=PEER_MAC) / Dot1Q(vlan=30)
-                       / IP(src="10.0.3.4", dst="10.0.0.1") / TCP(sport=80, dport=1234))
-        [(port, out)] = pnic.exchange(3, tagged)                               # pop vlan
-        assert port == UPLINK and Dot1Q not in Ether(decapsulate(out).inner)
+    apply_file(EXAMPLES / "networks.nic", nic0=pnic)
+    to_vm = tcp(dst="10.0.0.5", dport=80, eth_dst="02:00:00:00:0a:01")
+    assert pnic.exchange(UPLINK, _geneve(to_vm)) == [(1, to_vm)]
+    assert pnic.exchange(UPLINK, _geneve(tcp(dport=23))) == []            # deny
+    broadcast = udp(dst="10.0.0.255", dport=67, eth_dst="ff:ff:ff:ff:ff:ff")
+    assert sorted(pnic.exchange(UPLINK, _geneve(broadcast))) == \
+        [(1, broadcast), (2, broadcast)]                                  # flood
+    routed = tcp(dst="10.0.1.9", eth_dst="02:00:00:00:ee:01")
+    packet = Ether(routed)
+    packet[Ether].src, packet[Ether].dst = "02:00:00:00:ee:01", "02:00:00:00:0a:02"
+    packet[IP].ttl -= 1
+    del packet[IP].chksum
+    assert pnic.exchange(UPLINK, _geneve(routed)) == [(2, bytes(packet))]  # routed
+    tagged_for = tcp(dst="10.0.3.4", eth_dst="02:00:00:00:0a:03")
+    [(port, out)] = pnic.exchange(UPLINK, _geneve(tagged_for))
+    assert port == 3 and Ether(out)[Dot1Q].vlan == 30                     # push vlan
+    reply = tcp(src="10.0.0.5", dst="10.0.0.1", sport=80, dport=1234,
+                eth_src="02:00:00:00:0a:01", eth_dst=PEER_MAC)
+    [(port, out)] = pnic.exchange(1, reply)                                # VF 1 sends
+    tunnel = decapsulate(out)
+    assert port == UPLINK and (tunnel.kind, tunnel.vni, tunnel.inner) == \
+        ("geneve", 5001, reply)
+    tagged = bytes(Ether(src="02:00:00:00:0a:03", dst=PEER_MAC) / Dot1Q(vlan=30)
+                   / IP(src="10.0.3.4", dst="10.0.0.1") / TCP(sport=80, dport=1234))
+    [(port, out)] = pnic.exchange(3, tagged)                               # pop vlan
+    assert port == UPLINK and Dot1Q not in Ether(decapsulate(out).inner)
 
 
-def test_services_send_unoffloaded_flows_to_the_guest(vnic):
-    with installed(vnic, dsl.load(EXAMPLES / "services.nic").entries()["vm1"]):
-        frame = tcp(dport=80)
-        assert vnic.exchange(UPLINK, frame) == []
-        payload, header = vnic.packet_in()
-        assert (payload, header["reason"]) == (frame, REASON_SERVICE)
-    assert vnic.exchange(UPLINK, frame) == [(1, frame)]            # default restored
+def test_services_send_unoffloaded_flows_to_the_guest(vnic, tmp_path):
+    apply_file(EXAMPLES / "services.nic", vm1=vnic)
+    frame = tcp(dport=80)
+    assert vnic.exchange(UPLINK, frame) == []
+    payload, header = vnic.packet_in()
+    assert (payload, header["reason"]) == (frame, REASON_SERVICE)
+    text = (EXAMPLES / "services.nic").read_text()
+    without = text[:text.index("    services {")] + "}\n"
+    apply_file(edited(tmp_path, "services.nic", without), vm1=vnic)
+    assert vnic.exchange(UPLINK, frame) == [(1, frame)]        # the program's default again
 
 
 def test_whole_host_path(vnic, pnic):
-    """host.nic: the guest's first packet goes to the guest's services, comes back, leaves
-    the VNIC in Geneve (VNI 5001, no special flag: host.nic flags ARP only), and its PNIC
-    sends it on to the uplink the same way."""
+    """host.nic: what the guest sends goes to the guest's services first, comes back, leaves
+    the VNIC in Geneve (ARP flagged for special processing, TCP not), and its PNIC sends it on
+    to the uplink, flag kept."""
     model = dsl.load(EXAMPLES / "host.nic")
     assert (model.host.vnic, model.host.pnic, model.host.vf) == ("vm1", "nic0", 1)
-    entries = model.entries()
-    with installed(vnic, entries["vm1"]), installed(pnic, entries["nic0"]):
-        frame = tcp(src="10.0.0.5", dst="10.0.0.1", sport=4200, dport=80,
-                    eth_src=GUEST_MAC, eth_dst=PEER_MAC)
-        assert vnic.exchange(1, frame) == []
+    apply_file(EXAMPLES / "host.nic", vm1=vnic, nic0=pnic)     # the file has no addresses
+    frame = tcp(src="10.0.0.5", dst="10.0.0.1", sport=4200, dport=80,
+                eth_src=GUEST_MAC, eth_dst=PEER_MAC)
+    arp = bytes(Ether(src=GUEST_MAC, dst=PEER_MAC) / ARP(psrc="10.0.0.5", pdst="10.0.0.1"))
+    for inner, special in ((frame, False), (arp, True)):
+        assert vnic.exchange(1, inner) == []
         payload, header = vnic.packet_in()
-        assert (payload, header["reason"]) == (frame, REASON_SERVICE)
-        vnic.conn.send_packet_out(vnic.p4.packet_out(frame, port=1, mode=PKT_OUT_INJECT,
+        assert (payload, header["reason"]) == (inner, REASON_SERVICE)
+        vnic.conn.send_packet_out(vnic.p4.packet_out(inner, port=1, mode=PKT_OUT_INJECT,
                                                      bypass=STAGE_SERVICES))
-        [(port, on_wire)] = vnic.frames(1)        # the packet-out travels over gRPC
-        assert port == UPLINK
+        [(port, on_wire)] = vnic.frames(1)    # the packet-out travels over gRPC
         tunnel = decapsulate(on_wire)
-        assert (tunnel.vni, tunnel.special, tunnel.inner) == (5001, False, frame)
+        assert port == UPLINK and (tunnel.vni, tunnel.special, tunnel.inner) == \
+            (5001, special, inner)
         [(port, out)] = pnic.exchange(model.host.vf, on_wire)
         relayed = decapsulate(out)
         assert port == UPLINK and (relayed.vni, relayed.special, relayed.inner) == \
-            (5001, False, frame)
+            (5001, special, inner)
 
 
 def test_generic_table_routes_on_l3_router(tmp_path):
@@ -248,8 +255,7 @@ def test_generic_table_routes_on_l3_router(tmp_path):
 
     router = NicUnderTest(json_path, p4info_path, tmp_path / "router", sentinel=sentinel)
     try:
-        entries = dsl.load(EXAMPLES / "router.nic").entries()["router"]
-        router.install(entries)
+        apply_file(EXAMPLES / "router.nic", router=router)
         router.check_wire()
         for dst, port, mac in (("10.0.1.1", 1, "00:00:00:00:01:01"),
                                ("10.0.2.9", 2, "00:00:00:00:02:02"),
