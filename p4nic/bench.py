@@ -201,7 +201,7 @@ def p4runtime_setup(address: str, program: dict, p4info):
     import queue
 
     import grpc
-    from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
+    from p4nic.proto import p4runtime_pb2, p4runtime_pb2_grpc
 
     channel = grpc.insecure_channel(address)
     grpc.channel_ready_future(channel).result(timeout=15)
@@ -239,7 +239,7 @@ def route_entry(p4info, i: int, into) -> None:
 
 def route_writes(p4info, count: int):
     """Write requests inserting `count` routes, INSERT_BATCH updates each."""
-    from p4.v1 import p4runtime_pb2
+    from p4nic.proto import p4runtime_pb2
 
     requests = []
     for first in range(0, count, INSERT_BATCH):
@@ -256,8 +256,8 @@ def control_client(address: str, p4info_path: str, first_route: str) -> None:
     """A P4Runtime client that inserts, reads back and deletes one route after another as fast
     as it can, until the server goes or it is killed (a process of its own, see bench_latency)."""
     import grpc
-    from p4.config.v1 import p4info_pb2
-    from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
+    from p4nic.proto import p4info_pb2
+    from p4nic.proto import p4runtime_pb2, p4runtime_pb2_grpc
 
     p4info = p4info_pb2.P4Info.FromString(Path(p4info_path).read_bytes())
     with grpc.insecure_channel(address) as channel:

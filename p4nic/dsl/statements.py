@@ -7,7 +7,7 @@ VFs, and the error list.
 """
 from __future__ import annotations
 
-from p4.config.v1 import p4info_pb2
+from p4nic.proto import p4info_pb2
 
 from p4nic.dsl import values
 from p4nic.dsl.checked import Entry, Group, Member, Multicast, Rule, origin

@@ -20,8 +20,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from p4.config.v1 import p4info_pb2
-from p4.v1 import p4data_pb2, p4runtime_pb2
+from p4nic.proto import p4info_pb2
+from p4nic.proto import p4data_pb2, p4runtime_pb2
 
 from p4nic.runtime.p4info import P4InfoError, P4InfoNames
 from p4nic.runtime.values import decode, encode, full_mask, to_int

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
 from p4nic.runtime.connection import Connection
 from p4nic.runtime.entities import EntityBuilder
@@ -94,6 +94,7 @@ def test_status_prints_tiers_flows_and_moves(up):
         assert heading in r.stdout
 
 
+@pytest.mark.shell
 def test_a_p4runtime_shell_session_reads_the_flow_table_of_both_nics(up):
     """As the host prints it: p4runtime-shell with election id 0,0 is a backup controller of
     the NIC (the host stays its primary) and reads what the offload put there."""

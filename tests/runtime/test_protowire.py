@@ -1,6 +1,6 @@
 """protowire: hand-framed messages parse as the protobuf runtime's own, and back."""
 import pytest
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
 from p4nic.runtime import protowire
 

@@ -11,8 +11,8 @@ import functools
 import time
 
 import grpc
-from p4.config.v1 import p4info_pb2
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4info_pb2
+from p4nic.proto import p4runtime_pb2
 
 from p4nic.nic.externs import check_meter_rates
 from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid

@@ -22,7 +22,7 @@ import grpc
 from google.protobuf import any_pb2
 from google.protobuf.message import DecodeError
 from google.rpc import status_pb2
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
 from p4nic.nic.p4runtime.arbitration import Controller
 from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid

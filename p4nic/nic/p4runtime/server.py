@@ -18,7 +18,7 @@ import threading
 
 import grpc
 from google.rpc import code_pb2
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
 from p4nic.nic.p4runtime.arbitration import Arbitrator, Controller
 from p4nic.nic.p4runtime.cpu_port import cpu_port_warnings
