@@ -2,7 +2,7 @@
 import pytest
 from p4nic.proto import p4runtime_pb2
 
-from p4nic.runtime import protowire
+from p4nic import protowire
 
 
 @pytest.mark.parametrize("number", [0, 1, 127, 128, 300, 2 ** 32 - 1, 2 ** 63])
