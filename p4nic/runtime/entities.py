@@ -26,8 +26,10 @@ from p4nic.proto import p4data_pb2, p4runtime_pb2
 from p4nic.runtime.p4info import P4InfoError, P4InfoNames
 from p4nic.runtime.values import decode, encode, full_mask, to_int
 
-PRIORITY_KINDS = (p4info_pb2.MatchField.TERNARY, p4info_pb2.MatchField.RANGE,
-                  p4info_pb2.MatchField.OPTIONAL)
+EXACT, LPM, TERNARY, RANGE, OPTIONAL = (
+    p4info_pb2.MatchField.EXACT, p4info_pb2.MatchField.LPM, p4info_pb2.MatchField.TERNARY,
+    p4info_pb2.MatchField.RANGE, p4info_pb2.MatchField.OPTIONAL)
+PRIORITY_KINDS = (TERNARY, RANGE, OPTIONAL)
 
 
 @dataclass
@@ -64,12 +66,71 @@ def as_entity(message) -> p4runtime_pb2.Entity:
     raise P4InfoError(f"{type(message).__name__} is not a P4Runtime entity")
 
 
+@dataclass
+class FieldShape:
+    """What building a match field needs of its P4Info entry, read once."""
+    name: str
+    id: int
+    bitwidth: int
+    kind: int
+    what: str                       # "table field", for messages
+
+
+@dataclass
+class TableShape:
+    info: object
+    fields: list                    # [FieldShape] in P4Info order
+    needs_priority: bool
+    names: dict = field(default_factory=dict)     # name as given -> P4Info field name
+    actions: dict = field(default_factory=dict)   # action name as given -> (ActionShape, scope)
+
+
+@dataclass
+class ActionShape:
+    id: int
+    name: str
+    params: list                    # [(name, id, bitwidth, what)] in P4Info order
+
+
 class EntityBuilder:
-    """Builds P4Runtime messages for one P4Info, naming everything by name."""
+    """Builds P4Runtime messages for one P4Info, naming everything by name.
+
+    What a table or an action needs of the P4Info is read once, on its first use, so building
+    an entry costs its values' encoding and the message, not lookups (a DSL file's 10,000
+    rules become entries in a fraction of a second)."""
 
     def __init__(self, p4info):
         self.names = P4InfoNames(p4info)
         self.p4info = self.names.p4info
+        self._tables: dict = {}       # table name as given -> TableShape
+        self._actions: dict = {}      # action name as given -> ActionShape
+
+    def _table(self, name: str) -> TableShape:
+        shape = self._tables.get(name)
+        if shape is None:
+            info = self.names.table(name)
+            shape = self._tables[name] = TableShape(info, [FieldShape(
+                f.name, f.id, f.bitwidth, f.match_type, f"{info.preamble.name} field {f.name}")
+                for f in info.match_fields], any(f.match_type in PRIORITY_KINDS
+                                                 for f in info.match_fields))
+        return shape
+
+    def _action(self, name: str) -> ActionShape:
+        shape = self._actions.get(name)
+        if shape is None:
+            info = self.names.action(name)
+            full = info.preamble.name
+            shape = self._actions[name] = ActionShape(info.preamble.id, full, [
+                (p.name, p.id, p.bitwidth, f"{full}({p.name})") for p in info.params])
+        return shape
+
+    def _table_action(self, table: TableShape, name: str) -> tuple:
+        """(ActionShape, ActionRef scope) of an action the table may use."""
+        found = table.actions.get(name)
+        if found is None:
+            action_info, ref = self.names.table_action(table.info, name)
+            found = table.actions[name] = (self._action(action_info.preamble.name), ref.scope)
+        return found
 
     # -- tables -------------------------------------------------------------------------------
 
@@ -86,8 +147,9 @@ class EntityBuilder:
         (packets, bytes) starts the entry's direct counter there (TableEntry.counter_data), so
         a flow moved from one NIC to another keeps its statistics.
         """
-        info = self.names.table(table)
-        chosen = [x is not None for x in (action, member_id, group_id)].count(True)
+        shape = self._table(table)
+        info = shape.info
+        chosen = (action is not None) + (member_id is not None) + (group_id is not None)
         if chosen > 1:
             raise P4InfoError("give one of action, member_id and group_id")
         entry = p4runtime_pb2.TableEntry(table_id=info.preamble.id)
@@ -96,11 +158,15 @@ class EntityBuilder:
                 raise P4InfoError(f"table '{info.preamble.name}': a default entry has no match")
             entry.is_default_action = True
         else:
-            given = {P4InfoNames.match_field(info, name).name: value
-                     for name, value in (match or {}).items()}
-            for field_info in info.match_fields:
-                self._add_match(entry, info, field_info, given.get(field_info.name))
-            needs_priority = any(f.match_type in PRIORITY_KINDS for f in info.match_fields)
+            given = {}
+            for name, value in (match or {}).items():
+                known = shape.names.get(name)
+                if known is None:
+                    known = shape.names[name] = P4InfoNames.match_field(info, name).name
+                given[known] = value
+            for field_shape in shape.fields:
+                self._add_match(entry, field_shape, given.get(field_shape.name))
+            needs_priority = shape.needs_priority
             if needs_priority and priority is None and chosen:
                 raise P4InfoError(f"table '{info.preamble.name}' has ternary/range/optional "
                                   "fields: give the entry a priority (larger wins)")
@@ -115,12 +181,12 @@ class EntityBuilder:
             if info.implementation_id:
                 raise P4InfoError(f"table '{info.preamble.name}' is implemented by an action "
                                   "profile: give member_id or group_id, not an action")
-            action_info, ref = self.names.table_action(info, action)
-            if default and ref.scope == p4info_pb2.ActionRef.TABLE_ONLY:
+            action_shape, scope = self._table_action(shape, action)
+            if default and scope == p4info_pb2.ActionRef.TABLE_ONLY:
                 raise P4InfoError(f"action '{action}' cannot be the default of '{info.preamble.name}'")
-            if not default and ref.scope == p4info_pb2.ActionRef.DEFAULT_ONLY:
+            if not default and scope == p4info_pb2.ActionRef.DEFAULT_ONLY:
                 raise P4InfoError(f"action '{action}' is only a default action of '{info.preamble.name}'")
-            entry.action.action.CopyFrom(self.action(action_info.preamble.name, params))
+            self._fill_action(entry.action.action, action_shape, params)
         elif params:
             raise P4InfoError("params given without an action")
         elif member_id is not None:
@@ -135,32 +201,35 @@ class EntityBuilder:
 
     def action(self, name: str, params: dict | None = None) -> p4runtime_pb2.Action:
         """An Action with every parameter given by name (all are required)."""
-        info = self.names.action(name)
-        params = dict(params or {})
-        message = p4runtime_pb2.Action(action_id=info.preamble.id)
-        for param in info.params:
-            if param.name not in params:
-                raise P4InfoError(f"action '{info.preamble.name}' needs parameter '{param.name}'")
-            message.params.add(param_id=param.id, value=encode(
-                params.pop(param.name), param.bitwidth, f"{info.preamble.name}({param.name})"))
-        if params:
-            self.names.param(info, next(iter(params)))  # raises, naming the known parameters
+        message = p4runtime_pb2.Action()
+        self._fill_action(message, self._action(name), params)
         return message
 
-    def _add_match(self, entry, table, field_info, value):
-        what = f"{table.preamble.name} field {field_info.name}"
-        width = field_info.bitwidth
-        kind = field_info.match_type
+    def _fill_action(self, message, shape: ActionShape, params: dict | None):
+        message.action_id = shape.id
+        given = params or {}
+        add = message.params.add
+        for name, param_id, width, what in shape.params:
+            if name not in given:
+                raise P4InfoError(f"action '{shape.name}' needs parameter '{name}'")
+            add(param_id=param_id, value=encode(given[name], width, what))
+        if len(given) > len(shape.params):
+            unknown = next(name for name in given if name not in {p[0] for p in shape.params})
+            self.names.param(self.names.action(shape.name), unknown)  # raises, naming the known
+
+    def _add_match(self, entry, field_shape: FieldShape, value):
+        what = field_shape.what
+        width = field_shape.bitwidth
+        kind = field_shape.kind
         if value is None:
-            if kind == p4info_pb2.MatchField.EXACT:
+            if kind == EXACT:
                 raise P4InfoError(f"{what}: exact fields need a value")
             return
-        fm = p4runtime_pb2.FieldMatch(field_id=field_info.id)
-        if kind == p4info_pb2.MatchField.EXACT:
-            fm.exact.value = encode(value, width, what)
-        elif kind == p4info_pb2.MatchField.OPTIONAL:
-            fm.optional.value = encode(value, width, what)
-        elif kind == p4info_pb2.MatchField.LPM:
+        if kind == EXACT:
+            entry.match.add(field_id=field_shape.id).exact.value = encode(value, width, what)
+        elif kind == OPTIONAL:
+            entry.match.add(field_id=field_shape.id).optional.value = encode(value, width, what)
+        elif kind == LPM:
             if isinstance(value, str) and "/" in value:
                 network = ipaddress.ip_network(value, strict=False)
                 value, plen = network.network_address, network.prefixlen
@@ -173,9 +242,10 @@ class EntityBuilder:
             if plen == 0:
                 return
             number = self._fitting(value, width, what) & (full_mask(width) ^ full_mask(width - plen))
-            fm.lpm.value = encode(number, width, what)
-            fm.lpm.prefix_len = plen
-        elif kind == p4info_pb2.MatchField.TERNARY:
+            lpm = entry.match.add(field_id=field_shape.id).lpm
+            lpm.value = encode(number, width, what)
+            lpm.prefix_len = plen
+        elif kind == TERNARY:
             if isinstance(value, (tuple, list)):
                 value, mask = self._pair(value, what, "(value, mask)")
                 mask = to_int(mask, what)
@@ -185,25 +255,30 @@ class EntityBuilder:
                 raise P4InfoError(f"{what}: mask {mask:#x} does not fit in {width} bits")
             if mask == 0:
                 return
-            fm.ternary.value = encode(self._fitting(value, width, what) & mask, width, what)
-            fm.ternary.mask = encode(mask, width, what)
-        elif kind == p4info_pb2.MatchField.RANGE:
+            value = encode(self._fitting(value, width, what) & mask, width, what)
+            ternary = entry.match.add(field_id=field_shape.id).ternary
+            ternary.value = value
+            ternary.mask = encode(mask, width, what)
+        elif kind == RANGE:
             low, high = self._pair(value, what, "(low, high)")
             low, high = to_int(low, what), to_int(high, what)
             if low > high:
                 raise P4InfoError(f"{what}: range low {low} is above high {high}")
             if low == 0 and high == full_mask(width):
                 return
-            fm.range.low = encode(low, width, what)
-            fm.range.high = encode(high, width, what)
+            low, high = encode(low, width, what), encode(high, width, what)
+            match_range = entry.match.add(field_id=field_shape.id).range
+            match_range.low, match_range.high = low, high
         else:
             raise P4InfoError(f"{what}: match kind {kind} is not supported")
-        entry.match.append(fm)
 
     @staticmethod
     def _fitting(value, width: int, what: str) -> int:
         """The value as an int, refused (not silently masked) when wider than the field."""
-        return to_int(encode(value, width, what), what)
+        number = to_int(value, what)
+        if number >> width:
+            raise P4InfoError(f"{what}: {value!r} does not fit in {width} bits")
+        return number
 
     @staticmethod
     def _pair(value, what: str, form: str):
