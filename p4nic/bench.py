@@ -9,7 +9,9 @@
 - packets/s of the guest service engine on established TCP connections, untranslated and
   translated, 64- and 1500-byte frames;
 - the offload method under load: concurrent flows through a whole host, moved guest -> VNIC
-  -> PNIC and back; flows moved per second, packets lost, time from first packet to the PNIC.
+  -> PNIC and back; flows moved per second, packets lost, time from first packet to the PNIC;
+- the control plane against BMv2's simple_switch_grpc (p4rt_bench.py): INSERT rate, a single
+  Write's round trip, a Read of 20,000 entries, side by side when BMv2 is there.
 
 A part whose component is missing or broken prints one `skipped:` line and the rest still runs;
 the exit status is then 1, so a benchmark that measured nothing never passes for one that ran.
@@ -26,6 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from p4nic import p4rt_bench
 
 ROUTES = 1000
 INSERT_BATCH = 1000
@@ -420,12 +424,24 @@ def bench_offload_part(flows: int) -> None:
                    "answers: the offload is broken")
 
 
+def bench_p4runtime(bmv2_dir, rounds: int) -> None:
+    try:
+        p4rt_bench.run(bmv2_dir, rounds)
+    except p4rt_bench.TargetError as e:
+        raise Skip(str(e)) from None
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="p4nic bench", description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=20000,
                         help="packets per throughput run (default 20000)")
     parser.add_argument("--flows", type=int, default=1000,
                         help="concurrent flows in the offload run (default 1000)")
+    parser.add_argument("--bmv2", metavar="DIR",
+                        help="simple_switch_grpc's directory (DIR or DIR/bin), for the P4Runtime "
+                             "figures side by side (default: simple_switch_grpc on PATH, if any)")
+    parser.add_argument("--rounds", type=int, default=p4rt_bench.ROUNDS,
+                        help=f"rounds of the P4Runtime figures (default {p4rt_bench.ROUNDS})")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="p4nic-bench-") as tmp:
         workdir = Path(tmp)
@@ -446,6 +462,8 @@ def main(argv: list[str]) -> int:
              "established TCP connections)", lambda: bench_services(args.packets)),
             (f"stateful offload: {args.flows} concurrent flows through a host (p4nic up's "
              "offload manager)", lambda: bench_offload_part(args.flows)),
+            ("P4Runtime control plane, p4nic switch against BMv2 simple_switch_grpc (medians of "
+             f"{args.rounds} alternating rounds)", lambda: bench_p4runtime(args.bmv2, args.rounds)),
         ]
         skipped = 0
         for title, part in parts:

@@ -65,20 +65,15 @@ def framed(number: int, content: Shape) -> Shape:
 
 
 def value_shapes(width: int) -> list:
-    """Every canonical bytestring of a `width`-bit value, one Shape per length (a value)."""
+    """The canonical bytestrings of a `width`-bit value, one Shape (holding one value) per
+    length: no leading zero byte but in b"\\x00", the first byte small enough at full length."""
     size = (width + 7) // 8
     top = (1 << (width - 8 * (size - 1))) - 1          # the largest first byte at full length
     shapes = []
     for length in range(1, size + 1):
-        first = (0, 0xFF if length < size else top) if length == 1 else \
-            (1, 0xFF if length < size else top)
-        pattern = byte_class(*first) + ("." * (length - 1))
-        shapes.append(Shape(pattern, length, [(0, length)]))
+        first = byte_class(0 if length == 1 else 1, 0xFF if length < size else top)
+        shapes.append(Shape(first + "." * (length - 1), length, [(0, length)]))
     return shapes
-
-
-def bytes_field(number: int, value: Shape) -> Shape:
-    return framed(number, value)
 
 
 # p4.v1 field numbers the patterns spell out
@@ -88,6 +83,7 @@ TE_TABLE_ID, TE_MATCH, TE_ACTION = 1, 2, 3
 TE_PRIORITY, TE_CONTROLLER_METADATA, TE_IDLE_TIMEOUT, TE_METADATA = 4, 5, 9, 11
 FM_FIELD_ID = 1
 FM_KINDS = {"exact": 2, "ternary": 3, "lpm": 4, "range": 6, "optional": 7}
+FM_VALUE, FM_SECOND = 1, 2          # value, then mask / high (lpm: prefix_len, a varint)
 TA_ACTION = 1
 ACTION_ID, ACTION_PARAMS = 1, 4
 PARAM_ID, PARAM_VALUE = 2, 3
@@ -105,21 +101,22 @@ def field_match_shapes(field_id: int, kind: str, width: int) -> list:
             # prefix_len, a varint: one byte up to 127, two for 128 (an IPv6 host route)
             plens = [Shape(byte_class(1, min(width, 127)), 1)] + (
                 [fixed(protowire.varint(128))] if width == 128 else [])
-            contents = [bytes_field(1, value) + fixed(b"\x10") + plen for plen in plens]
+            contents = [framed(FM_VALUE, value) + fixed(protowire.varint(FM_SECOND << 3)) + plen
+                         for plen in plens]
         elif kind in ("ternary", "range"):
-            contents = [bytes_field(1, value) + bytes_field(2, second)
+            contents = [framed(FM_VALUE, value) + framed(FM_SECOND, second)
                         for second in value_shapes(width)]
         else:
-            contents = [bytes_field(1, value)]
+            contents = [framed(FM_VALUE, value)]
         shapes += [framed(TE_MATCH, head + framed(FM_KINDS[kind], c)) for c in contents]
     return shapes
 
 
 def param_shapes(param_id: int, width: int) -> list:
     """One action parameter (framed as Action.params), one Shape per value length, longest
-    (the common case for addresses) first; its value sits at a fixed offset from the end."""
+    (the common case for addresses) first; the value starts at the same offset in each."""
     head = fixed(protowire.varint(PARAM_ID << 3) + protowire.varint(param_id))
-    return [framed(ACTION_PARAMS, head + bytes_field(PARAM_VALUE, value))
+    return [framed(ACTION_PARAMS, head + framed(PARAM_VALUE, value))
             for value in reversed(value_shapes(width))]
 
 
