@@ -424,9 +424,9 @@ def bench_offload_part(flows: int) -> None:
                    "answers: the offload is broken")
 
 
-def bench_p4runtime(bmv2_dir, rounds: int) -> None:
+def bench_p4runtime(router: tuple, bmv2_dir, rounds: int) -> None:
     try:
-        p4rt_bench.run(bmv2_dir, rounds)
+        p4rt_bench.run(router, bmv2_dir, rounds)
     except p4rt_bench.TargetError as e:
         raise Skip(str(e)) from None
 
@@ -463,7 +463,8 @@ def main(argv: list[str]) -> int:
             (f"stateful offload: {args.flows} concurrent flows through a host (p4nic up's "
              "offload manager)", lambda: bench_offload_part(args.flows)),
             ("P4Runtime control plane, p4nic switch against BMv2 simple_switch_grpc (medians of "
-             f"{args.rounds} alternating rounds)", lambda: bench_p4runtime(args.bmv2, args.rounds)),
+             f"{args.rounds} alternating rounds)",
+             lambda: bench_p4runtime(router(), args.bmv2, args.rounds)),
         ]
         skipped = 0
         for title, part in parts:

@@ -79,13 +79,11 @@ class Target:
         self.log.close()
 
 
-def router(entries: int) -> tuple:
-    """(BMv2 JSON, P4Info) of examples/l3_router.p4, its ipv4_lpm table sized for `entries`."""
-    from p4nic import pipelines
-    from p4nic.compiler.driver import compile_file
+def sized(program: dict, p4info, entries: int) -> tuple:
+    """Copies of the router's (BMv2 JSON, P4Info), its ipv4_lpm table sized for `entries`."""
+    import copy
 
-    result = compile_file(str(pipelines.examples_dir() / "l3_router.p4"))
-    program, p4info = result.bmv2_json, result.p4info
+    program, p4info = copy.deepcopy(program), copy.deepcopy(p4info)
     for pipeline in program["pipelines"]:
         for table in pipeline["tables"]:
             if table["name"].endswith("ipv4_lpm"):
@@ -202,16 +200,17 @@ def report(results: dict, routes: int) -> None:
         print(f"{line} (rounds: {rounds})", flush=True)
 
 
-def run(bmv2_dir: str | None = None, rounds: int = ROUNDS, batches: int = BATCHES,
-        workdir: Path | None = None) -> None:
-    """Measure and print; raises TargetError when a target fails."""
+def run(router: tuple, bmv2_dir: str | None = None, rounds: int = ROUNDS,
+        batches: int = BATCHES, workdir: Path | None = None) -> None:
+    """Measure and print, on `router` = (BMv2 JSON, P4Info) of examples/l3_router.p4 (as
+    bench.compile_router gives it); raises TargetError when a target fails."""
     import tempfile
 
     from p4nic.proto import RUNTIME
 
     bmv2 = find_bmv2(bmv2_dir)
     routes = batches * BATCH
-    program, p4info = router(routes + SINGLE_WRITES)
+    program, p4info = sized(*router, routes + SINGLE_WRITES)
     requests = Requests(p4info, batches)
     print(f"  protobuf runtime: {RUNTIME}; BMv2: " + (bmv2 or "no simple_switch_grpc on PATH "
                                                           "(--bmv2 DIR): its reference figures"),
