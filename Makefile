@@ -1,24 +1,40 @@
 # The product's front door: `make demo` and `make test` work on a fresh clone.
+# Two environments: .venv (p4nic with protobuf's compiled runtime: `demo`, `bench`, the tests)
+# and .venv-shell (p4nic with p4runtime-shell, which pins the pure-Python protobuf 3.20: the
+# tests that drive p4runtime-shell, and the P4Runtime tests again under that runtime).
 VENV ?= .venv
+SHELL_VENV ?= .venv-shell
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-stamp
+SHELL_STAMP := $(SHELL_VENV)/.installed-stamp
 
-.PHONY: venv demo test bench conformance clean
+.PHONY: venv shell-venv demo test bench conformance clean
 
 venv: $(STAMP)
+
+shell-venv: $(SHELL_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q -e '.[test,fast]'
 	touch $(STAMP)
+
+$(SHELL_STAMP): pyproject.toml
+	test -x $(SHELL_VENV)/bin/python || $(PYTHON) -m venv $(SHELL_VENV)
+	$(SHELL_VENV)/bin/pip install -q --upgrade pip
+	$(SHELL_VENV)/bin/pip install -q -e '.[test,shell]'
+	touch $(SHELL_STAMP)
 
 # compiled programs (BMv2 JSON, P4Info) and switch logs stay in build/demo/
 demo: venv
 	$(VENV)/bin/p4nic demo --build-dir build/demo
 
-test: venv
-	$(VENV)/bin/python -m pytest -q tests
+# everything but p4runtime-shell in .venv; then p4runtime-shell's tests and the P4Runtime
+# tests once more, under the pure-Python protobuf of .venv-shell
+test: venv shell-venv
+	$(VENV)/bin/python -m pytest -q -m 'not shell' tests
+	$(SHELL_VENV)/bin/python -m pytest -q -m 'shell or p4runtime' tests
 
 bench: venv
 	$(VENV)/bin/p4nic bench
@@ -29,4 +45,4 @@ conformance: venv
 	$(VENV)/bin/p4nic conformance $(P4C_TESTDATA)
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(SHELL_VENV) build *.egg-info

@@ -11,7 +11,9 @@
 - the pipeline DSL on a file of 10,000 rules: check + entities time, and apply entries/s to a
   `p4nic switch` process (p4nic/dsl/bench.py);
 - the offload method under load: concurrent flows through a whole host, moved guest -> VNIC
-  -> PNIC and back; flows moved per second, packets lost, time from first packet to the PNIC.
+  -> PNIC and back; flows moved per second, packets lost, time from first packet to the PNIC;
+- the control plane against BMv2's simple_switch_grpc (p4rt_bench.py): INSERT rate, a single
+  Write's round trip, a Read of 20,000 entries, side by side when BMv2 is there.
 
 A part whose component is missing or broken prints one `skipped:` line and the rest still runs;
 the exit status is then 1, so a benchmark that measured nothing never passes for one that ran.
@@ -28,6 +30,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from p4nic import p4rt_bench
 
 ROUTES = 1000
 INSERT_BATCH = 1000
@@ -209,7 +213,7 @@ def p4runtime_setup(address: str, program: dict, p4info):
     import queue
 
     import grpc
-    from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
+    from p4nic.proto import p4runtime_pb2, p4runtime_pb2_grpc
 
     channel = grpc.insecure_channel(address)
     grpc.channel_ready_future(channel).result(timeout=15)
@@ -247,7 +251,7 @@ def route_entry(p4info, i: int, into) -> None:
 
 def route_writes(p4info, count: int):
     """Write requests inserting `count` routes, INSERT_BATCH updates each."""
-    from p4.v1 import p4runtime_pb2
+    from p4nic.proto import p4runtime_pb2
 
     requests = []
     for first in range(0, count, INSERT_BATCH):
@@ -264,8 +268,8 @@ def control_client(address: str, p4info_path: str, first_route: str) -> None:
     """A P4Runtime client that inserts, reads back and deletes one route after another as fast
     as it can, until the server goes or it is killed (a process of its own, see bench_latency)."""
     import grpc
-    from p4.config.v1 import p4info_pb2
-    from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
+    from p4nic.proto import p4info_pb2
+    from p4nic.proto import p4runtime_pb2, p4runtime_pb2_grpc
 
     p4info = p4info_pb2.P4Info.FromString(Path(p4info_path).read_bytes())
     with grpc.insecure_channel(address) as channel:
@@ -428,6 +432,13 @@ def bench_offload_part(flows: int) -> None:
                    "answers: the offload is broken")
 
 
+def bench_p4runtime(router: tuple, bmv2_dir, rounds: int) -> None:
+    try:
+        p4rt_bench.run(router, bmv2_dir, rounds)
+    except p4rt_bench.TargetError as e:
+        raise Skip(str(e)) from None
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="p4nic bench", description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=20000,
@@ -436,6 +447,11 @@ def main(argv: list[str]) -> int:
                         help="rules in the pipeline DSL's file (default 10000)")
     parser.add_argument("--flows", type=int, default=1000,
                         help="concurrent flows in the offload run (default 1000)")
+    parser.add_argument("--bmv2", metavar="DIR",
+                        help="simple_switch_grpc's directory (DIR or DIR/bin), for the P4Runtime "
+                             "figures side by side (default: simple_switch_grpc on PATH, if any)")
+    parser.add_argument("--rounds", type=int, default=p4rt_bench.ROUNDS,
+                        help=f"rounds of the P4Runtime figures (default {p4rt_bench.ROUNDS})")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="p4nic-bench-") as tmp:
         workdir = Path(tmp)
@@ -458,6 +474,9 @@ def main(argv: list[str]) -> int:
              "(p4nic.dsl.bench)", lambda: bench_dsl(args.dsl_rules)),
             (f"stateful offload: {args.flows} concurrent flows through a host (p4nic up's "
              "offload manager)", lambda: bench_offload_part(args.flows)),
+            ("P4Runtime control plane, p4nic switch against BMv2 simple_switch_grpc (medians of "
+             f"{args.rounds} alternating rounds)",
+             lambda: bench_p4runtime(router(), args.bmv2, args.rounds)),
         ]
         skipped = 0
         for title, part in parts:

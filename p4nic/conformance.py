@@ -80,7 +80,7 @@ class Corpus:
 def canonical_p4info(path: Path):
     """A P4Info with its top-level objects in id order (p4c's order is not part of the format)."""
     from google.protobuf import text_format
-    from p4.config.v1 import p4info_pb2
+    from p4nic.proto import p4info_pb2
     message = p4info_pb2.P4Info()
     text_format.Parse(path.read_text(), message, allow_unknown_field=True)
     for field, value in message.ListFields():

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 SECTION = "## By hand:"
 BIN = Path(sys.executable).parent
@@ -30,6 +32,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.shell       # the walkthrough drives the switch with p4runtime-shell
 def test_the_readme_walkthrough_runs_as_written(tmp_path):
     blocks = walkthrough()
     assert [lang for lang, _ in blocks] == ["sh", "sh", "python", "sh", "text", "sh", "text",

@@ -133,7 +133,7 @@ def _print_journey(console: Console, journey: Journey) -> None:
 
 def _flow_entries(host: RunningHost) -> dict:
     """How many services.flow_table entries each NIC still holds."""
-    from p4.v1 import p4runtime_pb2
+    from p4nic.proto import p4runtime_pb2
 
     from p4nic.runtime.entities import EntityBuilder
     counts = {}

@@ -9,7 +9,7 @@ near-linear time.
 """
 from __future__ import annotations
 
-from p4.config.v1 import p4info_pb2
+from p4nic.proto import p4info_pb2
 
 from p4nic.dsl.ternary import Layout, covered, intersects, range_cover
 

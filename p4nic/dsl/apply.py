@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import grpc
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
 from p4nic.dsl import collector
 from p4nic.dsl.installed import read_installed, read_scope

@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-from google.protobuf import json_format, text_format
+from google.protobuf import json_format
 
 from p4nic.dsl.errors import DslError, suggest
 
@@ -116,7 +116,7 @@ def _as_text(nic, summaries) -> str:
     for desired, summary in zip(nic.entities, summaries):
         lines.append(f"# {desired.origin}")
         lines.append(f"#   {summary}")
-        lines.append(text_format.MessageToString(desired.entity).rstrip())
+        lines.append(str(desired.entity).rstrip())    # text format; upb writes it in C
     return "\n".join(lines) + "\n\n"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from p4.config.v1 import p4info_pb2
+from p4nic.proto import p4info_pb2
 
 from p4nic.dsl.model import OWNER_COOKIE, DesiredEntity, NicEntries
 from p4nic.runtime.entities import EntityBuilder, as_entity

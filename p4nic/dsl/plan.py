@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
 from p4nic.dsl.installed import entry_key, is_owned
 from p4nic.dsl.model import OWNER_COOKIE, DesiredEntity, NicEntries, NicTarget, Origin

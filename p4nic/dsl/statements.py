@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from p4.config.v1 import p4info_pb2
+from p4nic.proto import p4info_pb2
 
 from p4nic.dsl import values
 from p4nic.dsl.checked import Entry, Group, Member, Multicast, Rule, origin

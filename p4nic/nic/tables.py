@@ -118,12 +118,13 @@ class Entry:
     A direct table entry has `action_id`/`args`; an entry of an indirect table has `member_id` or
     `group_id` instead. `packets`/`bytes` are the direct counters, `meter` the direct meter cell,
     `last_hit` (time.monotonic seconds) drives idle timeouts. The packet path updates these
-    attributes in place.
+    attributes in place. `echo` is the control plane's own copy of the entry, opaque here (the
+    P4Runtime server keeps the serialized Entity a Read returns).
     """
 
     __slots__ = (
         "handle", "match", "priority", "action_id", "args", "member_id", "group_id",
-        "timeout_ms", "last_hit", "reported_hit", "packets", "bytes", "meter", "is_const",
+        "timeout_ms", "last_hit", "reported_hit", "packets", "bytes", "meter", "is_const", "echo",
     )
 
     def __init__(self, handle, match, priority, action_id, args, member_id, group_id):
@@ -141,6 +142,7 @@ class Entry:
         self.bytes = 0
         self.meter = None
         self.is_const = False
+        self.echo = None
 
     def __repr__(self):
         what = (
@@ -253,6 +255,9 @@ class MatchTable:
         self._pack = make_int_packer(self._widths) if self.key else None
         self._exact: dict = {}
         self._lpm_levels: list = []  # [(prefix_len, mask, dict)], longest prefix first
+        self._lpm_index: dict = {}   # prefix_len -> its level's dict
+        # a key of one lpm field: an entry's (value, prefix_len) is its level and packed value
+        self._single_lpm = match_type == LPM and len(self.key) == 1
         # ternary: one record [max_priority, mask, {value: [entries, best first]},
         # {priority: count}] per distinct mask ("tuple space search"), by descending max_priority
         self._mask_groups: list = []
@@ -523,6 +528,15 @@ class MatchTable:
             raise PermissionDenied(f"table {self.name} has const entries and cannot be changed")
         return self._insert(match, action_id, args, priority, timeout_ms, member_id, group_id)
 
+    def add_checked(self, match: tuple, action_id: int, args: tuple, priority, timeout_ms) -> Entry:
+        """`add` for a direct action whose match, priority, action and arguments the caller has
+        already checked and made canonical (what `_normalize`, `_check_priority` and
+        `check_action_call` return); the P4Runtime server's table codecs do, on its hot path.
+        Returns the new entry. Raises AlreadyExists, ResourceExhausted, PermissionDenied."""
+        if self.is_const:
+            raise PermissionDenied(f"table {self.name} has const entries and cannot be changed")
+        return self._handles[self._store(match, priority, action_id, args, timeout_ms, None, None)]
+
     def _insert(self, match, action_id, args, priority, timeout_ms, member_id, group_id):
         if not self.key:
             raise TableError(f"table {self.name} has no key and takes no entries")
@@ -530,6 +544,9 @@ class MatchTable:
         priority = self._check_priority(priority)
         args, member_id, group_id = self._check_action(action_id, args, member_id, group_id)
         timeout_ms = self._check_timeout(timeout_ms)
+        return self._store(match, priority, action_id, args, timeout_ms, member_id, group_id)
+
+    def _store(self, match, priority, action_id, args, timeout_ms, member_id, group_id) -> int:
         ident = (match, priority)
         if ident in self._by_match:
             raise AlreadyExists(f"table {self.name}: an entry with this key already exists")
@@ -553,15 +570,23 @@ class MatchTable:
         if self.match_type == EXACT:
             self._exact[tuple(mv[0] for mv in entry.match)] = entry
             return
-        value, mask, ranges = self._compile(entry.match)
+        if self._single_lpm:
+            value, plen = entry.match[0] or (0, 0)
+            level = self._lpm_index.get(plen)
+            if level is not None:
+                level[value] = entry
+                return
+            mask = self._compile(entry.match)[1]
+        else:
+            value, mask, ranges = self._compile(entry.match)
         if self.match_type == LPM:
             plen = self._lpm_prefix(entry.match)
-            for level in self._lpm_levels:
-                if level[0] == plen:
-                    level[2][value] = entry
-                    return
-            self._lpm_levels.append((plen, mask, {value: entry}))
-            self._lpm_levels.sort(key=lambda level: -level[0])
+            level = self._lpm_index.get(plen)
+            if level is None:
+                level = self._lpm_index[plen] = {}
+                self._lpm_levels.append((plen, mask, level))
+                self._lpm_levels.sort(key=lambda level: -level[0])
+            level[value] = entry
             return
         # Handles grow with insertion, so among equal priorities the older entry wins.
         order = (-entry.priority, entry.handle)
@@ -594,12 +619,11 @@ class MatchTable:
         if self.match_type == LPM:
             value = self._compile(entry.match)[0]
             plen = self._lpm_prefix(entry.match)
-            for i, level in enumerate(self._lpm_levels):
-                if level[0] == plen:
-                    del level[2][value]
-                    if not level[2]:
-                        del self._lpm_levels[i]
-                    return
+            level = self._lpm_index[plen]
+            del level[value]
+            if not level:
+                del self._lpm_index[plen]
+                self._lpm_levels[:] = [lv for lv in self._lpm_levels if lv[0] != plen]
             return
         if self.match_type == TERNARY:
             value, mask, _ = self._compile(entry.match)
@@ -631,6 +655,10 @@ class MatchTable:
         if entry is None:
             raise NotFound(f"table {self.name}: no entry with handle {handle!r}")
         return entry
+
+    def find_checked(self, match: tuple, priority) -> Optional[Entry]:
+        """`find` for a canonical match and a checked priority (see `add_checked`)."""
+        return self._by_match.get((match, priority))
 
     def find(self, match, priority=None) -> Optional[Entry]:
         """The entry with this key (and priority, for ternary/range tables), or None."""
@@ -680,11 +708,17 @@ class MatchTable:
                 self.action_profile.detach(entry)
         # Emptied in place: the lookup closure holds these containers.
         for container in (self._handles, self._by_match, self._exact, self._lpm_levels,
+                          self._lpm_index,
                           self._mask_groups, self._mask_index, self._scan, self._scan_order):
             container.clear()
 
     def __len__(self):
         return len(self._handles)
+
+    def listing(self) -> list:
+        """All entries in insertion order: a copy of the list, so the table may change while
+        the caller walks it (a long P4Runtime Read), and no sort, so it is cheap at any size."""
+        return list(self._handles.values())
 
     def entries(self) -> list:
         """All entries in a deterministic order independent of insertion order: by key, then

@@ -16,9 +16,9 @@ import threading
 
 import grpc
 from google.rpc import code_pb2, status_pb2
-from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
+from p4nic.proto import p4runtime_pb2, p4runtime_pb2_grpc
 
-from p4nic.runtime import protowire
+from p4nic import protowire
 from p4nic.runtime.entities import as_entity
 from p4nic.runtime.p4info import load_p4info
 

@@ -20,14 +20,16 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from p4.config.v1 import p4info_pb2
-from p4.v1 import p4data_pb2, p4runtime_pb2
+from p4nic.proto import p4info_pb2
+from p4nic.proto import p4data_pb2, p4runtime_pb2
 
 from p4nic.runtime.p4info import P4InfoError, P4InfoNames
 from p4nic.runtime.values import decode, encode, full_mask, to_int
 
-PRIORITY_KINDS = (p4info_pb2.MatchField.TERNARY, p4info_pb2.MatchField.RANGE,
-                  p4info_pb2.MatchField.OPTIONAL)
+EXACT, LPM, TERNARY, RANGE, OPTIONAL = (
+    p4info_pb2.MatchField.EXACT, p4info_pb2.MatchField.LPM, p4info_pb2.MatchField.TERNARY,
+    p4info_pb2.MatchField.RANGE, p4info_pb2.MatchField.OPTIONAL)
+PRIORITY_KINDS = (TERNARY, RANGE, OPTIONAL)
 
 
 @dataclass
@@ -64,35 +66,71 @@ def as_entity(message) -> p4runtime_pb2.Entity:
     raise P4InfoError(f"{type(message).__name__} is not a P4Runtime entity")
 
 
-class _TableLayout:
-    """What building one table's entries needs, read out of its P4Info message once (reading
-    protobuf fields is slow in pure Python, and a file may write 10,000 entries of a table)."""
+@dataclass
+class FieldShape:
+    """What building a match field needs of its P4Info entry, read once."""
+    name: str
+    id: int
+    bitwidth: int
+    kind: int
+    what: str                       # "table field", for messages
 
-    def __init__(self, info):
-        self.info = info
-        self.name = info.preamble.name
-        self.id = info.preamble.id
-        self.fields = [(f.name, f.id, f.bitwidth, f.match_type) for f in info.match_fields]
-        self.needs_priority = any(f[3] in PRIORITY_KINDS for f in self.fields)
-        self.by_name: dict = {}
-        self.actions: dict = {}          # action name as given -> (P4Info action, ActionRef)
 
-    def field_name(self, name: str) -> str:
-        """The P4Info name of a match field given by its name or a unique dotted suffix."""
-        found = self.by_name.get(name)
-        if found is None:
-            found = self.by_name[name] = P4InfoNames.match_field(self.info, name).name
-        return found
+@dataclass
+class TableShape:
+    info: object
+    fields: list                    # [FieldShape] in P4Info order
+    needs_priority: bool
+    names: dict = field(default_factory=dict)     # name as given -> P4Info field name
+    actions: dict = field(default_factory=dict)   # action name as given -> (ActionShape, scope)
+
+
+@dataclass
+class ActionShape:
+    id: int
+    name: str
+    params: list                    # [(name, id, bitwidth, what)] in P4Info order
 
 
 class EntityBuilder:
-    """Builds P4Runtime messages for one P4Info, naming everything by name."""
+    """Builds P4Runtime messages for one P4Info, naming everything by name.
+
+    What a table or an action needs of the P4Info is read once, on its first use, so building
+    an entry costs its values' encoding and the message, not lookups (a DSL file's 10,000
+    rules become entries in a fraction of a second)."""
 
     def __init__(self, p4info):
         self.names = P4InfoNames(p4info)
         self.p4info = self.names.p4info
-        self._layouts: dict = {}         # table name as given -> _TableLayout
-        self._params: dict = {}          # action id -> [(param name, id, bitwidth)]
+        self._tables: dict = {}       # table name as given -> TableShape
+        self._actions: dict = {}      # action name as given -> ActionShape
+
+    def _table(self, name: str) -> TableShape:
+        shape = self._tables.get(name)
+        if shape is None:
+            info = self.names.table(name)
+            shape = self._tables[name] = TableShape(info, [FieldShape(
+                f.name, f.id, f.bitwidth, f.match_type, f"{info.preamble.name} field {f.name}")
+                for f in info.match_fields], any(f.match_type in PRIORITY_KINDS
+                                                 for f in info.match_fields))
+        return shape
+
+    def _action(self, name: str) -> ActionShape:
+        shape = self._actions.get(name)
+        if shape is None:
+            info = self.names.action(name)
+            full = info.preamble.name
+            shape = self._actions[name] = ActionShape(info.preamble.id, full, [
+                (p.name, p.id, p.bitwidth, f"{full}({p.name})") for p in info.params])
+        return shape
+
+    def _table_action(self, table: TableShape, name: str) -> tuple:
+        """(ActionShape, ActionRef scope) of an action the table may use."""
+        found = table.actions.get(name)
+        if found is None:
+            action_info, ref = self.names.table_action(table.info, name)
+            found = table.actions[name] = (self._action(action_info.preamble.name), ref.scope)
+        return found
 
     # -- tables -------------------------------------------------------------------------------
 
@@ -125,52 +163,48 @@ class EntityBuilder:
                                default, member_id, group_id, idle_timeout_ns, counter)
         return entity
 
-    def _layout(self, table: str) -> _TableLayout:
-        layout = self._layouts.get(table)
-        if layout is None:
-            layout = self._layouts[table] = _TableLayout(self.names.table(table))
-        return layout
-
     def _fill_table_entry(self, entry, table, match, action, params, priority, default,
-                          member_id, group_id, idle_timeout_ns, counter):
-        layout = self._layout(table)
-        info = layout.info
+                          member_id, group_id, idle_timeout_ns, counter) -> None:
+        shape = self._table(table)
+        info = shape.info
         chosen = (action is not None) + (member_id is not None) + (group_id is not None)
         if chosen > 1:
             raise P4InfoError("give one of action, member_id and group_id")
-        entry.table_id = layout.id
+        entry.table_id = info.preamble.id
         if default:
             if match:
-                raise P4InfoError(f"table '{layout.name}': a default entry has no match")
+                raise P4InfoError(f"table '{info.preamble.name}': a default entry has no match")
             entry.is_default_action = True
         else:
-            given = {layout.field_name(name): value for name, value in (match or {}).items()}
-            for field_info in layout.fields:
-                self._add_match(entry, layout.name, field_info, given.get(field_info[0]))
-            needs_priority = layout.needs_priority
+            given = {}
+            for name, value in (match or {}).items():
+                known = shape.names.get(name)
+                if known is None:
+                    known = shape.names[name] = P4InfoNames.match_field(info, name).name
+                given[known] = value
+            for field_shape in shape.fields:
+                self._add_match(entry, field_shape, given.get(field_shape.name))
+            needs_priority = shape.needs_priority
             if needs_priority and priority is None and chosen:
-                raise P4InfoError(f"table '{layout.name}' has ternary/range/optional "
+                raise P4InfoError(f"table '{info.preamble.name}' has ternary/range/optional "
                                   "fields: give the entry a priority (larger wins)")
             if priority is not None:
                 if not needs_priority:
-                    raise P4InfoError(f"table '{layout.name}' has only exact/lpm fields: "
+                    raise P4InfoError(f"table '{info.preamble.name}' has only exact/lpm fields: "
                                       "its entries take no priority")
                 if not 0 < priority < 2 ** 31:
                     raise P4InfoError(f"priority must be in 1..2^31-1, not {priority}")
                 entry.priority = priority
         if action is not None:
             if info.implementation_id:
-                raise P4InfoError(f"table '{layout.name}' is implemented by an action "
+                raise P4InfoError(f"table '{info.preamble.name}' is implemented by an action "
                                   "profile: give member_id or group_id, not an action")
-            found = layout.actions.get(action)
-            if found is None:
-                found = layout.actions[action] = self.names.table_action(info, action)
-            action_info, ref = found
-            if default and ref.scope == p4info_pb2.ActionRef.TABLE_ONLY:
-                raise P4InfoError(f"action '{action}' cannot be the default of '{layout.name}'")
-            if not default and ref.scope == p4info_pb2.ActionRef.DEFAULT_ONLY:
-                raise P4InfoError(f"action '{action}' is only a default action of '{layout.name}'")
-            self._fill_action(entry.action.action, action_info, params)
+            action_shape, scope = self._table_action(shape, action)
+            if default and scope == p4info_pb2.ActionRef.TABLE_ONLY:
+                raise P4InfoError(f"action '{action}' cannot be the default of '{info.preamble.name}'")
+            if not default and scope == p4info_pb2.ActionRef.DEFAULT_ONLY:
+                raise P4InfoError(f"action '{action}' is only a default action of '{info.preamble.name}'")
+            self._fill_action(entry.action.action, action_shape, params)
         elif params:
             raise P4InfoError("params given without an action")
         elif member_id is not None:
@@ -185,36 +219,34 @@ class EntityBuilder:
     def action(self, name: str, params: dict | None = None) -> p4runtime_pb2.Action:
         """An Action with every parameter given by name (all are required)."""
         message = p4runtime_pb2.Action()
-        self._fill_action(message, self.names.action(name), params)
+        self._fill_action(message, self._action(name), params)
         return message
 
-    def _fill_action(self, message, info, params):
-        params = dict(params or {})
-        action_id = info.preamble.id
-        layout = self._params.get(action_id)
-        if layout is None:
-            layout = self._params[action_id] = [(p.name, p.id, p.bitwidth) for p in info.params]
-        message.action_id = action_id
-        for name, param_id, width in layout:
-            if name not in params:
-                raise P4InfoError(f"action '{info.preamble.name}' needs parameter '{name}'")
-            message.params.add(param_id=param_id, value=encode(
-                params.pop(name), width, f"{info.preamble.name}({name})"))
-        if params:
-            self.names.param(info, next(iter(params)))  # raises, naming the known parameters
+    def _fill_action(self, message, shape: ActionShape, params: dict | None):
+        message.action_id = shape.id
+        given = params or {}
+        add = message.params.add
+        for name, param_id, width, what in shape.params:
+            if name not in given:
+                raise P4InfoError(f"action '{shape.name}' needs parameter '{name}'")
+            add(param_id=param_id, value=encode(given[name], width, what))
+        if len(given) > len(shape.params):
+            unknown = next(name for name in given if name not in {p[0] for p in shape.params})
+            self.names.param(self.names.action(shape.name), unknown)  # raises, naming the known
 
-    def _add_match(self, entry, table_name, field_info, value):
-        name, field_id, width, kind = field_info
-        what = f"{table_name} field {name}"
+    def _add_match(self, entry, field_shape: FieldShape, value):
+        what = field_shape.what
+        width = field_shape.bitwidth
+        kind = field_shape.kind
         if value is None:
-            if kind == p4info_pb2.MatchField.EXACT:
+            if kind == EXACT:
                 raise P4InfoError(f"{what}: exact fields need a value")
             return
-        if kind == p4info_pb2.MatchField.EXACT:
-            entry.match.add(field_id=field_id).exact.value = encode(value, width, what)
-        elif kind == p4info_pb2.MatchField.OPTIONAL:
-            entry.match.add(field_id=field_id).optional.value = encode(value, width, what)
-        elif kind == p4info_pb2.MatchField.LPM:
+        if kind == EXACT:
+            entry.match.add(field_id=field_shape.id).exact.value = encode(value, width, what)
+        elif kind == OPTIONAL:
+            entry.match.add(field_id=field_shape.id).optional.value = encode(value, width, what)
+        elif kind == LPM:
             if isinstance(value, str) and "/" in value:
                 network = ipaddress.ip_network(value, strict=False)
                 value, plen = network.network_address, network.prefixlen
@@ -227,10 +259,10 @@ class EntityBuilder:
             if plen == 0:
                 return
             number = self._fitting(value, width, what) & (full_mask(width) ^ full_mask(width - plen))
-            lpm = entry.match.add(field_id=field_id).lpm
+            lpm = entry.match.add(field_id=field_shape.id).lpm
             lpm.value = encode(number, width, what)
             lpm.prefix_len = plen
-        elif kind == p4info_pb2.MatchField.TERNARY:
+        elif kind == TERNARY:
             if isinstance(value, (tuple, list)):
                 value, mask = self._pair(value, what, "(value, mask)")
                 mask = to_int(mask, what)
@@ -240,28 +272,30 @@ class EntityBuilder:
                 raise P4InfoError(f"{what}: mask {mask:#x} does not fit in {width} bits")
             if mask == 0:
                 return
-            ternary = entry.match.add(field_id=field_id).ternary
-            ternary.value = encode(self._fitting(value, width, what) & mask, width, what)
+            value = encode(self._fitting(value, width, what) & mask, width, what)
+            ternary = entry.match.add(field_id=field_shape.id).ternary
+            ternary.value = value
             ternary.mask = encode(mask, width, what)
-        elif kind == p4info_pb2.MatchField.RANGE:
+        elif kind == RANGE:
             low, high = self._pair(value, what, "(low, high)")
             low, high = to_int(low, what), to_int(high, what)
             if low > high:
                 raise P4InfoError(f"{what}: range low {low} is above high {high}")
             if low == 0 and high == full_mask(width):
                 return
-            field_range = entry.match.add(field_id=field_id).range
-            field_range.low = encode(low, width, what)
-            field_range.high = encode(high, width, what)
+            low, high = encode(low, width, what), encode(high, width, what)
+            match_range = entry.match.add(field_id=field_shape.id).range
+            match_range.low, match_range.high = low, high
         else:
             raise P4InfoError(f"{what}: match kind {kind} is not supported")
 
     @staticmethod
     def _fitting(value, width: int, what: str) -> int:
         """The value as an int, refused (not silently masked) when wider than the field."""
-        if type(value) is int and 0 <= value and not value >> width:
-            return value
-        return to_int(encode(value, width, what), what)
+        number = to_int(value, what)
+        if number >> width:
+            raise P4InfoError(f"{what}: {value!r} does not fit in {width} bits")
+        return number
 
     @staticmethod
     def _pair(value, what: str, form: str):

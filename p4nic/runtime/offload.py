@@ -53,7 +53,7 @@ import time
 from dataclasses import dataclass, field
 
 import grpc
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
 from p4nic.runtime.connection import P4RuntimeClientError, WriteError
 from p4nic.runtime.entities import EntityBuilder

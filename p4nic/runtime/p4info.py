@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from google.protobuf import text_format
-from p4.config.v1 import p4info_pb2
+from p4nic.proto import p4info_pb2
 
 # P4Info repeated field -> the word used in messages.
 OBJECT_KINDS = {

@@ -29,7 +29,7 @@ from pathlib import Path
 import ptf
 import ptf.testutils as tu
 from ptf.base_tests import BaseTest
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
 from p4nic.runtime.connection import Connection, WriteError
 from p4nic.runtime.entities import EntityBuilder, as_entity

@@ -27,7 +27,7 @@ TIERS = ("guest", "vnic", "pnic")
 
 def filter_counters(described: dict) -> list:
     """(rule, packets, bytes) of every VNIC filter, read from the VNIC."""
-    from p4.v1 import p4runtime_pb2
+    from p4nic.proto import p4runtime_pb2
 
     from p4nic.runtime.connection import Connection, P4RuntimeClientError
     from p4nic.runtime.describe import Describer

@@ -13,7 +13,7 @@ fields absent from both keys are the same on both sides of the NAT and never dis
 """
 from __future__ import annotations
 
-from p4.config.v1 import p4info_pb2
+from p4nic.proto import p4info_pb2
 
 from p4nic.runtime.values import decode
 

@@ -48,7 +48,7 @@ def to_int(value, what: str) -> int:
 
 def encode(value, bitwidth: int, what: str) -> bytes:
     """A value that must fit in `bitwidth` bits, as a canonical bytestring."""
-    number = value if type(value) is int and value >= 0 else to_int(value, what)
+    number = value if value.__class__ is int and value >= 0 else to_int(value, what)
     if bitwidth and number >> bitwidth:
         raise P4InfoError(f"{what}: {value!r} does not fit in {bitwidth} bits")
     return encode_int(number)

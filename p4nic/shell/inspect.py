@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from p4.config.v1 import p4info_pb2
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4info_pb2
+from p4nic.proto import p4runtime_pb2
 
 from p4nic.runtime.p4info import P4InfoError, P4InfoNames
 

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from p4.config.v1 import p4info_pb2
+from p4nic.proto import p4info_pb2
 from google.protobuf import json_format, text_format
 
 PROGRAMS = Path(__file__).parent / "programs"

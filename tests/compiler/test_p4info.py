@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from p4.config.v1 import p4info_pb2
+from p4nic.proto import p4info_pb2
 
 from p4nic.compiler.errors import CompileError
 from p4nic.compiler.p4info import build_p4info

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from google.protobuf import text_format
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
 from p4nic import pipelines
 from p4nic.compiler.errors import SourceLocation

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pytest
 from hypothesis import HealthCheck, given, note, settings, strategies as st
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
 from p4nic import dsl
 from p4nic.cli import main as p4nic_main

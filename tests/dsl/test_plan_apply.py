@@ -4,7 +4,7 @@ it never touches."""
 from contextlib import contextmanager
 
 import pytest
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
 from apply_harness import FileBuilder, fresh_pipeline, next_election, read_all, start_vnic
 from p4nic.dsl.apply import (APPLIED, FAILED, NOT_APPLIED, ROLLED_BACK, apply, plan)

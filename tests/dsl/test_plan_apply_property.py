@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
 from apply_harness import SELECTOR, FileBuilder, fresh_pipeline, next_election, start_vnic
 from p4nic.dsl.apply import apply, plan

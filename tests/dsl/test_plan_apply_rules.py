@@ -2,7 +2,7 @@
 simple_switch_grpc does), what is read from a NIC, and statements the plan refuses. The
 installed side is P4Runtime entities exactly as a server returns them."""
 import pytest
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
 from apply_harness import FileBuilder, vnic_program
 from p4nic import pipelines

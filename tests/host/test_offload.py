@@ -216,7 +216,7 @@ def flow_entries(host, nic):
     end = host.ends[nic]
     with Connection(end["p4runtime"], device_id=end["device_id"], arbitrate=False) as conn:
         table = host.p4[nic].names.table("services.flow_table")
-        from p4.v1 import p4runtime_pb2
+        from p4nic.proto import p4runtime_pb2
         return conn.read(p4runtime_pb2.TableEntry(table_id=table.preamble.id))
 
 

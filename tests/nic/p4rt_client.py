@@ -17,9 +17,9 @@ import grpc
 import pynng
 from google.protobuf import text_format
 from google.rpc import status_pb2
-from p4.config.v1 import p4info_pb2
-from p4.v1 import p4runtime_pb2 as pb
-from p4.v1 import p4runtime_pb2_grpc
+from p4nic.proto import p4info_pb2
+from p4nic.proto import p4runtime_pb2 as pb
+from p4nic.proto import p4runtime_pb2_grpc
 
 from p4nic.nic.ports.nanomsg import HEADER, MSG_INFO_REP, MSG_INFO_REQ, MSG_PACKET_IN, MSG_PACKET_OUT
 

@@ -7,10 +7,13 @@ import sys
 import grpc
 import pytest
 from google.protobuf import text_format
-from p4.v1 import p4runtime_pb2 as pb
+from p4nic.proto import p4runtime_pb2 as pb
 
 
 from p4rt_client import PROGRAMS, Client, Names, SwitchProcess, Wire, details  # noqa: E402
+
+# P4Runtime server/client behaviour: `make test` runs it under both protobuf runtimes
+pytestmark = pytest.mark.p4runtime
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,13 @@
 """A switch whose CPU port does not fit the program says so: a warning when the pipeline is
 set, and an info log line for every packet-out it refuses."""
+import pytest
 from google.rpc import code_pb2
-from p4.v1 import p4runtime_pb2 as pb
+from p4nic.proto import p4runtime_pb2 as pb
 
 from p4rt_client import Client, SwitchProcess, load_config
+
+# P4Runtime server/client behaviour: `make test` runs it under both protobuf runtimes
+pytestmark = pytest.mark.p4runtime
 
 PACKET_OUT = pb.StreamMessageRequest()
 PACKET_OUT.packet.payload = bytes.fromhex("000000000002" "000000000001" "0800")

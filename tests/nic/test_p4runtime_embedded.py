@@ -2,12 +2,15 @@
 the handle's port, packet-in hand-over, packet-out without a port loop, stop, bind errors."""
 import grpc
 import pytest
-from p4.v1 import p4runtime_pb2 as pb
+from p4nic.proto import p4runtime_pb2 as pb
 
 
 from p4nic.nic.device import Device  # noqa: E402
 from p4nic.nic.p4runtime.server import start_server  # noqa: E402
 from p4rt_client import Client, load_config  # noqa: E402
+
+# P4Runtime server/client behaviour: `make test` runs it under both protobuf runtimes
+pytestmark = pytest.mark.p4runtime
 
 CPU_PORT = 255
 

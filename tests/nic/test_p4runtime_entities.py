@@ -3,10 +3,13 @@ profile members and groups, multicast groups and clone sessions, value sets — 
 wildcards and the spec's error codes."""
 import grpc
 import pytest
-from p4.v1 import p4runtime_pb2 as pb
+from p4nic.proto import p4runtime_pb2 as pb
 
 
 from p4rt_client import Client, Names, SwitchProcess, details, load_config  # noqa: E402
+
+# P4Runtime server/client behaviour: `make test` runs it under both protobuf runtimes
+pytestmark = pytest.mark.p4runtime
 
 NAMES = Names(load_config().p4info)
 COUNTER = NAMES.counter("MyIngress.port_counter")

@@ -10,12 +10,15 @@ import grpc
 import pytest
 from google.protobuf import text_format
 from google.rpc import code_pb2
-from p4.v1 import p4runtime_pb2 as pb
-from p4.v1 import p4runtime_pb2_grpc
+from p4nic.proto import p4runtime_pb2 as pb
+from p4nic.proto import p4runtime_pb2_grpc
 
 from p4nic.nic.p4runtime.rpc import MAX_STREAMS
 from p4nic.runtime.local_switch import LocalSwitch
 from p4rt_client import PROGRAMS, WAIT, Client, Names, SwitchProcess, Wire, load_config
+
+# P4Runtime server/client behaviour: `make test` runs it under both protobuf runtimes
+pytestmark = pytest.mark.p4runtime
 
 NAMES = Names(load_config().p4info)
 IDLE_STREAMS = 1000

@@ -5,10 +5,13 @@ import grpc
 import pytest
 from google.protobuf import any_pb2
 from google.rpc import code_pb2
-from p4.v1 import p4runtime_pb2 as pb
+from p4nic.proto import p4runtime_pb2 as pb
 
 
 from p4rt_client import Client, Names, SwitchProcess, details, load_config  # noqa: E402
+
+# P4Runtime server/client behaviour: `make test` runs it under both protobuf runtimes
+pytestmark = pytest.mark.p4runtime
 
 NAMES = Names(load_config().p4info)
 

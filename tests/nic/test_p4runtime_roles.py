@@ -9,7 +9,7 @@ import grpc
 import pytest
 from google.protobuf import text_format
 from google.rpc import code_pb2
-from p4.v1 import p4runtime_pb2 as pb
+from p4nic.proto import p4runtime_pb2 as pb
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
@@ -19,6 +19,9 @@ from p4nic.runtime.local_switch import LocalSwitch
 from p4nic.runtime.nicdefs import (PKT_OUT_DIRECT, PKT_OUT_INJECT, PORT_FIRST_QUEUE, PORT_UPLINK,
                                    REASON_ACL, REASON_SERVICE, STAGE_ACL, STAGE_SERVICES)
 from p4rt_client import WAIT, Client, Names, SwitchProcess, Wire, load_config
+
+# P4Runtime server/client behaviour: `make test` runs it under both protobuf runtimes
+pytestmark = pytest.mark.p4runtime
 
 NAMES = Names(load_config().p4info)
 ELECTION = itertools.count(10, 10)

@@ -8,10 +8,13 @@ import time
 import grpc
 import pytest
 from google.rpc import code_pb2
-from p4.v1 import p4runtime_pb2 as pb
+from p4nic.proto import p4runtime_pb2 as pb
 
 
 from p4rt_client import WAIT, Client, Names, SwitchProcess, Wire, details, load_config  # noqa: E402
+
+# P4Runtime server/client behaviour: `make test` runs it under both protobuf runtimes
+pytestmark = pytest.mark.p4runtime
 
 NAMES = Names(load_config().p4info)
 FWD = NAMES.table("MyIngress.fwd")

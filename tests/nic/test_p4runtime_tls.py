@@ -12,13 +12,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from p4.v1 import p4runtime_pb2 as pb
-from p4.v1 import p4runtime_pb2_grpc
-
-import p4runtime_sh.shell as sh
-from p4runtime_sh.p4runtime import SSLOptions
+from p4nic.proto import p4runtime_pb2 as pb
+from p4nic.proto import p4runtime_pb2_grpc
 
 from p4rt_client import PROGRAMS, SwitchProcess
+
+# P4Runtime server/client behaviour: `make test` runs it under both protobuf runtimes
+pytestmark = pytest.mark.p4runtime
 
 # A handshake that is going to fail fails at once; a generous bound for a loaded machine.
 CALL_TIMEOUT = 30
@@ -109,7 +109,18 @@ def test_mutual_tls_takes_only_certificates_from_its_ca(tmp_path, pki):
         assert refused(lambda: capabilities(switch.address, pki, secure=False)) == \
             grpc.StatusCode.UNAVAILABLE
         assert capabilities(switch.address, pki, "client").p4runtime_api_version
-        # p4runtime-shell, as its --ssl --cacert --cert --private-key options set it up
+    finally:
+        assert switch.stop() == 0
+
+
+@pytest.mark.shell
+def test_p4runtime_shell_connects_with_a_client_certificate(tmp_path, pki):
+    """p4runtime-shell, as its --ssl --cacert --cert --private-key options set it up."""
+    import p4runtime_sh.shell as sh
+    from p4runtime_sh.p4runtime import SSLOptions
+    switch = tls_switch(tmp_path, pki, "--grpc-server-with-client-auth",
+                        "--grpc-server-cacert", str(pki / "ca.crt"))
+    try:
         sh.setup(device_id=1, grpc_addr=switch.address, election_id=(0, 1), verbose=False,
                  config=sh.FwdPipeConfig(str(PROGRAMS / "p4rt_basic.p4info.txtpb"),
                                          str(PROGRAMS / "p4rt_basic.json")),

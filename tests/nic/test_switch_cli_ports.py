@@ -157,7 +157,7 @@ def test_interfaces_forward_and_pcap_captures(tmp_path, two_veth_pairs):
 
 def test_p4runtime_server_answers(tmp_path):
     import grpc
-    from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
+    from p4nic.proto import p4runtime_pb2, p4runtime_pb2_grpc
 
     port = free_port()
     proc, out = start_switch(tmp_path, "--no-p4", "--device-id", "4",
@@ -203,7 +203,7 @@ def test_a_grpc_port_in_use_stops_a_second_switch(tmp_path):
     """gRPC binds with SO_REUSEPORT by default, which would let a second switch start on the
     same port and take half of the P4Runtime connections; it must fail to start instead."""
     import grpc
-    from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
+    from p4nic.proto import p4runtime_pb2, p4runtime_pb2_grpc
 
     first, out = start_switch(tmp_path, "--no-p4", "--packet-in", f"ipc://{tmp_path}/first.ipc",
                               "--", "--grpc-server-addr", "127.0.0.1:0")

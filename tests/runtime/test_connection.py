@@ -3,7 +3,7 @@ reached over gRPC as any controller would reach it."""
 
 import grpc
 import pytest
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
@@ -11,6 +11,9 @@ from p4nic.runtime.connection import Connection, P4RuntimeClientError, WriteErro
 from p4nic.runtime.entities import EntityBuilder, as_entity
 from p4nic.runtime.local_switch import LocalSwitch, LocalSwitchError, compile_p4
 from p4nic.runtime.nicdefs import PKT_OUT_INJECT, REASON_ACL, FLOW_EVENT_TCP_CLOSE
+
+# P4Runtime server/client behaviour: `make test` runs it under both protobuf runtimes
+pytestmark = pytest.mark.p4runtime
 
 @pytest.fixture(scope="module")
 def switch(tmp_path_factory):

@@ -1,6 +1,6 @@
 """Describer: P4Runtime entities as a person reads them, by P4Info names and familiar values."""
 import pytest
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
 from p4nic import pipelines
 from p4nic.runtime.describe import Describer, format_value

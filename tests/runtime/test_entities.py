@@ -2,11 +2,14 @@
 from pathlib import Path
 
 import pytest
-from p4.v1 import p4data_pb2, p4runtime_pb2
+from p4nic.proto import p4data_pb2, p4runtime_pb2
 
 from p4nic.runtime.entities import EntityBuilder, as_entity
 from p4nic.runtime.p4info import P4InfoError, load_p4info
 from p4nic.runtime.values import encode, to_int
+
+# P4Runtime server/client behaviour: `make test` runs it under both protobuf runtimes
+pytestmark = pytest.mark.p4runtime
 
 P4INFO = Path(__file__).parent / "vnic_subset.p4info.txtpb"
 

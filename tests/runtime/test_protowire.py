@@ -1,8 +1,8 @@
 """protowire: hand-framed messages parse as the protobuf runtime's own, and back."""
 import pytest
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
-from p4nic.runtime import protowire
+from p4nic import protowire
 
 
 @pytest.mark.parametrize("number", [0, 1, 127, 128, 300, 2 ** 32 - 1, 2 ** 63])

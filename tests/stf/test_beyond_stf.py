@@ -10,7 +10,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from p4.v1 import p4runtime_pb2 as pb
+from p4nic.proto import p4runtime_pb2 as pb
 
 from p4nic.runtime.wire import PacketWire
 from p4nic.nic.ports.pcap import PcapWriter, read_pcap

@@ -7,7 +7,7 @@ registers, digests, value sets, controller packet metadata and type_info, with i
 """
 from __future__ import annotations
 
-from p4.config.v1 import p4info_pb2
+from p4nic.proto import p4info_pb2
 
 from p4nic.compiler import ast, types as T
 from p4nic.compiler.consteval import NotConstant, evaluate

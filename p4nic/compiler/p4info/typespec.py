@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from p4.config.v1 import p4types_pb2
+from p4nic.proto import p4types_pb2
 
 from p4nic.compiler import ast, types as T
 from p4nic.compiler.p4info.annotations import add_annotations

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import grpc
 from google.rpc import code_pb2
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
 from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
 

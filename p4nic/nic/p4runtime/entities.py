@@ -2,19 +2,27 @@
 
 One `Entities` object serves one pipeline config. Each entity type has a writer (validates the
 message the way the P4Runtime spec "P4 Entity Messages" asks, then calls RuntimeState) and a
-reader (yields `p4.v1.Entity` messages, honouring the spec's wildcards). RuntimeState keeps the
-data-plane state; this module only keeps what the data plane does not need but Read must echo
-back (controller_metadata, metadata, idle_timeout_ns, meter configs as written, multicast
-group metadata).
+reader (yields the entities a query selects, honouring the spec's wildcards). RuntimeState keeps
+the data-plane state; this module only keeps what the data plane does not need but Read must
+echo back (meter configs as written, multicast group metadata, default entries' metadata).
+
+Table entries are the hot path, both ways. A Write's common table entry is decoded by its
+table's codec (`codecs.py`) instead of the general, message-walking path; and every installed
+entry keeps, in `Entry.echo`, the serialized Entity a Read returns for it (controller_metadata,
+metadata, idle_timeout_ns and a one-shot action set as written included), so a Read of a whole
+table joins bytes instead of building messages. What a query adds on request (counters, meter
+config, time since last hit) or filters on goes the general way, from the parsed echo.
 """
 import functools
 import time
 
 import grpc
-from p4.config.v1 import p4info_pb2
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4info_pb2
+from p4nic.proto import p4runtime_pb2
 
+from p4nic import protowire
 from p4nic.nic.externs import check_meter_rates
+from p4nic.nic.p4runtime.codecs import TableCodec
 from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
 from p4nic.nic.p4runtime.translate import (P4InfoIndex, TableInfo, decode_bytes, encode_int,
                                            encode_signed)
@@ -27,6 +35,9 @@ ONE_SHOT_TOP_ID = 0xFFFFFFFF
 # nor the profile size bounds it.
 DEFAULT_GROUP_LIMIT = 1 << 16
 INSERT, MODIFY, DELETE = Update.INSERT, Update.MODIFY, Update.DELETE
+# Entity field (oneof member) -> the tag that frames it inside a serialized Entity
+ENTITY_TAGS = {f.name: protowire.tag(f.number) for f in p4runtime_pb2.Entity.DESCRIPTOR.fields}
+TABLE_ENTRY_TAG = ENTITY_TAGS["table_entry"]
 
 
 def state_error(exc: TableError) -> P4RuntimeError:
@@ -69,10 +80,12 @@ class Entities:
         # (table JSON name, handle) -> (restart time, real last hit) of idle-timeout restarts
         self.idle_restarts: dict = {}
         self.read_role = ""
-        # (table JSON name, handle) -> TableEntry holding controller_metadata, metadata,
-        # idle_timeout_ns and meter_config exactly as written, for read-write symmetry.
-        self.entry_extras: dict = {}
+        # (table JSON name, handle) -> the MeterConfig an entry's direct meter was given, as
+        # written (Read echoes it; the rest of an entry is in its `echo`)
+        self.meter_configs: dict = {}
         self.default_extras: dict = {}        # table id -> TableEntry (modified default entries)
+        self.codecs: dict = {}                # table id -> TableCodec or None (codec())
+        self.last_codec = None                # the codec that served the last update
         self.digest_configs: dict = {}        # digest id -> DigestEntry.Config
         self.trace = None                     # nic.trace.Tracer: control-plane log lines
         # multicast group id -> its opaque `metadata` as written (P4Runtime 1.4: read back as is)
@@ -90,20 +103,73 @@ class Entities:
 
     def write(self, update: p4runtime_pb2.Update, role: str):
         """Apply one update; raises P4RuntimeError with the spec's code."""
-        if update.type not in (INSERT, MODIFY, DELETE):
-            raise invalid("update type must be INSERT, MODIFY or DELETE")
         kind = update.entity.WhichOneof("entity")
-        writer = getattr(self, f"write_{kind}", None) if kind else None
-        if writer is None:
-            raise unimplemented(f"writing {kind or 'an empty entity'} is not supported")
-        message = getattr(update.entity, kind)
-        removed = self.entry_of(message) if self.trace and update.type == DELETE else None
         try:
+            if kind == "table_entry" and self.trace is None and self.write_common_entry(
+                    update, role):
+                return
+            if update.type not in (INSERT, MODIFY, DELETE):
+                raise invalid("update type must be INSERT, MODIFY or DELETE")
+            writer = getattr(self, f"write_{kind}", None) if kind else None
+            if writer is None:
+                raise unimplemented(f"writing {kind or 'an empty entity'} is not supported")
+            message = getattr(update.entity, kind)
+            removed = self.entry_of(message) if self.trace and update.type == DELETE else None
             writer(update.type, message, role)
         except TableError as exc:
             raise state_error(exc) from None
         if self.trace is not None:
             self.log_write(update.type, kind, message, removed)
+
+    def codec(self, table_id: int):
+        """The table's TableCodec (built on first use), None if it has none or no such table."""
+        try:
+            return self.codecs[table_id]
+        except KeyError:
+            table = self.index.tables.get(table_id)
+            codec = None if table is None else TableCodec.for_table(
+                table, self.index, self.match_table(table))
+            self.codecs[table_id] = codec
+            return codec
+
+    def write_common_entry(self, update: p4runtime_pb2.Update, role: str) -> bool:
+        """Apply a table-entry update its table's codec decodes, and say so; False leaves the
+        update untouched for write_table_entry, which also reports every error (an entry that
+        exists, or not, included) but a full table's."""
+        data = update.SerializeToString()
+        codec = self.last_codec                 # a batch mostly writes one table
+        decoded = None if codec is None else codec.decode(data)
+        if decoded is None:
+            codec = self.codec(update.entity.table_entry.table_id)
+            if codec is None or codec is self.last_codec:
+                return False
+            decoded = codec.decode(data)
+            if decoded is None:
+                return False
+            self.last_codec = codec
+        if role and role != codec.table.role:
+            return False
+        kind, match, priority, timeout_ms, action, echo = decoded
+        mt = codec.match_table
+        existing = mt.find_checked(match, priority)
+        if kind == INSERT:
+            if existing is not None or action is None:
+                return False
+            entry = mt.add_checked(match, action[0], action[1], priority, timeout_ms)
+        elif existing is None:
+            return False
+        elif kind == DELETE:
+            mt.delete(existing.handle)
+            self.idle_restarts.pop((mt.name, existing.handle), None)
+            return True
+        else:
+            if action is None:
+                return False
+            entry = existing
+            mt.modify(entry.handle, action[0], action[1], timeout_ms)
+            entry.timeout_ms = timeout_ms
+        entry.echo = echo
+        return True
 
     # -- control-plane log (BMv2's lines for the same changes) ----------------------------------
 
@@ -114,9 +180,9 @@ class Entities:
         try:
             table = self.index.table(message.table_id)
             match = self.decode_match(table, message.match)
-        except P4RuntimeError:
+            return self.match_table(table).find(match, message.priority or None)
+        except (P4RuntimeError, TableError):     # the write itself reports it
             return None
-        return self.match_table(table).find(match, message.priority or None)
 
     def log_write(self, kind, entity_kind: str, message, removed) -> None:
         """What match_tables.cpp, action_profile.cpp and simple_pre.cpp log for the change."""
@@ -197,7 +263,7 @@ class Entities:
                 probe.table_entry.ClearField(filter_field)
             probe.table_entry.counter_data.SetInParent()
             probe.table_entry.meter_config.SetInParent()
-        before = list(self.read(probe, exact=True))
+        before = list(self.read_messages(probe, exact=True))
         if not before:
             undo = [p4runtime_pb2.Update(type=DELETE, entity=update.entity)]
         else:
@@ -226,28 +292,37 @@ class Entities:
     # -- Read -----------------------------------------------------------------------------------
 
     def read(self, entity: p4runtime_pb2.Entity, exact: bool = False, role: str = ""):
-        """Yield the entities `entity` selects (wildcards per the spec's "Wildcard Reads").
+        """Yield the entities `entity` selects, each a serialized Entity (wildcards per the
+        spec's "Wildcard Reads").
 
         `exact` makes a table entry (or direct resource) message with an empty match name the
         entry whose fields are all don't-care instead of every entry; a non-default `role`
-        filters out objects of other roles (spec "Read RPC").
+        filters out objects of other roles (spec "Read RPC"). Readers yield messages, or
+        serialized Entities (table entries' echoes).
         """
         kind = entity.WhichOneof("entity")
         reader = getattr(self, f"read_{kind}", None) if kind else None
         if reader is None:
             raise unimplemented(f"reading {kind or 'an empty entity'} is not supported")
         found_all = reader(getattr(entity, kind), exact)
+        tag = ENTITY_TAGS[kind]
         try:
             while True:
                 self.read_role = role   # another read may have run since this one's last step
                 found = next(found_all, None)
                 if found is None:
                     return
-                out = p4runtime_pb2.Entity()
-                getattr(out, kind).CopyFrom(found)
-                yield out
+                if found.__class__ is not bytes:
+                    data = found.SerializeToString()
+                    found = tag + protowire.varint(len(data)) + data
+                yield found
         except TableError as exc:
             raise state_error(exc) from None
+
+    def read_messages(self, entity: p4runtime_pb2.Entity, exact: bool = False):
+        """read(), parsed: Entity messages (for rollbacks and config changes)."""
+        for data in self.read(entity, exact):
+            yield p4runtime_pb2.Entity.FromString(data)
 
     def visible(self, owner_role: str) -> bool:
         return not self.read_role or self.read_role == owner_role
@@ -280,7 +355,7 @@ class Entities:
 
     def snapshot_of(self, query, update_type, defaults=False) -> list:
         updates = []
-        for entity in self.read(query):
+        for entity in self.read_messages(query):
             if entity.HasField("table_entry"):
                 if entity.table_entry.is_const:
                     continue
@@ -468,7 +543,7 @@ class Entities:
                                  f"table '{table.name}': no entry with this key")
         if kind == DELETE:
             mt.delete(existing.handle)
-            self.entry_extras.pop((table.name, existing.handle), None)
+            self.meter_configs.pop((table.name, existing.handle), None)
             self.idle_restarts.pop((table.name, existing.handle), None)
             self.release_one_shot(table, existing.group_id)
             return
@@ -564,20 +639,51 @@ class Entities:
         return check_meter_rates(meters.name, meters.rate_count, rates)
 
     def store_entry_data(self, table: TableInfo, entry, te, meter_rates_checked):
-        """Direct counter / meter data and the fields Read must echo (spec "Direct Resources");
+        """Direct counter / meter data and what Read must echo (spec "Direct Resources");
         everything was validated by check_direct_resources, so nothing here fails."""
         if te.HasField("counter_data"):
             entry.bytes = te.counter_data.byte_count
             entry.packets = te.counter_data.packet_count
-        extras = p4runtime_pb2.TableEntry(controller_metadata=te.controller_metadata,
-                                          metadata=te.metadata, idle_timeout_ns=te.idle_timeout_ns)
-        if te.action.HasField("action_profile_action_set"):
-            extras.action.CopyFrom(te.action)      # read back as written, not desugared
         if table.direct_meter_id:
             self.match_table(table).direct_meter.configure_cell(entry.meter, meter_rates_checked)
             if te.HasField("meter_config"):
-                extras.meter_config.CopyFrom(te.meter_config)
-        self.entry_extras[(table.name, entry.handle)] = extras
+                self.meter_configs[(table.name, entry.handle)] = te.meter_config
+            else:
+                self.meter_configs.pop((table.name, entry.handle), None)
+        entry.echo = self.entry_echo(table, entry, te)
+
+    def entry_echo(self, table: TableInfo, entry, written=None) -> bytes:
+        """The serialized Entity a Read returns for `entry` (but what a query asks for
+        explicitly): its key and action, in canonical form, and from the TableEntry `written`
+        the fields the target only keeps (controller_metadata, metadata, idle_timeout_ns, a
+        one-shot action set as written rather than desugared)."""
+        out = p4runtime_pb2.TableEntry(table_id=table.id, priority=entry.priority or 0,
+                                       is_const=bool(entry.is_const))
+        self.encode_match(table, entry.match, out.match)
+        if entry.member_id is not None:
+            out.action.action_profile_member_id = entry.member_id
+        elif entry.group_id is not None:
+            if written is not None and written.action.HasField("action_profile_action_set"):
+                out.action.CopyFrom(written.action)
+            else:
+                out.action.action_profile_group_id = entry.group_id
+        else:
+            self.encode_action(table, entry.action_id, entry.args, out.action.action)
+        if written is not None:
+            out.controller_metadata = written.controller_metadata
+            out.metadata = written.metadata
+            out.idle_timeout_ns = written.idle_timeout_ns
+        data = out.SerializeToString()
+        return TABLE_ENTRY_TAG + protowire.varint(len(data)) + data
+
+    def echo(self, table: TableInfo, entry) -> bytes:
+        """entry.echo, made on first use for entries no Write made (the JSON's const ones)."""
+        if entry.echo is None:
+            entry.echo = self.entry_echo(table, entry)
+        return entry.echo
+
+    def echoed_entry(self, table: TableInfo, entry) -> p4runtime_pb2.TableEntry:
+        return p4runtime_pb2.Entity.FromString(self.echo(table, entry)).table_entry
 
     def write_default_entry(self, kind, table: TableInfo, te):
         """Spec "Default Entry": only MODIFY; no match, no priority, no idle timeout."""
@@ -627,45 +733,34 @@ class Entities:
                 found = mt.find(match, query.priority or None)
                 entries = [found] if found is not None else []
             else:
-                entries = mt.entries()
+                entries = mt.listing()
+            if plain_query(query):
+                echo = self.echo
+                for entry in entries:
+                    yield echo(table, entry)
+                continue
             for entry in entries:
                 out = self.entry_message(table, entry, query)
                 if out is not None:
                     yield out
 
     def entry_message(self, table: TableInfo, entry, query):
-        """One installed entry as a TableEntry, or None when the query's filters exclude it."""
+        """One installed entry as a TableEntry with what `query` asks for, or None when the
+        query's filters exclude it."""
         if query.priority and (entry.priority or 0) != query.priority:
             return None
-        extras = self.entry_extras.get((table.name, entry.handle))
-        if extras is not None:
-            if query.controller_metadata and extras.controller_metadata != query.controller_metadata:
-                return None
-            if query.metadata and extras.metadata != query.metadata:
-                return None
-        elif query.controller_metadata or query.metadata:
+        out = self.echoed_entry(table, entry)
+        if query.controller_metadata and out.controller_metadata != query.controller_metadata:
             return None
-        out = p4runtime_pb2.TableEntry(table_id=table.id, priority=entry.priority or 0)
-        self.encode_match(table, entry.match, out.match)
-        if entry.member_id is not None:
-            out.action.action_profile_member_id = entry.member_id
-        elif entry.group_id is not None:
-            if extras is not None and extras.HasField("action"):
-                out.action.CopyFrom(extras.action)
-            else:
-                out.action.action_profile_group_id = entry.group_id
-        else:
-            wanted = query.action.action.action_id
-            if wanted and table.p4info_action_ids[entry.action_id] != wanted:
-                return None
-            self.encode_action(table, entry.action_id, entry.args, out.action.action)
-        if extras is not None:
-            out.controller_metadata = extras.controller_metadata
-            out.metadata = extras.metadata
-            out.idle_timeout_ns = extras.idle_timeout_ns
-            if query.HasField("meter_config") and extras.HasField("meter_config"):
-                out.meter_config.CopyFrom(extras.meter_config)
-        out.is_const = bool(entry.is_const)
+        if query.metadata and out.metadata != query.metadata:
+            return None
+        wanted = query.action.action.action_id
+        if (wanted and entry.member_id is None and entry.group_id is None
+                and table.p4info_action_ids[entry.action_id] != wanted):
+            return None
+        meter = self.meter_configs.get((table.name, entry.handle))
+        if query.HasField("meter_config") and meter is not None:
+            out.meter_config.CopyFrom(meter)
         if query.HasField("counter_data") and table.direct_counter_id:
             out.counter_data.byte_count = entry.bytes
             out.counter_data.packet_count = entry.packets
@@ -714,13 +809,10 @@ class Entities:
                 # Restarting the timer moves last_hit; the real one is kept for Read.
                 self.idle_restarts[(table.name, entry.handle)] = (now, self.true_last_hit(table, entry))
                 entry.last_hit = now
-                te = notification.table_entry.add(table_id=table.id, priority=entry.priority or 0)
-                self.encode_match(table, entry.match, te.match)
-                extras = self.entry_extras.get((table.name, entry.handle))
-                if extras is not None:
-                    te.controller_metadata = extras.controller_metadata
-                    te.metadata = extras.metadata
-                    te.idle_timeout_ns = extras.idle_timeout_ns
+                te = notification.table_entry.add()
+                te.CopyFrom(self.echoed_entry(table, entry))
+                te.ClearField("action")
+                te.ClearField("is_const")
             out.append((table.role, notification))
         return out
 
@@ -770,12 +862,12 @@ class Entities:
         refuse_meter_counter_data(dme, "counter_data")
         entry = self.find_entry(table, dme.table_entry)
         self.configure_direct_meter(table, entry, dme.config if dme.HasField("config") else None)
-        key = (table.name, entry.handle)
-        if key in self.entry_extras:
-            if dme.HasField("config"):
-                self.entry_extras[key].meter_config.CopyFrom(dme.config)
-            else:
-                self.entry_extras[key].ClearField("meter_config")
+        if entry.handle is None:
+            return                  # the default entry's meter: read back from its cell
+        if dme.HasField("config"):
+            self.meter_configs[(table.name, entry.handle)] = dme.config
+        else:
+            self.meter_configs.pop((table.name, entry.handle), None)
 
     def read_direct_meter_entry(self, query, exact: bool):
         for table, entry, key in self.direct_cells(query.table_entry, "direct_meter_id", exact):
@@ -1165,6 +1257,14 @@ class Entities:
             config = self.digest_configs.get(digest_id)
             if config is not None:
                 yield p4runtime_pb2.DigestEntry(digest_id=digest_id, config=config)
+
+
+def plain_query(query: p4runtime_pb2.TableEntry) -> bool:
+    """A table-entry read with no filter and nothing asked for beyond the entries (so each
+    entry's echo is its answer)."""
+    return not (query.priority or query.controller_metadata or query.metadata
+                or query.action.action.action_id or query.HasField("counter_data")
+                or query.HasField("meter_config") or query.HasField("time_since_last_hit"))
 
 
 def check_group_size(info, max_size: int, weights):

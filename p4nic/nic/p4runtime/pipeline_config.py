@@ -8,7 +8,7 @@ As in simple_switch_grpc, `p4_device_config` is the BMv2 JSON text as bytes. A c
 import json
 from dataclasses import dataclass
 
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
 from p4nic.nic.p4runtime.errors import invalid
 from p4nic.nic.p4runtime.translate import P4InfoIndex

@@ -22,7 +22,7 @@ import grpc
 from google.protobuf import any_pb2
 from google.protobuf.message import DecodeError
 from google.rpc import status_pb2
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
 from p4nic.nic.p4runtime.arbitration import Controller
 from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
@@ -190,7 +190,7 @@ class RpcServer:
         responses, ahead, error = build(), [], []
 
         def step() -> tuple:
-            """(the next response's bytes or None, whether it is the last); an error the Read
+            """(the next serialized response or None, whether it is the last); an error the Read
             ends with waits in `error` until what came before it is sent."""
             response = ahead.pop() if ahead else next(responses, None)
             try:
@@ -200,8 +200,7 @@ class RpcServer:
                 error.append(exc)
             if following is not None:
                 ahead.append(following)
-            return (None if response is None else response.SerializeToString(),
-                    following is None)
+            return response, following is None
 
         control = self.threads["control"]
         try:

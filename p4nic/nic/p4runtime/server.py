@@ -18,8 +18,9 @@ import threading
 
 import grpc
 from google.rpc import code_pb2
-from p4.v1 import p4runtime_pb2
+from p4nic.proto import p4runtime_pb2
 
+from p4nic import protowire
 from p4nic.nic.p4runtime.arbitration import Arbitrator, Controller
 from p4nic.nic.p4runtime.cpu_port import cpu_port_warnings
 from p4nic.nic.p4runtime.entities import Entities
@@ -40,6 +41,11 @@ MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 LOCKED_SLICE = 128
 # Entities per ReadResponse message (the spec lets the server split a Read freely).
 READ_CHUNK = 1000
+# Updates a Write applies per hold of the device lock (packets wait at most that long)
+WRITE_SLICE = 64
+# ReadResponse.entities, framing each serialized Entity
+ENTITIES_TAG = protowire.tag(
+    p4runtime_pb2.ReadResponse.DESCRIPTOR.fields_by_name["entities"].number)
 
 
 def api_version() -> str:
@@ -47,6 +53,12 @@ def api_version() -> str:
         return importlib.metadata.version("p4runtime")
     except importlib.metadata.PackageNotFoundError:
         return "1.4.1"
+
+
+def read_response(entities: list) -> bytes:
+    """A serialized ReadResponse holding `entities` (serialized Entity messages)."""
+    varint = protowire.varint
+    return b"".join([ENTITIES_TAG + varint(len(entity)) + entity for entity in entities])
 
 
 def error_details(errors) -> list:
@@ -198,27 +210,32 @@ class P4RuntimeService:
 
     @staticmethod
     def apply_batch(entities: Entities, request, lock, log) -> list:
-        """Apply the updates in order, each under `lock`; per-update errors, None for success.
+        """Apply the updates in order, WRITE_SLICE at a time under `lock` (one at a time when
+        the batch may be rolled back); per-update errors, None for success.
 
         CONTINUE_ON_ERROR tries every update. ROLLBACK_ON_ERROR and DATAPLANE_ATOMIC stop at
-        the first error and undo the applied updates. Packets run between two updates, so they
+        the first error and undo the applied updates. Packets run between two slices, so they
         may see part of a batch, except with DATAPLANE_ATOMIC, whose caller holds the device
         lock around the whole batch (and passes a no-op `lock`).
         """
         atomic = request.atomicity != WriteRequest.CONTINUE_ON_ERROR
         errors, undo = [], []
-        for update in request.updates:
-            try:
-                with lock:
-                    inverse = entities.inverse(update) if atomic else []
-                    entities.write(update, request.role)
-                errors.append(None)
-                undo.extend(inverse)
-            except P4RuntimeError as exc:
-                errors.append(exc)
-            except Exception as exc:  # noqa: BLE001 - a bug must not take the server down
-                log.exception("write failed")
-                errors.append(P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}"))
+        updates, role, write = request.updates, request.role, entities.write
+        step = 1 if atomic else WRITE_SLICE
+        for first in range(0, len(updates), step):
+            with lock:
+                for update in updates[first:first + step]:
+                    try:
+                        inverse = entities.inverse(update) if atomic else ()
+                        write(update, role)
+                        errors.append(None)
+                        undo.extend(inverse)
+                    except P4RuntimeError as exc:
+                        errors.append(exc)
+                    except Exception as exc:  # noqa: BLE001 - a bug must not take the server down
+                        log.exception("write failed")
+                        errors.append(P4RuntimeError(grpc.StatusCode.INTERNAL,
+                                                     f"internal error: {exc}"))
             if atomic and errors[-1] is not None:
                 break
         if atomic and errors[-1:] != [None] and errors:
@@ -235,8 +252,8 @@ class P4RuntimeService:
         return errors
 
     def read(self, request):
-        """Yield the Read's responses, at most READ_CHUNK entities each, as they are built; the
-        error to end the RPC with is raised after what was found.
+        """Yield the Read's responses, serialized, at most READ_CHUNK entities each, as they are
+        built; the error to end the RPC with is raised after what was found.
 
         The entities are built LOCKED_SLICE at a time under the control and device locks, so
         packets and other P4Runtime requests run between two slices (a Read is no snapshot),
@@ -264,7 +281,7 @@ class P4RuntimeService:
                         break
                     pending += piece
                     while len(pending) >= READ_CHUNK:
-                        yield p4runtime_pb2.ReadResponse(entities=pending[:READ_CHUNK])
+                        yield read_response(pending[:READ_CHUNK])
                         del pending[:READ_CHUNK]
                         sent = True
                 errors.append(None)
@@ -274,7 +291,7 @@ class P4RuntimeService:
                 self.log.exception("read failed")
                 errors.append(P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}"))
         if pending or not sent:
-            yield p4runtime_pb2.ReadResponse(entities=pending)
+            yield read_response(pending)
         if len(errors) == 1 and errors[0] is not None:
             raise errors[0]
         if any(errors):

@@ -14,7 +14,7 @@ import threading
 import time
 
 import grpc
-from p4.v1 import p4data_pb2, p4runtime_pb2
+from p4nic.proto import p4data_pb2, p4runtime_pb2
 
 from p4nic.nic.p4runtime.errors import invalid
 from p4nic.nic.p4runtime.translate import PacketMetadataInfo, decode_bytes, encode_int

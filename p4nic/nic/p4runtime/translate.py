@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 import grpc
-from p4.config.v1 import p4info_pb2
+from p4nic.proto import p4info_pb2
 
 from p4nic.nic.p4runtime.errors import invalid, P4RuntimeError
 from p4nic.nic.p4runtime.roles import RoleRules

@@ -10,9 +10,15 @@ fields may come in any order.
 from __future__ import annotations
 
 LENGTH_DELIMITED = 2
+# varint(n) for the lengths most messages have, ready made (a P4Runtime server frames an
+# entity per entry of a Read)
+SMALL_VARINTS = [bytes((n,)) for n in range(128)] + [bytes((n & 0x7F | 0x80, n >> 7))
+                                                      for n in range(128, 1 << 14)]
 
 
 def varint(number: int) -> bytes:
+    if number < 16384:
+        return SMALL_VARINTS[number]
     out = bytearray()
     while number > 0x7F:
         out.append(number & 0x7F | 0x80)
@@ -31,6 +37,11 @@ def read_varint(data: bytes, pos: int) -> tuple:
         if byte < 0x80:
             return result, pos
         shift += 7
+
+
+def tag(field_number: int) -> bytes:
+    """The key of a length-delimited field (what precedes its length)."""
+    return varint(field_number << 3 | LENGTH_DELIMITED)
 
 
 def length_delimited(field_number: int, payload: bytes) -> bytes:
