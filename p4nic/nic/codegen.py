@@ -23,7 +23,7 @@ import random
 from collections import Counter
 
 from . import packet as _packet
-from .hashing import make_hash
+from .hashing import csum16, make_hash
 from .program import HeaderType, Program, ProgramError, parse_hexstr
 from .trace import source_fragment, source_prefix
 
@@ -79,6 +79,9 @@ REGISTERS = (
     "ING_LEN",  # length at ingress, what counters and meters count
     "PKT_ID",  # (packet id, copy id) for traces
 )
+
+
+CSUM16_ALGOS = ("csum16", "cksum16")  # BMv2 names of the Internet checksum
 
 
 class ParserError(Exception):
@@ -1022,20 +1025,49 @@ class _Generator:
         if calc is None:
             self.err(ctx, f"unknown calculation {name!r}")
         cctx = _Ctx(f"calculation '{name}'")
-        alg = self.bind(self.runtime("calculations", name, cctx).hash, f"alg_{calc.algo}")
+        runtime_hash = self.runtime("calculations", name, cctx).hash
         fname = self.bind(None, f"calc_{name}")
         self.calc_fns[name] = fname
         w = _Writer()  # emitted apart: we may be in the middle of another function
         w(f"def {fname}(h):")
         w.indent()
-        w(f"_buf = {self.packed_bytes(calc.inputs, cctx, w)}")
-        w(f"return {alg}(_buf)")
+        summed = self.summed_csum16(calc, runtime_hash, cctx) if calc.algo in CSUM16_ALGOS else None
+        if summed is not None:
+            # The checksum of a header's fields straight from the packed number: no bytes made
+            # and read back (hashing.csum16_of_sum says why the remainder is the sum).
+            valid, number = summed
+            if valid is not None:
+                w(f"if not h[{valid}]: return 65535")  # csum16 of no bytes
+            w(f"_v = {number}")
+            w("return (_v % 65535 or (65535 if _v else 0)) ^ 65535")
+        else:
+            alg = self.bind(runtime_hash, f"alg_{calc.algo}")
+            w(f"_buf = {self.packed_bytes(calc.inputs, cctx, w)}")
+            w(f"return {alg}(_buf)")
         self.calc_lines.extend(w.lines)
         return fname
 
-    def packed_bytes(self, inputs, ctx, w) -> str:
-        """Emit statements building BufBuilder bytes for `inputs`; returns the bytes source."""
-        # Group consecutive pieces from the same header under one validity test.
+    def summed_csum16(self, calc, runtime_hash, ctx):
+        """(validity slot or None, code of a number congruent to the data modulo 0xFFFF, zero
+        only when the data is) when a csum16 calculation reads at most one header's fields and
+        constants, all of static width, and its runtime hash is the plain one; else None.
+
+        2^16 = 1 modulo 0xFFFF, so a field shifted left by s counts as shifted by s % 16: the
+        sum of the fields so shifted is small-int arithmetic, where packing them is a big one."""
+        if runtime_hash is not csum16:
+            return None
+        static = self.static_number(*self.calc_groups(calc.inputs, ctx))
+        if static is None:
+            return None
+        valid, pieces, nbytes = static
+        pad = 8 if nbytes & 1 else 0  # csum16 pads an odd byte count with a zero byte
+        terms = [f"({code} << {(shift + pad) % 16})" if (shift + pad) % 16 else code
+                 for code, shift in pieces]
+        return valid, " + ".join(terms)
+
+    def calc_groups(self, inputs, ctx):
+        """`inputs` as ([(validity slot or None, [(value code, width code)])], payload?):
+        consecutive pieces from the same header grouped under one validity test."""
         groups = []  # (validity slot or None, [(value code, width code)])
         payload = False
         for item in inputs:
@@ -1072,20 +1104,33 @@ class _Generator:
                 payload = True
             else:
                 self.err(ctx, f"unsupported calculation input type {t!r}")
-        if len(groups) == 1 and all(wc.isdigit() for _, wc in groups[0][1]) and not payload:
-            # one header (or constants) of static width: a single int to bytes
-            valid, pieces = groups[0]
-            total = sum(int(wc) for _, wc in pieces)
-            pad = -total % 8
-            shift = total + pad
-            terms = []
-            for code, wc in pieces:
-                shift -= int(wc)
-                terms.append(f"({code} << {shift})" if shift else code)
-            value = f"({' | '.join(terms)}).to_bytes({(total + pad) // 8}, 'big')"
-            if valid is None:
-                return value
-            return f"{value} if h[{valid}] else b''"
+        return groups, payload
+
+    @staticmethod
+    def static_number(groups, payload):
+        """(validity slot or None, [(value code, its left shift in the packed number)], byte
+        count) for one header (or constants) of static width; None otherwise."""
+        if len(groups) != 1 or payload or not all(wc.isdigit() for _, wc in groups[0][1]):
+            return None
+        valid, pieces = groups[0]
+        total = sum(int(wc) for _, wc in pieces)
+        pad = -total % 8
+        shift = total + pad
+        shifted = []
+        for code, wc in pieces:
+            shift -= int(wc)
+            shifted.append((code, shift))
+        return valid, shifted, (total + pad) // 8
+
+    def packed_bytes(self, inputs, ctx, w) -> str:
+        """Emit statements building BufBuilder bytes for `inputs`; returns the bytes source."""
+        groups, payload = self.calc_groups(inputs, ctx)
+        static = self.static_number(groups, payload)
+        if static is not None:  # a single int to bytes
+            valid, pieces, nbytes = static
+            number = " | ".join(f"({code} << {shift})" if shift else code for code, shift in pieces)
+            value = f"({number}).to_bytes({nbytes}, 'big')"
+            return value if valid is None else f"{value} if h[{valid}] else b''"
         w("_a = 0")
         w("_n = 0")
         for valid, pieces in groups:

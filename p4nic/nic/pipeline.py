@@ -94,6 +94,10 @@ class V1Model:
         self.qid_declared = self.queueing is not None and "queueing_metadata.qid" in declared
         self.clocked = any(x is not None for x in (self.ING_TS, self.EG_TS, self.queueing))
         self.now = 0  # microseconds since the device started, read at arrival and at dequeue
+        # No trace, no clock, one queue per port: the loops below run the common case inline
+        # (first ingress pass of a batch, plain unicast egress) and call the general methods
+        # only for the packets that need them.
+        self.plain = tracer is None and not self.clocked and priority_queues == 1
         self.queues = [deque() for _ in range(priority_queues)]  # qid -> (port, PHV, budget)
         self.waiting = {}  # (port, qid) -> packets in that queue, kept with queueing metadata
         self.packet_id = 0
@@ -110,12 +114,15 @@ class V1Model:
         clocked, clock, t0 = self.clocked, time.perf_counter, self.t0  # tick(), inlined
         if clocked:  # the burst arrives at once: one ingress_global_timestamp for all of it
             self.tick()
-        ingress = []
-        for port, data in batch:
-            if type(data) is not bytes:  # bytearray / memoryview from a port: the code slices bytes
-                data = bytes(data)
-            ingress.append((arrival(port, data), data, [0]))
-        while ingress:
+        if self.plain:
+            ingress = self.first_pass(batch)
+        else:
+            ingress = []
+            for port, data in batch:
+                if type(data) is not bytes:  # bytearray / memoryview from a port: the code slices bytes
+                    data = bytes(data)
+                ingress.append((arrival(port, data), data, [0]))
+        while True:  # the first pass may have queued packets even with nothing left to ingress
             recirculated = []
             for h, data, budget in ingress:  # resubmitted packets join the end of `ingress`
                 budget[0] += 1
@@ -127,8 +134,53 @@ class V1Model:
                     except Exception:  # a NIC bug must cost one packet, not the port loop
                         _log.exception("packet from port %s dropped: internal error in ingress",
                                        h[self.INGRESS_PORT])
-            self.drain(recirculated, out)
+            if self.plain:
+                self.drain_plain(recirculated, out)
+            else:
+                self.drain(recirculated, out)
+            if not recirculated:
+                return
             ingress = recirculated
+
+    def first_pass(self, batch) -> list:
+        """Ingress of a fresh batch in plain mode, `arrival` and `ingress_pass` inlined for the
+        packets that leave ingress as unicast or drop; returns the resubmitted packets."""
+        init, c, queue = self.init, self.c, self.queues[0]
+        parse, ingress = c.parse, c.ingress
+        port_mask, drop_port = self.port_mask, self.drop_port
+        INGRESS_PORT, PACKET_LENGTH, PKT_LEN, ING_LEN = (
+            self.INGRESS_PORT, self.PACKET_LENGTH, self.PKT_LEN, self.ING_LEN)
+        CLONE, RESUBMIT, LEARN, MCAST_GRP, EGRESS_SPEC, INSTANCE_TYPE = (
+            self.CLONE, self.RESUBMIT, self.LEARN, self.MCAST_GRP, self.EGRESS_SPEC,
+            self.INSTANCE_TYPE)
+        PRIORITY = self.PRIORITY
+        resubmitted = []
+        for port, data in batch:
+            if type(data) is not bytes:  # bytearray / memoryview from a port: the code slices bytes
+                data = bytes(data)
+            h = init[:]
+            h[INGRESS_PORT] = port & port_mask
+            h[PACKET_LENGTH] = h[PKT_LEN] = h[ING_LEN] = len(data)
+            h[INSTANCE_TYPE] = PKT_INSTANCE_TYPE_NORMAL
+            budget = [1]
+            try:
+                parse(h, data)
+                if ingress is not None:
+                    ingress(h)
+                if (h[CLONE] is None and h[RESUBMIT] is None and not h[LEARN]
+                        and not h[MCAST_GRP]):
+                    egress_port = h[EGRESS_SPEC]
+                    # one queue: a packet with a priority above 0 is dropped, as enqueue does
+                    if egress_port != drop_port and not h[PRIORITY]:
+                        h[INSTANCE_TYPE] = PKT_INSTANCE_TYPE_NORMAL
+                        queue.append((egress_port, h, budget))
+                else:
+                    self.after_ingress(h, data, budget, resubmitted)
+            except PacketAbort:
+                continue  # no tracer in plain mode: nothing to say
+            except Exception:  # a NIC bug must cost one packet, not the port loop
+                _log.exception("packet from port %s dropped: internal error in ingress", port)
+        return resubmitted
 
     def arrival(self, port: int, data: bytes) -> list:
         """The PHV of a packet received on `port` at `self.now`."""
@@ -316,6 +368,37 @@ class V1Model:
                     _log.exception("packet to port %s dropped: internal error in egress", port)
             qid = top  # an egress clone may have joined a higher-priority queue
 
+    def drain_plain(self, recirculated, out):
+        """`drain` and `egress_pass` for plain mode: one queue, no clock, no trace; a packet
+        that clones, recirculates or is truncated goes on through `after_egress`."""
+        queue, c = self.queues[0], self.c
+        egress, deparse = c.egress, c.deparse
+        port_mask, drop_port, egress_spec_start = self.port_mask, self.drop_port, self.egress_spec_start
+        EGRESS_PORT, EGRESS_SPEC, PACKET_LENGTH, PKT_LEN = (
+            self.EGRESS_PORT, self.EGRESS_SPEC, self.PACKET_LENGTH, self.PKT_LEN)
+        CLONE, RECIRC, TRUNC = self.CLONE, self.RECIRC, self.TRUNC
+        popleft = queue.popleft
+        while queue:
+            port, h, budget = popleft()
+            budget[0] += 1
+            if budget[0] > MAX_PASSES and not self.exhausted(h, budget):
+                continue
+            try:
+                h[EGRESS_PORT] = port & port_mask
+                h[EGRESS_SPEC] = egress_spec_start
+                h[PACKET_LENGTH] = h[PKT_LEN]
+                if egress is not None:
+                    egress(h)
+                if h[CLONE] is None and h[RECIRC] is None and h[TRUNC] is None:
+                    if h[EGRESS_SPEC] != drop_port:
+                        out.append((port, deparse(h)))
+                else:
+                    self.after_egress(port, h, budget, recirculated, out)
+            except PacketAbort:
+                continue
+            except Exception:  # a NIC bug must cost one packet, not the port loop
+                _log.exception("packet to port %s dropped: internal error in egress", port)
+
     # ---- egress --------------------------------------------------------------------------
 
     def egress_pass(self, port, h, budget, recirculated, out):
@@ -340,6 +423,12 @@ class V1Model:
             except PacketAbort as e:
                 self.note(h, f"{e}: packet dropped")
                 return
+        self.after_egress(port, h, budget, recirculated, out)
+
+    def after_egress(self, port, h, budget, recirculated, out):
+        """The after-egress pseudocode of docs/simple_switch.md: clone, drop, deparse,
+        recirculate or transmit."""
+        c = self.c
         sid = h[self.CLONE]
         if sid is not None:  # EGRESS CLONING: headers as they are now, metadata reset
             h[self.CLONE] = None

@@ -1,6 +1,10 @@
 """The port loop: gathers whatever packets wait on the ports into a batch, runs the batch
 through the Device, and hands each output packet to the source that owns its port.
 
+The loop waits only when a turn found nothing: while packets keep coming it goes straight on to
+the next batch, so polled sources (the `--use-files` reader) run as fast as the Device does
+rather than one batch per poll interval.
+
 One thread runs the loop; `inject` lets another thread (P4Runtime packet-out) push a batch
 through the same Device. Both hold `lock` while the Device runs, and so should anything else
 that changes the Device's state while packets flow.
@@ -9,7 +13,7 @@ import logging
 import select
 import threading
 
-POLL_INTERVAL = 0.05  # seconds between checks of polled sources and of the stop flag
+POLL_INTERVAL = 0.05  # seconds an idle loop waits before it looks at polled sources again
 BATCH_LIMIT = 256  # packets taken from one source per turn, so no port starves the others
 
 
@@ -57,17 +61,21 @@ class Dataplane:
     def _run(self) -> None:
         waited = {source.fileno(): source for source in self.sources if source.fileno() is not None}
         polled = {id(source): source for source in self.sources if source.fileno() is None}
+        idle = True  # the last turn found nothing: this one may wait
         while not self._stop.is_set():
+            timeout = POLL_INTERVAL if idle else 0
             if waited:
-                ready, _, _ = select.select(list(waited), [], [], POLL_INTERVAL)
+                ready, _, _ = select.select(list(waited), [], [], timeout)
             else:
                 ready = []
-                self._stop.wait(POLL_INTERVAL)
+                if idle:
+                    self._stop.wait(timeout)
             batch = []
             for fd in ready:
                 batch += self._receive(waited, fd)
             for key in list(polled):
                 batch += self._receive(polled, key)
+            idle = not batch
             if batch:
                 self.inject(batch)
 
