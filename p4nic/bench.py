@@ -328,10 +328,41 @@ def bench_nanomsg(address: str, packets: int, window: int = 512) -> int:
     return received
 
 
+def add_end_to_end_options(parser) -> None:
+    parser.add_argument("--bmv2", metavar="DIR",
+                        help="directory holding BMv2's simple_switch to compare with "
+                             "(default: simple_switch on PATH, if any)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="end-to-end rounds per target, alternating; medians (default 3)")
+    parser.add_argument("--frames", type=int, default=200000,
+                        help="frames per end-to-end --use-files run (default 200000)")
+    parser.add_argument("--socket-frames", type=int, default=50000,
+                        help="frames per end-to-end nanomsg run (default 50000)")
+    parser.add_argument("--router-json", metavar="FILE",
+                        help="BMv2 JSON of a router with simple_router's tables to run instead "
+                             "of examples/simple_router.p4 (e.g. p4c's JSON of BMv2's own)")
+
+
+def end_to_end(args) -> None:
+    """The switch-process figures of bench_dataplane, with BMv2 when it is found."""
+    from p4nic import bench_dataplane
+
+    try:
+        bmv2 = bench_dataplane.find_bmv2(args.bmv2)
+        router_json = None
+        if args.router_json:
+            router_json = json.loads(Path(args.router_json).read_text())
+        bench_dataplane.bench_end_to_end(args.frames, args.rounds, bmv2, router_json,
+                                         args.socket_frames)
+    except (bench_dataplane.BenchError, OSError, ValueError) as e:
+        raise Skip(str(e)) from None
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="p4nic bench", description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=20000,
                         help="packets per throughput run (default 20000)")
+    add_end_to_end_options(parser)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="p4nic-bench-") as tmp:
         workdir = Path(tmp)
@@ -350,6 +381,8 @@ def main(argv: list[str]) -> int:
              "p4nic switch process", lambda: bench_switch(*router(), args.packets, workdir)),
             (f"guest service engine packets/s (GuestServices.process, {SERVICE_FLOWS} "
              "established TCP connections)", lambda: bench_services(args.packets)),
+            (f"end to end: switch processes, {PACKET_SIZE}-byte frames, p4nic and BMv2 "
+             "simple_switch side by side", lambda: end_to_end(args)),
         ]
         skipped = 0
         for title, part in parts:

@@ -1198,6 +1198,24 @@ class _Generator:
         w.dedent()
         return name
 
+    def inline_action(self, aid, args, w):
+        """The body of action `aid` with constant `args`, written in place of a call (p4c turns
+        every statement outside a table into such a call; a call costs more than most bodies).
+        Actions with jumps stay calls. The body's primitives write no `return`."""
+        action = self.p.actions[aid]
+        prims = action.primitives
+        if any(isinstance(p, dict) and p.get("op") in ("_jump", "_jump_if_zero") for p in prims):
+            w(f"_act_{aid}(h, {args!r})")
+            return
+        ctx = _Ctx(f"action '{action.name}' (id {action.id})", action.params)
+        if args:
+            w(f"d = {args!r}")
+        before = len(w.lines)
+        for i, prim in enumerate(prims):
+            self.primitive(prim, _Ctx(f"{ctx.where} primitive #{i}", ctx.params), w)
+        if len(w.lines) == before:
+            w("pass")
+
     def jumping_action(self, prims, ctx, w):
         """An action body with _jump/_jump_if_zero (BMv2 ActionFnEntry::execute jumps to a
         primitive index): a loop over basic blocks, dispatched on `pc`."""
@@ -1992,8 +2010,9 @@ class _Generator:
                 w(f"_k = ({', '.join(keys)},)")
                 w(f"_tr.lookup(h, {t.name!r}, _k)")
                 w(f"_e = {lk}(_k{selector})")
-            else:
-                w(f"_e = {lk}(({', '.join(keys)},){selector})")
+            else:  # an empty table (most slots, most of the time) builds no key
+                installed = self.bind(mt.installed, f"installed_{t.name}")
+                w(f"_e = {lk}(({', '.join(keys)},){selector}) if {installed} else None")
             w("if _e is not None:")
             w.indent()
             if t.with_counters or t.support_timeout:
@@ -2025,7 +2044,9 @@ class _Generator:
             args = tuple(parse_hexstr(v, ctx.where) for v in default.get("action_data", []))
             if tr:
                 w(f"_tr.miss(h, {t.name!r}, {aid}, {args!r})")
-            w(f"_act_{aid}(h, {args!r})")
+                w(f"_act_{aid}(h, {args!r})")
+            else:
+                self.inline_action(aid, args, w)
             if self.action_exits(aid):
                 w(f"if h[{self.reg('EXIT')}]: return None")
             # always a miss running this action: the next node is known now

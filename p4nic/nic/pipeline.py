@@ -94,10 +94,10 @@ class V1Model:
         self.qid_declared = self.queueing is not None and "queueing_metadata.qid" in declared
         self.clocked = any(x is not None for x in (self.ING_TS, self.EG_TS, self.queueing))
         self.now = 0  # microseconds since the device started, read at arrival and at dequeue
-        # No trace, no clock, one queue per port: the loops below run the common case inline
-        # (first ingress pass of a batch, plain unicast egress) and call the general methods
-        # only for the packets that need them.
-        self.plain = tracer is None and not self.clocked and priority_queues == 1
+        # No trace and one queue per port: the loops below run the common case inline (first
+        # ingress pass of a batch, plain unicast egress) and call the general methods only for
+        # the packets that need them.
+        self.plain = tracer is None and priority_queues == 1
         self.queues = [deque() for _ in range(priority_queues)]  # qid -> (port, PHV, budget)
         self.waiting = {}  # (port, qid) -> packets in that queue, kept with queueing metadata
         self.packet_id = 0
@@ -154,6 +154,11 @@ class V1Model:
             self.CLONE, self.RESUBMIT, self.LEARN, self.MCAST_GRP, self.EGRESS_SPEC,
             self.INSTANCE_TYPE)
         PRIORITY = self.PRIORITY
+        clocked, clock, t0 = self.clocked, time.perf_counter, self.t0
+        direct = self.queueing is None  # no queueing metadata: enqueue is an append
+        if self.ING_TS is not None:  # arrival: one reading for the burst
+            init = init[:]
+            init[self.ING_TS[0]] = self.now & self.ING_TS[1]
         resubmitted = []
         for port, data in batch:
             if type(data) is not bytes:  # bytearray / memoryview from a port: the code slices bytes
@@ -163,6 +168,8 @@ class V1Model:
             h[PACKET_LENGTH] = h[PKT_LEN] = h[ING_LEN] = len(data)
             h[INSTANCE_TYPE] = PKT_INSTANCE_TYPE_NORMAL
             budget = [1]
+            if clocked:  # enq_timestamp: when this packet's ingress enqueues it
+                self.now = int((clock() - t0) * 1e6)
             try:
                 parse(h, data)
                 if ingress is not None:
@@ -170,10 +177,12 @@ class V1Model:
                 if (h[CLONE] is None and h[RESUBMIT] is None and not h[LEARN]
                         and not h[MCAST_GRP]):
                     egress_port = h[EGRESS_SPEC]
-                    # one queue: a packet with a priority above 0 is dropped, as enqueue does
-                    if egress_port != drop_port and not h[PRIORITY]:
+                    if egress_port != drop_port:
                         h[INSTANCE_TYPE] = PKT_INSTANCE_TYPE_NORMAL
-                        queue.append((egress_port, h, budget))
+                        if direct and not h[PRIORITY]:
+                            queue.append((egress_port, h, budget))
+                        else:  # queueing metadata, or a priority enqueue drops
+                            self.enqueue(egress_port, h, budget)
                 else:
                     self.after_ingress(h, data, budget, resubmitted)
             except PacketAbort:
@@ -369,9 +378,12 @@ class V1Model:
             qid = top  # an egress clone may have joined a higher-priority queue
 
     def drain_plain(self, recirculated, out):
-        """`drain` and `egress_pass` for plain mode: one queue, no clock, no trace; a packet
-        that clones, recirculates or is truncated goes on through `after_egress`."""
+        """`drain` and `egress_pass` for plain mode: one queue, no trace; a packet that clones,
+        recirculates or is truncated goes on through `after_egress`."""
         queue, c = self.queues[0], self.c
+        clocked, egress_clock = self.clocked, self.egress_clock
+        waiting = self.waiting if self.queueing is not None else None
+        QID = self.QID if self.qid_declared else None
         egress, deparse = c.egress, c.deparse
         port_mask, drop_port, egress_spec_start = self.port_mask, self.drop_port, self.egress_spec_start
         EGRESS_PORT, EGRESS_SPEC, PACKET_LENGTH, PKT_LEN = (
@@ -380,10 +392,16 @@ class V1Model:
         popleft = queue.popleft
         while queue:
             port, h, budget = popleft()
+            if waiting is not None:
+                waiting[port, 0] -= 1
             budget[0] += 1
             if budget[0] > MAX_PASSES and not self.exhausted(h, budget):
                 continue
             try:
+                if clocked:
+                    egress_clock(port, h)
+                if QID is not None:
+                    h[QID] = 0  # the one queue's qid (= priority, which enqueue checked is 0)
                 h[EGRESS_PORT] = port & port_mask
                 h[EGRESS_SPEC] = egress_spec_start
                 h[PACKET_LENGTH] = h[PKT_LEN]
@@ -401,16 +419,20 @@ class V1Model:
 
     # ---- egress --------------------------------------------------------------------------
 
+    def egress_clock(self, port, h):
+        """The clock reading at dequeue: egress timestamp and queueing metadata."""
+        self.now = now = int((time.perf_counter() - self.t0) * 1e6)  # tick(), inlined
+        if self.EG_TS is not None:
+            h[self.EG_TS[0]] = now & self.EG_TS[1]
+        if self.queueing is not None:  # egress_thread, after egress_buffers.pop_back
+            enq, _, delta, depth = self.queueing
+            h[delta[0]] = (now - h[enq[0]]) & delta[1]
+            h[depth[0]] = self.waiting[port, h[self.PRIORITY]] & depth[1]
+
     def egress_pass(self, port, h, budget, recirculated, out):
         c = self.c
         if self.clocked:
-            self.now = now = int((time.perf_counter() - self.t0) * 1e6)  # tick(), inlined
-            if self.EG_TS is not None:
-                h[self.EG_TS[0]] = now & self.EG_TS[1]
-            if self.queueing is not None:  # egress_thread, after egress_buffers.pop_back
-                enq, _, delta, depth = self.queueing
-                h[delta[0]] = (now - h[enq[0]]) & delta[1]
-                h[depth[0]] = self.waiting[port, h[self.PRIORITY]] & depth[1]
+            self.egress_clock(port, h)
         if self.qid_declared:
             h[self.QID] = h[self.PRIORITY]
         h[self.EGRESS_PORT] = port & self.port_mask
