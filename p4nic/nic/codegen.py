@@ -20,6 +20,8 @@ errors stop parsing and land in standard_metadata.parser_error.
 from __future__ import annotations
 
 import random
+import re
+import struct
 from collections import Counter
 
 from . import packet as _packet
@@ -90,6 +92,44 @@ class ParserError(Exception):
     def __init__(self, code):
         super().__init__(code)
         self.code = code
+
+
+_STRUCT_CODES = ((8, "Q"), (4, "I"), (2, "H"), (1, "B"))
+
+
+def wire_units(fields) -> list:
+    """A fixed-width header's fields as byte-aligned units, for struct to read and write:
+    [(part widths in bytes, [(field index, shift in the unit, width)])]. A unit closes where
+    the fields reach a byte boundary, so most fields are one part of their own and the rest
+    share a small unit (IPv4's version and ihl); struct then does what big-int shifts did."""
+    units, members, bits = [], [], 0
+    for i, f in enumerate(fields):
+        members.append((i, f.width))
+        bits += f.width
+        if bits % 8 == 0 and bits:
+            units.append((bits, members))
+            members, bits = [], 0
+    if members:  # zero-width fields after the last byte boundary
+        units.append((0, members))
+    planned = []
+    for bits, members in units:
+        parts, left = [], bits // 8
+        for size, _ in _STRUCT_CODES:
+            while left >= size:
+                parts.append(size)
+                left -= size
+        shift = bits
+        placed = []
+        for i, width in members:
+            shift -= width
+            placed.append((i, shift, width))
+        planned.append((parts, placed))
+    return planned
+
+
+def struct_format(units) -> str:
+    codes = dict((size, code) for size, code in _STRUCT_CODES)
+    return "!" + "".join(codes[size] for parts, _ in units for size in parts)
 
 
 class PacketAbort(Exception):
@@ -258,6 +298,38 @@ class CompiledProgram:
         self.field_lists = namespace["FIELD_LISTS"]
         self.learn_lists = {lid: (learn_names[lid], fn)
                             for lid, fn in namespace["LEARN_LISTS"].items()}
+        self._named_slots = named_slots(source)
+
+    def reads(self, slot: int) -> bool:
+        """Whether the generated code may read PHV slot `slot`: False only when it names every
+        slot it touches and not this one. The pipeline skips computing metadata nobody reads
+        (queueing fields, timestamps): unread, a value cannot be seen."""
+        return self._named_slots is None or slot in self._named_slots
+
+
+_PHV_INDEX = re.compile(r"\b(h|dst|src)\[([^\]]*)\]")
+_HEADER_COPY = re.compile(r"_copy_hdr\(h, ([^,]+), ([^,]+), ([^,]+),")
+
+
+def named_slots(source: str):
+    """Every PHV slot `source` indexes, or None when it also indexes computed slots (header
+    stacks, copies of computed headers), which could be any."""
+    slots = set()
+    for _, index in _PHV_INDEX.findall(source):
+        low, colon, high = index.partition(":")
+        if not colon and index.strip().isdigit():
+            slots.add(int(index))
+        elif colon and low.strip().isdigit() and high.strip().isdigit():
+            slots.update(range(int(low), int(high)))
+        else:
+            return None
+    for copy in _HEADER_COPY.findall(source):
+        if not all(x.strip().isdigit() for x in copy):
+            return None
+        dst, src, count = (int(x) for x in copy)
+        slots.update(range(dst, dst + count + 1))
+        slots.update(range(src, src + count + 1))
+    return slots
 
 
 def compile_program(program: Program, state, drop_port: int = 511, tracer=None) -> CompiledProgram:
@@ -320,6 +392,7 @@ class _Generator:
         self.ns["_SIB"] = sib
         self.errors = program.errors
         self.calc_fns = {}
+        self.structs = {}  # header type name -> (wire units, bound struct.Struct name)
         self.calc_lines = []
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -1610,12 +1683,7 @@ class _Generator:
         if vbi is None:
             nbytes = fixed // 8
             w(f"if n - pos < {nbytes}: raise _PE({perr['PacketTooShort']})")
-            w(f"_v = _ib(data[pos:pos + {nbytes}], 'big')")
-            shift = fixed
-            for i, f in enumerate(htype.fields):
-                shift -= f.width
-                self.emit_field_from(w, f"h[{_add(base, 1 + i)}]", f, "_v", str(shift),
-                                     first=(i == 0))
+            self.unpack_fields(base, htype, w)
             w(f"pos += {nbytes}")
         else:
             nb = self.data(vl_expr, ctx)
@@ -1646,6 +1714,52 @@ class _Generator:
             w(line)
         if self.tracer is not None:
             w(f"_tr.extract(h, {label})")
+
+    def struct_of(self, htype) -> tuple:
+        """(units, bound struct.Struct name) of a fixed-width header type, made once."""
+        known = self.structs.get(htype.name)
+        if known is None:
+            units = wire_units(htype.fields)
+            known = self.structs[htype.name] = (
+                units, self.bind(struct.Struct(struct_format(units)), f"st_{htype.name}"))
+        return known
+
+    def unpack_fields(self, base, htype, w):
+        """Fields of the fixed-width header at `base` from data[pos:], through struct."""
+        units, st = self.struct_of(htype)
+        nparts = sum(len(parts) for parts, _ in units)
+        if nparts:
+            names = [f"_p{k}" for k in range(nparts)]
+            w(f"{', '.join(names)}{',' if nparts == 1 else ''} = {st}.unpack_from(data, pos)")
+        k = 0
+        for parts, placed in units:
+            value = self.joined_parts(parts, k)
+            k += len(parts)
+            if len(placed) > 1 and len(parts) > 1:
+                w(f"_v = {value}")
+                value = "_v"
+            for i, shift, width in placed:
+                spec = htype.fields[i]
+                code = value if len(placed) == 1 else (
+                    f"({value} >> {shift}) & {(1 << width) - 1}" if shift else
+                    f"{value} & {(1 << width) - 1}")
+                if not width:
+                    code = "0"
+                elif spec.signed:
+                    code = f"_tcm({code}, {width})"
+                w(f"h[{_add(base, 1 + i)}] = {code}")
+
+    @staticmethod
+    def joined_parts(parts, first) -> str:
+        """Source of a unit's value from its struct parts _p{first}..."""
+        if len(parts) == 1:
+            return f"_p{first}"
+        shift = sum(parts) * 8
+        terms = []
+        for k, size in enumerate(parts):
+            shift -= size * 8
+            terms.append(f"(_p{first + k} << {shift})" if shift else f"_p{first + k}")
+        return f"({' | '.join(terms)})"
 
     @staticmethod
     def emit_field_from(w, slot, spec, var, shift, first):
@@ -1731,20 +1845,31 @@ class _Generator:
         w(f"return r + h[{self.reg('PAYLOAD')}]")
         w.dedent()
 
-    @staticmethod
-    def header_bytes(base: int, htype: HeaderType, w) -> str:
+    def header_bytes(self, base: int, htype: HeaderType, w) -> str:
         """Source of the wire bytes of the header at `base` (statements for varbit ones)."""
         vbi = htype.varbit_index
         if vbi is None:
-            shift = htype.fixed_bits
-            terms = []
-            for i, f in enumerate(htype.fields):
-                shift -= f.width
-                v = f"h[{base + 1 + i}]"
-                if f.signed:
-                    v = f"({v} & {(1 << f.width) - 1})"
-                terms.append(f"({v} << {shift})" if shift else v)
-            return f"({' | '.join(terms)}).to_bytes({htype.fixed_bits // 8}, 'big')"
+            units, st = self.struct_of(htype)
+            args = []
+            for parts, placed in units:
+                terms = []
+                for i, shift, width in placed:
+                    if not width:
+                        continue
+                    v = f"h[{base + 1 + i}]"
+                    if htype.fields[i].signed:
+                        v = f"({v} & {(1 << width) - 1})"
+                    terms.append(f"({v} << {shift})" if shift else v)
+                value = " | ".join(terms)
+                rest = sum(parts) * 8
+                for size in parts:
+                    rest -= size * 8
+                    part = f"({value}) >> {rest}" if rest else (
+                        value if len(parts) == 1 else f"({value})")
+                    if len(parts) > 1 and size * 8 + rest < sum(parts) * 8:
+                        part = f"({part}) & {(1 << size * 8) - 1}"
+                    args.append(part)
+            return f"{st}.pack({', '.join(args)})"
         w(f"_nb = h[{base + 1 + len(htype.fields)}]")
         w("_a = 0")
         for i, f in enumerate(htype.fields):

@@ -80,16 +80,21 @@ class V1Model:
         self.port_mask = (1 << widths["standard_metadata.ingress_port"]) - 1
         self.rid_mask = (1 << widths["intrinsic_metadata.egress_rid"]) - 1
 
+        def read(name):  # unread metadata need not be computed: nobody can see it
+            return name in declared and (tracer is not None or compiled.reads(std[name]))
+
         def ts_slot(name):
-            return (std[name], (1 << widths[name]) - 1) if name in declared else None
+            """(slot, mask) of a clock-derived field the program declares and may read."""
+            return (std[name], (1 << widths[name]) - 1) if read(name) else None
 
         self.ING_TS = ts_slot("intrinsic_metadata.ingress_global_timestamp")
         self.EG_TS = ts_slot("intrinsic_metadata.egress_global_timestamp")
         queueing = ("queueing_metadata.enq_timestamp", "queueing_metadata.enq_qdepth",
                     "queueing_metadata.deq_timedelta", "queueing_metadata.deq_qdepth")
         # SimpleSwitch::check_queueing_metadata: all four fields or none
-        self.queueing = [ts_slot(n) for n in queueing] if all(n in declared for n in queueing) \
-            else None
+        wanted = any(read(n) for n in queueing + ("queueing_metadata.qid",))
+        self.queueing = [(std[n], (1 << widths[n]) - 1) for n in queueing] \
+            if wanted and all(n in declared for n in queueing) else None
         # egress_thread sets qid only along with the other queueing fields
         self.qid_declared = self.queueing is not None and "queueing_metadata.qid" in declared
         self.clocked = any(x is not None for x in (self.ING_TS, self.EG_TS, self.queueing))

@@ -35,13 +35,21 @@ class Dataplane:
         self.log = logger or logging.getLogger("p4nic.switch")
         self.dump_packet_data = dump_packet_data
         self.lock = threading.RLock()
-        self._owner = {}
-        self._default_owner = None  # a source that carries every port (nanomsg)
+        # (source, the ports it owns); a source that carries every port (nanomsg) takes what
+        # no other source owns
+        owned = set()
+        self._routes = []
+        default_owner = None
         for source in self.sources:
             if source.ports is None:
-                self._default_owner = source
+                default_owner = source
             else:
-                self._owner.update(dict.fromkeys(source.ports, source))
+                ports = frozenset(source.ports) - owned
+                owned |= ports
+                self._routes.append((source, ports))
+        if default_owner is not None:
+            self._routes.append((default_owner, None))
+        self._owned = frozenset(owned)
         self._stop = threading.Event()
         self._thread = None
 
@@ -111,23 +119,29 @@ class Dataplane:
             self.on_cpu_packets(to_cpu)
 
     def _dispatch(self, out: list[tuple[int, bytes]]) -> list[bytes]:
-        """Sends `out` to the sources owning each port; returns the packets for the CPU port."""
-        to_cpu = []
+        """Sends `out` to the sources owning each port; returns the packets for the CPU port.
+
+        Whole-batch filters rather than a loop per packet: most switches have one source."""
         if not out:
-            return to_cpu
+            return []
         if self.capture is not None:
             self.capture.sent(out)
-        per_source: dict[int, tuple[object, list]] = {}
-        for port, packet in out:
-            if self.dump_packet_data:
+        if self.dump_packet_data:
+            for port, packet in out:
                 self.log.info("Sending packet of length %d on port %d: %s", len(packet), port,
                               packet[:self.dump_packet_data].hex())
-            if port == self.cpu_port:
-                to_cpu.append(packet)
-                continue
-            source = self._owner.get(port, self._default_owner)
-            if source is not None:
-                per_source.setdefault(id(source), (source, []))[1].append((port, packet))
-        for source, packets in per_source.values():
-            source.transmit(packets)
+        to_cpu = []
+        cpu = self.cpu_port
+        if cpu is not None:
+            to_cpu = [packet for port, packet in out if port == cpu]
+            if to_cpu:
+                out = [item for item in out if item[0] != cpu]
+        for source, ports in self._routes:
+            if ports is None:
+                owned = self._owned
+                mine = [item for item in out if item[0] not in owned] if owned else out
+            else:
+                mine = [item for item in out if item[0] in ports]
+            if mine:
+                source.transmit(mine)
         return to_cpu
