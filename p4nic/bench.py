@@ -6,7 +6,10 @@
 - the same router as a `p4nic switch` process: P4Runtime table inserts/s (Write requests of
   1000 updates) and packets/s through its nanomsg port, sent the way PTF sends them;
 - packets/s of the guest service engine on established TCP connections, untranslated and
-  translated, 64- and 1500-byte frames.
+  translated, 64- and 1500-byte frames;
+- end to end, as switch processes (bench_dataplane): packets/s through `--use-files` and the
+  nanomsg packet socket and start-up time, on simple_router and vnic.p4, next to BMv2's
+  simple_switch when it is on PATH or given with --bmv2 DIR (medians of alternating rounds).
 
 A part whose component is missing or broken prints one `skipped:` line and the rest still runs;
 the exit status is then 1, so a benchmark that measured nothing never passes for one that ran.

@@ -462,12 +462,9 @@ def bench_end_to_end(frames: int, rounds: int, bmv2: Target | None,
         print("  (BMv2's simple_switch not on PATH and no --bmv2 DIR: p4nic's figures alone)")
     else:
         print(f"  BMv2: {bmv2.binary}; {rounds} alternating rounds, medians")
-    for make in (lambda n: router_workload(n, router_json), vnic_workload):
-        files_load = make(frames)
-        print(report("--use-files", files_load, measure("--use-files", files_load, targets, rounds)),
-              flush=True)
-        socket_load = make(nanomsg_frames or frames)
-        print(report("nanomsg", socket_load, measure("nanomsg", socket_load, targets, rounds)),
-              flush=True)
-        print(report("start-up", files_load, measure("start-up", files_load, targets, rounds)),
-              flush=True)
+    count = max(frames, nanomsg_frames or frames)
+    for workload in (router_workload(count, router_json), vnic_workload(count)):
+        for figure, n in (("--use-files", frames), ("nanomsg", nanomsg_frames or frames),
+                          ("start-up", 1)):
+            load = Workload(workload.name, workload.program, workload.frames[:n], workload.ports)
+            print(report(figure, load, measure(figure, load, targets, rounds)), flush=True)

@@ -5,13 +5,15 @@ import sys
 
 
 def test_bench_reports_every_part():
-    r = subprocess.run([sys.executable, "-m", "p4nic.cli", "bench", "--packets", "300"],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run([sys.executable, "-m", "p4nic.cli", "bench", "--packets", "300",
+                        "--frames", "5000", "--socket-frames", "2000", "--rounds", "1"],
+                       capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
     assert "Traceback" not in out + r.stderr
     for title in ("compile time", "packets/s in-process", "P4Runtime table inserts/s",
-                  "packets/s through the nanomsg port", "guest service engine packets/s"):
+                  "packets/s through the nanomsg port", "guest service engine packets/s",
+                  "end to end"):
         assert f"== {title}" in out, out
     assert re.search(r"vnic\.p4: \d+\.\d+ s", out) and re.search(r"pnic\.p4: \d+\.\d+ s", out), out
     assert re.search(r"[\d,]+ inserts/s \(4000 entries in", out), out
@@ -19,3 +21,7 @@ def test_bench_reports_every_part():
     assert re.search(r"switch process CPU: ([\d.]+ us/packet|below one clock tick)", out), out
     assert len(re.findall(r"(passed as is|translated \(DNAT\)), (64|1500)-byte frames: [\d,]+ "
                           r"packets/s", out)) == 4, out
+    for workload in ("simple_router", "vnic.p4"):
+        for figure in ("--use-files", "nanomsg"):
+            assert re.search(rf"{re.escape(workload)}, {figure}: p4nic [\d,]+ packets/s", out), out
+        assert re.search(rf"{re.escape(workload)}, start-up: p4nic [\d.]+ s", out), out
