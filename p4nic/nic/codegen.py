@@ -58,6 +58,8 @@ STD_FIELDS = (
     "queueing_metadata.deq_qdepth",
     "queueing_metadata.qid",
 )
+# Those simple_switch computes from its clock and queues; the others it reads or writes itself.
+CLOCK_FIELDS = STD_FIELDS[7:9] + STD_FIELDS[12:]
 REQUIRED_STD_FIELDS = STD_FIELDS[:5]  # simple_switch cannot run without these
 
 # Per-packet registers kept in the PHV after the headers (BMv2 keeps them in Packet registers).
@@ -298,38 +300,55 @@ class CompiledProgram:
         self.field_lists = namespace["FIELD_LISTS"]
         self.learn_lists = {lid: (learn_names[lid], fn)
                             for lid, fn in namespace["LEARN_LISTS"].items()}
-        self._named_slots = named_slots(source)
+        # the pipeline reads its registers and every standard field it does not compute
+        pipeline_reads = set(layout.reg.values()) | {
+            slot for name, slot in layout.std.items() if name not in CLOCK_FIELDS}
+        self._live_slots = live_slots(source, pipeline_reads)
 
     def reads(self, slot: int) -> bool:
-        """Whether the generated code may read PHV slot `slot`: False only when it names every
-        slot it touches and not this one. The pipeline skips computing metadata nobody reads
-        (queueing fields, timestamps): unread, a value cannot be seen."""
-        return self._named_slots is None or slot in self._named_slots
+        """Whether the generated code may read PHV slot `slot` for any purpose but copying it
+        to slots nobody reads (p4c's copy-in of a control's parameters). The pipeline skips
+        computing metadata nobody reads (queueing fields, timestamps): unread, a value cannot
+        be seen."""
+        return self._live_slots is None or slot in self._live_slots
 
 
 _PHV_INDEX = re.compile(r"\b(h|dst|src)\[([^\]]*)\]")
 _HEADER_COPY = re.compile(r"_copy_hdr\(h, ([^,]+), ([^,]+), ([^,]+),")
+_SLOT_COPY = re.compile(r"^\s*h\[(\d+)\] = h\[(\d+)\]$", re.M)
 
 
-def named_slots(source: str):
-    """Every PHV slot `source` indexes, or None when it also indexes computed slots (header
-    stacks, copies of computed headers), which could be any."""
-    slots = set()
-    for _, index in _PHV_INDEX.findall(source):
+def live_slots(source: str, read_elsewhere=frozenset()):
+    """The PHV slots `source` may read, or None when it also indexes computed slots (header
+    stacks, copies of computed headers), which could be any. A slot counts when it is named
+    anywhere except as the source of a plain copy `h[a] = h[b]`, or when it is copied to a slot
+    that counts or that is in `read_elsewhere`."""
+    copies = _SLOT_COPY.findall(source)
+    named = set(read_elsewhere)
+    for _, index in _PHV_INDEX.findall(_SLOT_COPY.sub("", source)):
         low, colon, high = index.partition(":")
         if not colon and index.strip().isdigit():
-            slots.add(int(index))
+            named.add(int(index))
         elif colon and low.strip().isdigit() and high.strip().isdigit():
-            slots.update(range(int(low), int(high)))
+            named.update(range(int(low), int(high)))
         else:
             return None
     for copy in _HEADER_COPY.findall(source):
         if not all(x.strip().isdigit() for x in copy):
             return None
         dst, src, count = (int(x) for x in copy)
-        slots.update(range(dst, dst + count + 1))
-        slots.update(range(src, src + count + 1))
-    return slots
+        named.update(range(dst, dst + count + 1))
+        named.update(range(src, src + count + 1))
+    sources_of: dict[int, set] = {}
+    for dst, src in copies:
+        sources_of.setdefault(int(dst), set()).add(int(src))
+    live, work = set(), list(named)
+    while work:
+        slot = work.pop()
+        if slot not in live:
+            live.add(slot)
+            work.extend(sources_of.get(slot, ()))
+    return live
 
 
 def compile_program(program: Program, state, drop_port: int = 511, tracer=None) -> CompiledProgram:
