@@ -39,6 +39,7 @@ def field_list_packer(widths: Sequence[int]) -> Callable[[Sequence[int]], bytes]
 
 
 PAIR_TABLE_FROM = 16  # input bytes from which a reflected CRC of 16+ bits goes two bytes a step
+MEMO_SIZE = 1 << 16  # long inputs (flow keys) whose CRC a CustomCrc remembers; then it starts over
 _LITTLE_ENDIAN = sys.byteorder == "little"  # memoryview.cast("H") reads native words
 
 
@@ -82,6 +83,7 @@ class CustomCrc:
         )
         self._reflected_initial = _reflect(initial, width)
         self._pair_table = None  # made on first use, for inputs of PAIR_TABLE_FROM bytes or more
+        self._memo = {}  # input -> CRC for long inputs: a flow's key is hashed once, not per packet
 
     def _make_pair_table(self) -> list:
         """The reflected table for two bytes at once: entry x is two byte steps from a zero
@@ -92,6 +94,17 @@ class CustomCrc:
         return self._pair_table
 
     def __call__(self, data: bytes) -> int:
+        if len(data) < PAIR_TABLE_FROM or type(data) is not bytes:
+            return self._compute(data)
+        memo = self._memo
+        found = memo.get(data)
+        if found is None:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            found = memo[data] = self._compute(data)
+        return found
+
+    def _compute(self, data: bytes) -> int:
         reflected = self._reflected_table
         if reflected is not None:
             crc = self._reflected_initial

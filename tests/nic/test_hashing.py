@@ -151,3 +151,12 @@ def test_long_inputs_two_bytes_a_step_match_the_bitwise_definition(name, params)
     for length in (15, 16, 17, 38, 39, 64, 301):
         data = bytes((i * 37 + length) & 0xFF for i in range(length))
         assert crc(data) == bitwise_crc(data, width, *params), length
+
+
+def test_a_remembered_crc_is_forgotten_when_the_parameters_change():
+    """Long inputs' CRCs are remembered (a flow is hashed per packet); configure starts over."""
+    crc = make_hash("crc16_custom")
+    key = bytes(range(38))  # a flow key's length
+    assert crc(key) == crc(key) == bitwise_crc(key, 16, 0x8005, 0, 0, True, True)
+    crc.configure(0x1021, 0xFFFF, 0, True, True)
+    assert crc(key) == bitwise_crc(key, 16, 0x1021, 0xFFFF, 0, True, True)
