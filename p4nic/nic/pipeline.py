@@ -394,33 +394,38 @@ class V1Model:
         EGRESS_PORT, EGRESS_SPEC, PACKET_LENGTH, PKT_LEN = (
             self.EGRESS_PORT, self.EGRESS_SPEC, self.PACKET_LENGTH, self.PKT_LEN)
         CLONE, RECIRC, TRUNC = self.CLONE, self.RECIRC, self.TRUNC
-        popleft = queue.popleft
-        while queue:
-            port, h, budget = popleft()
-            if waiting is not None:
-                waiting[port, 0] -= 1
-            budget[0] += 1
-            if budget[0] > MAX_PASSES and not self.exhausted(h, budget):
-                continue
-            try:
-                if clocked:
-                    egress_clock(port, h)
-                if QID is not None:
-                    h[QID] = 0  # the one queue's qid (= priority, which enqueue checked is 0)
-                h[EGRESS_PORT] = port & port_mask
-                h[EGRESS_SPEC] = egress_spec_start
-                h[PACKET_LENGTH] = h[PKT_LEN]
-                if egress is not None:
-                    egress(h)
-                if h[CLONE] is None and h[RECIRC] is None and h[TRUNC] is None:
-                    if h[EGRESS_SPEC] != drop_port:
-                        out.append((port, deparse(h)))
-                else:
-                    self.after_egress(port, h, budget, recirculated, out)
-            except PacketAbort:
-                continue
-            except Exception:  # a NIC bug must cost one packet, not the port loop
-                _log.exception("packet to port %s dropped: internal error in egress", port)
+        stamped = clocked or waiting is not None or QID is not None
+        while queue:  # egress clones join the queue while it drains
+            draining = list(queue)
+            queue.clear()
+            for port, h, budget in draining:
+                budget[0] += 1
+                if budget[0] > MAX_PASSES and not self.exhausted(h, budget):
+                    if waiting is not None:
+                        waiting[port, 0] -= 1
+                    continue
+                try:
+                    if stamped:
+                        if waiting is not None:
+                            waiting[port, 0] -= 1
+                        if clocked:
+                            egress_clock(port, h)
+                        if QID is not None:
+                            h[QID] = 0  # the one queue's qid (= the priority enqueue checked)
+                    h[EGRESS_PORT] = port & port_mask
+                    h[EGRESS_SPEC] = egress_spec_start
+                    h[PACKET_LENGTH] = h[PKT_LEN]
+                    if egress is not None:
+                        egress(h)
+                    if h[CLONE] is None and h[RECIRC] is None and h[TRUNC] is None:
+                        if h[EGRESS_SPEC] != drop_port:
+                            out.append((port, deparse(h)))
+                    else:
+                        self.after_egress(port, h, budget, recirculated, out)
+                except PacketAbort:
+                    continue
+                except Exception:  # a NIC bug must cost one packet, not the port loop
+                    _log.exception("packet to port %s dropped: internal error in egress", port)
 
     # ---- egress --------------------------------------------------------------------------
 
