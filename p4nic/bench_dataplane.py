@@ -33,12 +33,21 @@ from pathlib import Path
 from p4nic.nic.ports.pcap import GLOBAL_HEADER, RECORD_HEADER, PcapWriter
 
 FRAME_SIZE = 64
-STALL_SECONDS = 20.0  # no output for this long: the rest of the frames are counted as lost
+STALL_SECONDS = 10.0  # no output for this long: the rest of the frames are counted as lost
 NANOMSG_WINDOW = 512  # frames in flight over the packet socket, as a PTF run keeps a few
 
 
 class BenchError(Exception):
     """A figure that could not be measured; the message says why."""
+
+
+@dataclass
+class Run:
+    """One measurement: the figure, and how many frames never came out (BMv2 drops what its
+    64-packet egress queues cannot hold; p4nic must lose none)."""
+
+    value: float
+    lost: int = 0
 
 
 # ---- workloads ------------------------------------------------------------------------------
@@ -211,11 +220,13 @@ class Target:
     name: str
     binary: str | None  # simple_switch for BMv2; None for p4nic (this Python)
 
-    def command(self, program: Path, options: list[str]) -> list[str]:
+    def command(self, program: Path, options: list[str], workdir: Path) -> list[str]:
         if self.binary is None:
             return [sys.executable, "-m", "p4nic.cli", "switch", str(program), *options,
                     "--", "--grpc-server-addr", "127.0.0.1:0"]
-        return [self.binary, "--thrift-port", str(free_port()), *options, str(program)]
+        # its own Thrift port and notification socket: BMv2's defaults are machine-wide
+        return [self.binary, "--thrift-port", str(free_port()), "--notifications-addr",
+                f"ipc://{workdir}/bmv2-notifications.ipc", *options, str(program)]
 
 
 P4NIC = Target("p4nic", None)
@@ -263,7 +274,7 @@ class Running:
 
 # ---- figures --------------------------------------------------------------------------------
 
-def use_files_rate(target: Target, workload: Workload, program: Path, workdir: Path) -> float:
+def use_files_rate(target: Target, workload: Workload, program: Path, workdir: Path) -> Run:
     """Packets/s through `--use-files`, from the first output record to the last."""
     in_ports = {port for port, _ in workload.frames}
     writers = {port: PcapWriter(workdir / f"{name}_in.pcap") for port, name in workload.ports.items()}
@@ -275,7 +286,8 @@ def use_files_rate(target: Target, workload: Workload, program: Path, workdir: P
     # every frame of these workloads leaves once, with its length unchanged
     expected = sum(RECORD_HEADER.size + len(frame) for _, frame in workload.frames)
     options = [f"{port}@{name}" for port, name in workload.ports.items()]
-    argv = target.command(program, [x for o in options for x in ("-i", o)] + ["--use-files", "0"])
+    argv = target.command(program, [x for o in options for x in ("-i", o)] + ["--use-files", "0"],
+                          workdir)
     with Running(argv, workdir) as switch:
         first = last = None
         seen = 0
@@ -289,16 +301,16 @@ def use_files_rate(target: Target, workload: Workload, program: Path, workdir: P
                 first = first or now
             elif time.monotonic() - last_change > STALL_SECONDS:
                 switch.check_alive()
-                got = seen // (RECORD_HEADER.size + FRAME_SIZE)
-                raise BenchError(f"{target.name}: only {got} of {len(workload.frames)} "
-                                 f"frames came out")
+                break  # the rest is lost
             time.sleep(0.001)
-    if first is None or last == first:
-        raise BenchError(f"{target.name}: output came out at once; use more frames")
-    return (len(workload.frames) - 1) / (last - first)
+    delivered = seen // (RECORD_HEADER.size + FRAME_SIZE)  # every frame is FRAME_SIZE bytes
+    if first is None or last == first or delivered < 2:
+        raise BenchError(f"{target.name}: {delivered} of {len(workload.frames)} frames came out "
+                         "at once; use more frames")
+    return Run((delivered - 1) / (last - first), len(workload.frames) - delivered)
 
 
-def nanomsg_rate(target: Target, workload: Workload, program: Path, workdir: Path) -> float:
+def nanomsg_rate(target: Target, workload: Workload, program: Path, workdir: Path) -> Run:
     """Packets/s over the nanomsg packet socket with NANOMSG_WINDOW frames in flight.
 
     The client speaks the protocol on a plain socket in batches (nanomsg.dial), so that it,
@@ -306,7 +318,7 @@ def nanomsg_rate(target: Target, workload: Workload, program: Path, workdir: Pat
     from p4nic.nic.ports import nanomsg
 
     address = f"ipc://{workdir}/packets.ipc"
-    argv = target.command(program, ["--packet-in", address])
+    argv = target.command(program, ["--packet-in", address], workdir)
     messages = [nanomsg.HEADER.pack(nanomsg.MSG_PACKET_IN, port, len(frame)) + frame
                 for port, frame in workload.frames]
     with Running(argv, workdir) as switch:
@@ -328,9 +340,10 @@ def nanomsg_rate(target: Target, workload: Workload, program: Path, workdir: Pat
             sock.close()
 
 
-def _exchange(sock, ipc: bool, messages: list[bytes], name: str) -> float:
+def _exchange(sock, ipc: bool, messages: list[bytes], name: str) -> Run:
     """Sends `messages` from a thread, at most NANOMSG_WINDOW unanswered, while this thread
-    counts PACKET_OUT messages coming back; packets/s from the first send to the last answer."""
+    counts PACKET_OUT messages coming back; packets/s from the first send to the last answer.
+    Frames lost hold their window slot, so losses end the run STALL_SECONDS later."""
     from p4nic.nic.ports import nanomsg
 
     credit = threading.Condition()
@@ -358,16 +371,18 @@ def _exchange(sock, ipc: bool, messages: list[bytes], name: str) -> float:
     received = 0
     sock.settimeout(STALL_SECONDS)
     sender = threading.Thread(target=send_all, daemon=True)
-    start = time.perf_counter()
+    start = last = time.perf_counter()
     sender.start()
     try:
         while received < len(messages):
             try:
                 n = sock.recv_into(buffer)
             except socket.timeout:
-                n = 0
+                break  # the rest is lost
             if not n:
-                raise BenchError(f"{name}: only {received} of {len(messages)} frames came back")
+                raise BenchError(f"{name}: the switch closed the packet socket after "
+                                 f"{received} of {len(messages)} frames")
+            last = time.perf_counter()
             inbox += memoryview(buffer)[:n]
             spans, consumed = nanomsg.message_spans(inbox, prefix)
             outs = sum(1 for begin, _ in spans
@@ -377,39 +392,41 @@ def _exchange(sock, ipc: bool, messages: list[bytes], name: str) -> float:
             with credit:
                 in_flight[0] -= outs
                 credit.notify()
-        elapsed = time.perf_counter() - start
     finally:
         stop.set()
         sender.join()
-    return received / elapsed
+    if not received:
+        raise BenchError(f"{name}: none of {len(messages)} frames came back")
+    return Run(received / (last - start), len(messages) - received)
 
 
-def startup_seconds(target: Target, workload: Workload, program: Path, workdir: Path) -> float:
+def startup_seconds(target: Target, workload: Workload, program: Path, workdir: Path) -> Run:
     """Seconds from launch to serving: p4nic's P4Runtime server, BMv2's Thrift server."""
     if target.binary is None:
-        argv = target.command(program, [])
+        argv = target.command(program, [], workdir)
         start = time.perf_counter()
         proc = subprocess.Popen(argv, cwd=workdir, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         try:
             for line in proc.stdout:
                 if "Server listening" in line:
-                    return time.perf_counter() - start
+                    return Run(time.perf_counter() - start)
             raise BenchError("p4nic switch exited before serving")
         finally:
             proc.terminate()
             proc.wait()
     port = free_port()
     start = time.perf_counter()
-    proc = subprocess.Popen([target.binary, "--thrift-port", str(port), str(program)],
-                            cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    argv = target.command(program, [], workdir)
+    argv[argv.index("--thrift-port") + 1] = str(port)
+    proc = subprocess.Popen(argv, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while True:
             if proc.poll() is not None:
                 raise BenchError("simple_switch exited before serving")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return time.perf_counter() - start
+                return Run(time.perf_counter() - start)
             except OSError:
                 time.sleep(0.002)
     finally:
@@ -425,11 +442,12 @@ FIGURES = {
 
 
 def measure(figure: str, workload: Workload, targets: list[Target], rounds: int) -> dict:
-    """Median of `rounds` runs per target, rounds alternating between targets."""
+    """Per target: Run(median of `rounds` runs, most frames lost in one), rounds alternating
+    between targets."""
     import json
 
     fn, _ = FIGURES[figure]
-    runs: dict[str, list[float]] = {t.name: [] for t in targets}
+    runs: dict[str, list[Run]] = {t.name: [] for t in targets}
     with tempfile.TemporaryDirectory(prefix="p4nic-bench-") as tmp:
         program = Path(tmp) / "program.json"
         program.write_text(json.dumps(workload.program))
@@ -438,16 +456,23 @@ def measure(figure: str, workload: Workload, targets: list[Target], rounds: int)
                 workdir = Path(tmp) / f"{target.name}-{r}"
                 workdir.mkdir()
                 runs[target.name].append(fn(target, workload, program, workdir))
-    return {name: statistics.median(values) for name, values in runs.items()}
+    return {name: Run(statistics.median(r.value for r in done), max(r.lost for r in done))
+            for name, done in runs.items()}
 
 
 def report(figure: str, workload: Workload, medians: dict) -> str:
-    """One line: p4nic's median, BMv2's and the ratio when BMv2 ran."""
+    """One line: p4nic's median, BMv2's and the ratio when BMv2 ran; frames lost, if any."""
     unit = FIGURES[figure][1]
-    show = (lambda v: f"{v:,.0f} {unit}") if unit == "packets/s" else (lambda v: f"{v:.2f} {unit}")
+
+    def show(run: Run) -> str:
+        text = f"{run.value:,.0f} {unit}" if unit == "packets/s" else f"{run.value:.2f} {unit}"
+        if run.lost:
+            text += f" ({run.lost:,} of {len(workload.frames):,} frames lost)"
+        return text
+
     line = f"  {workload.name}, {figure}: p4nic {show(medians['p4nic'])}"
     if "BMv2" in medians:
-        ratio = medians["p4nic"] / medians["BMv2"]
+        ratio = medians["p4nic"].value / medians["BMv2"].value
         if unit == "s":
             ratio = 1 / ratio  # faster start-up: a ratio above 1, as for rates
         line += f" | BMv2 {show(medians['BMv2'])} | p4nic/BMv2 {ratio:.2f}x"
