@@ -6,7 +6,7 @@ import sys
 
 def test_bench_reports_every_part():
     r = subprocess.run([sys.executable, "-m", "p4nic.cli", "bench", "--packets", "300",
-                        "--frames", "5000", "--socket-frames", "2000", "--rounds", "1"],
+                        "--frames", "3000", "--socket-frames", "1000", "--rounds", "1"],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
