@@ -383,7 +383,14 @@ class NanomsgPorts:
                         self._drop_peer(peer)
 
     def close(self) -> None:
+        """Stops both threads: the peer's socket is shut first, so a sender blocked on a peer
+        that stopped reading returns. Closing twice is harmless."""
+        if self._closing:
+            return
         self._closing = True
+        peer = self._peer
+        if peer is not None:
+            self._drop_peer(peer)
         self._wake.set()
         self._sender.join()
         try:
@@ -392,7 +399,7 @@ class NanomsgPorts:
             pass
         self._listener.close()
         self._acceptor.join(timeout=10)
-        peer = self._peer
+        peer = self._peer  # one the acceptor installed meanwhile
         if peer is not None:
             self._drop_peer(peer)
         os.close(self._idle_r)
