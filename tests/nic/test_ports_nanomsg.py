@@ -115,9 +115,11 @@ def test_close_returns_while_a_peer_has_stopped_reading(switch_side, tmp_path):
         while not switch_side.ports_info and time.monotonic() < deadline:
             switch_side.receive(64)
             time.sleep(0.01)
-        for _ in range(200):
-            switch_side.transmit([(1, b"x" * 60000)] * 8)
-        closer = threading.Thread(target=switch_side.close)
+        # until the switch drops: its sender is then blocked on the full socket
+        while not switch_side.dropped and time.monotonic() < deadline:
+            switch_side.transmit([(1, b"x" * 1000)] * 64)
+        assert switch_side.dropped
+        closer = threading.Thread(target=switch_side.close, daemon=True)
         closer.start()
         closer.join(timeout=30)
         assert not closer.is_alive()
