@@ -17,6 +17,11 @@ already waiting in the packet's queue of its port, deq_qdepth those left behind 
 egress_buffers.size() reads them), and deq_timedelta the time between enqueue and dequeue.
 Egress clones join the back of the queues; recirculated packets enter ingress after the queues
 are empty, as the next burst.
+
+Without a trace and with one queue per port ("plain" mode, the default), `first_pass` and
+`drain_plain` run that flow for a whole batch in two loops, the unicast case inline; clones,
+resubmits, recirculation, multicast, digests and truncation take the general methods. Queueing
+metadata and timestamps are computed only if the program can read them.
 """
 
 from __future__ import annotations
