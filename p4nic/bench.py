@@ -4,9 +4,12 @@
 - packets/s of an IPv4 LPM router (64-byte packets, 1000 routes) in-process, with
   Device.process on batches;
 - the same router as a `p4nic switch` process: P4Runtime table inserts/s (Write requests of
-  1000 updates) and packets/s through its nanomsg port, sent the way PTF sends them;
+  1000 updates), packets/s through its nanomsg port, sent the way PTF sends them, and the
+  round trip of single packets with the control plane idle and with 8 P4Runtime clients busy;
 - packets/s of the guest service engine on established TCP connections, untranslated and
   translated, 64- and 1500-byte frames;
+- the offload method under load: concurrent flows through a whole host, moved guest -> VNIC
+  -> PNIC and back; flows moved per second, packets lost, time from first packet to the PNIC;
 - end to end, as switch processes (bench_dataplane): packets/s through `--use-files` and the
   nanomsg packet socket and start-up time, on simple_router and vnic.p4, next to BMv2's
   simple_switch when it is on PATH or given with --bmv2 DIR (medians of alternating rounds).
@@ -16,6 +19,7 @@ the exit status is then 1, so a benchmark that measured nothing never passes for
 Programs come from p4nic.pipelines, so it runs from any directory after a plain install.
 """
 import argparse
+import itertools
 import json
 import os
 import socket
@@ -221,30 +225,102 @@ def p4runtime_setup(address: str, program: dict, p4info):
     return channel, stub, requests, responses
 
 
+def route_entry(p4info, i: int, into) -> None:
+    """Fill the TableEntry `into` with route i of the router's ipv4_lpm table."""
+    table = next(t for t in p4info.tables if t.preamble.name.endswith("ipv4_lpm"))
+    action = next(a for a in p4info.actions if a.preamble.name.endswith("forward"))
+    prefix, port = route(i)
+    into.table_id = table.preamble.id
+    match = into.match.add(field_id=table.match_fields[0].id)
+    match.lpm.value = prefix.to_bytes(4, "big")
+    match.lpm.prefix_len = 24
+    into.action.action.action_id = action.preamble.id
+    into.action.action.params.add(param_id=action.params[0].id, value=port.to_bytes(2, "big"))
+    into.action.action.params.add(param_id=action.params[1].id,
+                                  value=(0x100 + port).to_bytes(6, "big"))
+
+
 def route_writes(p4info, count: int):
     """Write requests inserting `count` routes, INSERT_BATCH updates each."""
     from p4.v1 import p4runtime_pb2
 
-    table = next(t for t in p4info.tables if t.preamble.name.endswith("ipv4_lpm"))
-    action = next(a for a in p4info.actions if a.preamble.name.endswith("forward"))
     requests = []
     for first in range(0, count, INSERT_BATCH):
         request = p4runtime_pb2.WriteRequest(device_id=0)
         request.election_id.low = 1
         for i in range(first, min(first + INSERT_BATCH, count)):
-            prefix, port = route(i)
-            update = request.updates.add(type=p4runtime_pb2.Update.INSERT)
-            entry = update.entity.table_entry
-            entry.table_id = table.preamble.id
-            match = entry.match.add(field_id=table.match_fields[0].id)
-            match.lpm.value = prefix.to_bytes(4, "big")
-            match.lpm.prefix_len = 24
-            entry.action.action.action_id = action.preamble.id
-            entry.action.action.params.add(param_id=action.params[0].id, value=port.to_bytes(2, "big"))
-            entry.action.action.params.add(param_id=action.params[1].id,
-                                           value=(0x100 + port).to_bytes(6, "big"))
+            route_entry(p4info, i, request.updates.add(type=p4runtime_pb2.Update.INSERT)
+                        .entity.table_entry)
         requests.append(request)
     return requests
+
+
+def control_client(address: str, p4info_path: str, first_route: str) -> None:
+    """A P4Runtime client that inserts, reads back and deletes one route after another as fast
+    as it can, until the server goes or it is killed (a process of its own, see bench_latency)."""
+    import grpc
+    from p4.config.v1 import p4info_pb2
+    from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
+
+    p4info = p4info_pb2.P4Info.FromString(Path(p4info_path).read_bytes())
+    with grpc.insecure_channel(address) as channel:
+        stub = p4runtime_pb2_grpc.P4RuntimeStub(channel)
+        for i in itertools.count():
+            write = p4runtime_pb2.WriteRequest(device_id=0)
+            write.election_id.low = 1
+            route_entry(p4info, int(first_route) + i % 4096,
+                        write.updates.add(type=p4runtime_pb2.Update.INSERT).entity.table_entry)
+            read = p4runtime_pb2.ReadRequest(device_id=0, entities=[write.updates[0].entity])
+            try:
+                stub.Write(write, timeout=30)
+                list(stub.Read(read, timeout=30))
+                write.updates[0].type = p4runtime_pb2.Update.DELETE
+                stub.Write(write, timeout=30)
+            except grpc.RpcError:
+                return
+
+
+def bench_latency(switch: "SwitchProcess", p4info, samples: int, workdir: Path,
+                  clients: int = 8) -> None:
+    """Round trip of single packets through the nanomsg port, with the control plane idle and
+    with `clients` processes writing and reading over P4Runtime meanwhile."""
+    import pynng
+
+    header = struct.Struct("<iii")
+    message = header.pack(3, 0, PACKET_SIZE) + router_packets(1)[0]
+    wire = pynng.Pair0(recv_timeout=30000, send_timeout=30000)
+    wire.dial(switch.packet_addr, block=True)
+
+    def round_trips() -> str:
+        times = []
+        for _ in range(samples):
+            start = time.perf_counter()
+            wire.send(message)
+            try:
+                wire.recv()
+            except pynng.Timeout:
+                raise Skip("a packet did not come back") from None
+            times.append((time.perf_counter() - start) * 1000)
+        times.sort()
+        return f"p50 {times[len(times) // 2]:.2f} ms, p90 {times[len(times) * 9 // 10]:.2f} ms"
+
+    p4info_path = workdir / "router.p4info.bin"
+    p4info_path.write_bytes(p4info.SerializeToString())
+    code = "import sys; from p4nic.bench import control_client; control_client(*sys.argv[1:])"
+    workers = []
+    try:
+        wire.send(header.pack(0, 0, 0))  # PORT_ADD 0
+        print(f"  control plane idle: {round_trips()}")
+        workers = [subprocess.Popen([sys.executable, "-c", code, f"127.0.0.1:{switch.grpc_port}",
+                                     str(p4info_path), str(4096 * (k + 1))])
+                   for k in range(clients)]
+        time.sleep(2)                    # the clients connect and get going
+        print(f"  {clients} P4Runtime clients writing and reading: {round_trips()}")
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+        wire.close()
 
 
 def bench_switch(program: dict, p4info, packets: int, workdir: Path) -> None:
@@ -278,6 +354,9 @@ def bench_switch(program: dict, p4info, packets: int, workdir: Path) -> None:
                       f"(about {received / cpu:,.0f} packets/s if the client kept up)")
             else:
                 print("  switch process CPU: below one clock tick; use more --packets")
+            print("== packet latency through the nanomsg port (p4nic switch process), control "
+                  "plane idle and busy ==")
+            bench_latency(switch, p4info, min(packets, 500), workdir)
         finally:
             stream.put(None)
             channel.close()
@@ -361,10 +440,25 @@ def end_to_end(args) -> None:
         raise Skip(str(e)) from None
 
 
+def bench_offload_part(flows: int) -> None:
+    from p4nic.pipelines import PipelineNotFound
+    from p4nic.runtime.host import HostError
+    from p4nic.runtime.offload_bench import bench_offload
+    try:
+        figures = bench_offload(flows)
+    except (PipelineNotFound, HostError) as e:
+        raise Skip(str(e)) from None
+    if figures["packets_lost"] or figures["answers_wrong"]:
+        raise Skip(f"{figures['packets_lost']} packets lost, {figures['answers_wrong']} wrong "
+                   "answers: the offload is broken")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="p4nic bench", description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=20000,
                         help="packets per throughput run (default 20000)")
+    parser.add_argument("--flows", type=int, default=1000,
+                        help="concurrent flows in the offload run (default 1000)")
     add_end_to_end_options(parser)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="p4nic-bench-") as tmp:
@@ -384,6 +478,8 @@ def main(argv: list[str]) -> int:
              "p4nic switch process", lambda: bench_switch(*router(), args.packets, workdir)),
             (f"guest service engine packets/s (GuestServices.process, {SERVICE_FLOWS} "
              "established TCP connections)", lambda: bench_services(args.packets)),
+            (f"stateful offload: {args.flows} concurrent flows through a host (p4nic up's "
+             "offload manager)", lambda: bench_offload_part(args.flows)),
             (f"end to end: switch processes, {PACKET_SIZE}-byte frames, p4nic and BMv2 "
              "simple_switch side by side", lambda: end_to_end(args)),
         ]

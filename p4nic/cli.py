@@ -16,8 +16,13 @@ SUBCOMMANDS = {
     "stf": ("p4nic.stf.cli:main", "run a p4c STF test against the software NIC"),
     "plan": ("p4nic.dsl.apply_cli:plan_main", "show what `apply` would change on the NICs a .nic file names"),
     "apply": ("p4nic.dsl.apply_cli:apply_main", "make the NICs a .nic file names hold what it declares"),
+    "up": ("p4nic.runtime.up:main", "bring a whole host up from a .nic file: VNIC, PNIC, guest, offload"),
+    "status": ("p4nic.runtime.status:main", "flows per tier, queues, filters and moves of a running host"),
+    "traffic": ("p4nic.runtime.traffic:main", "open TCP and UDP conversations through a running host"),
     "demo": ("p4nic.demo:main", "the main job: compile p4src/ and run it on the embedded NIC"),
     "bench": ("p4nic.bench:main", "benchmarks: compile time, packets/s, P4Runtime inserts/s"),
+    "check": ("p4nic.dsl.cli:check_main", "check .nic pipeline files (errors with file:line:column)"),
+    "entries": ("p4nic.dsl.cli:entries_main", "the P4Runtime entries a .nic file asks for, as text or JSON"),
     "send": ("p4nic.shell.packets:send_main", "put a frame on a port of a running switch"),
     "sniff": ("p4nic.shell.packets:sniff_main", "print the frames a running switch sends out"),
     "tables": ("p4nic.shell.inspect:tables_main", "list a running switch's tables (P4Runtime)"),
@@ -32,7 +37,7 @@ SUBCOMMANDS = {
 # Commands that only write to their output end quietly when the reader goes away
 # (`p4nic stf ... | head`), as Unix filters do; servers keep Python's default, where a closed
 # socket is an error to handle, not a reason to die.
-OUTPUT_ONLY = {"compile", "stf"}
+OUTPUT_ONLY = {"compile", "stf", "check", "entries"}
 
 
 def usage() -> str:

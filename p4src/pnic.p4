@@ -10,13 +10,13 @@
  *                       host's NUMA queues, or back to the fast path;
  *                       counted in rx_path_counter[PATH_SPECIAL]
  *   otherwise        -> rx_path_counter[PATH_FAST], policy lookup on
- *                       (VNI, inner flow), stateful services, rewrites
- *                       (VLAN push/pop, MAC rewrite, TTL), out of a VF, a
+ *                       (VNI, inner flow), rewrites (VLAN push/pop, MAC
+ *                       rewrite, TTL), stateful services, out of a VF, a
  *                       multicast group, or the uplink (re-encapsulated);
  *                       no policy: to the CPU with REASON_POLICY_MISS.
  * TX (from a VF): VNI from the tunnel the VNIC added or from vf_vni, sender
- *   marking, policy, services, rewrites, encapsulation by the tunnel table,
- *   uplink.
+ *   marking, policy, rewrites, stateful services, encapsulation by the tunnel
+ *   table, uplink.
  * A packet-out with mode PKT_OUT_INJECT skips the special path, and the
  * services stage when its bypass has STAGE_SERVICES.
  * docs/pipelines.md lists every table, action and reason code.
@@ -194,9 +194,6 @@ control PnicIngress(inout headers_t hdr,
                 rx_path_counter.count(PATH_FAST);
             }
             policy.apply();
-            if (meta.verdict == VERDICT_PASS && (meta.bypass & STAGE_SERVICES) == 0) {
-                services.apply(hdr, meta);
-            }
             if (meta.verdict == VERDICT_PASS) {
                 if (meta.vlan_op == VLAN_PUSH) {
                     if (!hdr.vlan.isValid()) {
@@ -231,6 +228,13 @@ control PnicIngress(inout headers_t hdr,
                         hdr.ipv6.hopLimit = hdr.ipv6.hopLimit - 1;
                     }
                 }
+            }
+            /* The services run after the policy and its rewrites: on RX that is the VF side
+             * of every PNIC stage, where the VNIC runs them first, so a flow the VNIC hands
+             * to the PNIC meets its NAT at the same point of the host's path (and a load
+             * balancer's backend MAC wins over a routed rewrite, as on the VNIC). */
+            if (meta.verdict == VERDICT_PASS && (meta.bypass & STAGE_SERVICES) == 0) {
+                services.apply(hdr, meta);
             }
             if (meta.verdict == VERDICT_PASS && meta.mcast_grp == 0 &&
                 meta.out_port == PORT_UPLINK) {

@@ -69,6 +69,9 @@ def test_demo_runs_from_any_directory(installed):
     p4nic, env, cwd = installed
     r = run([str(p4nic), "demo", "--quiet"], env=env, cwd=cwd)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "host.nic" in r.stdout and "Summary" in r.stdout and "FAIL" not in r.stdout
+    r = run([str(p4nic), "demo", "--features", "--quiet"], env=env, cwd=cwd)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "6 of 6 features passed" in r.stdout
     assert "Traceback" not in r.stdout + r.stderr
 

@@ -27,13 +27,19 @@ class Annotation(Node):
 
     `args` holds the body parsed as an expression list when it is one (e.g. @name("x"), @id(3));
     an element may be a TypeRef where a type is written (@p4runtime_translation("u", bit<32>)).
-    `kv` the key=value pairs of the bracket form; `raw` the body's source text in every case.
-    `@pragma name body...` becomes Annotation(name, raw=body).
+    `kv` the key=value pairs of the bracket form (and of @pkginfo/@platform_property);
+    `raw` the body's source text in every case. `structured` marks the bracket form
+    (P4-16 spec 18.1.3): its `args`/`kv` are compile-time int, string or bool values, which the
+    type checker types and evaluates into `values`. `@pragma name body...` becomes
+    Annotation(name, raw=body).
     """
     name: str
     args: list = field(default_factory=list)
     kv: dict = field(default_factory=dict)
     raw: str = ""
+    structured: bool = False
+    values: Optional[list] = field(default=None, compare=False, repr=False)  # typecheck: the
+    #   compile-time values of a structured annotation's elements (args, or kv in key order)
 
 
 @dataclass(eq=False)
@@ -615,13 +621,31 @@ class Instantiation(Declaration):
     type_ref: TypeRef
     args: list
     initializer: list = field(default_factory=list)
+    has_initializer: bool = False     # written with `= { ... }` (even an empty one)
 
 
 @dataclass(eq=False)
 class Program(Node):
-    """A whole compilation unit after preprocessing: top-level declarations in source order."""
+    """A whole compilation unit after preprocessing: top-level declarations in source order.
+    `expression_annotations`: some annotation body is typed like code (annocheck.py)."""
     declarations: list
+    expression_annotations: bool = False
 
 
 # Convenience union for type hints in passes.
 TopLevel = Union[Declaration, ErrorDeclaration, MatchKindDeclaration]
+
+
+def same_expression(a, b) -> bool:
+    """Do two argument expressions say the same thing (same structure, names naming the same
+    declarations)? Source positions and types do not count."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(map(same_expression, a, b))
+    if not isinstance(a, Node):
+        return a == b
+    if isinstance(a, Name) and a.decl is not b.decl:
+        return False
+    return all(same_expression(getattr(a, f), getattr(b, f))
+               for f in a.__dataclass_fields__ if f not in ("loc", "type", "decl"))

@@ -1,9 +1,11 @@
 """`p4nic compile`: the compiler's command line, flag-compatible with p4c-bm2-ss where it matters.
 
-Scripts written for p4c-bm2-ss (`-o`, `--p4runtime-files`, `-I`, `-D`, `--std`, `--arch`,
-`--target`) work unchanged; p4c flags that only tune p4c's own passes or diagnostics are
-accepted and ignored. Every failure is one message on stderr and exit status 1, never a
-traceback (set P4NIC_TRACEBACK=1 to see one for an internal error).
+Scripts written for p4c-bm2-ss (`-o FILE`, `--p4runtime-files`, `-I`, `-D`, `--std`,
+`--p4v 16`, `--arch`, `--target`) or for the p4c driver (`-b bmv2`, `-a v1model`, `-o DIR`,
+which writes DIR/NAME.json) work unchanged; p4c flags that only tune p4c's own passes or
+diagnostics are accepted and ignored. Failures go to stderr with exit status 1, never a
+traceback (set P4NIC_TRACEBACK=1 to see one for an internal error): every independent type
+error of the program, up to --maxErrorCount (20 by default, as p4c).
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ import sys
 import traceback
 from pathlib import Path
 
-from p4nic.compiler.errors import CompileError
+from p4nic import __version__
+from p4nic.compiler.errors import DEFAULT_MAX_ERRORS, CompileError
 
 # P4Info formats by file name suffix, as p4c's control-plane/p4RuntimeSerializer.cpp
 # (parseFileNames) picks them for --p4runtime-files.
@@ -25,10 +28,13 @@ IGNORED_P4C_FLAGS = [
     ("--emit-externs", False), ("--ndebug", False), ("--parser-inline-opt", False),
     ("--loopsUnroll", False), ("--doNotEmitIncludes", False), ("--listFrontendPasses", False),
     ("--listMidendPasses", False), ("--testJson", False), ("--metrics", False),
-    ("--p4v", False), ("-v", False), ("--dump", True), ("--pp", True), ("--toJSON", True),
+    ("-v", False), ("--dump", True), ("--pp", True), ("--toJSON", True),
     ("--top4", True), ("--excludeFrontendPasses", True), ("--excludeMidendPasses", True),
-    ("--maxErrorCount", True), ("--disable-annotations", True), ("-T", True), ("-O", True),
+    ("--disable-annotations", True), ("-T", True), ("-O", True),
 ]
+
+# P4-16 as p4c's --std and --p4v spell it (frontends/common/parser_options.cpp, the driver).
+P4_16_NAMES = ("p4-16", "p4_16", "16", "1.2", "p4", "p416")
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -46,9 +52,13 @@ def build_arg_parser() -> argparse.ArgumentParser:
         epilog="Accepted and ignored, for p4c compatibility: --Wdisable/--Wwarn/--Winfo/--Werror"
                "[=DIAG], " + ", ".join(flag + (" X" if takes_value else "")
                                        for flag, takes_value in IGNORED_P4C_FLAGS) + ".")
-    ap.add_argument("source", help="the P4 program")
-    ap.add_argument("-o", dest="output", metavar="FILE",
-                    help="BMv2 JSON output (default: SOURCE's name with .json, in the current dir)")
+    ap.add_argument("source", nargs="?", help="the P4 program")
+    ap.add_argument("-o", "--output", dest="output", metavar="FILE|DIR",
+                    help="BMv2 JSON output file; a directory (one that exists, ends in '/' or "
+                         "has no suffix) gets NAME.json, as the p4c driver writes it (default: "
+                         "SOURCE's name with .json, in the current dir)")
+    ap.add_argument("--version", "-V", action="store_true",
+                    help="print the compiler's version and exit")
     ap.add_argument("--p4runtime-files", metavar="FILES",
                     help="comma-separated P4Info outputs; format by suffix: .txtpb/.txt text, "
                          ".json JSON, .bin binary")
@@ -70,8 +80,12 @@ def build_arg_parser() -> argparse.ArgumentParser:
                     help="print the preprocessed program and stop")
     ap.add_argument("--std", "-x", default="p4-16", metavar="LANG",
                     help="source language; only p4-16 is supported")
-    ap.add_argument("--arch", default="v1model", help="architecture; only v1model is supported")
-    ap.add_argument("--target", default="bmv2", help="target; only bmv2 is supported")
+    ap.add_argument("--p4v", metavar="VERSION", help="language version; only 16 is supported")
+    ap.add_argument("--arch", "-a", default="v1model",
+                    help="architecture; only v1model is supported")
+    ap.add_argument("--target", "-b", default="bmv2", help="target; only bmv2 is supported")
+    ap.add_argument("--maxErrorCount", type=int, default=DEFAULT_MAX_ERRORS, metavar="N",
+                    help="report at most N errors (default %(default)s)")
     for flag in ("--Wdisable", "--Wwarn", "--Winfo", "--Werror"):
         ap.add_argument(flag, nargs="?", const="", action="append", help=argparse.SUPPRESS)
     for flag, takes_value in IGNORED_P4C_FLAGS:
@@ -117,9 +131,10 @@ def serialize_p4info(p4info, fmt: str) -> bytes:
 
 
 def check_supported(args):
-    std = args.std.lower().replace("_", "-")
-    if std not in ("p4-16", "p416", "p4"):
+    if args.std.lower() not in P4_16_NAMES:
         raise CompileError(f"--std {args.std}: only P4-16 is supported")
+    if args.p4v is not None and args.p4v.lower() not in P4_16_NAMES:
+        raise CompileError(f"--p4v {args.p4v}: only P4-16 is supported")
     if args.arch != "v1model":
         raise CompileError(f"--arch {args.arch}: only v1model is supported")
     if args.target != "bmv2":
@@ -146,16 +161,39 @@ def run(args) -> int:
     if args.p4runtime_entries_files or args.p4runtime_entries_file:
         print("p4nic compile: warning: P4Runtime entries files are not supported; not written",
               file=sys.stderr)
-    result = compile_file(args.source, include_dirs=args.include_dirs, defines=defines)
-    output = args.output or Path(args.source).with_suffix(".json").name
+    result = compile_file(args.source, include_dirs=args.include_dirs, defines=defines,
+                          max_errors=args.maxErrorCount)
+    output = json_output_path(args.output, args.source)
     write_file(output, (json.dumps(result.bmv2_json, indent=2) + "\n").encode())
     for path, fmt in outputs:
         write_file(path, serialize_p4info(result.p4info, fmt))
     return 0
 
 
+def json_output_path(output, source: str) -> str:
+    """Where the BMv2 JSON goes: `-o FILE` (p4c-bm2-ss), or DIR/NAME.json for `-o DIR` (the
+    p4c driver; the directory is made if missing); without -o, NAME.json here."""
+    name = Path(source).stem + ".json"
+    if output is None:
+        return name
+    out = Path(output)
+    if out.is_dir() or output.endswith(("/", os.sep)) or (not out.exists() and not out.suffix):
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise CompileError(f"cannot create directory '{output}': {e.strerror}") from None
+        return str(out / name)
+    return output
+
+
 def main(argv=None) -> int:
-    args = build_arg_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    ap = build_arg_parser()
+    args = ap.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.version:
+        print(f"p4nic compile (p4c-bm2-ss compatible)\nVersion {__version__}")
+        return 0
+    if args.source is None:
+        ap.error("the following arguments are required: source")
     try:
         return run(args)
     except CompileError as e:

@@ -210,6 +210,8 @@ def _binary(e, constants):
     if op in ("<", ">", "<=", ">="):
         return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
     if op == "++":
+        if isinstance(a, str):
+            return a + b
         rw = T.base_type(e.right.type).width()
         return wrap((a << rw) | (b & ((1 << rw) - 1)), t)
     if op == "|+|":

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
+from p4nic.compiler.errors import DEFAULT_MAX_ERRORS
+
 
 @dataclass
 class CompileResult:
@@ -16,8 +18,10 @@ class CompileResult:
 
 
 def compile_file(path: str, include_dirs: Sequence[str] = (),
-                 defines: Optional[Mapping[str, str]] = None) -> CompileResult:
-    """Compile a P4-16 v1model program; raises CompileError (file:line:column + caret) on bad input."""
+                 defines: Optional[Mapping[str, str]] = None,
+                 max_errors: int = DEFAULT_MAX_ERRORS) -> CompileResult:
+    """Compile a P4-16 v1model program; raises CompileError (file:line:column + caret) on bad
+    input, or errors.CompileErrors listing up to `max_errors` independent type errors."""
     from p4nic.compiler.preprocess import preprocess
     from p4nic.compiler.parser import parse
     from p4nic.compiler.typecheck import typecheck
@@ -27,7 +31,7 @@ def compile_file(path: str, include_dirs: Sequence[str] = (),
 
     source = preprocess(path, include_dirs=include_dirs, defines=dict(defines or {}))
     program = parse(source)
-    typed = typecheck(program)
+    typed = typecheck(program, max_errors)
     p4info = build_p4info(typed)
     bmv2_json = build_bmv2_json(run_midend(typed))
     return CompileResult(bmv2_json=bmv2_json, p4info=p4info)

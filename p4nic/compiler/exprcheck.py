@@ -64,15 +64,36 @@ def decl_type(decl):
     return None
 
 
-def _contains_typevar(t) -> bool:
+def contains_typevar(t) -> bool:
     if isinstance(t, T.TypeVariable):
         return True
     if isinstance(t, T.TupleType):
-        return any(_contains_typevar(e) for e in t.elements)
+        return any(contains_typevar(e) for e in t.elements)
     if isinstance(t, T.StackType):
-        return _contains_typevar(t.element)
+        return contains_typevar(t.element)
     if isinstance(t, T.ExternType):
-        return any(_contains_typevar(a) for a in t.type_args)
+        return any(contains_typevar(a) for a in t.type_args)
+    return False
+
+
+def mentions_variable(t, name: str) -> bool:
+    """Does type `t` contain type variable `name`?"""
+    if isinstance(t, T.TypeVariable):
+        return t.name == name
+    parts = list(getattr(t, "elements", ()) or ()) + list(getattr(t, "type_args", ()) or ())
+    if isinstance(t, (T.StackType, T.ListType)):
+        parts.append(t.element)
+    return any(mentions_variable(x, name) for x in parts)
+
+
+def contains_int(t) -> bool:
+    """Does type `t` have an `int` (no width) in it?"""
+    if isinstance(t, T.IntType):
+        return True
+    if isinstance(t, T.TupleType):
+        return any(map(contains_int, t.elements))
+    if isinstance(t, T.StructType) and t.decl is None:   # the type of a `{a = 1}` literal
+        return any(contains_int(f.type) for f in t.fields)
     return False
 
 
@@ -86,6 +107,10 @@ def _numeric(t) -> bool:
 
 
 class ExpressionChecker:
+    """The expression half of typecheck.TypeChecker, which provides the scopes, `resolve`,
+    `usable` (a declaration whose own check failed stops the check of what uses it) and the
+    declarations' checks."""
+
     # -----------------------------------------------------------------------------------------
     # Expressions
 
@@ -165,7 +190,7 @@ class ExpressionChecker:
             return T.MatchKindType()  # match_kind members are values of type match_kind
         if not decls:
             raise type_error(f"'{e.name}' is not declared", e)
-        decl = decls[0]
+        decl = self.usable(decls[0])
         e.decl = decl
         t = decl_type(decl)
         if t is not None:
@@ -323,6 +348,9 @@ class ExpressionChecker:
                 raise type_error(f"cannot shift a value of type {lt}", e.left)
             if not _numeric(rb):
                 raise type_error(f"shift amount must be a number, not {rt}", e.right)
+            if isinstance(rt, T.NewType):
+                raise type_error(f"the right operand of a shift must be bit<S> or a "
+                                 f"non-negative integer constant, not {rt}", e.right)
             if is_bits(rb) and rb.signed:
                 amount = self.const_of(e.right) if self._is_const(e.right) else None
                 if amount is None or amount < 0:
@@ -342,6 +370,8 @@ class ExpressionChecker:
             if not (is_bits(lb) and is_bits(rb)):
                 raise type_error(f"'++' needs bit<W> or int<W> operands, not {lt} and {rt}", e)
             return T.BitsType(lb.w + rb.w, lb.signed)
+        if op in ("/", "%"):
+            self.check_division(e)   # before an `int` operand takes the other's width
         t = self.unify_operands(e, e.left, e.right, lt, rt, op)
         if op in ("==", "!="):
             if isinstance(t, (T.ExternType, T.TableType, T.ParserType, T.ControlType)) or (
@@ -363,6 +393,17 @@ class ExpressionChecker:
                 raise type_error(f"'{op}' is not defined on signed values ({t})", e)
             return b if op not in BIT_OPS else t if is_bits(T.base_type(t)) else b
         raise type_error(f"unknown operator '{op}'", e)
+
+    def check_division(self, e: ast.Binary) -> None:
+        """P4-16 spec 8.7: `/` and `%` are defined on non-negative values; a constant divisor
+        of zero is an error (p4c's constant folder reports both)."""
+        word = "division" if e.op == "/" else "modulo"
+        left, right = (self.const_of(x) if self._is_const(x) else None
+                       for x in (e.left, e.right))
+        if right == 0:
+            raise type_error(f"{word} by zero", e)
+        if any(isinstance(v, int) and v < 0 for v in (left, right)):
+            raise type_error(f"{word} is not defined on negative numbers", e)
 
     def unify_operands(self, e, left, right, lt, rt, op) -> T.P4Type:
         """The common type of two operands: an `int` takes the other side's type (spec 8.9.2);
@@ -405,25 +446,35 @@ class ExpressionChecker:
         src = self.expr(e.expr, scope, to)
         if src == to:
             return to
-        sb, tb = T.base_type(src), T.base_type(to)
-        ok = False
-        if isinstance(sb, T.IntType):
-            ok = isinstance(tb, (T.BitsType, T.BoolType, T.IntType))
-            if ok and isinstance(tb, T.BoolType):
-                ok = self.const_of(e.expr) in (0, 1)
-        elif is_bits(sb):
-            ok = is_bits(tb) or (isinstance(tb, T.BoolType) and sb.w == 1 and not sb.signed) \
-                or isinstance(tb, T.IntType)
-        elif isinstance(sb, T.BoolType):
-            ok = is_bits(tb) and tb.w == 1 and not tb.signed
-        if isinstance(src, T.NewType) and (to == src.underlying or tb == sb):
-            ok = True
-        if isinstance(to, T.NewType) and (src == to.underlying or tb == sb
-                                          or isinstance(sb, T.IntType)):
-            ok = True
-        if not ok:
+        if not self.castable(src, to, e.expr):
             raise type_error(f"cannot cast from {src} to {to}", e)
         return to
+
+    def castable(self, src, to, expr) -> bool:
+        """Explicit casts p4c allows (TypeInferenceBase::canCastBetween): a `type` or a
+        serializable enum to and from exactly its representation, bit<W>/int<W> to any
+        width of the same signedness or to the other signedness at the same width, bit<1>
+        and bool both ways; an integer constant to a bit type, bool (0 or 1) or `type`."""
+        sb, tb = T.base_type(src), T.base_type(to)
+        if isinstance(sb, T.IntType):
+            if isinstance(tb, T.BoolType):
+                return self.const_of(expr) in (0, 1)
+            return isinstance(tb, (T.BitsType, T.IntType))
+        src_rep, to_rep = (getattr(x, "underlying", None) for x in (src, to))
+        if to_rep is not None:
+            return src == to or src == to_rep or (
+                isinstance(src, T.EnumType) and isinstance(to, T.EnumType) and src_rep == to_rep)
+        if src_rep is not None:
+            return to == src_rep
+        if is_bits(sb):
+            if is_bits(tb):
+                return sb.w == tb.w or sb.signed == tb.signed
+            if isinstance(tb, T.BoolType):
+                return sb.w == 1 and not sb.signed
+            return isinstance(tb, T.IntType)
+        if isinstance(sb, T.BoolType):
+            return is_bits(tb) and tb.w == 1 and not tb.signed
+        return False
 
     def list_expr(self, e: ast.ListExpression, scope: Scope, expected) -> T.P4Type:
         elements = e.elements
@@ -463,6 +514,7 @@ class ExpressionChecker:
         if isinstance(expected, T.StackType) and len(e.elements) == expected.size:
             for el in e.elements:
                 self.expr(el, scope, expected.element)
+                self.coerce(el, expected.element)
             return expected
         return T.TupleType(tuple(self.expr(el, scope) for el in e.elements))
 
@@ -515,6 +567,9 @@ class ExpressionChecker:
                 return T.VoidType()
             if isinstance(decl, (ast.FunctionDeclaration, ast.ExternFunctionDeclaration)):
                 fn = self.pick_overload(decls, e.args, e, f"'{callee.name}'")
+                if fn is self.frame.function:
+                    raise type_error(f"'{callee.name}' cannot call itself (a function is not "
+                                     f"declared inside its own body)", callee)
                 callee.decl = fn
                 if fn.name == "verify" and isinstance(fn, ast.ExternFunctionDeclaration) and \
                         isinstance(self.frame.container, ast.ControlDeclaration):
@@ -533,6 +588,9 @@ class ExpressionChecker:
         if isinstance(callee, ast.TypeMember) and callee.member == "apply":
             # `P.apply(...)` on a parser/control type: an anonymous instance (spec 15.1).
             t = self.resolve(callee.type_ref, scope)
+            if getattr(t, "decl", None) is self.frame.container:
+                raise type_error(f"self-referencing types are not supported: "
+                                 f"'{t.decl.name}' within '{t.decl.name}'", callee)
             if isinstance(t.decl if hasattr(t, "decl") else None,
                           (ast.ParserDeclaration, ast.ControlDeclaration)):
                 if t.decl.ctor_params:
@@ -598,7 +656,8 @@ class ExpressionChecker:
             methods = [x for x in decl.methods if x.name == m and x.return_type is not None]
             if not methods:
                 raise type_error(f"extern {decl.name} has no method '{m}'", callee)
-            fn = self.pick_overload(methods, e.args, e, f"method '{m}' of {decl.name}")
+            fn = self.pick_overload(methods, e.args, e, f"method '{m}' of {decl.name}",
+                                    unique=True)
             tparams = [tp if isinstance(tp, str) else tp.name for tp in decl.type_params]
             subst = dict(zip(tparams, target_t.type_args))
             rt = self.generic_call(fn, e, scope, subst, type_args, callee, expected)
@@ -624,6 +683,11 @@ class ExpressionChecker:
             if len(e.args) == 2 and not has_varbit(arg.type):
                 raise type_error(f"two-argument extract() needs a header with a varbit field; "
                                  f"{arg.type} has none", arg)
+            varbits = [f.name for f in getattr(arg.type, "fields", ())
+                       if isinstance(f.type, T.VarbitType)]
+            if len(varbits) > 1:
+                raise type_error(f"{varbits[0]} and {varbits[1]}: a header extracted with its "
+                                 f"size has one varbit field, not several", arg)
             if len(e.args) == 1 and has_varbit(arg.type):
                 raise type_error(f"{arg.type} has a varbit field: extract it with its size in "
                                  f"bits as the second argument", arg)
@@ -632,9 +696,10 @@ class ExpressionChecker:
             raise type_error(f"lookahead() needs a fixed-width type, not {result}", e)
 
     def pick_overload(self, candidates: list, args: list, node, what: str,
-                      params_field: str = "params"):
+                      params_field: str = "params", unique: bool = False):
         """The first candidate whose parameters (`params_field`: "params", or "ctor_params"
-        for parser/control constructors) accept `args`."""
+        for parser/control constructors) accept `args`; with `unique`, the only one (p4c's
+        Type_Extern::lookupMethod calls extern methods matched twice ambiguous)."""
         named = {a.name for a in args if a.name}
         fits = []
         for c in candidates:
@@ -651,6 +716,9 @@ class ExpressionChecker:
                 fits.append(c)
         if not fits:
             raise type_error(f"no overload of {what} takes {len(args)} arguments", node)
+        if unique and len(fits) > 1:
+            raise type_error(f"ambiguous call of {what}: candidates at {fits[0].loc} and "
+                             f"{fits[1].loc}", node)
         return fits[0]
 
     def generic_call(self, fn, e, scope: Scope, subst: dict, type_args: list, callee,
@@ -662,6 +730,19 @@ class ExpressionChecker:
                 raise type_error(f"'{fn.name}' expects {len(tparams)} type arguments", e)
             local.update(zip(tparams, type_args))
         self.call_args(fn.params, e.args, e, scope, local, generic=True)
+        for a in e.args:
+            at = getattr(a.value, "type", None)
+            if isinstance(at, T.TableType) or (
+                    isinstance(at, T.StructType) and isinstance(at.decl, ast.TableDeclaration)):
+                raise type_error("a table cannot be passed as an argument", a.value)
+            if isinstance(at, (T.ParserType, T.ControlType, T.PackageType)):
+                raise type_error(f"an argument cannot have type {at}", a.value)
+        for tp in tparams:
+            if tp in local:
+                self.check_sized(local[tp], e.args, e)
+            elif any(mentions_variable(self.param_type(p, {}), tp)
+                     for p, a in self.bind_args(fn.params, e.args, e) if a is not None):
+                raise type_error(f"could not infer a type for type variable {tp}", e)
         rt = self.param_type_ref(fn.return_type, fn, local)
         if isinstance(rt, T.TypeVariable) and expected is not None and not isinstance(
                 expected, T.DontCareType):
@@ -673,6 +754,16 @@ class ExpressionChecker:
             # (a type parameter of an enclosing generic parser/control stays a variable)
             raise type_error(f"cannot infer the return type of '{fn.name}'; give type arguments", e)
         return rt
+
+    @staticmethod
+    def check_sized(bound, args: list, node) -> None:
+        """A type variable bound to `int` has no width (p4c bindVariables.cpp: "could not
+        infer a width"); the error points at the argument that gave it."""
+        if not contains_int(bound):
+            return
+        culprit = next((a.value for a in args if a.value is not None
+                        and contains_int(getattr(a.value, "type", None))), node)
+        raise type_error("could not infer a width", culprit)
 
     def param_type_ref(self, ref, fn, subst: dict) -> T.P4Type:
         """Resolve a prototype's type (parameter or return) under a type-variable binding."""
@@ -695,7 +786,7 @@ class ExpressionChecker:
             else scope
 
     def param_type(self, p: ast.Parameter, subst: dict) -> T.P4Type:
-        if not subst and p.type_ref.type is not None and not _contains_typevar(p.type_ref.type):
+        if not subst and p.type_ref.type is not None and not contains_typevar(p.type_ref.type):
             return p.type_ref.type
         for d in self.program.declarations:
             if p in getattr(d, "params", ()) or p in getattr(d, "ctor_params", ()):
@@ -741,13 +832,14 @@ class ExpressionChecker:
             if p.direction not in ("out", "inout") and value is not None:
                 raise type_error(f"'_' can only be passed to an out parameter ('{p.name}')", value)
             return
-        at = self.expr(value, scope, None if _contains_typevar(pt) else pt)
-        if subst is not None and _contains_typevar(pt):
+        at = self.expr(value, scope, None if contains_typevar(pt) else pt)
+        if subst is not None and (contains_typevar(pt) or isinstance(pt, (T.ParserType,
+                                                                          T.ControlType))):
             self.unify(pt, at, subst, value)
             pt = self.param_type(p, subst)
         if p.direction in ("out", "inout"):
             self.require_lvalue(value)
-        if not _contains_typevar(pt):
+        if not contains_typevar(pt):
             self.coerce(value, pt)
 
     def unify(self, pt, at, subst: dict, node) -> None:
@@ -761,6 +853,42 @@ class ExpressionChecker:
         if isinstance(pt, T.TupleType) and isinstance(at, T.TupleType):
             for x, y in zip(pt.elements, at.elements):
                 self.unify(x, y, subst, node)
+        if isinstance(pt, T.ExternType) and isinstance(at, T.ExternType) and pt.decl is at.decl:
+            for x, y in zip(pt.type_args, at.type_args):   # register<T> r given register<bool>
+                self.unify(x, y, subst, node)
+        if isinstance(pt, (T.ParserType, T.ControlType)) and type(at) is type(pt) and isinstance(
+                pt.decl, (ast.ParserTypeDeclaration, ast.ControlTypeDeclaration)) and isinstance(
+                at.decl, (ast.ParserDeclaration, ast.ControlDeclaration)):
+            self.unify_block(pt, at, subst, node)
+
+    def unify_block(self, pt, at, subst: dict, node) -> None:
+        """A parser/control given for a parser/control type parameter (a package's
+        `Parser<H, M> p`) has its apply parameters: as many, the same directions, and types
+        that bind the package's type variables consistently (p4c unifies them)."""
+        formal, actual = pt.decl.params, at.decl.params
+        why = None
+        optional = [f for f in formal[len(actual):]   # may be left out
+                    if f.default is not None or f.annotation("optional") is not None]
+        if len(actual) > len(formal) or len(actual) + len(optional) < len(formal):
+            why = f"it has {len(actual)} parameters, not {len(formal)}"
+        inner = dict(zip([tp if isinstance(tp, str) else tp.name for tp in pt.decl.type_params],
+                         pt.type_args))
+        for f, a in zip(formal, actual):
+            if why:
+                break
+            if f.direction != a.direction:
+                why = (f"parameter '{a.name}' is {a.direction or 'directionless'}, not "
+                       f"{f.direction or 'directionless'}")
+                break
+            ft = self.param_type_ref(f.type_ref, pt.decl, inner)
+            at_param = a.type_ref.type
+            self.unify(ft, at_param, subst, node)
+            expected = subst.get(ft.name, ft) if isinstance(ft, T.TypeVariable) else ft
+            if at_param is not None and not contains_typevar(expected) and not contains_typevar(
+                    at_param) and not isinstance(expected, T.DontCareType) and expected != at_param:
+                why = f"parameter '{a.name}' has type {at_param}, not {expected}"
+        if why:
+            raise type_error(f"{at.decl.name} does not fit {pt}: {why}", node)
 
     # -----------------------------------------------------------------------------------------
     # Implicit conversions
@@ -771,6 +899,16 @@ class ExpressionChecker:
         src = e.type
         if target is None or src is None or src == target:
             return
+        if isinstance(e, ast.InvalidHeader) and not isinstance(
+                T.base_type(target), (T.HeaderType, T.HeaderUnionType, T.DontCareType,
+                                      T.TypeVariable)):
+            raise type_error(f"an invalid header cannot be used where {target} is expected", e)
+        if isinstance(target, T.TypeVariable) and isinstance(src, T.IntType):
+            raise type_error(f"could not infer a width: an integer where a value of type "
+                             f"{target} is expected", e)
+        if isinstance(target, T.TypeVariable) and not isinstance(
+                src, (T.TypeVariable, T.DontCareType)) and not contains_typevar(src):
+            raise type_error(f"cannot convert {src} to the type variable {target}", e)
         if isinstance(target, (T.DontCareType, T.TypeVariable)) or isinstance(
                 src, T.DontCareType):
             return

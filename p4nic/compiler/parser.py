@@ -21,6 +21,7 @@ from lark.exceptions import UnexpectedInput, UnexpectedToken
 from lark.lexer import Lexer
 
 from p4nic.compiler import ast
+from p4nic.compiler.annocheck import EMPTY_ANNOTATIONS, needs_check
 from p4nic.compiler.errors import CompileError, SourceLocation
 from p4nic.compiler.preprocess import PreprocessedSource
 
@@ -69,6 +70,10 @@ class RawToken:
     pos: int
     line: int
     column: int
+
+
+# Annotations whose (...) body p4c parses as key=value pairs (ParseAnnotations PARSE_KV_LIST).
+KV_ANNOTATIONS = ("pkginfo", "platform_property")
 
 
 @dataclass
@@ -451,6 +456,20 @@ def _source_slice(first: RawToken, last: RawToken, source: PreprocessedSource) -
     return source.text[first.pos + 1:last.pos]
 
 
+def _check_translation(a: ast.Annotation) -> None:
+    """@p4runtime_translation(uri, T): T is bit<W> with a literal W, string, or an integer
+    (p4c parses the body with its own grammar rule)."""
+    if not a.args:
+        return   # p4info/typespec.py reads an unparsed body from `raw`
+    second = a.args[1] if len(a.args) == 2 else None
+    ok = isinstance(second, (ast.StringTypeRef, ast.StringLiteral, ast.IntLiteral)) or (
+        isinstance(second, ast.BitsTypeRef) and not second.signed
+        and isinstance(second.width, ast.IntLiteral))
+    if not (isinstance(a.args[0], ast.StringLiteral) and ok):
+        raise CompileError("@p4runtime_translation takes a URI string and bit<W>, string or an "
+                           "integer", (second or a).loc or a.loc, kind="syntax")
+
+
 class _TokenListLexer(Lexer):
     """Hands lark the tokens our classifier made (lark's custom-lexer interface)."""
 
@@ -490,6 +509,7 @@ class _AstBuilder:
     def __init__(self, source: PreprocessedSource, parser: Lark):
         self.source = source
         self.parser = parser
+        self.expression_annotations = False
 
     def transform(self, tree: Tree):
         children = [self.transform(c) if isinstance(c, Tree) else c for c in tree.children]
@@ -516,35 +536,65 @@ class _AstBuilder:
                 declarations.extend(c)      # a typedef of a declaration: both, in order
             elif c is not None:
                 declarations.append(c)
-        return ast.Program(declarations, loc=self.loc(meta))
+        return ast.Program(declarations, self.expression_annotations, loc=self.loc(meta))
 
     def empty_decl(self, meta, children):
         return None
 
     def annotations(self, meta, children):
-        return [self.annotation(tok) for tok in children]
+        annotations = [self.annotation(tok) for tok in children]
+        structured = {}
+        for a in annotations:   # p4c ValidateParsedProgram: structured names are unique
+            if a.name in structured and (structured[a.name] or a.structured):
+                raise CompileError(f"@{a.name}: duplicate name for structured annotation",
+                                   a.loc, kind="syntax")
+            structured[a.name] = structured.get(a.name, False) or a.structured
+            if a.name in EMPTY_ANNOTATIONS and a.raw.strip() and not a.structured:
+                raise CompileError(f"@{a.name} should not have any arguments", a.loc,
+                                   kind="syntax")
+            if a.name == "p4runtime_translation":
+                _check_translation(a)
+            if a.name in KV_ANNOTATIONS and not a.kv and not a.structured:
+                raise CompileError(f"@{a.name} needs a list of key=value pairs", a.loc,
+                                   kind="syntax")
+            if needs_check(a):
+                self.expression_annotations = True
+        return annotations
 
     def annotation(self, tok: Token) -> ast.Annotation:
         data: AnnotationData = tok.value
-        node = ast.Annotation(data.name, raw=data.raw, loc=self.tloc(tok))
-        if data.tokens:
-            start = "annotation_kv" if data.bracket == "[" and any(
-                t.type == "EQUAL" for t in data.tokens) else "annotation_args"
-            try:
-                parsed = self.transform(self.parser.parse(data.tokens, start=start))
-            except (UnexpectedInput, CompileError):
-                parsed = None     # an unstructured body: only `raw` carries it
-            if isinstance(parsed, dict):
-                node.kv = parsed
-            elif isinstance(parsed, list):
-                node.args = parsed
+        structured = data.bracket == "["
+        node = ast.Annotation(data.name, raw=data.raw, structured=structured, loc=self.tloc(tok))
+        tokens = data.tokens
+        if not tokens:
+            return node
+        kv = any(t.type == "EQUAL" for t in tokens) and (structured or data.name in KV_ANNOTATIONS)
+        if structured and not kv and tokens[-1].type == "COMMA":
+            tokens = tokens[:-1]   # p4c's grammar allows a trailing comma here
+        try:
+            parsed = self.transform(self.parser.parse(tokens, start="annotation_kv" if kv
+                                                      else "annotation_args"))
+        except (UnexpectedInput, CompileError):
+            if structured:   # p4c parses structured bodies with its grammar: a syntax error
+                raise CompileError(f"@{data.name}: the body of a structured annotation must be "
+                                   f"a list of expressions or of key=value pairs", node.loc,
+                                   kind="syntax") from None
+            return node     # an unstructured body: only `raw` carries it
+        if kv:
+            for key, value in parsed:
+                if key in node.kv:
+                    raise CompileError(f"@{data.name}: duplicate key '{key}'", value.loc,
+                                       kind="syntax")
+                node.kv[key] = value
+        else:
+            node.args = parsed
         return node
 
     def annotation_args(self, meta, children):
         return [c for c in children if c is not None]
 
     def annotation_kv(self, meta, children):
-        return dict(_values(children))
+        return _values(children)
 
     def prefixed_non_type_name(self, meta, children):
         return ast.Name(str(children[0]), loc=self.tloc(children[0]))
@@ -757,6 +807,11 @@ class _AstBuilder:
         annotations, type_ref, args, name, *initializer = children
         return ast.Instantiation(str(name), type_ref, args or [], initializer=initializer,
                                  annotations=annotations or [], loc=self.tloc(name))
+
+    def initialized_instantiation(self, meta, children):
+        inst = self.instantiation(meta, children)
+        inst.has_initializer = True
+        return inst
 
     def constant_decl(self, meta, children):
         annotations, _, type_ref, name, value = children

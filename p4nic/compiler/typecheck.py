@@ -37,6 +37,11 @@ What the later stages (P4Info back end, midend, BMv2 back end) can rely on:
 
 Errors are CompileError(kind="type") at the offending node, following p4c's front-end rules
 where p4c is stricter than the spec (tests/compiler/errors/type_*.p4 show each message).
+Checking goes on after an error, as p4c's does: each top-level declaration, each local of a
+parser or control, each statement and each parser transition is checked on its own; one that
+fails is logged, and a declaration that failed is marked so that what uses it is skipped
+rather than reported again. All errors (up to `max_errors`) are raised together at the end
+(errors.CompileErrors; a single error is raised as itself).
 """
 from __future__ import annotations
 
@@ -44,9 +49,12 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from p4nic.compiler import ast, types as T
+from p4nic.compiler.annocheck import check_annotations
 from p4nic.compiler.consteval import NotConstant, evaluate
-from p4nic.compiler.exprcheck import (MAX_WIDTH, ExpressionChecker, decl_type, type_error,
-                                      is_bits, member_names)
+from p4nic.compiler.errors import DEFAULT_MAX_ERRORS, CompileError, CompileErrors, ErrorLog
+from p4nic.compiler.exprcheck import (MAX_WIDTH, TYPE_DECLARATIONS, ExpressionChecker,
+                                      contains_typevar, decl_type, is_bits, member_names,
+                                      type_error)
 from p4nic.compiler.scopes import Scope, TypeParameter
 
 @dataclass
@@ -89,9 +97,15 @@ class TypedProgram:
         return decl_type(node)
 
 
-def typecheck(program: ast.Program) -> TypedProgram:
-    """Resolve and type `program` in place; CompileError (kind 'type') on the first error."""
-    return TypeChecker(program).run()
+def typecheck(program: ast.Program, max_errors: int = DEFAULT_MAX_ERRORS) -> TypedProgram:
+    """Resolve and type `program` in place; CompileError (kind 'type'), or CompileErrors when
+    there are several, if it has errors."""
+    return TypeChecker(program, max_errors).run()
+
+
+class _Skipped(Exception):
+    """A check reached a declaration whose own check failed: that error is logged already,
+    so what uses the declaration is left unchecked instead of reported as a second fault."""
 
 
 def _check_select_key(t, node) -> None:
@@ -125,13 +139,16 @@ class _Frame:
     return_type: object = None
     in_action: bool = False
     container: object = None
+    function: object = None     # the function whose body this is (not callable from it)
 
 
 class TypeChecker(ExpressionChecker):
     """Declarations, statements and type resolution; expressions in exprcheck.py."""
 
-    def __init__(self, program: ast.Program):
+    def __init__(self, program: ast.Program, max_errors: int = DEFAULT_MAX_ERRORS):
         self.program = program
+        self.log = ErrorLog(max_errors)
+        self.failed: set = set()  # declarations whose check failed
         self.globals = Scope()
         self.top_level = set(program.declarations)
         self.errors: list = []
@@ -144,6 +161,7 @@ class TypeChecker(ExpressionChecker):
         self.size_query = None  # the receiver of the minSizeInBits() etc. being checked
         self.loop_depth = 0
         self.initializing = []  # types of the instances whose abstract methods are being checked
+        self.declaring: set = set()  # struct/header/union declarations being resolved
 
     # -----------------------------------------------------------------------------------------
     # Top level
@@ -153,23 +171,70 @@ class TypeChecker(ExpressionChecker):
             if isinstance(d, ast.ErrorDeclaration):
                 for m in member_names(d.members):
                     if m in self.errors:
-                        raise type_error(f"error member '{m}' is declared twice", d)
-                    self.errors.append(m)
+                        self.log.add(type_error(f"error member '{m}' is declared twice", d))
+                    else:
+                        self.errors.append(m)
             elif isinstance(d, ast.MatchKindDeclaration):
                 for m in member_names(d.members):
                     if m in self.match_kinds:
-                        raise type_error(f"match_kind member '{m}' is declared twice", d)
-                    self.match_kinds.append(m)
+                        self.log.add(type_error(f"match_kind member '{m}' is declared twice", d))
+                    else:
+                        self.match_kinds.append(m)
             else:
-                self.globals.declare(d.name, d, d.loc)
+                if self.guarded(self.check_redeclaration, d, failed=d):
+                    self.guarded(self.globals.declare, d.name, d, d.loc, failed=d)
         main = None
         for d in self.program.declarations:
-            self.check_declaration(d, self.globals)
+            if d not in self.failed:
+                self.guarded(self.check_declaration, d, self.globals, failed=d)
             if isinstance(d, ast.Instantiation) and d.name == "main":
                 main = d
-        blocks = self.package_blocks(main) if main is not None else []
+        check_annotations(self, self.program)
+        blocks = []
+        if main is not None and main not in self.failed:
+            self.guarded(lambda: blocks.extend(self.package_blocks(main)))
+        self.log.check()
         return TypedProgram(self.program, self.errors, self.match_kinds, self.constants, main,
                             blocks)
+
+    def check_redeclaration(self, d) -> None:
+        """p4c's symbol table: a top-level name may be declared again (overloads) only as
+        the same kind of thing, type or value; `main` is the package instance."""
+        is_type = isinstance(d, TYPE_DECLARATIONS)
+        if d.name == "main" and is_type:
+            raise type_error("'main' must be a package instance", d)
+        for other in self.globals.lookup_all(d.name):
+            if isinstance(other, TYPE_DECLARATIONS) != is_type:
+                raise type_error(f"'{d.name}' is declared again as a different kind of thing "
+                                 f"(first at {other.loc})", d)
+
+    def guarded(self, check, *args, failed=None) -> bool:
+        """Run one independent check. Its CompileError is logged (and `failed`, the declaration
+        checked, marked as failed) and checking goes on; False if it failed. An unexpected
+        exception after an error was logged is taken as that error's consequence."""
+        try:
+            check(*args)
+            return True
+        except CompileErrors as e:
+            if e.limit_reached:
+                raise
+            self.log.add(e)
+        except CompileError as e:
+            self.log.add(e)
+        except _Skipped:
+            pass
+        except Exception:
+            if not self.log.errors:
+                raise
+        if failed is not None:
+            self.failed.add(failed)
+        return False
+
+    def usable(self, decl):
+        """`decl`, unless its check failed (then what uses it is skipped)."""
+        if decl in self.failed:
+            raise _Skipped()
+        return decl
 
     def package_blocks(self, main: ast.Instantiation) -> list:
         package = main.type_ref.decl
@@ -196,8 +261,7 @@ class TypeChecker(ExpressionChecker):
             return
         if isinstance(d, (ast.HeaderTypeDeclaration, ast.StructDeclaration,
                           ast.HeaderUnionDeclaration)):
-            if not d.type_params:
-                self.declared_type(d, scope)
+            self.declared_type(d, scope)   # a generic one with its type variables
         elif isinstance(d, ast.EnumDeclaration):
             self.declared_type(d, scope)
         elif isinstance(d, ast.TypedefDeclaration):
@@ -231,32 +295,63 @@ class TypeChecker(ExpressionChecker):
         else:
             raise type_error(f"unsupported declaration {type(d).__name__}", d)
 
-    def generic_scope(self, type_params, parent: Scope) -> Scope:
+    def generic_scope(self, type_params, parent: Scope, where=None) -> Scope:
+        """A scope declaring `type_params`; `where` (the generic declaration) locates errors."""
         scope = Scope(parent)
         for tp in type_params:
             name = tp if isinstance(tp, str) else getattr(tp, "name", str(tp))
+            if name in scope.names:
+                raise type_error(f"duplicate type parameter '{name}'", where or tp)
             scope.declare(name, TypeParameter(name, getattr(tp, "loc", None)))
         return scope
 
     def check_prototype_types(self, d, scope: Scope) -> None:
         """Resolve parameter types of extern/parser/control/package prototypes (generic ones
         with their type variables unbound), so that errors in them surface here."""
-        inner = self.generic_scope(d.type_params, scope)
+        inner = self.generic_scope(d.type_params, scope, d)
         if isinstance(d, ast.ExternDeclaration):
+            self.check_extern_methods(d)
             for m in d.methods:
-                mscope = self.generic_scope(m.type_params, inner)
+                mscope = self.generic_scope(m.type_params, inner, m)
                 self.resolve_params(m.params, mscope)
+                for p in m.params:
+                    if getattr(p.type_ref.type, "decl", None) is d:
+                        raise type_error(f"self-referencing types are not supported: "
+                                         f"'{d.name}' within '{d.name}'", p.type_ref)
                 if m.return_type is not None:
-                    self.resolve(m.return_type, mscope)
+                    if isinstance(self.resolve(m.return_type, mscope), T.IntType):
+                        raise type_error("int: illegal return type for a method",
+                                         m.return_type)
             return
         self.resolve_params(d.params, inner)
         if isinstance(d, ast.ExternFunctionDeclaration):
             self.resolve(d.return_type, inner)
 
     @staticmethod
+    def check_extern_methods(d: ast.ExternDeclaration) -> None:
+        """Constructors have no return type; two methods with the same name need different
+        parameter lists (p4c frontend.cpp CheckDuplicateMethods)."""
+        seen = {}
+        for m in d.methods:
+            if m.name == d.name and m.return_type is not None:
+                raise type_error(f"{d.name}: invalid constructor; it cannot have a return type", m)
+            signature = (m.name, tuple(p.name for p in m.params))
+            if signature in seen:
+                raise type_error(f"duplicate declaration of {m.name} (previous at "
+                                 f"{seen[signature].loc})", m)
+            seen[signature] = m
+
+    @staticmethod
     def check_param_direction(p: ast.Parameter, t) -> None:
         if p.direction is not None and isinstance(t, (T.IntType, T.StringType)):
             raise type_error(f"parameter '{p.name}' of type {t} must be directionless", p)
+        if p.direction is not None and isinstance(t, T.ExternType):
+            raise type_error(f"'{p.name}': a parameter with type {t} cannot have a direction", p)
+        if isinstance(t, (T.ControlType, T.ParserType)) and isinstance(
+                t.decl, (ast.ControlDeclaration, ast.ParserDeclaration)):
+            kind = "control" if isinstance(t, T.ControlType) else "parser"
+            raise type_error(f"'{p.name}': a parameter cannot have the type of {kind} "
+                             f"{t.decl.name}; use a {kind} type declaration", p)
         if p.direction == "out" and p.default is not None:
             raise type_error(f"out parameter '{p.name}' cannot have a default value", p)
 
@@ -267,8 +362,7 @@ class TypeChecker(ExpressionChecker):
                 raise type_error(f"duplicate parameter '{p.name}'", p)
             self.check_param_direction(p, self.resolve(p.type_ref, scope))
             if p.default is not None:
-                self.expr(p.default, scope, p.type_ref.type)
-                self.coerce(p.default, p.type_ref.type)
+                self.default_value(p, scope)
 
     # -----------------------------------------------------------------------------------------
     # Types
@@ -313,7 +407,12 @@ class TypeChecker(ExpressionChecker):
                 raise type_error(f"header stack size must be non-negative, not {size}", ref)
             return T.StackType(elem, size)
         if isinstance(ref, ast.TupleTypeRef):
-            return T.TupleType(tuple(self.resolve(e, scope) for e in ref.elements))
+            elements = tuple(self.resolve(e, scope) for e in ref.elements)
+            for e, t in zip(ref.elements, elements):
+                if isinstance(t, (T.DontCareType, T.VoidType, T.ParserType, T.ControlType,
+                                  T.PackageType, T.ExternType)):
+                    raise type_error(f"{t}: not supported as a tuple field", e)
+            return T.TupleType(elements)
         if isinstance(ref, ast.ListTypeRef):
             return T.ListType(self.resolve(ref.element, scope))
         if isinstance(ref, ast.NamedTypeRef):
@@ -327,9 +426,14 @@ class TypeChecker(ExpressionChecker):
         return decl
 
     def resolve_named(self, ref: ast.NamedTypeRef, scope: Scope) -> T.P4Type:
-        decl = self.lookup_type_decl(ref.name, ref.global_scope, scope, ref)
+        decl = self.usable(self.lookup_type_decl(ref.name, ref.global_scope, scope, ref))
         ref.decl = decl
         args = tuple(self.resolve(a, scope) for a in ref.type_args)
+        if isinstance(decl, (ast.StructDeclaration, ast.HeaderTypeDeclaration,
+                             ast.HeaderUnionDeclaration)) and decl.type_params and not args:
+            raise type_error(f"{ref.name}: no type arguments supplied for generic type", ref)
+        if any(_mentions(a, decl) for a in args):
+            raise type_error(f"{ref.name}: contains itself as a type argument", ref)
         if isinstance(decl, TypeParameter):
             for subst in reversed(self.subst_stack):
                 if decl.name in subst:
@@ -353,6 +457,9 @@ class TypeChecker(ExpressionChecker):
     def declared_type(self, decl, scope: Scope, args: tuple = (), use=None) -> T.P4Type:
         """The P4Type of a type declaration, specialised with `args` (checked against the
         declaration's type parameters; errors point at `use`, the reference)."""
+        if decl in self.declaring:
+            raise type_error(f"self-referencing types are not supported: '{decl.name}' within "
+                             f"'{decl.name}'", use or decl)
         key = (decl, args)
         if key in self.type_cache:
             return self.type_cache[key]
@@ -367,11 +474,11 @@ class TypeChecker(ExpressionChecker):
         if isinstance(decl, ast.ExternDeclaration):
             t = T.ExternType(decl.name, decl, args)
         elif isinstance(decl, (ast.ParserDeclaration, ast.ParserTypeDeclaration)):
-            t = T.ParserType(name, decl)
+            t = T.ParserType(name, decl, args)
         elif isinstance(decl, (ast.ControlDeclaration, ast.ControlTypeDeclaration)):
-            t = T.ControlType(name, decl)
+            t = T.ControlType(name, decl, args)
         elif isinstance(decl, ast.PackageTypeDeclaration):
-            t = T.PackageType(name, decl)
+            t = T.PackageType(name, decl, args)
         elif isinstance(decl, ast.TypedefDeclaration):
             underlying = self.resolve(decl.type_ref, scope)
             if decl.new_type and not isinstance(underlying, (T.BitsType, T.BoolType, T.NewType)):
@@ -383,24 +490,30 @@ class TypeChecker(ExpressionChecker):
         else:
             cls = {ast.HeaderTypeDeclaration: T.HeaderType, ast.StructDeclaration: T.StructType,
                    ast.HeaderUnionDeclaration: T.HeaderUnionType}[type(decl)]
-            self.type_cache[key] = cls(name, decl)  # placeholder against self-reference
             self.subst_stack.append(dict(zip(tparams, args)))
+            self.declaring.add(decl)
             try:
-                fscope = self.generic_scope(decl.type_params, scope) if tparams else scope
-                fields = []
-                seen = set()
-                for f in decl.fields:
-                    if f.name in seen:
-                        raise type_error(f"duplicate field '{f.name}' in {decl.name}", f)
-                    seen.add(f.name)
-                    ft = self.resolve(f.type_ref, fscope)
-                    self.check_field_type(cls, decl, f, ft)
-                    fields.append(T.Field(f.name, ft))
+                fields = self.declared_fields(cls, decl, tparams, scope)
             finally:
                 self.subst_stack.pop()
+                self.declaring.discard(decl)
             t = cls(name, decl, tuple(fields))
         self.type_cache[key] = t
         return t
+
+    def declared_fields(self, cls, decl, tparams, scope: Scope) -> list:
+        """The resolved fields of a struct, header or union declaration."""
+        fscope = self.generic_scope(decl.type_params, scope, decl) if tparams else scope
+        fields = []
+        seen = set()
+        for f in decl.fields:
+            if f.name in seen:
+                raise type_error(f"duplicate field '{f.name}' in {decl.name}", f)
+            seen.add(f.name)
+            ft = self.resolve(f.type_ref, fscope)
+            self.check_field_type(cls, decl, f, ft)
+            fields.append(T.Field(f.name, ft))
+        return fields
 
     def check_field_type(self, cls, decl, f, ft) -> None:
         """P4-16 spec 7.2.2/7.2.4: header fields are bit/int/varbit/serializable enums/bool;
@@ -408,7 +521,8 @@ class TypeChecker(ExpressionChecker):
         if cls is T.HeaderType:
             b = T.base_type(ft)
             if not isinstance(b, (T.BitsType, T.VarbitType, T.BoolType, T.TypeVariable,
-                                  T.StructType, T.StackType)):
+                                  T.StructType, T.StackType)) or (
+                    isinstance(b, T.StructType) and not _flat_struct(b)):
                 raise type_error(f"field '{f.name}' of header {decl.name} cannot have type {ft}", f)
         elif cls is T.HeaderUnionType and not isinstance(ft, (T.HeaderType, T.TypeVariable)):
             raise type_error(f"field '{f.name}' of header union {decl.name} must be a header, "
@@ -500,10 +614,19 @@ class TypeChecker(ExpressionChecker):
             seen.add(p.name)
             self.check_param_direction(p, self.resolve(p.type_ref, scope))
             if p.default is not None:
-                self.expr(p.default, scope, p.type_ref.type)
-                self.coerce(p.default, p.type_ref.type)
+                self.default_value(p, scope)
         for p in params:
             scope.declare(p.name, p, p.loc)
+
+    def default_value(self, p: ast.Parameter, scope: Scope) -> None:
+        self.expr(p.default, scope, p.type_ref.type)
+        self.coerce(p.default, p.type_ref.type)
+        instance = isinstance(p.default.type, (T.ParserType, T.ControlType, T.ExternType,
+                                               T.PackageType))
+        if not instance and not isinstance(p.default, ast.Dots) and \
+                not self._is_const(p.default):
+            raise type_error(f"the default value of parameter '{p.name}' must be a compile-time "
+                             f"constant", p.default)
 
     def check_action(self, d: ast.ActionDeclaration, scope: Scope) -> None:
         inner = Scope(scope)
@@ -527,10 +650,10 @@ class TypeChecker(ExpressionChecker):
             self.frame = saved
 
     def check_function(self, d: ast.FunctionDeclaration, scope: Scope) -> None:
-        inner = self.generic_scope(d.type_params, scope)
+        inner = self.generic_scope(d.type_params, scope, d)
         rt = self.resolve(d.return_type, inner)
         self.check_params(d.params, inner)
-        saved, self.frame = self.frame, _Frame(rt, False, self.frame.container)
+        saved, self.frame = self.frame, _Frame(rt, False, self.frame.container, d)
         try:
             self.block(d.body, Scope(inner))
         finally:
@@ -539,7 +662,7 @@ class TypeChecker(ExpressionChecker):
             raise type_error(f"function '{d.name}' does not return a value on all paths", d)
 
     def check_parser(self, d: ast.ParserDeclaration, scope: Scope) -> None:
-        inner = self.generic_scope(d.type_params, scope)
+        inner = self.generic_scope(d.type_params, scope, d)
         self.check_params(d.params + d.ctor_params, inner)
         inner = Scope(inner)
         for builtin in ("accept", "reject"):
@@ -547,19 +670,21 @@ class TypeChecker(ExpressionChecker):
         saved, self.frame = self.frame, _Frame(None, False, d)
         try:
             for local in d.locals:
-                self.local_declaration(local, inner)
+                self.guarded(self.local_declaration, local, inner, failed=local)
             for s in d.states:
                 if s.name in ("accept", "reject"):
                     raise type_error(f"state '{s.name}' is built in and cannot be redefined", s)
                 inner.declare(s.name, s, s.loc)
             if not any(s.name == "start" for s in d.states):
                 raise type_error(f"parser '{d.name}' has no 'start' state", d)
+            transitions_checked = True
             for s in d.states:
                 sscope = Scope(inner)
                 for st in s.statements:
-                    self.statement(st, sscope)
-                self.transition(s, sscope)
-            self.check_parser_ends(d)
+                    self.guarded(self.statement, st, sscope, failed=st)
+                transitions_checked &= self.guarded(self.transition, s, sscope)
+            if transitions_checked:
+                self.check_parser_ends(d)
         finally:
             self.frame = saved
 
@@ -656,21 +781,23 @@ class TypeChecker(ExpressionChecker):
         self.coerce(ks, kt, in_keyset=True)
 
     def check_control(self, d: ast.ControlDeclaration, scope: Scope) -> None:
-        inner = self.generic_scope(d.type_params, scope)
+        inner = self.generic_scope(d.type_params, scope, d)
         self.check_params(d.params + d.ctor_params, inner)
         inner = Scope(inner)
         saved, self.frame = self.frame, _Frame(None, False, d)
         try:
             for local in d.locals:
-                self.local_declaration(local, inner)
+                self.guarded(self.local_declaration, local, inner, failed=local)
             self.block(d.body, Scope(inner))
         finally:
             self.frame = saved
 
     def local_declaration(self, d, scope: Scope) -> None:
         if isinstance(d, ast.Declaration):
-            self.check_declaration(d, scope)
-            scope.declare(d.name, d, d.loc)
+            try:
+                self.check_declaration(d, scope)
+            finally:   # declared even when its check fails: its uses are then skipped
+                scope.declare(d.name, d, d.loc)
         else:
             self.statement(d, scope)
 
@@ -679,13 +806,22 @@ class TypeChecker(ExpressionChecker):
         t = self.pick_constructor_overload(d.type_ref, d.args, scope) or t
         decl = getattr(t, "decl", None) or getattr(d.type_ref, "decl", None)  # via typedefs
         container = self.frame.container
+        if decl is not None and decl is container:
+            raise type_error(f"self-referencing types are not supported: '{decl.name}' within "
+                             f"'{decl.name}'", d.type_ref)
+        if container is None and isinstance(decl, (ast.ParserDeclaration,
+                                                   ast.ControlDeclaration)):
+            raise type_error(f"'{d.name}': a parser or control cannot be instantiated at top "
+                             f"level", d)
+        if d.has_initializer and not isinstance(decl, ast.ExternDeclaration):
+            raise type_error("initializers are only allowed for extern instances", d)
         if isinstance(container, ast.ControlDeclaration) and isinstance(
                 decl, ast.ParserDeclaration) or isinstance(
                 container, ast.ParserDeclaration) and isinstance(decl, ast.ControlDeclaration):
             what = "parser" if isinstance(decl, ast.ParserDeclaration) else "control"
             where = "control" if isinstance(container, ast.ControlDeclaration) else "parser"
             raise type_error(f"a {what} cannot be instantiated in a {where}", d)
-        self.constructor_args(decl, t, d.args, d, scope)
+        t = self.constructor_args(decl, t, d.args, d, scope) or t
         if d.initializer or any(getattr(m, "abstract", False)
                                 for m in getattr(decl, "methods", ())):
             self.check_initializer(d, decl, t, scope)
@@ -700,6 +836,8 @@ class TypeChecker(ExpressionChecker):
         for name, m in given.items():
             if name not in abstract:
                 raise type_error(f"'{name}' is not an abstract method of {decl.name}", m)
+            self.check_implementation(m, next(x for x in decl.methods if x.name == name), t,
+                                      scope)
         missing = sorted(abstract - optional - set(given))
         if missing:
             raise type_error(f"instance '{d.name}' does not implement abstract method "
@@ -711,6 +849,39 @@ class TypeChecker(ExpressionChecker):
                 self.local_declaration(member, block)
         finally:
             self.initializing.pop()
+
+    def check_implementation(self, impl, abstract, t, scope: Scope) -> None:
+        """An abstract method's implementation has its prototype: parameters (count,
+        directions, types) and return type, with the instance's type arguments."""
+        for p in impl.params:
+            self.resolve(p.type_ref, scope)
+        self.resolve(impl.return_type, scope)
+        subst = dict(zip([tp if isinstance(tp, str) else tp.name
+                          for tp in abstract_extern(self.program, abstract).type_params],
+                         getattr(t, "type_args", ())))
+        mismatch = None
+        names = {p.name for p in impl.params}
+        wanted = [p for p in abstract.params   # @optional ones may be left out
+                  if p.annotation("optional") is None or p.name in names]
+        if len(impl.params) != len(wanted):
+            mismatch = f"{len(impl.params)} parameters instead of {len(wanted)}"
+        for mine, theirs in zip(impl.params, wanted):
+            if mismatch:
+                break
+            expected = self.param_type(theirs, subst)
+            if mine.direction != theirs.direction:
+                mismatch = (f"parameter '{mine.name}' is {mine.direction or 'directionless'}, "
+                            f"not {theirs.direction or 'directionless'}")
+            elif not contains_typevar(expected) and mine.type_ref.type != expected:
+                mismatch = (f"parameter '{mine.name}' has type {mine.type_ref.type}, not "
+                            f"{expected}")
+        if mismatch is None and abstract.return_type is not None:
+            expected = self.param_type_ref(abstract.return_type, abstract, subst)
+            if not contains_typevar(expected) and impl.return_type.type != expected:
+                mismatch = f"it returns {impl.return_type.type}, not {expected}"
+        if mismatch:
+            raise type_error(f"'{impl.name}' does not implement the abstract method's "
+                             f"prototype: {mismatch}", impl)
 
     def pick_constructor_overload(self, ref, args: list, scope: Scope) -> Optional[T.P4Type]:
         """Parsers and controls overloaded by constructor parameters: rebind `ref` to the one
@@ -727,16 +898,25 @@ class TypeChecker(ExpressionChecker):
             return ref.type
         return None
 
-    def constructor_args(self, decl, t, args, node, scope: Scope) -> None:
+    def constructor_args(self, decl, t, args, node, scope: Scope) -> Optional[T.P4Type]:
         """Check `T(args)`: an extern's constructor (overloaded by arity), a parser's or
-        control's constructor parameters, or a package's parameters."""
+        control's constructor parameters, or a package's parameters. For a generic extern
+        written without type arguments, returns its type with the inferred ones."""
         if isinstance(decl, ast.ExternDeclaration):
             ctors = [m for m in decl.methods if m.return_type is None and m.name == decl.name]
             ctor = self.pick_overload(ctors, args, node, f"constructor of {decl.name}")
-            subst = dict(zip([tp if isinstance(tp, str) else tp.name for tp in decl.type_params],
-                             t.type_args))
+            tparams = [tp if isinstance(tp, str) else tp.name for tp in decl.type_params]
+            subst = dict(zip(tparams, t.type_args))
             self.call_args(ctor.params, args, node, scope, subst, generic=True)
-            return
+            for tp in tparams:   # type arguments left to inference must get a sized type
+                bound = subst.get(tp)
+                if bound is None:
+                    raise type_error(f"could not infer a type for type parameter {tp} of "
+                                     f"{decl.name}", node)
+                self.check_sized(bound, args, node)
+            if tparams and not t.type_args:   # the type the arguments gave it
+                return T.ExternType(t.name, decl, tuple(subst[tp] for tp in tparams))
+            return None
         if isinstance(decl, (ast.ParserDeclaration, ast.ControlDeclaration)):
             self.call_args(decl.ctor_params, args, node, scope, {}, generic=False)
             return
@@ -755,6 +935,11 @@ class TypeChecker(ExpressionChecker):
         actions_prop = d.prop("actions")
         if actions_prop is None:
             raise type_error(f"table '{d.name}' has no 'actions' property", d)
+        names = [p.name for p in d.properties]
+        if "default_action" in names and names.index("default_action") < names.index("actions"):
+            raise type_error(f"table '{d.name}' has no action list yet where its default "
+                             f"action is given; list the actions first",
+                             d.prop("default_action"))
         action_names = []
         for ref in actions_prop.value:
             self.action_ref(ref, scope, bound_only=True)
@@ -769,6 +954,9 @@ class TypeChecker(ExpressionChecker):
             seen.add(prop.name)
             if prop.name == "key":
                 for k in prop.value:
+                    for n in _names_in(k.expr):
+                        if n.name == d.name and not n.global_scope:
+                            raise type_error(f"'{n.name}': a table cannot refer to itself", n)
                     t = self.expr(k.expr, scope)
                     if isinstance(t, T.IntType):
                         raise type_error("table key needs a width; cast the integer", k.expr)
@@ -781,6 +969,7 @@ class TypeChecker(ExpressionChecker):
                 if prop.value.name.decl not in listed:
                     raise type_error(f"default action '{prop.value.name.decl.name}' is not in the "
                                      f"actions list of table '{d.name}'", prop.value)
+                self.check_bound_args(prop.value, actions_prop.value)
             elif prop.name in ("size", "max_group_size", "priority", "largest_priority_wins"):
                 self.expr(prop.value, scope)
             elif prop.name in ("actions", "entries"):
@@ -807,21 +996,66 @@ class TypeChecker(ExpressionChecker):
                 if entry.action.name.decl in default_only:
                     raise type_error(f"action '{entry.action.name.decl.name}' is @defaultonly "
                                      f"and cannot be used in an entry", entry.action)
+                self.check_bound_args(entry.action, actions_prop.value)
                 if entry.priority is not None:
                     self.const_int(entry.priority, scope)
                 self.check_entry_masks(entry, d.prop("key").value)
             self.check_entry_priorities(d, entries.value)
+        if d.prop("default_action") is None:
+            self.check_no_action(d, scope)
+
+    def check_no_action(self, d: ast.TableDeclaration, scope: Scope) -> None:
+        """A table without a default action gets NoAction (p4c createBuiltins.cpp), which
+        must be core.p4's: an action without parameters."""
+        found = scope.root().lookup_all("NoAction")
+        if not found:
+            raise type_error("NoAction is not declared; did you include core.p4? (table "
+                             f"'{d.name}' has no default action)", d)
+        if not isinstance(found[0], ast.ActionDeclaration):
+            raise type_error("NoAction: expected to be an action; did you include core.p4?",
+                             found[0])
+        if found[0].params:
+            raise type_error("NoAction: expected an action with no parameters; did you include "
+                             "core.p4?", found[0])
 
     @staticmethod
-    def check_entry_priorities(table, entries: list) -> None:
-        """p4c's EntryPriorities rule: only tables with ternary, range or optional keys take
-        entry priorities."""
+    def check_bound_args(ref: ast.ActionRef, listed: list) -> None:
+        """Arguments the action list binds (its directional ones) must be repeated as they are
+        by the default action and entries."""
+        for item in listed:
+            if item.name.decl is not ref.name.decl:
+                continue
+            for bound, given in zip(item.args, ref.args):
+                if not _same_argument(bound.value, given.value):
+                    raise type_error("argument does not match the one bound in the actions "
+                                     "list", given.value)
+
+    def check_entry_priorities(self, table, entries: list) -> None:
+        """p4c's EntryPriorities rules: only tables with ternary, range or optional keys take
+        entry priorities, `const entries` none; the first entry gives one if any does, and
+        the ones computed from it (priority_delta) stay within 0..2^64."""
         key = table.prop("key")
         kinds = {k.match_kind for k in key.value} if key is not None else set()
         with_priority = [e for e in entries if e.priority is not None]
-        if with_priority and not kinds - {"exact", "lpm"}:
+        if not with_priority:
+            return
+        if not kinds - {"exact", "lpm"}:
             raise type_error(f"the keys of table '{table.name}' do not use priorities, but an "
                              f"entry gives one", with_priority[0].priority)
+        if table.prop("entries").const:
+            raise type_error(f"table '{table.name}' has const entries, which cannot have "
+                             f"priorities", with_priority[0].priority)
+        if entries[0].priority is None:
+            raise type_error("the first entry must have a priority when others have one",
+                             entries[0].keys)
+        largest_wins, delta = table_priority_rules(table, self.const_of)
+        if delta < 0:
+            raise type_error("priority_delta must be a positive value",
+                             table.prop("priority_delta").value)
+        if entry_priority_values([self.const_of(e.priority) if e.priority is not None else None
+                                  for e in entries], largest_wins, delta) is None:
+            raise type_error(f"table '{table.name}': overflow in the priorities computed for "
+                             f"its entries (priority_delta)", table)
 
     def check_entry_masks(self, entry, keys: list) -> None:
         """Masks in entries: an lpm key takes a prefix mask, an optional key none."""
@@ -848,7 +1082,7 @@ class TypeChecker(ExpressionChecker):
             name = ref.name
         decls = (scope.root() if getattr(name, "global_scope", False) else scope).lookup_all(
             getattr(name, "name", ""))
-        decl = decls[0] if decls else None
+        decl = self.usable(decls[0]) if decls else None
         if not isinstance(decl, ast.ActionDeclaration):
             raise type_error(f"'{getattr(name, 'name', '?')}' is not an action", name)
         name.decl = decl
@@ -867,7 +1101,7 @@ class TypeChecker(ExpressionChecker):
 
     def block(self, b: ast.BlockStatement, scope: Scope) -> None:
         for st in b.statements:
-            self.statement(st, scope)
+            self.guarded(self.statement, st, scope, failed=st)
 
     def statement(self, st, scope: Scope) -> None:
         if isinstance(st, ast.BlockStatement):
@@ -887,6 +1121,9 @@ class TypeChecker(ExpressionChecker):
         elif isinstance(st, ast.SwitchStatement):
             self.switch(st, scope)
         elif isinstance(st, ast.ReturnStatement):
+            if isinstance(self.frame.container, ast.ParserDeclaration) and \
+                    self.frame.return_type is None:
+                raise type_error("return is not allowed in a parser state", st)
             rt = self.frame.return_type
             if st.value is not None:
                 if rt is None or isinstance(rt, T.VoidType):
@@ -902,11 +1139,15 @@ class TypeChecker(ExpressionChecker):
         elif isinstance(st, (ast.ExitStatement, ast.EmptyStatement)):
             pass
         elif isinstance(st, ast.ConstantDeclaration):
-            self.check_constant(st, scope)
-            scope.declare(st.name, st, st.loc)
+            try:
+                self.check_constant(st, scope)
+            finally:
+                scope.declare(st.name, st, st.loc)
         elif isinstance(st, ast.VariableDeclaration):
-            self.check_variable(st, scope)
-            scope.declare(st.name, st, st.loc)
+            try:
+                self.check_variable(st, scope)
+            finally:
+                scope.declare(st.name, st, st.loc)
         elif isinstance(st, ast.Instantiation):
             raise type_error(f"instance '{st.name}' must be declared with the parser's or "
                              f"control's locals, not inside a block of statements", st)
@@ -921,13 +1162,21 @@ class TypeChecker(ExpressionChecker):
             self.loop_body(st.body, Scope(inner))
         elif isinstance(st, ast.ForInStatement):
             inner = Scope(scope)
-            self.expr(st.collection, inner)
+            ct = self.expr(st.collection, inner)
             self.check_variable(st.var, inner)
+            element = getattr(ct, "element", None)
+            vt = st.var.type_ref.type
+            if element is not None and not isinstance(element, (T.IntType, T.TypeVariable)) \
+                    and vt != element and T.base_type(vt) != T.base_type(element):
+                raise type_error(f"the loop variable has type {vt}, but the elements are "
+                                 f"{element}", st.var)
             inner.declare(st.var.name, st.var, st.var.loc)
             self.loop_body(st.body, Scope(inner))
         elif isinstance(st, ast.Declaration):
-            self.check_declaration(st, scope)
-            scope.declare(st.name, st, st.loc)
+            try:
+                self.check_declaration(st, scope)
+            finally:
+                scope.declare(st.name, st, st.loc)
         else:
             raise type_error(f"unsupported statement {type(st).__name__}", st)
 
@@ -1000,3 +1249,78 @@ class TypeChecker(ExpressionChecker):
         if isinstance(e, ast.DontCare):
             return
         raise type_error("expression is not assignable", e)
+
+
+def _mentions(t, decl) -> bool:
+    """Does type `t` (a type argument) contain a specialisation of `decl`?"""
+    if getattr(t, "decl", None) is decl:
+        return True
+    parts = list(getattr(t, "type_args", ()) or ()) + list(getattr(t, "elements", ()) or ())
+    parts += [f.type for f in getattr(t, "fields", ()) or ()]
+    if isinstance(t, T.StackType):
+        parts.append(t.element)
+    return any(_mentions(p, decl) for p in parts)
+
+
+def _flat_struct(t) -> bool:
+    """A struct that may sit in a header: only bit/int/bool/serializable values, nested."""
+    for f in t.fields:
+        b = T.base_type(f.type)
+        if isinstance(b, T.StructType):
+            if not _flat_struct(b):
+                return False
+        elif not isinstance(b, (T.BitsType, T.BoolType, T.TypeVariable)):
+            return False
+    return True
+
+
+def _names_in(e):
+    """Every ast.Name in expression `e`."""
+    if isinstance(e, ast.Name):
+        yield e
+    elif isinstance(e, ast.Node):
+        for f in e.__dataclass_fields__:
+            if f in ("decl", "type", "loc"):
+                continue
+            v = getattr(e, f)
+            for x in v if isinstance(v, (list, tuple)) else (v,):
+                if isinstance(x, ast.Node):
+                    yield from _names_in(x)
+
+
+def abstract_extern(program: ast.Program, method) -> ast.ExternDeclaration:
+    """The extern declaring `method`."""
+    return next(d for d in program.declarations
+                if isinstance(d, ast.ExternDeclaration) and method in d.methods)
+
+
+def _same_argument(a, b) -> bool:
+    """ast.same_expression, with `{f = x, g = y}` equal in any field order."""
+    if isinstance(a, ast.StructExpression) and isinstance(b, ast.StructExpression):
+        fields = dict(b.fields)
+        return len(a.fields) == len(fields) and all(
+            name in fields and _same_argument(v, fields[name]) for name, v in a.fields)
+    return ast.same_expression(a, b)
+
+
+def table_priority_rules(table, value) -> tuple:
+    """(largest_priority_wins, priority_delta) of a table, defaults true and 1 (P4-16 spec
+    14.2.1.4); `value` evaluates a property's expression."""
+    largest = table.prop("largest_priority_wins")
+    delta = table.prop("priority_delta")
+    return (bool(value(largest.value)) if largest is not None else True,
+            value(delta.value) if delta is not None else 1)
+
+
+def entry_priority_values(given: list, largest_wins: bool, delta: int) -> Optional[list]:
+    """The priority of each entry (`given`: its priority= value or None; the first has one):
+    an entry without one gets the previous one's minus `delta` (plus, when the smallest
+    wins). None when a computed value leaves 0..2^64 (p4c entryPriorities.cpp)."""
+    out, current = [], given[0]
+    for g in given:
+        current = g if g is not None else current
+        out.append(current)
+        current = current - delta if largest_wins else current + delta
+        if not 0 <= current < 1 << 64:
+            return None
+    return out

@@ -196,17 +196,20 @@ class ExternType(_Named):
 
 @dataclass(frozen=True)
 class ParserType(_Named):
-    pass
+    """A parser (declaration or type); `type_args` specialise a generic parser type."""
+    type_args: tuple = field(default=(), compare=False, hash=False)
 
 
 @dataclass(frozen=True)
 class ControlType(_Named):
-    pass
+    """A control (declaration or type); `type_args` specialise a generic control type."""
+    type_args: tuple = field(default=(), compare=False, hash=False)
 
 
 @dataclass(frozen=True)
 class PackageType(_Named):
-    pass
+    """A package type; `type_args` specialise a generic one (`V1Switch<H, M>`)."""
+    type_args: tuple = field(default=(), compare=False, hash=False)
 
 
 @dataclass(frozen=True)

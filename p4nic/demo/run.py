@@ -1,6 +1,10 @@
-"""`p4nic demo`: the main job. Compile the VNIC and PNIC pipelines with p4nic's compiler,
-run them as `p4nic switch` processes, program them over P4Runtime, and show every NIC feature
-with real packets: what was sent, what was expected, what came out, PASS or FAIL.
+"""`p4nic demo`: the main job (journey.py): a whole host from examples/host.nic, real
+conversations through it, and each flow's journey guest -> VNIC -> PNIC.
+
+`p4nic demo --features` is the self-check of every NIC feature: compile the VNIC and PNIC
+pipelines with p4nic's compiler, run them as `p4nic switch` processes, program them over
+P4Runtime, and show every feature with real packets: what was sent, what was expected, what
+came out, PASS or FAIL.
 
 Exit status 0 only if every expectation held, 1 otherwise (130 on Ctrl-C). The switch
 processes are always stopped, on errors and interrupts too.
@@ -31,8 +35,11 @@ PTF_SUITES = Path(__file__).resolve().parents[2] / "tests" / "ptf" / "suites"
 def build_arg_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="p4nic demo",
-        description="Compile the VNIC and PNIC pipelines, run them on the embedded NIC and "
-                    "show every feature with real packets.")
+        description="Bring a host up from examples/host.nic and show flows moving guest -> "
+                    "VNIC -> PNIC by themselves; with --features, show every NIC feature "
+                    "with real packets.")
+    parser.add_argument("--features", action="store_true",
+                        help="the self-check of every NIC feature instead of the host's flows")
     parser.add_argument("--quiet", action="store_true",
                         help="print only the summary and what failed")
     parser.add_argument("--keep-running", action="store_true",
@@ -54,6 +61,8 @@ def _interrupt_on_sigterm(*_):
 def main(argv: list | None = None) -> int:
     args = build_arg_parser().parse_args(argv)
     report = Report(quiet=args.quiet)
+    if not args.features:
+        return _journey(args, report)
     if args.p4src is None:
         try:
             pipelines.p4src_dir()
@@ -102,6 +111,24 @@ def main(argv: list | None = None) -> int:
             host.stop()
             for signum, handler in handlers.items():
                 signal.signal(signum, handler)
+
+
+def _journey(args, report: Report) -> int:
+    from p4nic.demo import journey
+    from p4nic.dsl import DslError
+    from p4nic.runtime.host import HostError
+    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return journey.run(report.console, args.build_dir.resolve() if args.build_dir else None,
+                           quiet=args.quiet)
+    except KeyboardInterrupt:
+        report.error("interrupted; the host is stopped")
+        return 130
+    except (DslError, HostError, LocalSwitchError, P4RuntimeClientError, OSError,
+            ValueError) as exc:
+        report.error(escape(str(exc)))
+        return 1
 
 
 def _run(host: DemoHost, report: Report, args, started: float) -> int:

@@ -68,18 +68,12 @@ def parse_targets(values: list) -> dict:
 
 def load_file(path: str):
     """({nic name: NicEntries}, {nic name: stage chains}) of a .nic file."""
-    try:
-        from p4nic import dsl
-        load = dsl.load
-    except (ImportError, AttributeError):
-        raise CommandError("p4nic plan/apply read .nic files with the DSL front end "
-                           "(p4nic.dsl.load), which this installation does not have") from None
-    refused = tuple(e for e in (getattr(dsl, "DslError", None), OSError, ValueError) if e)
+    from p4nic.dsl import DslError, load
     try:
         model = load(path)
         entries = model.entries()
         chains = {nic.name: model.stage_chains(nic.name) for nic in model.nics}
-    except refused as exc:
+    except (DslError, OSError, ValueError) as exc:
         raise CommandError(str(exc)) from None
     return entries, chains
 

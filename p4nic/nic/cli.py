@@ -46,6 +46,20 @@ def interface(text: str) -> tuple[int, str]:
     return int(port), name
 
 
+def grpc_address(text: str) -> str:
+    """`HOST:PORT` for the gRPC server (HOST may be `[IPv6]`). gRPC itself takes a bare host
+    and listens on port 443, which no one means, so the port must be there and valid."""
+    host, sep, port = text.rpartition(":")
+    if host.startswith("[") != host.endswith("]") or (not host.startswith("[") and ":" in host):
+        sep = ""      # a bare IPv6 address: its colons are not a port separator
+    if not sep or not host:
+        raise argparse.ArgumentTypeError(f"'{text}' has no port: give HOST:PORT, e.g. "
+                                         f"{DEFAULT_GRPC_ADDR}")
+    if not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"'{text}': '{port}' is not a port number (0-65535)")
+    return text
+
+
 def unsigned(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"'{text}' is not a non-negative integer")
@@ -54,8 +68,23 @@ def unsigned(text: str) -> int:
 
 def add_target_options(parser, default) -> None:
     """simple_switch_grpc's own options. `default` is the value an absent option gets."""
-    parser.add_argument("--grpc-server-addr", metavar="HOST:PORT", default=default,
-                        help=f"bind the P4Runtime gRPC server here (default {DEFAULT_GRPC_ADDR})")
+    parser.add_argument("--grpc-server-addr", metavar="HOST:PORT", type=grpc_address,
+                        default=default,
+                        help=f"bind the P4Runtime gRPC server here (default {DEFAULT_GRPC_ADDR}, "
+                             "every interface: anyone who reaches the host can program the switch; "
+                             "127.0.0.1:9559 keeps it local); port 0 picks a free port")
+    parser.add_argument("--grpc-server-ssl", action="store_true", default=default,
+                        help="serve P4Runtime over TLS (needs --grpc-server-cert and "
+                             "--grpc-server-key)")
+    parser.add_argument("--grpc-server-cert", metavar="PEM", default=default,
+                        help="with --grpc-server-ssl: the server's certificate (chain), PEM")
+    parser.add_argument("--grpc-server-key", metavar="PEM", default=default,
+                        help="with --grpc-server-ssl: the server's private key, PEM")
+    parser.add_argument("--grpc-server-cacert", metavar="PEM", default=default,
+                        help="with --grpc-server-ssl: CA certificate(s) to verify clients against")
+    parser.add_argument("--grpc-server-with-client-auth", action="store_true", default=default,
+                        help="with --grpc-server-ssl: mutual TLS, every client must present a "
+                             "certificate that --grpc-server-cacert verifies")
     parser.add_argument("--cpu-port", type=unsigned, metavar="P", default=default,
                         help="port number for P4Runtime packet-in/out; 0 is not valid; "
                              "without it there is no packet I/O over P4Runtime")
@@ -133,7 +162,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         if value is not None or not hasattr(opts, name):
             setattr(opts, name, value)
     defaults = {"grpc_server_addr": DEFAULT_GRPC_ADDR, "drop_port": DEFAULT_DROP_PORT,
-                "priority_queues": 1, "disable_swap": False}
+                "priority_queues": 1, "disable_swap": False, "grpc_server_ssl": False,
+                "grpc_server_with_client_auth": False}
     for name, value in defaults.items():
         if getattr(opts, name) is None:
             setattr(opts, name, value)
@@ -153,6 +183,13 @@ def check(opts: argparse.Namespace) -> None:
         raise SwitchUsageError("--use-files and --packet-in are exclusive")
     if opts.pcap is not None and not os.path.isdir(opts.pcap):
         raise SwitchUsageError(f"directory '{opts.pcap}' specified with '--pcap' does not exist")
+    if opts.grpc_server_ssl:    # simple_switch_grpc's main.cpp
+        for flag in ("cert", "key"):
+            if not getattr(opts, f"grpc_server_{flag}"):
+                raise SwitchUsageError(f"--grpc-server-ssl needs --grpc-server-{flag}")
+        if opts.grpc_server_with_client_auth and not opts.grpc_server_cacert:
+            raise SwitchUsageError("--grpc-server-with-client-auth needs --grpc-server-cacert "
+                                   "to verify client certificates against")
     if opts.cpu_port == 0:
         raise SwitchUsageError("--cpu-port 0 is not valid")
     if opts.priority_queues == 0:
@@ -180,7 +217,8 @@ class BMv2Formatter(logging.Formatter):
 
 
 def make_logger(opts: argparse.Namespace) -> logging.Logger:
-    """The switch's logger: nothing unless --log-console or --log-file, like BMv2."""
+    """The switch's logger: everything at -L and above to --log-console or --log-file, like
+    BMv2; without either, warnings and errors still go to stderr (BMv2 would say nothing)."""
     logging.addLevelName(TRACE, "TRACE")
     logger = logging.getLogger(f"p4nic.switch.{opts.device_id}")
     logger.propagate = False
@@ -194,7 +232,8 @@ def make_logger(opts: argparse.Namespace) -> logging.Logger:
         except OSError as e:
             raise SwitchUsageError(f"cannot open log file '{opts.log_file}': {e.strerror}") from None
     else:
-        handler = logging.NullHandler()
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setLevel(logging.WARNING)
     handler.setFormatter(BMv2Formatter())
     logger.addHandler(handler)
     logger.setLevel(LOG_LEVELS[opts.log_level])
@@ -209,6 +248,13 @@ def notes(opts: argparse.Namespace) -> list[str]:
             said.append(f"note: --{flag.replace('_', '-')} ignored: p4nic has no Thrift or nanomsg "
                         "control service; use P4Runtime (p4nic tables, table-dump, counters "
                         "instead of simple_switch_CLI)")
+    if not opts.grpc_server_ssl:    # simple_switch_grpc's wording
+        if opts.grpc_server_cert or opts.grpc_server_key or opts.grpc_server_cacert:
+            said.append("note: SSL/TLS is disabled for gRPC server (no --grpc-server-ssl), so "
+                        "the provided .pem files are ignored")
+        if opts.grpc_server_with_client_auth:
+            said.append("note: SSL/TLS is disabled for gRPC server (no --grpc-server-ssl), so "
+                        "it cannot request client auth")
     if opts.packet_in and opts.interface:
         said.append("note: --interface options ignored because --packet-in is used")
     if opts.pcap is not None and opts.use_files is not None:
@@ -229,6 +275,35 @@ def load_program(path: str) -> dict:
         raise SwitchUsageError(f"cannot read '{path}': {e.strerror}") from None
     except json.JSONDecodeError as e:
         raise SwitchUsageError(f"'{path}' is not valid JSON: line {e.lineno} column {e.colno}: {e.msg}") from None
+
+
+def server_credentials(opts: argparse.Namespace):
+    """gRPC TLS credentials from the --grpc-server-* PEM files; None without --grpc-server-ssl.
+    The files are checked here (the ssl module loads them), so a wrong file is a clear start-up
+    error rather than a failed handshake later."""
+    if not opts.grpc_server_ssl:
+        return None
+    import ssl
+
+    import grpc
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(opts.grpc_server_cert, opts.grpc_server_key)
+        if opts.grpc_server_cacert:
+            context.load_verify_locations(opts.grpc_server_cacert)
+    except ssl.SSLError as e:
+        raise SwitchUsageError(f"TLS: the certificate, key or CA certificate is not usable "
+                               f"PEM: {e.reason or e}") from None
+    except OSError as e:
+        raise SwitchUsageError(f"cannot read '{e.filename}': {e.strerror}") from None
+
+    def read(path):
+        with open(path, "rb") as f:
+            return f.read()
+    return grpc.ssl_server_credentials(
+        [(read(opts.grpc_server_key), read(opts.grpc_server_cert))],
+        root_certificates=read(opts.grpc_server_cacert) if opts.grpc_server_cacert else None,
+        require_client_auth=opts.grpc_server_with_client_auth)
 
 
 def open_sources(opts: argparse.Namespace, logger: logging.Logger) -> list:
@@ -280,6 +355,7 @@ def run(opts: argparse.Namespace) -> int:
     from p4nic.nic.ports.pcap import PcapCapture
     from p4nic.nic.program import ProgramError
 
+    credentials = server_credentials(opts)
     logger = make_logger(opts)
     # The Device builds trace calls into its generated code only when given a logger, so it gets
     # one only when its lines (trace/debug, and log_msg at info) can be seen.
@@ -314,7 +390,8 @@ def run(opts: argparse.Namespace) -> int:
                           dump_packet_data=opts.dump_packet_data)
     try:
         server = start_server(device, address=opts.grpc_server_addr, device_id=opts.device_id,
-                              cpu_port=opts.cpu_port, lock=dataplane.lock, inject=dataplane.inject)
+                              cpu_port=opts.cpu_port, lock=dataplane.lock, inject=dataplane.inject,
+                              logger=logger, credentials=credentials)
     except OSError as e:
         dataplane.stop()
         raise SwitchUsageError(str(e)) from None

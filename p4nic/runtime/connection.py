@@ -289,12 +289,17 @@ class Connection:
     # -- lifetime -----------------------------------------------------------------------------
 
     def close(self):
+        """Half-close the stream, let the server end it, then close the channel, waiting at
+        most `timeout` for each. (gRPC's channel close can wait forever for a call that a
+        KeyboardInterrupt cut off inside gRPC; such a channel is left to the process's end.)"""
         if self._closed:
             return
         self._closed = True
         self._requests.put(None)
-        self._channel.close()
         self._reader.join(timeout=self.timeout)
+        closer = threading.Thread(target=self._channel.close, name="p4rt-close", daemon=True)
+        closer.start()
+        closer.join(timeout=self.timeout)
 
     def __enter__(self):
         return self

@@ -59,15 +59,22 @@ class P4InfoNames:
         self.p4info = load_p4info(p4info)
         self._by_kind = {kind: list(getattr(self.p4info, kind)) for kind in OBJECT_KINDS}
         self._by_id = {}
+        self._found = {}          # (kind, name) -> object: builders look names up per entry
         for kind, objects in self._by_kind.items():
             for obj in objects:
                 self._by_id[obj.preamble.id] = obj
 
     def get(self, kind: str, name: str):
         """The object of `kind` (a P4Info field name, e.g. "tables") called `name`."""
-        objects = self._by_kind[kind]
         if not isinstance(name, str):
             raise P4InfoError(f"{OBJECT_KINDS[kind]} name must be a string, not {name!r}")
+        found = self._found.get((kind, name))
+        if found is None:
+            found = self._found[kind, name] = self._lookup(kind, name)
+        return found
+
+    def _lookup(self, kind: str, name: str):
+        objects = self._by_kind[kind]
         exact = [o for o in objects if name in (o.preamble.name, o.preamble.alias)]
         found = exact or [o for o in objects if o.preamble.name.endswith("." + name)]
         if len(found) == 1:

@@ -21,6 +21,7 @@ import pynng
 from p4nic.nic.ports.nanomsg import (HEADER, MSG_INFO_REP, MSG_INFO_REQ, MSG_PACKET_IN,
                                      MSG_PACKET_OUT, PORT_LIMIT)
 POLL = 0.05         # seconds between checks while waiting, so close() and Ctrl-C are prompt
+BUFFERED = 1024     # messages nng holds per direction, so a burst does not block or drop
 
 
 class PacketSocketError(OSError):
@@ -42,7 +43,8 @@ class PacketWire:
         self.address = address
         self._pending: list = []        # packets that arrived during the handshake
         self._removed = 0               # connections the switch dropped (it had a peer)
-        self._sock = pynng.Pair0(send_timeout=int(timeout * 1000))
+        self._sock = pynng.Pair0(send_timeout=int(timeout * 1000), send_buffer_size=BUFFERED,
+                                 recv_buffer_size=BUFFERED)
         self._sock.add_post_pipe_remove_cb(self._pipe_removed)
         try:
             self._sock.dial(address, block=True)
@@ -95,12 +97,21 @@ class PacketWire:
             return None
         return message if len(message) >= HEADER.size else None
 
-    def send(self, port: int, frame) -> None:
-        """Put `frame` (bytes or a scapy packet) on `port` of the switch."""
+    def fileno(self) -> int:
+        """Readable when the switch has sent something (for select)."""
+        return self._sock.recv_fd
+
+    def send(self, port: int, frame, block: bool = True) -> bool:
+        """Put `frame` (bytes or a scapy packet) on `port` of the switch. With block=False a
+        frame the socket cannot take now (the switch is gone or too slow) is dropped: False."""
         if not 0 <= port < PORT_LIMIT:
             raise ValueError(f"port {port} is outside 0..{PORT_LIMIT - 1}")
         frame = bytes(frame)
-        self._sock.send(HEADER.pack(MSG_PACKET_IN, port, len(frame)) + frame)
+        try:
+            self._sock.send(HEADER.pack(MSG_PACKET_IN, port, len(frame)) + frame, block=block)
+        except pynng.TryAgain:
+            return False
+        return True
 
     def receive(self, timeout: float = 0.0, port: int | None = None,
                 count: int | None = None) -> list[tuple[int, bytes]]:

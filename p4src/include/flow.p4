@@ -9,9 +9,22 @@
 #ifndef P4NIC_FLOW_P4
 #define P4NIC_FLOW_P4
 
+/* The flow hash over the flow key: RSS bucket, first-packet register index, tunnel source
+ * port. Normalize computes it; the services stage computes it again after a NAT rewrite, so
+ * every later stage sees the flow as translated, whichever tier translated it. */
+control FlowHash(inout metadata_t meta) {
+    apply {
+        hash(meta.flow_hash, HashAlgorithm.crc16, (bit<16>) 0,
+             { meta.ip_ver, meta.src_addr, meta.dst_addr, meta.proto, meta.sport, meta.dport },
+             (bit<32>) 65536);
+        meta.rss_bucket = meta.flow_hash[6:0];
+    }
+}
+
 control Normalize(inout headers_t hdr,
                   inout metadata_t meta,
                   in standard_metadata_t standard_metadata) {
+    FlowHash() flow_hash;
 
     /* Move the inner frame into the first level; assigning a header copies
      * its validity too (BMv2 assign_header, src/bm_sim/core/primitives.cpp). */
@@ -39,13 +52,14 @@ control Normalize(inout headers_t hdr,
         meta.in_port = standard_metadata.ingress_port;
         meta.frame_len = (bit<16>) standard_metadata.packet_length;
         if (hdr.packet_out.isValid()) {
-            meta.frame_len = meta.frame_len - 4;
+            meta.frame_len = meta.frame_len - 5;   /* the packet_out header */
             if (hdr.packet_out.mode == PKT_OUT_DIRECT) {
                 meta.verdict = VERDICT_DONE;
                 meta.out_port = hdr.packet_out.port;
             } else if (hdr.packet_out.mode == PKT_OUT_INJECT) {
                 meta.in_port = hdr.packet_out.port;
                 meta.bypass = hdr.packet_out.bypass;
+                meta.ct_state = hdr.packet_out.ct_state;
                 meta.injected = 1;
             } else {
                 meta.verdict = VERDICT_DROP;
@@ -118,10 +132,7 @@ control Normalize(inout headers_t hdr,
                 meta.is_nd = 1;
             }
         }
-        hash(meta.flow_hash, HashAlgorithm.crc16, (bit<16>) 0,
-             { meta.ip_ver, meta.src_addr, meta.dst_addr, meta.proto, meta.sport, meta.dport },
-             (bit<32>) 65536);
-        meta.rss_bucket = meta.flow_hash[6:0];
+        flow_hash.apply(meta);
     }
 }
 

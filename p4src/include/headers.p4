@@ -106,10 +106,15 @@ const bit<8> CT_STATE_INVALID = 3;
 /* digest flow_event_t.event */
 const bit<8> FLOW_EVENT_TCP_CLOSE = 1;
 
+/* Packet I/O of the "guest" role (docs/pipelines.md, "Roles"): the P4Runtime server gives it
+ * the packet-ins its services must see, and takes back only packet-outs that go through the
+ * pipeline again, skipping no stage but services. The values are literals: annotations are not
+ * evaluated. */
 @controller_header("packet_in")
 header packet_in_t {
     bit<9> ingress_port;
     bit<7> _pad;
+    @p4runtime_role_packet_in("guest", 1)           /* REASON_SERVICE */
     bit<8> reason;
     bit<24> vni;          /* VNI of the received tunnel, 0 if none */
 }
@@ -118,8 +123,12 @@ header packet_in_t {
 header packet_out_t {
     bit<9> port;
     bit<7> _pad;
+    @p4runtime_role_packet_out("guest", 1)          /* PKT_OUT_INJECT */
     bit<8> mode;
+    @p4runtime_role_packet_out("guest", 0, 0x04)    /* nothing, or STAGE_SERVICES */
     bit<8> bypass;        /* PKT_OUT_INJECT: stages to skip (those the guest already ran) */
+    bit<8> ct_state;      /* PKT_OUT_INJECT skipping STAGE_SERVICES: the guest's conntrack
+                           * state for the packet, as a services entry would have set it */
 }
 
 header ethernet_t {

@@ -18,6 +18,7 @@
 #define P4NIC_SERVICES_P4
 
 control StatefulServices(inout headers_t hdr, inout metadata_t meta) {
+    FlowHash() flow_hash;
     direct_counter(CounterType.packets_and_bytes) flow_counter;
 
     action svc_allow(bit<8> ct_state) {
@@ -81,6 +82,9 @@ control StatefulServices(inout headers_t hdr, inout metadata_t meta) {
         }
         default_action = svc_continue();
         counters = flow_counter;
+        /* an offloaded flow that goes idle is reported (P4Runtime idle-timeout
+         * notification) so that it can be ended on every tier */
+        support_timeout = true;
         size = 65536;
     }
 
@@ -97,15 +101,24 @@ control StatefulServices(inout headers_t hdr, inout metadata_t meta) {
             hdr.ipv4.dstAddr = meta.nat_dst;
             meta.l3_changed = 1;
             meta.l4_len = hdr.ipv4.totalLen - 20;
+            meta.src_addr = (bit<128>) meta.nat_src;
+            meta.dst_addr = (bit<128>) meta.nat_dst;
             if (hdr.tcp.isValid()) {
                 hdr.tcp.srcPort = meta.nat_sport;
                 hdr.tcp.dstPort = meta.nat_dport;
                 meta.l4_changed = 1;
+                meta.sport = meta.nat_sport;
+                meta.dport = meta.nat_dport;
             } else if (hdr.udp.isValid()) {
                 hdr.udp.srcPort = meta.nat_sport;
                 hdr.udp.dstPort = meta.nat_dport;
                 meta.l4_changed = 1;
+                meta.sport = meta.nat_sport;
+                meta.dport = meta.nat_dport;
             }
+            /* later stages see the translated flow, as they do when an earlier tier
+             * translated it */
+            flow_hash.apply(meta);
         }
         if (meta.lb_rewrite_dmac == 1) {
             hdr.eth.dstAddr = meta.lb_dmac;

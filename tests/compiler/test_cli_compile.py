@@ -99,3 +99,84 @@ def test_single_p4runtime_file_uses_the_given_format(tmp_path):
     assert run.returncode == 0, run.stderr
     parsed = json_format.Parse(info.read_text(), p4info_pb2.P4Info())
     assert parsed.tables[0].preamble.name == "RouterIngress.ipv4_lpm"
+
+
+def test_tutorial_makefile_flags(tmp_path):
+    """The p4lang tutorials' build line: p4c-bm2-ss with --p4v 16 and an explicit JSON file."""
+    out = tmp_path / "router.json"
+    info = tmp_path / "router.p4info.txtpb"
+    run = p4nic_compile("--p4v", "16", "--target", "bmv2", "--arch", "v1model",
+                        "--p4runtime-files", info, "-o", out, PROGRAMS / "basic_router.p4")
+    assert run.returncode == 0, run.stderr
+    assert "pipelines" in json.loads(out.read_text())
+    assert text_format.Parse(info.read_text(), p4info_pb2.P4Info()).tables
+    run = p4nic_compile("--p4v=16", "-o", tmp_path / "again.json", PROGRAMS / "basic_router.p4")
+    assert run.returncode == 0, run.stderr
+
+
+def test_p4c_driver_flags_write_name_json_into_the_output_directory(tmp_path):
+    build = tmp_path / "build"
+    build.mkdir()
+    run = p4nic_compile("-b", "bmv2", "-a", "v1model", "--std", "p4-16",
+                        "--p4runtime-files", build / "basic_router.p4info.txtpb",
+                        "-o", build, PROGRAMS / "basic_router.p4")
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in build.iterdir()) == ["basic_router.json",
+                                                        "basic_router.p4info.txtpb"]
+    # a directory that does not exist yet is made, as the driver makes it
+    run = p4nic_compile(PROGRAMS / "basic_router.p4", "-o", tmp_path / "out" / "p4")
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "out" / "p4" / "basic_router.json").is_file()
+
+
+def test_p4_14_is_refused_and_version_needs_no_source(tmp_path):
+    run = p4nic_compile("--p4v", "14", PROGRAMS / "basic_router.p4", cwd=tmp_path)
+    assert run.returncode == 1 and "--p4v 14: only P4-16 is supported" in run.stderr
+    assert not list(tmp_path.iterdir())
+    run = p4nic_compile("--version")
+    assert run.returncode == 0 and run.stdout.splitlines()[-1].startswith("Version ")
+    run = p4nic_compile()
+    assert run.returncode == 1 and "required: source" in run.stderr
+
+
+MANY_ERRORS = """#include <core.p4>
+const bit<8> A = no_such_constant;
+struct S { bit<8> f; string s; }
+control c(inout bit<8> x) {
+    bit<8> uses_a = A;
+    apply {
+        x = true;
+        x = x + 1;
+        uses_a = 2;
+        x = 4w3 + 8w1;
+    }
+}
+"""
+
+
+def test_every_independent_error_is_reported(tmp_path):
+    src = tmp_path / "many.p4"
+    src.write_text(MANY_ERRORS)
+    run = p4nic_compile(src, "-o", tmp_path / "x.json")
+    assert run.returncode == 1
+    located = [line for line in run.stderr.splitlines() if ": error: " in line]
+    # uses of the failed constant (uses_a and its assignment) are not reported again
+    assert located == [
+        f"{src}:2:18: error: 'no_such_constant' is not declared",
+        f"{src}:3:29: error: field 's' of S cannot have type string",
+        f"{src}:7:13: error: type mismatch: expected bit<8>, got bool",
+        f"{src}:10:13: error: operands of '+' have different types: bit<4> and bit<8>"]
+    assert "        x = true;\n            ^" in run.stderr
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_error_count_is_capped_by_max_error_count(tmp_path):
+    src = tmp_path / "lots.p4"
+    src.write_text("".join(f"const bit<8> C{i} = missing{i};\n" for i in range(30)))
+    run = p4nic_compile(src, "-o", tmp_path / "x.json")
+    located = [line for line in run.stderr.splitlines() if ": error: " in line]
+    assert run.returncode == 1 and len(located) == 20
+    assert run.stderr.rstrip().endswith("error: number of errors exceeded the maximum of 20")
+    run = p4nic_compile(src, "-o", tmp_path / "x.json", "--maxErrorCount", "3")
+    assert [line.split(": error: ")[1] for line in run.stderr.splitlines()
+            if ": error: " in line] == [f"'missing{i}' is not declared" for i in range(3)]

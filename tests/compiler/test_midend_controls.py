@@ -237,3 +237,33 @@ def test_directionless_int_parameter_of_an_applied_control(tmp_path):
     _, dev = build(tmp_path, "AddConst.apply(3, hdr.d.r1);", extra=extra)
     assert send(dev, 0, r1=3) == bytes([0, 4, 0, 0])
     assert send(dev, 0, r1=9) == bytes([0, 4, 0, 0])
+
+
+ORDERED_ENTRIES = """
+    action set(bit<8> v) { hdr.d.b = v; }
+    table t {
+        key = { hdr.d.a : ternary; }
+        actions = { set; }
+        %(rules)s
+        entries = {
+            %(entries)s
+        }
+    }
+"""
+
+
+@pytest.mark.parametrize("rules, entries, winner", [
+    # an entry without priority= gets the previous one's minus 1: the first one wins
+    ("", "priority=10: 0x01 &&& 0x0f : set(1); 0x01 &&& 0xff : set(2);", 1),
+    # smallest wins, +10 per entry: 20, 30, then 5 wins although it comes last
+    ("largest_priority_wins = false; priority_delta = 10;",
+     "priority=20: 0x01 &&& 0x0f : set(1); 0x01 &&& 0xff : set(2); "
+     "priority=5: 0x00 &&& 0x00 : set(3);", 3),
+    ("", "priority=1: 0x01 &&& 0x0f : set(1); priority=7: 0x00 &&& 0x00 : set(2);", 2),
+])
+def test_entry_priorities_as_p4c_orders_them(tmp_path, rules, entries, winner):
+    """P4-16 spec 14.2.1.4 as p4c applies it (entryPriorities.cpp), on the NIC."""
+    bmv2 = compile_text(tmp_path, data_program(
+        "bit<8> a; bit<8> b;", "t.apply();", ORDERED_ENTRIES % {"rules": rules,
+                                                                "entries": entries}))
+    assert load(bmv2).process([(0, bytes([1, 0]))]) == [(0, bytes([1, winner]))]

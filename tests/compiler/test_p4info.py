@@ -228,8 +228,9 @@ control I(inout h_t h, inout m_t m, inout standard_metadata_t s) {
     table t { actions = { NoAction; } implementation = action_profile(32); }
     apply { t.apply(); }
 }
+control E(inout h_t h, inout m_t m, inout standard_metadata_t s) { apply { } }
 control D(packet_out p, in h_t h) { apply { } }
-V1Switch(P(), C(), I(), I(), C(), D()) main;
+V1Switch(P(), C(), I(), E(), C(), D()) main;
 """)
 
 
@@ -256,3 +257,29 @@ V1Switch(P(), C(), I(), I(), C(), D()) main;
     assert sizes == {"I.small.slots": 16, "I.large.slots": 256}
     counters = {c.preamble.name: c.size for c in info.counters}
     assert counters == {"I.small.used": 32, "I.large.used": 512}
+
+
+def test_action_called_directly_has_its_parameters_bound_at_the_call(tmp_path):
+    """p4c's RemoveActionParameters makes every parameter of a directly called action a local:
+    P4Info lists the action without parameters, unless a table lists it too (its copy comes
+    first, in p4c's order)."""
+    info = p4info_of_source(tmp_path, """
+struct h_t {} struct m_t { bit<8> a; bit<8> b; }
+parser P(packet_in p, out h_t h, inout m_t m, inout standard_metadata_t s) {
+    state start { transition accept; } }
+control C(inout h_t h, inout m_t m) { apply { } }
+control I(inout h_t h, inout m_t m, inout standard_metadata_t s) {
+    action set_b(bit<8> v) { m.b = v; }
+    action to_port(inout standard_metadata_t std, bit<9> port) { std.egress_spec = port; }
+    action set_a(bit<8> v) { m.a = v; }
+    table t { key = { m.a : exact; } actions = { set_a; NoAction; } }
+    apply { set_b(7); to_port(s, 2); set_a(3); t.apply(); }
+}
+control E(inout h_t h, inout m_t m, inout standard_metadata_t s) { apply { } }
+control D(packet_out p, in h_t h) { apply { } }
+V1Switch(P(), C(), I(), E(), C(), D()) main;
+""")
+    actions = {a.preamble.name: a for a in info.actions}
+    assert not actions["I.set_b"].params and not actions["I.to_port"].params
+    assert [(p.name, p.bitwidth) for p in actions["I.set_a"].params] == [("v", 8)]
+    assert actions["I.set_b"].preamble.id == expected_id(0x01, "I.set_b")

@@ -162,14 +162,3 @@ def test_plan_prints_each_profiles_stage_chain(nic):
     assert "\x1b[2;9macl\x1b[0m" in colored           # dim, struck through
     assert "\x1b[1;32m+scrub\x1b[0m" in colored        # bold green
 
-
-@pytest.mark.skipif(hasattr(__import__("p4nic.dsl", fromlist=["load"]), "load"),
-                    reason="the DSL front end is installed")
-def test_commands_say_clearly_when_the_front_end_is_missing(tmp_path):
-    source = tmp_path / "vm.nic"
-    source.write_text("vnic vm1 { p4runtime 127.0.0.1:9559 }\n")
-    for command in ("plan", "apply"):
-        r = subprocess.run([sys.executable, "-m", "p4nic.cli", command, str(source)],
-                           capture_output=True, text=True, timeout=120)
-        assert r.returncode == 1
-        assert "DSL front end (p4nic.dsl.load)" in r.stderr and "Traceback" not in r.stderr

@@ -183,16 +183,19 @@ class Stream:
 
 
 class SwitchProcess:
-    """`p4nic switch --no-p4` as a child process: P4Runtime on a free port, ports on nanomsg."""
+    """`p4nic switch --no-p4` as a child process: P4Runtime on a free port, ports on nanomsg;
+    `options` go before `--`. Its stdout and stderr are in `log_path`."""
 
-    def __init__(self, workdir: Path, device_id: int = 1, cpu_port: int = 255):
+    def __init__(self, workdir: Path, device_id: int = 1, cpu_port: int | None = 255,
+                 options=()):
         self.socket = f"ipc://{workdir}/p4rt-switch.ipc"
         self.log_path = workdir / "p4rt-switch.log"
         self.log = open(self.log_path, "w")
+        cpu = [] if cpu_port is None else ["--cpu-port", str(cpu_port)]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "p4nic.cli", "switch", "--no-p4", "--packet-in", self.socket,
-             "--device-id", str(device_id), "--", "--grpc-server-addr", "127.0.0.1:0",
-             "--cpu-port", str(cpu_port)],
+             "--device-id", str(device_id), *options, "--", "--grpc-server-addr", "127.0.0.1:0",
+             *cpu],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + WAIT * 2
         while True:
@@ -215,6 +218,15 @@ class SwitchProcess:
             return None
         finally:
             self.log.close()
+
+    def wait_for_log(self, text: str, count: int = 1) -> str:
+        """The switch's output once it contains `text` `count` times (AssertionError after
+        WAIT s)."""
+        deadline = time.monotonic() + WAIT
+        while (output := self.log_path.read_text()).count(text) < count:
+            assert time.monotonic() < deadline, f"{text!r} not in the switch's output:\n{output}"
+            time.sleep(0.05)
+        return output
 
 
 class Wire:

@@ -122,7 +122,7 @@ def test_commit_without_a_saved_config_is_not_found(client):
 
 @pytest.mark.parametrize("breakage", ["not json", "json but not a program", "p4info names a missing table",
                                       "p4info action params differ", "no p4info", "no device config",
-                                      "unspecified action"])
+                                      "unspecified action", "json nested too deeply"])
 def test_unrealizable_configs_are_invalid_argument_and_keep_the_old_one(client, breakage):
     client.set_config(load_config(cookie=1))
     config = load_config(cookie=2)
@@ -139,6 +139,8 @@ def test_unrealizable_configs_are_invalid_argument_and_keep_the_old_one(client, 
         config.ClearField("p4info")
     elif breakage == "no device config":
         config.p4_device_config = b""
+    elif breakage == "json nested too deeply":
+        config.p4_device_config = b'{"pipelines": ' + b"[" * 200000 + b"]" * 200000 + b"}"
     else:
         action = SetRequest.UNSPECIFIED
     with pytest.raises(grpc.RpcError) as err:

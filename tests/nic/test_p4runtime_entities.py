@@ -201,19 +201,23 @@ def test_multicast_groups_and_clone_sessions(client, switch):
     guest.close()
 
 
-def test_multicast_group_metadata_is_kept(client):
-    """P4Runtime 1.4 MulticastGroupEntry.metadata: Read returns what the last write set."""
-    tagged = multicast(5, (1, 0))
-    tagged.packet_replication_engine_entry.multicast_group_entry.metadata = b"owner\x00\x01"
-    client.insert(tagged)
-    try:
-        (read,) = client.read(multicast(5))
-        assert read.packet_replication_engine_entry.multicast_group_entry.metadata == b"owner\x00\x01"
-        client.modify(multicast(5, (2, 0)))                   # a write without metadata clears it
-        (read,) = client.read(multicast(5))
-        assert read.packet_replication_engine_entry.multicast_group_entry.metadata == b""
-    finally:
-        client.delete(multicast(5))
+def test_multicast_group_metadata_is_read_back_as_written(client):
+    """P4Runtime 1.4: MulticastGroupEntry.metadata is opaque to the target and read back."""
+    group = multicast(40, (1, 0))
+    group.packet_replication_engine_entry.multicast_group_entry.metadata = b"\x00owner:dsl"
+    client.insert(group, multicast(41, (2, 0)))
+    read = {g.packet_replication_engine_entry.multicast_group_entry.multicast_group_id:
+            g.packet_replication_engine_entry.multicast_group_entry for g in client.read(multicast(0))}
+    assert read[40].metadata == b"\x00owner:dsl" and read[41].metadata == b""
+    group.packet_replication_engine_entry.multicast_group_entry.metadata = b"v2"
+    client.modify(group)
+    (again,) = client.read(multicast(40))
+    assert again.packet_replication_engine_entry.multicast_group_entry.metadata == b"v2"
+    client.delete(multicast(40), multicast(41))
+    client.insert(multicast(40, (1, 0)))            # a new group: no metadata left over
+    (fresh,) = client.read(multicast(40))
+    assert fresh.packet_replication_engine_entry.multicast_group_entry.metadata == b""
+    client.delete(multicast(40))
 
 
 def test_value_set_entries(client):

@@ -30,6 +30,11 @@ def test_target_options_are_also_taken_before_the_separator():
     assert opts.cpu_port is None
 
 
+@pytest.mark.parametrize("address", ["127.0.0.1:0", "localhost:9559", "[::1]:9559", "[::]:50001"])
+def test_grpc_addresses_with_a_port(address):
+    assert parse_args(["--no-p4", "--", "--grpc-server-addr", address]).grpc_server_addr == address
+
+
 def test_pcap_directory_defaults_to_current_directory(tmp_path):
     assert parse_args(["p.json", "--pcap"]).pcap == "."
     assert parse_args(["p.json", "--pcap", str(tmp_path)]).pcap == str(tmp_path)

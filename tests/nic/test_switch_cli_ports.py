@@ -2,6 +2,7 @@
 with --pcap capture, and the P4Runtime server it starts."""
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -265,3 +266,44 @@ def test_start_up_errors_are_reported_not_raised(tmp_path):
                             "--packet-in", f"ipc://{tmp_path}/x.ipc", "--", "--grpc-server-addr",
                             f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and f"127.0.0.1:{port}" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_grpc_port_in_use_stops_a_second_switch(tmp_path):
+    """gRPC binds with SO_REUSEPORT by default, which would let a second switch start on the
+    same port and take half of the P4Runtime connections; it must fail to start instead."""
+    import grpc
+    from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
+
+    first, out = start_switch(tmp_path, "--no-p4", "--packet-in", f"ipc://{tmp_path}/first.ipc",
+                              "--", "--grpc-server-addr", "127.0.0.1:0")
+    try:
+        wait_for(lambda: "Server listening on" in (tmp_path / "switch.out").read_text(),
+                 first, tmp_path)
+        address = re.search(r"Server listening on (\S+)", (tmp_path / "switch.out").read_text())[1]
+        second = subprocess.run(
+            [sys.executable, "-m", "p4nic.cli", "switch", "--no-p4", "--packet-in",
+             f"ipc://{tmp_path}/second.ipc", "--", "--grpc-server-addr", address],
+            capture_output=True, text=True, timeout=120)
+        assert second.returncode == 1, second.stdout + second.stderr
+        assert "Server listening" not in second.stdout
+        assert f"cannot bind the P4Runtime server to {address}: address already in use" in second.stderr
+        assert "Traceback" not in second.stderr
+        with grpc.insecure_channel(address) as channel:     # the first one serves on
+            stub = p4runtime_pb2_grpc.P4RuntimeStub(channel)
+            assert stub.Capabilities(p4runtime_pb2.CapabilitiesRequest(), timeout=60)
+    finally:
+        stop(first, out)
+
+
+@pytest.mark.parametrize("address, message", [
+    ("localhost", "'localhost' has no port"),
+    ("127.0.0.1:", "'' is not a port number"),
+    ("localhost:grpc", "'grpc' is not a port number"),
+    ("127.0.0.1:65536", "'65536' is not a port number"),
+    ("[::1]", "'[::1]' has no port"),
+])
+def test_a_grpc_address_without_a_good_port_is_a_usage_error(address, message):
+    r = subprocess.run([sys.executable, "-m", "p4nic.cli", "switch", "--no-p4", "--",
+                        "--grpc-server-addr", address], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+    assert "Server listening" not in r.stdout

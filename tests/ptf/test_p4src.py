@@ -47,7 +47,7 @@ def test_controller_headers(programs, nic):
               for m in p4info.controller_packet_metadata}
     assert fields == {
         "packet_in": [("ingress_port", 9), ("_pad", 7), ("reason", 8), ("vni", 24)],
-        "packet_out": [("port", 9), ("_pad", 7), ("mode", 8), ("bypass", 8)],
+        "packet_out": [("port", 9), ("_pad", 7), ("mode", 8), ("bypass", 8), ("ct_state", 8)],
     }
 
 

@@ -17,10 +17,12 @@ from p4nic.compiler.errors import CompileError
 from p4nic.compiler.midend import ir
 from p4nic.compiler.midend.actions import Label, StatementLowering, resolve_jumps
 from p4nic.compiler.midend.flatten import Flattener, as_bool, as_data, unsupported
-from p4nic.compiler.midend.inline import Scope, bind_call
+from p4nic.compiler.midend.inline import Scope, arguments_overlap, bind_call
 from p4nic.compiler.p4info import key_name
+from p4nic.compiler.typecheck import entry_priority_values, table_priority_rules
 from p4nic.compiler.p4info.naming import BlockPath, control_plane_name
-from p4nic.compiler.midend.localvars import CompileTimeLoc, HeaderLoc, ScalarLoc
+from p4nic.compiler.midend.localvars import (CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc,
+                                             StructLoc, UnionLoc, const_for)
 
 MATCH_KIND_ORDER = {"exact": 0, "lpm": 1, "ternary": 2, "range": 3}
 
@@ -52,13 +54,24 @@ class TableSite:
 
 @dataclass
 class ControlSite:
-    """A sub-control instance: its declaration, constructor bindings and instance path."""
+    """A sub-control instance: its declaration, constructor bindings and instance path.
+
+    Its apply parameters are bound once, at the first call, so that its tables see the same
+    storage at every call. `shared_arguments`: every call passes the same arguments, none
+    overlapping another, so parameters stand for the arguments themselves (p4c's inliner
+    substitutes them); otherwise each parameter is a variable of the instance, copied in before
+    and out after each call (p4c's temporaries)."""
     decl: ast.ControlDeclaration
     constants: dict
     path: BlockPath
     instances: dict = field(default_factory=dict)  # constructor parameter -> CompileTimeLoc
 
     scope: Optional[Scope] = None
+    shared_arguments: bool = True
+    calls_known: bool = False
+    params_bound: bool = False
+    first_args: dict = field(default_factory=dict)   # parameter -> its first call's argument
+    copied: set = field(default_factory=set)         # id() of parameters copied in and out
 
     def scope_in(self, caller: Scope) -> Scope:
         """The scope of the instance's body: made at the first apply, kept for later ones so
@@ -136,7 +149,38 @@ class ControlLowering:
         init = []
         for d in decl.locals:
             self.local(d, scope, init)
+        self.note_calls(decl, scope)
         return self.block(init + list(decl.body.statements), scope, next_node, next_node)
+
+    @staticmethod
+    def note_calls(decl: ast.ControlDeclaration, scope: Scope) -> None:
+        """For each sub-control instance `decl` declares: do all its calls in `decl`'s body
+        pass the same, non-overlapping arguments (ControlSite.shared_arguments)?"""
+        calls: dict = {}
+        for c in applies(decl.body):
+            if isinstance(c.callee, ast.Member) and isinstance(c.callee.expr, ast.Name):
+                calls.setdefault(id(c.callee.expr.decl), []).append(c)
+        for d in decl.locals:
+            loc = scope.find(d) if isinstance(d, ast.Instantiation) else None
+            if not (isinstance(loc, CompileTimeLoc) and loc.kind == "control"):
+                continue
+            site = loc.value
+            if site.calls_known or not calls.get(id(d)):
+                continue
+            site.calls_known = True
+            bound = [bind_call(scope, site.decl.params, c.args, c) for c in calls[id(d)]]
+            first = bound[0]
+            for other, call in zip(bound[1:], calls[id(d)][1:]):
+                for (p, a), (_, b) in zip(first, other):
+                    if ast.same_expression(a, b):
+                        continue
+                    if p.direction is None:
+                        raise CompileError(f"'{p.name}': a directionless parameter must be given "
+                                           f"the same value in every call of '{d.name}'",
+                                           call.loc, "unsupported")
+                    site.shared_arguments = False
+            if arguments_overlap([a for p, a in first if p.direction is not None]):
+                site.shared_arguments = False
 
     def local(self, d, scope: Scope, init: list) -> None:
         if scope.find(d) is not None and not isinstance(d, ast.VariableDeclaration):
@@ -391,13 +435,71 @@ class ControlLowering:
             raise unsupported("only controls can be applied here", call)
         child = site.scope_in(scope)
         pre: list = []
-        lowering = StatementLowering(self.ctx, scope, pre)
-        pairs = bind_call(scope, site.decl.params, call.args, call)
-        lowering.bind_params(child, pairs, call, copy_out=False)
-        first = self.instance(site.decl, child, next_node)
+        back: list = []
+        self.bind_arguments(site, child, bind_call(scope, site.decl.params, call.args, call),
+                            call, scope, pre, back)
+        after = self.hidden_table(resolve_jumps(back), call.loc, next_node) if back else next_node
+        first = self.instance(site.decl, child, after)
         if pre:
             return self.hidden_table(resolve_jumps(pre), call.loc, first)
         return first
+
+    def bind_arguments(self, site: ControlSite, child: Scope, pairs: list, call, scope: Scope,
+                       pre: list, back: list) -> None:
+        """Bind the instance's apply parameters at its first call; at every call, copy into
+        `pre` and out into `back` those that are variables of the instance. A parameter stands
+        for its argument's own storage when every call passes the same one (or it is an
+        instance or standard_metadata, which must then be the same at every call)."""
+        flat = Flattener(self.ctx, scope, pre)
+        first = not site.params_bound
+        site.params_bound = True
+        for p, arg in pairs:
+            if p.direction is None or arg is None or isinstance(arg, ast.DontCare):
+                if first:
+                    StatementLowering(self.ctx, scope, pre).bind_params(child, [(p, arg)], call,
+                                                                         copy_out=False)
+                continue
+            if not first and id(p) not in site.copied:
+                if not site.shared_arguments and not ast.same_expression(arg, site.first_args[p]):
+                    raise unsupported(f"'{p.name}' must be the same in every call of this "
+                                      f"instance on BMv2", arg)
+                continue
+            src = flat.loc(arg)
+            if first:
+                site.first_args[p] = arg
+                fixed = isinstance(src, CompileTimeLoc) or (
+                    isinstance(src, HeaderLoc) and not isinstance(src.type, T.HeaderType))
+                if fixed or (site.shared_arguments and self.is_storage(arg, src, scope)):
+                    child.bind(p, src)
+                    continue
+                n = scope.folder.try_number(arg) if p.direction == "in" else None
+                if n is not None and site.shared_arguments:
+                    child.bind(p, ScalarLoc(const_for(n, p.type_ref.type), p.type_ref.type))
+                    continue
+                child.bind(p, self.ctx.storage.alloc(p.name, p.type_ref.type, p.loc))
+                site.copied.add(id(p))
+            var = child.find(p)
+            if p.direction in ("in", "inout"):
+                flat.copy(var, src, call)
+            elif isinstance(var, HeaderLoc):
+                pre.append(ir.Primitive("remove_header", [var.ref], call.loc))
+            if p.direction in ("out", "inout"):
+                Flattener(self.ctx, scope, back).copy(src, var, call)
+
+    @staticmethod
+    def is_storage(arg, src, scope: Scope) -> bool:
+        """Is `arg` a place (a variable, field, header, struct or stack at constant indexes)
+        that a parameter can stand for?"""
+        e = arg
+        while isinstance(e, (ast.Member, ast.Index)):
+            if isinstance(e, ast.Index) and scope.folder.try_number(e.index) is None:
+                return False
+            e = e.expr
+        if not isinstance(e, ast.Name):
+            return False
+        if isinstance(src, ScalarLoc):
+            return isinstance(src.expr, ir.Field)
+        return isinstance(src, (HeaderLoc, StructLoc, StackLoc, UnionLoc))
 
     # -- tables --------------------------------------------------------------------------------
     def site(self, name: ast.Name, scope: Scope) -> TableSite:
@@ -429,6 +531,9 @@ class ControlLowering:
             mt = "ternary" if k.match_kind == "optional" else k.match_kind
             table.keys.append(ir.TableKey(mt, target, mask, name))
         kinds = [k.match_type for k in table.keys]
+        if kinds.count("lpm") > 1:   # p4c's BMv2 back end (control.h) refuses these too
+            raise unsupported(f"table '{decl.name}' has more than one lpm key, which BMv2 "
+                              f"does not support", decl)
         table.match_type = max(kinds, key=lambda m: MATCH_KIND_ORDER.get(m, 0), default="exact")
         self.table_properties(table, decl, tscope, selector_inputs)
         table.next_tables = self.next_tables(table, nexts, next_node)
@@ -507,6 +612,10 @@ class ControlLowering:
                                   "action_selector", impl)
             if inst.kind == "action_selector":
                 table.kind = "indirect_ws"
+                if profile.selector_input and profile.selector_input != selector_inputs:
+                    raise unsupported(f"action selector '{profile.name}' is shared by tables "
+                                      f"whose selector keys differ; BMv2 gives a selector one "
+                                      f"list of inputs", impl)
                 profile.selector_input = selector_inputs
             else:
                 table.kind = "indirect"
@@ -529,7 +638,7 @@ class ControlLowering:
             for i, entry in enumerate(entries.value):
                 table.entries.append(self.entry(table, entry, scope, i))
             if any(e.priority is not None for e in table.entries):
-                self.bmv2_priorities(table)
+                self.bmv2_priorities(table, decl, scope.folder)
 
     def listed_action(self, ref: ast.ActionRef, scope: Scope) -> ir.Action:
         listed = self.listed.get(id(ref.name.decl))
@@ -593,15 +702,15 @@ class ControlLowering:
                            "unsupported")
 
     @staticmethod
-    def bmv2_priorities(table: ir.Table) -> None:
-        """P4 `priority=` values: larger wins; BMv2 JSON: smaller wins. Entries without one
-        follow the one before (P4-16 spec 14.2.1.4)."""
-        prios, last = [], 0
-        for i, e in enumerate(table.entries):
-            last = e.priority if e.priority is not None else last + 1
-            prios.append(last)
-        top = max(prios) + 1
-        for e, p in zip(table.entries, prios):
-            if e.bmv2_priority is None:
-                e.bmv2_priority = top - p
+    def bmv2_priorities(table: ir.Table, decl, folder) -> None:
+        """Entries with `priority=` values: p4c computes the missing ones (the previous one's
+        minus priority_delta, plus when the smallest wins), orders the entries by priority,
+        and its BMv2 back end numbers them in that order (control.h: position, smaller
+        wins), unless @priority gives a BMv2 priority."""
+        largest_wins, delta = table_priority_rules(decl, folder.value)
+        prios = entry_priority_values([e.priority for e in table.entries], largest_wins, delta)
+        order = sorted(range(len(prios)), key=lambda i: -prios[i] if largest_wins else prios[i])
+        for rank, i in enumerate(order):
+            if table.entries[i].bmv2_priority is None:
+                table.entries[i].bmv2_priority = rank + 1
 

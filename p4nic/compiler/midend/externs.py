@@ -20,7 +20,7 @@ from p4nic.compiler.midend.inline import bind_call
 from p4nic.compiler.p4info.naming import control_plane_name
 from p4nic.compiler.midend.localvars import (
     STANDARD_METADATA, CompileTimeLoc, HeaderLoc, ScalarLoc, StackLoc, StructLoc, UnionLoc,
-    header_fields)
+    header_fields, is_scalar)
 
 HASH_ALGORITHMS = {"crc32", "crc32_custom", "crc16", "crc16_custom", "random", "identity",
                    "csum16", "xor16"}
@@ -37,6 +37,7 @@ class ExternInstance:
     binding: Optional[str] = None
     size: int = 0
     result_target: Optional[ir.Field] = None
+    read_at: object = None      # the direct_meter.read call that set result_target
     emitted: object = None
     meter_type: str = "packets"
     loc: object = None
@@ -145,6 +146,9 @@ class Externs:
         """Emit direct counters/meters now that their tables are known (p4c emits them with
         the table's size)."""
         for inst in self.instances:
+            if inst.kind == "direct_meter" and inst.binding is None and inst.read_at:
+                raise unsupported(f"direct meter '{inst.name}' is read, but no table names it "
+                                  f"in its 'meters' property", inst.read_at)
             if inst.kind == "direct_counter" and inst.binding is not None:
                 self.ctx.out.counter_arrays.append(ir.CounterArray(
                     inst.name, inst.size, True, inst.binding))
@@ -253,10 +257,17 @@ class Externs:
             target = flat.loc(a[0]).expr
             if not isinstance(target, ir.Field):
                 raise unsupported("direct_meter.read needs a field as its target", call)
-            inst.result_target = target
+            inst.result_target, inst.read_at = target, call
         elif kind == "register" and method == "read":
-            emit("register_read", [flat.loc(a[0]).expr, ir.ObjectRef("register_array", inst.name),
+            target = flat.loc(a[0])
+            if not isinstance(target, ScalarLoc):   # p4c: not supported on this target either
+                raise unsupported("register.read into a structure: BMv2 registers hold bit<W> "
+                                  "values", a[0])
+            emit("register_read", [target.expr, ir.ObjectRef("register_array", inst.name),
                                    as_data(flat.value(a[1]))])
+        elif kind == "register" and method == "write" and not is_scalar(a[1].type):
+            raise unsupported("register.write of a structure: BMv2 registers hold bit<W> "
+                              "values", a[1])
         elif kind == "register" and method == "write":
             emit("register_write", [ir.ObjectRef("register_array", inst.name),
                                     as_data(flat.value(a[0])), as_data(flat.value(a[1]))])

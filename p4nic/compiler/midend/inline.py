@@ -95,3 +95,24 @@ def constant_bindings(scope: Scope, pairs: list) -> dict:
     return out
 
 
+
+
+def access_path(e) -> Optional[tuple]:
+    """`h.a[2].b` as (decl of h, "a", "[]", "b"): what storage an lvalue argument names (any
+    index stands for the whole stack); None for other expressions."""
+    if isinstance(e, ast.Name):
+        return (id(e.decl),) if e.decl is not None else None
+    if isinstance(e, ast.Member):
+        inner = access_path(e.expr)
+        return None if inner is None else inner + (e.member,)
+    if isinstance(e, (ast.Index, ast.Slice)):
+        inner = access_path(e.expr)
+        return None if inner is None else inner + ("[]",)
+    return None
+
+
+def arguments_overlap(args: list) -> bool:
+    """Does any argument's storage contain or share another's (p4c FindLocationSets)?"""
+    paths = [p for p in map(access_path, args) if p is not None]
+    return any(i != j and p[:len(q)] == q for i, p in enumerate(paths)
+               for j, q in enumerate(paths))

@@ -46,10 +46,30 @@ FIELD_ALIASES = [
 ]
 
 
+# The v1model generations p4c knows (backends/bmv2/common/v1model.h versionInitial/Current).
+V1MODEL_VERSIONS = (20180101, 20200408)
+
+
+def check_v1model_version(typed) -> None:
+    """`__v1model_version` (V1MODEL_VERSION) names a generation p4c knows
+    (frontends/p4/getV1ModelVersion.h)."""
+    for d in typed.program.declarations:
+        if isinstance(d, ast.ConstantDeclaration) and d.name == "__v1model_version":
+            value = d.value.value if isinstance(d.value, ast.IntLiteral) else None
+            if value is None or value < 0:
+                raise CompileError("expected the v1model version to be a non-negative number",
+                                   d.value.loc, "unsupported")
+            if not V1MODEL_VERSIONS[0] <= value <= V1MODEL_VERSIONS[1]:
+                raise CompileError(f"{value}: unknown v1model version; the first is "
+                                   f"{V1MODEL_VERSIONS[0]}, the latest {V1MODEL_VERSIONS[1]}",
+                                   d.value.loc, "unsupported")
+
+
 def lower_v1model(ctx) -> None:
     typed = ctx.typed
     if typed.main is None:
         raise CompileError("the program has no 'main' instance", None, "unsupported")
+    check_v1model_version(typed)
     blocks = {b.param: b for b in typed.blocks}
     missing = [p for p in ROOT_POSITIONS if p not in blocks]
     if missing:
@@ -145,17 +165,9 @@ def collect_field_lists(ctx, m_type, meta: StructLoc) -> None:
 
 
 def annotation_number(ctx, e) -> int:
-    """A number in an annotation: annotations are not type-checked, so `E.member` of a
-    serializable enum is looked up here."""
+    """A number in an annotation whose body the type checker typed (annocheck.py): a literal,
+    a constant, or a member of a serializable enum."""
     n = ctx.folder.try_number(e)
-    if n is None and isinstance(e, (ast.Member, ast.TypeMember)):
-        type_name = e.expr.name if isinstance(e, ast.Member) and isinstance(
-            e.expr, ast.Name) else getattr(getattr(e, "type_ref", None), "name", None)
-        for d in ctx.typed.program.declarations:
-            if isinstance(d, ast.EnumDeclaration) and d.name == type_name:
-                for member in d.members:
-                    if isinstance(member, tuple) and member[0] == e.member and member[1]:
-                        n = ctx.folder.try_number(member[1])
     if n is None:
         raise CompileError("expected a constant number here", e.loc, "unsupported")
     return n

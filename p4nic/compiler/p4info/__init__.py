@@ -77,6 +77,7 @@ class P4InfoBuilder:
 
     def add_symbols(self) -> None:
         s = self.symbols
+        self.check_unique_names()
         for t in self.objects.tables:
             s.add(ids.TABLE, t.name, user_id(t.decl), t.decl.loc)
             for prop, kind in (("implementation", ids.ACTION_PROFILE),
@@ -94,6 +95,17 @@ class P4InfoBuilder:
             s.add(ids.CONTROLLER_HEADER, control_plane_name(h), user_id(h), h.loc)
         for name, _ in self.objects.digests:
             s.add(ids.DIGEST, name)
+
+    def check_unique_names(self) -> None:
+        """No two tables, nor two extern instances of one kind, share a name (p4c's
+        serializer: "Name ... is used for multiple ... objects in the P4Info message")."""
+        seen = {}
+        for kind, name, node in [("table", t.name, t.decl) for t in self.objects.tables] + [
+                (i.extern, i.name, i.decl) for i in self.objects.instances]:
+            if (kind, name) in seen:
+                raise _err(f"name '{name}' is used for multiple {kind} objects in the P4Info "
+                           f"message (also at {seen[kind, name].loc})", node)
+            seen[kind, name] = node
 
     def in_place_name(self, table, prop) -> str:
         """An extern constructed in a table property is named by the property's @name, which
@@ -209,6 +221,12 @@ class P4InfoBuilder:
             if p is None:
                 continue
             name, inst = self.extern_of_property(t, p)
+            wanted = "direct_counter" if prop_name == "counters" else "direct_meter"
+            given = (p.value.type_ref.decl.name if isinstance(p.value, ast.ConstructorCall)
+                     else instance_decl(inst).name)
+            if given != wanted:
+                raise _err(f"table property '{prop_name}' of table '{t.name}' must be a "
+                           f"{wanted}, not a {given}", p.value)
             rid = self.symbols.id(kind, name)
             msg.direct_resource_ids.append(rid)
             args, extern, node = ((p.value.args, p.value.type_ref.decl, p)
@@ -230,10 +248,11 @@ class P4InfoBuilder:
         if isinstance(v, ast.ConstructorCall):
             return self.in_place_name(t, prop), None
         if isinstance(v, ast.Name) and isinstance(v.decl, ast.Instantiation):
-            for inst in self.objects.instances:
-                if inst.decl is v.decl:
-                    return inst.name, v.decl
-            return t.scope.name(v.decl), v.decl
+            # the instance of this table's own control instance (a sub-control instantiated
+            # twice has two), else the one declaration (a top-level or constructor argument)
+            own = t.scope.name(v.decl)
+            found = [inst.name for inst in self.objects.instances if inst.decl is v.decl]
+            return (own if own in found or not found else found[0]), v.decl
         raise _err(f"table property '{prop.name}' must name an extern instance", prop)
 
     @staticmethod
@@ -258,6 +277,8 @@ class P4InfoBuilder:
             return
         msg = self.p4info.actions.add()
         self.preamble(msg, ids.ACTION, name, action)
+        if name in self.objects.called_directly:
+            return
         params = [p for p in action.params if p.direction is None]
         for p, pid in zip(params, ids.field_ids(params, user_id)):
             m = msg.params.add()
@@ -387,11 +408,19 @@ class P4InfoBuilder:
         if main is None:
             return
         info = main.annotation("pkginfo")
-        if info is not None:
-            for k, v in info.kv.items():
-                if k in ("name", "version", "organization", "contact", "url", "arch") and \
-                        isinstance(v, ast.StringLiteral):
-                    setattr(pkg, k, v.value)
+        for k, v in (info.kv if info is not None else {}).items():
+            if k in ("name", "version", "organization", "contact", "url", "arch"):
+                if not isinstance(v, ast.StringLiteral):
+                    raise _err(f"value for '{k}' key in @pkginfo annotation is not a string", v)
+                setattr(pkg, k, v.value)
+        props = main.annotation("platform_property")
+        for k, v in (props.kv if props is not None else {}).items():
+            if k in ("multicast_group_table_size", "multicast_group_table_total_replicas",
+                     "multicast_group_table_max_replicas_per_entry"):
+                if not isinstance(v, ast.IntLiteral):
+                    raise _err(f"value for '{k}' key in @platform_property annotation is not "
+                               f"an integer", v)
+                setattr(pkg.platform_properties, k, v.value)
         add_annotations(pkg, main, skip=("pkginfo", "platform_property"))
         add_documentation(pkg, main)
 

@@ -3,6 +3,7 @@ addAnnotations/addDocumentation and the ToP4 printing of annotations)."""
 from __future__ import annotations
 
 from p4nic.compiler import ast
+from p4nic.compiler.errors import CompileError
 
 # Represented elsewhere in P4Info, never as annotation strings.
 NOT_SERIALIZED = ("name", "id", "brief", "description")
@@ -39,12 +40,40 @@ def annotation_string(a: ast.Annotation) -> str:
 
 
 def add_annotations(message, node, skip=()) -> None:
-    """Copy `node`'s annotations (except those P4Info represents otherwise) into
-    `message.annotations`."""
+    """Copy `node`'s annotations into `message`: structured ones (all of them) into
+    `structured_annotations`, the others, except those P4Info represents otherwise, as strings
+    into `annotations` (p4c's addAnnotations)."""
     for a in getattr(node, "annotations", None) or []:
-        if a.name in NOT_SERIALIZED or a.name in skip:
-            continue
-        message.annotations.append(annotation_string(a))
+        if a.structured:
+            add_structured(message.structured_annotations.add(), a)
+        elif a.name not in NOT_SERIALIZED and a.name not in skip:
+            message.annotations.append(annotation_string(a))
+
+
+def add_structured(msg, a: ast.Annotation) -> None:
+    """A StructuredAnnotation: an expression list or a key-value list of typed values (p4c's
+    serializeOneStructuredAnnotation; an empty body gives neither)."""
+    msg.name = a.name
+    if a.kv:
+        for (key, expr), value in zip(a.kv.items(), a.values):
+            pair = msg.kv_pair_list.kv_pairs.add()
+            pair.key = key
+            _set_value(pair.value, value, expr)
+    else:
+        for expr, value in zip(a.args, a.values):
+            _set_value(msg.expression_list.expressions.add(), value, expr)
+
+
+def _set_value(out, value, expr) -> None:
+    if isinstance(value, bool):
+        out.bool_value = value
+    elif isinstance(value, int):
+        if not -(1 << 63) <= value < (1 << 63):
+            raise CompileError("integer in a structured annotation must fit in int64; consider "
+                               "a string for larger values", expr.loc, kind="type")
+        out.int64_value = value
+    else:
+        out.string_value = value
 
 
 def add_documentation(message, node) -> None:

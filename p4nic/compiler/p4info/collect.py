@@ -7,7 +7,12 @@ front end, named as the front end names it:
 * names are those of naming.py (inlined sub-blocks, hierarchical names);
 * top-level actions used by a table keep their global name (localizeActions.cpp);
 * tables, actions and sub-blocks nothing uses are removed (unusedDeclarations.cpp), extern
-  instances are kept even when unused; actions called directly are inlined into the caller;
+  instances are kept even when unused; actions called from other actions are inlined into the
+  caller;
+* an action called directly from a control body has its parameters bound at the call
+  (removeParameters.cpp turns them all into locals), so P4Info lists it without parameters —
+  unless a table, which comes first in p4c's order (localizeActions.cpp gives each user its
+  own copy, and the serializer keeps the first copy of a name), lists it;
 * a table with no `default_action` gets `NoAction` as default, and as a `@defaultonly` entry of
   its action list when it is not listed (createBuiltins.cpp).
 """
@@ -76,6 +81,7 @@ class ControlPlaneObjects:
     actions: dict = field(default_factory=dict)      # name -> ActionDeclaration
     instances: list = field(default_factory=list)    # extern instances and value sets
     digests: list = field(default_factory=list)      # (name, P4Type)
+    called_directly: set = field(default_factory=set)  # action names shown without params
     extern_function_called: bool = False             # in a control (p4c then creates type_info)
 
 
@@ -139,8 +145,11 @@ class Collector:
             self.block(type_ref.decl, scope.enter(path), seen, self.typed.constants)
         if isinstance(decl, ast.ControlDeclaration):
             for a in used:
-                if isinstance(a, ast.ActionDeclaration):
-                    self.out.actions.setdefault(self.action_name(a, scope), a)
+                name = self.action_name(a, scope) if isinstance(a, ast.ActionDeclaration) \
+                    else None
+                if name is not None and name not in self.out.actions:
+                    self.add_action(name, a)
+                    self.out.called_directly.add(name)
             self.scan_calls(decl, used | inlined, constants)
 
     def used(self, decl, constants: dict) -> tuple:
@@ -203,7 +212,16 @@ class Collector:
         self.out.tables.append(Table(t, scope.name(t), scope, actions, action, default_name,
                                      default_args, constants))
         for a, name, _ in actions:
-            self.out.actions.setdefault(name, a)
+            self.add_action(name, a)
+
+    def add_action(self, name: str, action: ast.ActionDeclaration) -> None:
+        """Two actions may not share a control-plane name (p4c
+        duplicateActionControlPlaneNameCheck.cpp); the same action may be reached twice."""
+        other = self.out.actions.setdefault(name, action)
+        if other is not action:
+            raise CompileError(f"'{name}': conflicting control plane name: action "
+                               f"'{other.name}' at {other.loc} has it too", action.loc,
+                               kind="type")
 
     def action_name(self, action: ast.ActionDeclaration, scope: BlockPath) -> str:
         if action in self.top_level:

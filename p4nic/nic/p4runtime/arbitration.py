@@ -3,10 +3,11 @@
 Follows P4Runtime spec "Client Arbitration and Controller Replication": the primary of a role is
 the live controller whose election id equals the highest election id ever received for that
 role; when it leaves, the role has no primary until a controller sends an id at least that high.
-Roles are named by `@p4runtime_role("name")` annotations in the P4Info (see `translate.role_of`);
-the default role "" has full pipeline access. A role config (`Role.config`, an opaque Any whose
-meaning the spec leaves to the target) is accepted and ignored, as PI's simple_switch_grpc
-server does: what a role may write is set by those annotations alone.
+Roles are those the P4 program names (`roles.RoleRules`: `@p4runtime_role` annotations and the
+packet I/O role annotations); the default role "" has full pipeline access. A role config
+(`Role.config`, an opaque Any whose meaning the spec leaves to the target) is accepted and
+ignored, as PI's simple_switch_grpc server does: what a role may do is set by the program alone.
+A role the program does not name is refused (NOT_FOUND).
 """
 import threading
 from dataclasses import dataclass, field
@@ -28,13 +29,28 @@ def election_key(message) -> tuple | None:
     return (message.election_id.high, message.election_id.low)
 
 
-class Controller:
-    """One StreamChannel that has sent a MasterArbitrationUpdate; `send` queues a response."""
+def unknown_role(role: str, known_roles: set) -> str:
+    named = ", ".join(f"'{name}'" for name in sorted(known_roles) if name)
+    return (f"unknown role '{role}': the P4 program's roles are the default role ''"
+            + (f" and {named}" if named else ""))
 
-    def __init__(self, send):
-        self.send = send
+
+class Controller:
+    """One StreamChannel and what it arbitrated; responses go out through its `session`
+    (`send(response)`, `send_serialized(kind, bytes)`, `end(error)`; session.py)."""
+
+    def __init__(self, session):
+        self.session = session
+        self.send = session.send
         self.role = None             # role name once arbitrated
         self.election_id = None      # (high, low) or None
+
+    def __str__(self):
+        """For log lines: the client's address, and its role and election id once arbitrated."""
+        if self.role is None:
+            return f"{self.session.name} (not arbitrated)"
+        election = "none" if self.election_id is None else f"{self.election_id[0]}:{self.election_id[1]}"
+        return f"{self.session.name} (role '{self.role}', election id {election})"
 
 
 @dataclass
@@ -54,8 +70,11 @@ class Arbitrator:
 
     # -- StreamChannel side ---------------------------------------------------------------------
 
-    def update(self, controller: Controller, update: p4runtime_pb2.MasterArbitrationUpdate):
-        """Apply one MasterArbitrationUpdate; raises P4RuntimeError to end the stream."""
+    def update(self, controller: Controller, update: p4runtime_pb2.MasterArbitrationUpdate,
+               known_roles: set | None):
+        """Apply one MasterArbitrationUpdate; raises P4RuntimeError to end the stream.
+        `known_roles`: the roles of the pipeline (None before one is set: any role is taken,
+        and the ones a pipeline then lacks are dropped by `remove_roles`)."""
         role_name = update.role.name
         election_id = election_key(update)
         with self.lock:
@@ -63,6 +82,9 @@ class Arbitrator:
                 if update.device_id != self.device_id:
                     raise P4RuntimeError(grpc.StatusCode.NOT_FOUND,
                                          f"unknown device id {update.device_id}")
+                if known_roles is not None and role_name not in known_roles:
+                    raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, unknown_role(role_name,
+                                                                               known_roles))
                 state = self.roles.setdefault(role_name, RoleState())
                 self._check_unique(state, controller, election_id)
                 if len(state.controllers) >= MAX_CONTROLLERS_PER_ROLE:
@@ -85,13 +107,20 @@ class Arbitrator:
     def remove(self, controller: Controller):
         """The stream of `controller` ended: forget it, and tell the others if it was primary."""
         with self.lock:
-            if controller.role is None:
-                return
-            state = self.roles[controller.role]
+            state = self.roles.get(controller.role)
+            if state is None or controller not in state.controllers:
+                return              # never arbitrated, or its role went with a pipeline change
             state.controllers.remove(controller)
             if state.primary is controller:
                 state.primary = None
                 self._notify(state, controller.role, state.controllers)
+
+    def remove_roles(self, keep: set) -> list:
+        """Forget the controllers of every role not in `keep` (a new pipeline's roles); returns
+        them, for their streams to be ended."""
+        with self.lock:
+            gone = [role for role in self.roles if role not in keep]
+            return [controller for role in gone for controller in self.roles.pop(role).controllers]
 
     @staticmethod
     def _check_unique(state, controller, election_id):
@@ -150,10 +179,10 @@ class Arbitrator:
         """
         if device_id != self.device_id:
             raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"unknown device id {device_id}")
+        if role and known_roles is not None and role not in known_roles:
+            raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, unknown_role(role, known_roles))
         with self.lock:
             state = self.roles.get(role)
-            if role and role not in known_roles and (state is None or not state.controllers):
-                raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"unknown role '{role}'")
             election_id = election_key(request)
             if state is None or not state.controllers:
                 if election_id is None:
@@ -169,4 +198,5 @@ class Arbitrator:
 
     def is_primary(self, controller: Controller) -> bool:
         with self.lock:
-            return controller.role is not None and self.roles[controller.role].primary is controller
+            state = self.roles.get(controller.role)
+            return state is not None and state.primary is controller

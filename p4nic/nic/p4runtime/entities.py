@@ -4,8 +4,10 @@ One `Entities` object serves one pipeline config. Each entity type has a writer 
 message the way the P4Runtime spec "P4 Entity Messages" asks, then calls RuntimeState) and a
 reader (yields `p4.v1.Entity` messages, honouring the spec's wildcards). RuntimeState keeps the
 data-plane state; this module only keeps what the data plane does not need but Read must echo
-back (controller_metadata, metadata, idle_timeout_ns, meter configs as written).
+back (controller_metadata, metadata, idle_timeout_ns, meter configs as written, multicast
+group metadata).
 """
+import functools
 import time
 
 import grpc
@@ -73,7 +75,8 @@ class Entities:
         self.default_extras: dict = {}        # table id -> TableEntry (modified default entries)
         self.digest_configs: dict = {}        # digest id -> DigestEntry.Config
         self.trace = None                     # nic.trace.Tracer: control-plane log lines
-        self.multicast_metadata: dict = {}    # multicast group id -> its metadata bytes
+        # multicast group id -> its opaque `metadata` as written (P4Runtime 1.4: read back as is)
+        self.group_metadata: dict = {}
 
     # -- role checks --------------------------------------------------------------------------
 
@@ -163,13 +166,28 @@ class Entities:
                 trace.control(f"Clone session {sid} {verb}" + (f": ports {ports}" if ports
                                                                 else ""))
 
-    def inverse(self, update: p4runtime_pb2.Update) -> list:
-        """The updates that undo `update` if applied right after it (for batch rollback).
+    # Indexed externs whose cells an undo keeps as plain values:
+    # entity kind -> (state attribute, id field, read cell, write cell)
+    CELLS = {
+        "counter_entry": ("counters", "counter_id", lambda c, i: c.read(i),
+                          lambda c, i, v: c.write(i, *v)),
+        "meter_entry": ("meters", "meter_id", lambda m, i: m.get_rates(i),
+                        lambda m, i, v: m.set_rates(i, v)),
+        "register_entry": ("registers", "register_id", lambda r, i: r.read(i),
+                           lambda r, i, v: r.write(i, v)),
+    }
 
-        The entity is read back first: nothing there means the update creates it (undo:
-        DELETE); otherwise every cell it covers (all of an array for an index-less counter,
-        meter or register write) is restored as read.
+    def inverse(self, update: p4runtime_pb2.Update) -> list:
+        """Callables that undo `update` if run right after it, last first (batch rollback).
+
+        They hold only what the update covers: for a counter, meter or register, the old
+        values of the cells it writes (all of them for an index-less write) as plain values;
+        otherwise the entity is read back first: nothing there means the update creates it
+        (undo: DELETE); else what was read is written back.
         """
+        kind = update.entity.WhichOneof("entity")
+        if kind in self.CELLS:
+            return [self.cells_undo(kind, getattr(update.entity, kind))]
         probe = p4runtime_pb2.Entity()
         probe.CopyFrom(update.entity)
         if probe.HasField("table_entry"):
@@ -181,13 +199,29 @@ class Entities:
             probe.table_entry.meter_config.SetInParent()
         before = list(self.read(probe, exact=True))
         if not before:
-            return [p4runtime_pb2.Update(type=DELETE, entity=update.entity)]
-        undo_type = INSERT if update.type == DELETE else MODIFY
-        undo = [p4runtime_pb2.Update(type=undo_type, entity=entity) for entity in before]
-        for item in undo:
-            if item.entity.HasField("table_entry"):
-                item.entity.table_entry.is_const = False
-        return undo
+            undo = [p4runtime_pb2.Update(type=DELETE, entity=update.entity)]
+        else:
+            undo_type = INSERT if update.type == DELETE else MODIFY
+            undo = [p4runtime_pb2.Update(type=undo_type, entity=entity) for entity in before]
+            for item in undo:
+                if item.entity.HasField("table_entry"):
+                    item.entity.table_entry.is_const = False
+        return [functools.partial(self.write, item, "") for item in undo]
+
+    def cells_undo(self, kind: str, message):
+        """Restores the cells of an indexed extern that `message` writes, as they are now."""
+        plural, id_field, read, write = self.CELLS[kind]
+        try:
+            _, cells, indices = self.indexed(plural, getattr(message, id_field), message.index,
+                                             message.HasField("index"), "", writing=False)
+        except P4RuntimeError:
+            return lambda: None          # the write itself fails, with this very error
+        old = [read(cells, i) for i in indices]
+
+        def restore():
+            for i, value in zip(indices, old):
+                write(cells, i, value)
+        return restore
 
     # -- Read -----------------------------------------------------------------------------------
 
@@ -202,9 +236,13 @@ class Entities:
         reader = getattr(self, f"read_{kind}", None) if kind else None
         if reader is None:
             raise unimplemented(f"reading {kind or 'an empty entity'} is not supported")
-        self.read_role = role
+        found_all = reader(getattr(entity, kind), exact)
         try:
-            for found in reader(getattr(entity, kind), exact):
+            while True:
+                self.read_role = role   # another read may have run since this one's last step
+                found = next(found_all, None)
+                if found is None:
+                    return
                 out = p4runtime_pb2.Entity()
                 getattr(out, kind).CopyFrom(found)
                 yield out
@@ -976,14 +1014,13 @@ class Entities:
                 raise invalid("multicast group id 0 is reserved for wildcard reads")
             if kind == DELETE:
                 replication.delete_group(group.multicast_group_id)
-                self.multicast_metadata.pop(group.multicast_group_id, None)
+                self.group_metadata.pop(group.multicast_group_id, None)
                 return
             if kind == INSERT:
                 replication.create_group(group.multicast_group_id, replicas(group.replicas))
             else:
                 replication.modify_group(group.multicast_group_id, replicas(group.replicas))
-            # P4Runtime 1.4 MulticastGroupEntry.metadata: kept as written, echoed by Read.
-            self.multicast_metadata[group.multicast_group_id] = group.metadata
+            self.group_metadata[group.multicast_group_id] = group.metadata
         elif which == "clone_session_entry":
             session = pre.clone_session_entry
             if session.session_id == 0:
@@ -1010,7 +1047,7 @@ class Entities:
                 out.multicast_group_entry.multicast_group_id = group_id
                 for port, rid in group_replicas:
                     out.multicast_group_entry.replicas.add(egress_port=port, instance=rid)
-                out.multicast_group_entry.metadata = self.multicast_metadata.get(group_id, b"")
+                out.multicast_group_entry.metadata = self.group_metadata.get(group_id, b"")
                 yield out
         if which in (None, "clone_session_entry"):
             wanted = query.clone_session_entry.session_id

@@ -10,10 +10,11 @@ import grpc
 class P4RuntimeError(Exception):
     """A request the server refuses, with the status code the P4Runtime spec prescribes."""
 
-    def __init__(self, code: grpc.StatusCode, message: str):
+    def __init__(self, code: grpc.StatusCode, message: str, details=()):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = list(details)   # p4.v1.Error per update, for grpc-status-details-bin
 
     @property
     def rpc_code(self) -> int:

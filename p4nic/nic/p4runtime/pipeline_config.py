@@ -29,6 +29,8 @@ def parse_device_config(data: bytes) -> dict:
         bmv2_json = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise invalid(f"p4_device_config is not BMv2 JSON: {exc}") from None
+    except RecursionError:
+        raise invalid("p4_device_config is nested too deeply to be BMv2 JSON") from None
     if not isinstance(bmv2_json, dict):
         raise invalid("p4_device_config is not a BMv2 JSON object")
     return bmv2_json

@@ -1,36 +1,43 @@
-"""The P4Runtime gRPC service of the software NIC, and `start_server`, its one entry point.
+"""The P4Runtime service of the software NIC, and `start_server`, its one entry point.
 
 The service owns the P4Runtime view of one `Device`: the committed (or saved) pipeline config,
 the `Entities` that Write/Read go through, client arbitration, and the StreamChannel traffic
 (packet-out/in, digest lists, idle-timeout notifications). Every touch of the device happens
-under one lock shared with the port loop of `p4nic switch`, so a Write batch is atomic with
-respect to packet processing. Requests are checked in the order the P4Runtime spec gives; any
-bad request gets a gRPC status, never a server crash.
+under one lock shared with the port loop of `p4nic switch`, held in small pieces (an update, a
+slice of a Read) so that packets keep flowing while P4Runtime works; a DATAPLANE_ATOMIC batch
+holds it throughout. Requests are checked in the order the P4Runtime spec gives; any
+bad request gets a gRPC status, never a server crash. The gRPC side (threads, event loop,
+StreamChannel coroutines) is `rpc.py`.
 """
+import contextlib
 import importlib.metadata
+import itertools
 import logging
-import queue
+import socket
 import threading
-from concurrent import futures
 
 import grpc
-from google.protobuf import any_pb2
-from google.rpc import code_pb2, status_pb2
-from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
+from google.rpc import code_pb2
+from p4.v1 import p4runtime_pb2
 
 from p4nic.nic.p4runtime.arbitration import Arbitrator, Controller
+from p4nic.nic.p4runtime.cpu_port import cpu_port_warnings
 from p4nic.nic.p4runtime.entities import Entities
 from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
 from p4nic.nic.p4runtime.pipeline_config import Pipeline, get_response, verify
+from p4nic.nic.p4runtime.rpc import MAX_STREAMS, RpcServer
+from p4nic.nic.p4runtime.session import PacketInBacklog
 from p4nic.nic.p4runtime.stream import DigestBuffers, PacketIO, stream_error
-
-log = logging.getLogger("p4nic.p4runtime")
 
 SetRequest = p4runtime_pb2.SetForwardingPipelineConfigRequest
 WriteRequest = p4runtime_pb2.WriteRequest
 # How often the timer thread flushes digest buffers and scans for idle entries (the spec's
 # pseudo-code suggests a 10 ms scanning interval; 20 ms spares the shared CPU).
 TICK_SECONDS = 0.02
+# Largest request or response (PI proto/server/pi_server.cpp SetMaxReceiveMessageSize).
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+# Entities a Read builds per hold of the device and control locks.
+LOCKED_SLICE = 128
 # Entities per ReadResponse message (the spec lets the server split a Read freely).
 READ_CHUNK = 1000
 
@@ -42,61 +49,53 @@ def api_version() -> str:
         return "1.4.1"
 
 
-def abort(context, error: P4RuntimeError, details=()):
-    """End a unary RPC with `error`; `details` (p4.v1.Error list) go in grpc-status-details-bin."""
-    if details:
-        status = status_pb2.Status(code=error.rpc_code, message=error.message)
-        for detail in details:
-            packed = any_pb2.Any()
-            packed.Pack(detail)
-            status.details.append(packed)
-        context.set_trailing_metadata((("grpc-status-details-bin", status.SerializeToString()),))
-    context.abort(error.code, error.message)
-
-
 def error_details(errors) -> list:
     """One p4.v1.Error per update/request, OK ones left empty (spec "Error Reporting")."""
     return [p4runtime_pb2.Error(canonical_code=code_pb2.OK) if e is None else
             p4runtime_pb2.Error(canonical_code=e.rpc_code, message=e.message) for e in errors]
 
 
-class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
-    """P4Runtime for one device id; see module docstring."""
+class P4RuntimeService:
+    """P4Runtime for one device id, one method per RPC; see module docstring.
 
-    def __init__(self, device, device_id: int, cpu_port, lock, inject, device_factory):
+    The unary methods take the parsed request and return the response, raising P4RuntimeError
+    for a refused request; they run on threads of `rpc.py`'s, never on the event loop (but
+    `capabilities`, which touches nothing).
+    """
+
+    def __init__(self, device, device_id: int, cpu_port, lock, inject, device_factory,
+                 log: logging.Logger):
         self.device = device
         self.device_id = device_id
         self.cpu_port = cpu_port
         self.lock = lock
+        # Serializes the RPCs that change or walk the P4Runtime state (Write, Read, pipeline
+        # changes), so that they can take the device `lock` in small pieces and let packets
+        # through in between.
+        self.control = threading.RLock()
         self.inject = inject or self.process_unattached
         self.device_factory = device_factory
+        self.log = log
         self.arbitrator = Arbitrator(device_id)
         self.pipeline: Pipeline | None = None     # what Read/Write refer to
         self.entities: Entities | None = None
         self.packet_io: PacketIO | None = None    # of the committed pipeline
         self.saved = None                         # (Pipeline, scratch Entities) awaiting COMMIT
         self.digests = DigestBuffers(self.send_digest)
-        self.controllers: set = set()
         device.on_digest = self.on_digest
 
     # -- unary RPCs -----------------------------------------------------------------------------
 
-    def Capabilities(self, request, context):
+    def capabilities(self, request) -> p4runtime_pb2.CapabilitiesResponse:
         return p4runtime_pb2.CapabilitiesResponse(p4runtime_api_version=api_version())
 
-    def SetForwardingPipelineConfig(self, request, context):
-        try:
-            self.arbitrator.check_primary(request.device_id, request.role, request,
-                                          self.known_roles())
-            if request.role:
-                raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED,
-                                     "only the default role may set the pipeline config")
+    def set_forwarding_pipeline_config(self, request):
+        self.arbitrator.check_primary(request.device_id, request.role, request, self.known_roles())
+        if request.role:
+            raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED,
+                                 "only the default role may set the pipeline config")
+        with self.control:
             self.set_pipeline(request)
-        except P4RuntimeError as exc:
-            abort(context, exc)
-        except Exception as exc:  # noqa: BLE001 - a bug must not take the server down
-            log.exception("SetForwardingPipelineConfig failed")
-            abort(context, P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}"))
         return p4runtime_pb2.SetForwardingPipelineConfigResponse()
 
     def set_pipeline(self, request):
@@ -155,7 +154,8 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
                 raise invalid(f"the forwarding state cannot be kept with the new config: "
                               f"{exc.message}") from None
             self.pipeline, self.entities, self.saved = pipeline, entities, None
-            self.packet_io = PacketIO(pipeline.index.packet_out, pipeline.index.packet_in)
+            self.packet_io = PacketIO(pipeline.index.packet_out, pipeline.index.packet_in,
+                                      pipeline.index.role_rules)
             self.digests.clear()
             entities.trace = getattr(self.device, "tracer", None)   # control-plane lines
             if entities.trace is not None:
@@ -164,48 +164,54 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
                     f"P4Runtime: forwarding pipeline config committed on device "
                     f"{self.device_id}: {len(p4info.tables)} tables, {len(p4info.actions)} "
                     f"actions, {len(state)} entities kept")
+        for controller in self.arbitrator.remove_roles(keep=pipeline.index.roles):
+            controller.session.end(P4RuntimeError(
+                grpc.StatusCode.NOT_FOUND, f"role '{controller.role}' is not in the new pipeline "
+                "config"))
+        for warning in cpu_port_warnings(pipeline.bmv2_json, pipeline.index.packet_in,
+                                         pipeline.index.packet_out, self.cpu_port):
+            self.log.warning(warning)
 
-    def GetForwardingPipelineConfig(self, request, context):
-        try:
-            if request.device_id != self.device_id:
-                raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"unknown device id {request.device_id}")
-            # After VERIFY_AND_SAVE this is the saved config, the one Read/Write refer to.
-            return get_response(self.pipeline, request.response_type)
-        except P4RuntimeError as exc:
-            abort(context, exc)
+    def get_forwarding_pipeline_config(self, request):
+        if request.device_id != self.device_id:
+            raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"unknown device id {request.device_id}")
+        # After VERIFY_AND_SAVE this is the saved config, the one Read/Write refer to.
+        return get_response(self.pipeline, request.response_type)
 
-    def Write(self, request, context):
-        try:
-            self.arbitrator.check_primary(request.device_id, request.role, request,
-                                          self.known_roles())
-            if self.entities is None:
-                raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
-                                     "no forwarding pipeline config set")
-            if request.atomicity not in WriteRequest.Atomicity.values():
-                raise invalid(f"unknown atomicity {request.atomicity}")
-            with self.lock:
-                errors = self.apply_batch(self.entities, request)
-        except P4RuntimeError as exc:
-            abort(context, exc)
+    def write(self, request) -> p4runtime_pb2.WriteResponse:
+        self.arbitrator.check_primary(request.device_id, request.role, request, self.known_roles())
+        if self.entities is None:
+            raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
+                                 "no forwarding pipeline config set")
+        if request.atomicity not in WriteRequest.Atomicity.values():
+            raise invalid(f"unknown atomicity {request.atomicity}")
+        with self.control:
+            if request.atomicity == WriteRequest.DATAPLANE_ATOMIC:
+                with self.lock:
+                    errors = self.apply_batch(self.entities, request, contextlib.nullcontext(),
+                                              self.log)
+            else:
+                errors = self.apply_batch(self.entities, request, self.lock, self.log)
         if any(errors):
-            abort(context, P4RuntimeError(grpc.StatusCode.UNKNOWN, "write failure"),
-                  error_details(errors))
+            raise P4RuntimeError(grpc.StatusCode.UNKNOWN, "write failure", error_details(errors))
         return p4runtime_pb2.WriteResponse()
 
     @staticmethod
-    def apply_batch(entities: Entities, request) -> list:
-        """Apply the updates in order; per-update errors, None for success.
+    def apply_batch(entities: Entities, request, lock, log) -> list:
+        """Apply the updates in order, each under `lock`; per-update errors, None for success.
 
         CONTINUE_ON_ERROR tries every update. ROLLBACK_ON_ERROR and DATAPLANE_ATOMIC stop at
-        the first error and undo the applied updates; since the whole batch runs under the
-        device lock, no packet sees a partial batch, so both modes are also data-plane atomic.
+        the first error and undo the applied updates. Packets run between two updates, so they
+        may see part of a batch, except with DATAPLANE_ATOMIC, whose caller holds the device
+        lock around the whole batch (and passes a no-op `lock`).
         """
         atomic = request.atomicity != WriteRequest.CONTINUE_ON_ERROR
         errors, undo = [], []
         for update in request.updates:
             try:
-                inverse = entities.inverse(update) if atomic else []
-                entities.write(update, request.role)
+                with lock:
+                    inverse = entities.inverse(update) if atomic else []
+                    entities.write(update, request.role)
                 errors.append(None)
                 undo.extend(inverse)
             except P4RuntimeError as exc:
@@ -216,9 +222,10 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
             if atomic and errors[-1] is not None:
                 break
         if atomic and errors[-1:] != [None] and errors:
-            for inverse in reversed(undo):
+            for step in reversed(undo):
                 try:
-                    entities.write(inverse, "")
+                    with lock:
+                        step()
                 except P4RuntimeError:
                     log.exception("rollback of an update failed")
             aborted = P4RuntimeError(grpc.StatusCode.ABORTED,
@@ -227,79 +234,71 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
             errors += [aborted] * (len(request.updates) - len(errors))
         return errors
 
-    def Read(self, request, context):
-        try:
-            if request.device_id != self.device_id:
-                raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"unknown device id {request.device_id}")
-            if self.entities is None:
-                raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
-                                     "no forwarding pipeline config set")
-        except P4RuntimeError as exc:
-            abort(context, exc)
-        found, errors = [], []
-        with self.lock:
-            for entity in request.entities:
-                try:
-                    if entity.WhichOneof("entity") is None:
-                        raise invalid("an empty entity cannot be read")
-                    found.extend(self.entities.read(entity, role=request.role))
-                    errors.append(None)
-                except P4RuntimeError as exc:
-                    errors.append(exc)
-                except Exception as exc:  # noqa: BLE001
-                    log.exception("read failed")
-                    errors.append(P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}"))
-        for start in range(0, len(found), READ_CHUNK):
-            yield p4runtime_pb2.ReadResponse(entities=found[start:start + READ_CHUNK])
-        if not found:
-            yield p4runtime_pb2.ReadResponse()
-        if any(errors):
-            if len(errors) == 1:
-                abort(context, errors[0])
-            abort(context, P4RuntimeError(grpc.StatusCode.UNKNOWN, "read failure"),
-                  error_details(errors))
+    def read(self, request):
+        """Yield the Read's responses, at most READ_CHUNK entities each, as they are built; the
+        error to end the RPC with is raised after what was found.
 
-    def known_roles(self) -> set:
-        return set() if self.pipeline is None else self.pipeline.index.roles
+        The entities are built LOCKED_SLICE at a time under the control and device locks, so
+        packets and other P4Runtime requests run between two slices (a Read is no snapshot),
+        and a big Read holds at most a chunk in memory however many entities it returns.
+        """
+        if request.device_id != self.device_id:
+            raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"unknown device id {request.device_id}")
+        entities = self.entities
+        if entities is None:
+            raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
+                                 "no forwarding pipeline config set")
+        errors, pending, sent = [], [], False
+        for entity in request.entities:
+            try:
+                if request.role and request.role not in self.known_roles():
+                    raise P4RuntimeError(grpc.StatusCode.NOT_FOUND,
+                                         f"unknown role '{request.role}'")
+                if entity.WhichOneof("entity") is None:
+                    raise invalid("an empty entity cannot be read")
+                found = entities.read(entity, role=request.role)
+                while True:
+                    with self.control, self.lock:
+                        piece = list(itertools.islice(found, LOCKED_SLICE))
+                    if not piece:
+                        break
+                    pending += piece
+                    while len(pending) >= READ_CHUNK:
+                        yield p4runtime_pb2.ReadResponse(entities=pending[:READ_CHUNK])
+                        del pending[:READ_CHUNK]
+                        sent = True
+                errors.append(None)
+            except P4RuntimeError as exc:
+                errors.append(exc)
+            except Exception as exc:  # noqa: BLE001
+                self.log.exception("read failed")
+                errors.append(P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}"))
+        if pending or not sent:
+            yield p4runtime_pb2.ReadResponse(entities=pending)
+        if len(errors) == 1 and errors[0] is not None:
+            raise errors[0]
+        if any(errors):
+            raise P4RuntimeError(grpc.StatusCode.UNKNOWN, "read failure", error_details(errors))
+
+    def known_roles(self) -> set | None:
+        """The roles of the pipeline Read/Write refer to; None before there is one."""
+        return None if self.pipeline is None else self.pipeline.index.roles
 
     # -- StreamChannel --------------------------------------------------------------------------
 
-    def StreamChannel(self, request_iterator, context):
-        outbox = queue.Queue()
-        controller = Controller(outbox.put)
-        context.add_callback(lambda: outbox.put(None))
-        self.controllers.add(controller)
+    def stream_closed(self, controller: Controller):
+        self.arbitrator.remove(controller)
 
-        def read_requests():
-            try:
-                for request in request_iterator:
-                    self.on_stream_request(controller, request)
-            except P4RuntimeError as exc:
-                outbox.put(exc)
-            except Exception:  # noqa: BLE001 - the client went away mid-read
-                pass
-            finally:
-                outbox.put(None)
+    def on_stream_request(self, controller: Controller, request) -> list | None:
+        """One StreamMessageRequest; arbitration errors raise (ending the stream).
 
-        threading.Thread(target=read_requests, daemon=True, name="p4rt-stream").start()
-        try:
-            while True:
-                item = outbox.get()
-                if item is None:
-                    return
-                if isinstance(item, P4RuntimeError):
-                    context.abort(item.code, item.message)
-                yield item
-        finally:
-            self.controllers.discard(controller)
-            self.arbitrator.remove(controller)
-
-    def on_stream_request(self, controller: Controller, request):
-        """One StreamMessageRequest; arbitration errors raise (ending the stream)."""
+        A packet-out is returned as the batch to `inject`, which the caller runs off the
+        event loop; other messages are handled here and return None.
+        """
         kind = request.WhichOneof("update")
         if kind == "arbitration":
-            self.arbitrator.update(controller, request.arbitration)
-            return
+            self.arbitrator.update(controller, request.arbitration, self.known_roles())
+            return None
         try:
             if controller.role is None:
                 raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
@@ -307,26 +306,39 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
             if not self.arbitrator.is_primary(controller):
                 raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED, "not primary")
             if kind == "packet":
-                self.packet_out(request.packet)
-            elif kind == "digest_ack":
+                return self.packet_out(controller.role, request.packet)
+            if kind == "digest_ack":
                 self.digests.ack(request.digest_ack)
             else:
                 raise P4RuntimeError(grpc.StatusCode.UNIMPLEMENTED,
                                      f"stream message {kind or '(empty)'} is not supported")
         except P4RuntimeError as exc:
+            if kind == "packet":
+                self.log.info("packet-out from %s refused: %s", controller, exc.message)
             controller.send(stream_error(exc.code, exc.message, request))
         except Exception as exc:  # noqa: BLE001 - a bug must not end the session
-            log.exception("stream message failed")
+            self.log.exception("stream message failed")
             controller.send(stream_error(grpc.StatusCode.INTERNAL, f"internal error: {exc}", request))
+        return None
 
-    def packet_out(self, message: p4runtime_pb2.PacketOut):
-        if self.packet_io is None:
+    def packet_out(self, role: str, message: p4runtime_pb2.PacketOut) -> list:
+        """The batch a PacketOut becomes: its frame entering on the CPU port, if `role` may
+        send it (roles.py)."""
+        packet_io = self.packet_io
+        if packet_io is None:
             raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
                                  "no forwarding pipeline config set")
         if self.cpu_port is None:
             raise P4RuntimeError(grpc.StatusCode.FAILED_PRECONDITION,
                                  "no CPU port configured (--cpu-port)")
-        self.inject([(self.cpu_port, self.packet_io.frame(message))])
+        if not packet_io.rules.may_send(role):
+            raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED,
+                                 f"role '{role}' may not send packet-outs")
+        values = packet_io.packet_out_values(message)
+        refusal = packet_io.rules.refusal(role, values, packet_io.packet_out_names)
+        if refusal is not None:
+            raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED, refusal)
+        return [(self.cpu_port, packet_io.frame(values, message.payload))]
 
     def process_unattached(self, batch):
         """`inject` when no port loop is attached: CPU-port output loops back as packet-in."""
@@ -335,18 +347,34 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
         self.packet_in([data for port, data in out if port == self.cpu_port])
 
     def packet_in(self, frames):
-        """Send frames the device emitted on the CPU port to every role's primary."""
+        """Send frames the device emitted on the CPU port to the primary of every role that
+        receives them (the default role: all; a named role: what roles.py allows it)."""
         packet_io = self.packet_io
         if not frames or packet_io is None:
             return
-        primaries = list(self.arbitrator.primaries().values())
+        primaries = self.arbitrator.primaries()
+        if not primaries:
+            return
+        rules = packet_io.rules
         for frame in frames:
-            message = packet_io.packet_in_message(frame)
-            if message is None:
-                log.warning("packet on the CPU port is shorter than the packet_in header")
+            values = packet_io.packet_in_values(frame)
+            if values is None:
+                self.log.warning("packet on the CPU port is shorter than the packet_in header")
                 continue
-            for controller in primaries:
-                controller.send(p4runtime_pb2.StreamMessageResponse(packet=message))
+            ready = []
+            for role, controller in primaries.items():
+                if not rules.receives(role, values):
+                    continue
+                if controller.session.has_room():
+                    ready.append(controller.session)
+                else:
+                    controller.session.drop("packet")
+            if not ready:
+                continue          # no one to build the PacketIn for
+            data = p4runtime_pb2.StreamMessageResponse(
+                packet=packet_io.packet_in_message(frame, values)).SerializeToString()
+            for session in ready:
+                session.send_serialized("packet", data)
 
     # -- notifications --------------------------------------------------------------------------
 
@@ -381,18 +409,15 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
             self.notify(role, p4runtime_pb2.StreamMessageResponse(
                 idle_timeout_notification=notification))
 
-    def close_streams(self):
-        for controller in list(self.controllers):
-            controller.send(None)
-
 
 class ServerHandle:
     """What `start_server` returns: the bound port, packet-in delivery, and stop()."""
 
-    def __init__(self, server: grpc.Server, service: P4RuntimeService, port: int):
-        self.server = server
+    def __init__(self, rpc: RpcServer, service: P4RuntimeService, port: int):
+        self.rpc = rpc
         self.service = service
         self.port = port
+        self.backlog = PacketInBacklog(rpc.call_soon, service.packet_in, service.log)
         self._stopping = threading.Event()
         self._timer = threading.Thread(target=self._run_timer, daemon=True, name="p4rt-timer")
         self._timer.start()
@@ -402,21 +427,22 @@ class ServerHandle:
             try:
                 self.service.tick()
             except Exception:  # noqa: BLE001 - keep serving
-                log.exception("P4Runtime timer")
+                self.service.log.exception("P4Runtime timer")
 
     def packet_in(self, frames):
-        """Hand over the packets (list of bytes) the Device emitted on the CPU port."""
-        self.service.packet_in(frames)
+        """Hand over the packets (list of bytes) the Device emitted on the CPU port; they are
+        turned into PacketIns on the server's event loop, so the caller does not wait."""
+        self.backlog.put(frames)
 
     def stop(self, grace: float | None = 0.5):
         self._stopping.set()
-        self.service.close_streams()
-        self.server.stop(grace).wait()
         self._timer.join(timeout=1)
+        self.rpc.stop(grace)
 
 
 def start_server(device, address: str = "0.0.0.0:9559", device_id: int = 0, cpu_port=None,
-                 lock=None, inject=None, device_factory=None, max_workers: int = 32) -> ServerHandle:
+                 lock=None, inject=None, device_factory=None, logger=None,
+                 max_streams: int = MAX_STREAMS, credentials=None) -> ServerHandle:
     """Serve P4Runtime for `device` on `address`; returns a ServerHandle.
 
     `lock` (an RLock) is held around every device access; share it with the port loop.
@@ -424,19 +450,41 @@ def start_server(device, address: str = "0.0.0.0:9559", device_id: int = 0, cpu_
     output (the port loop's own inject; CPU-port output must come back via handle.packet_in).
     Without it the server processes packet-outs itself and only loops CPU output back.
     `device_factory()` makes a scratch Device to verify configs (default: `type(device)()`).
+    `logger` gets the server's log lines (default: the "p4nic.p4runtime" logger).
+    `credentials` (grpc.ssl_server_credentials) serve over TLS; None: plaintext.
     Raises OSError when the address cannot be bound.
     """
     lock = lock if lock is not None else threading.RLock()
+    log = logger or logging.getLogger("p4nic.p4runtime")
     service = P4RuntimeService(device, device_id, cpu_port, lock, inject,
-                               device_factory or type(device))
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers,
-                                                    thread_name_prefix="p4rt"))
-    p4runtime_pb2_grpc.add_P4RuntimeServicer_to_server(service, server)
+                               device_factory or type(device), log)
+    # No SO_REUSEPORT (gRPC sets it by default): a second switch on the same port must fail to
+    # start, not share the P4Runtime connections with the first.
+    rpc = RpcServer(service, log, max_streams=max_streams, options=[
+        ("grpc.so_reuseport", 0),
+        # PI's server takes requests up to 256 MB (BMv2 JSON of big programs), not gRPC's 4 MB.
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)])
     try:
-        port = server.add_insecure_port(address)
-    except RuntimeError as exc:
-        raise OSError(f"cannot bind the P4Runtime server to {address}: {exc}") from None
+        port = rpc.start(address, credentials)
+    except RuntimeError:
+        port = 0
     if port == 0:
-        raise OSError(f"cannot bind the P4Runtime server to {address}")
-    server.start()
-    return ServerHandle(server, service, port)
+        raise OSError(f"cannot bind the P4Runtime server to {address}: {why_unbindable(address)}")
+    return ServerHandle(rpc, service, port)
+
+
+def why_unbindable(address: str) -> str:
+    """The operating system's reason `address` (HOST:PORT) cannot be bound, for the message
+    (gRPC only says that binding failed)."""
+    host, _, port = address.rpartition(":")
+    try:
+        family, kind, proto, _, sockaddr = socket.getaddrinfo(
+            host.strip("[]"), int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.bind(sockaddr)
+    except OSError as exc:
+        return (exc.strerror or str(exc)).lower()
+    except ValueError:
+        return "not HOST:PORT"
+    return "gRPC refused it"

@@ -21,53 +21,78 @@ from p4nic.nic.p4runtime.translate import PacketMetadataInfo, decode_bytes, enco
 
 
 class PacketIO:
-    """Codec between PacketOut/PacketIn messages and CPU-port frames for one P4Info."""
+    """Codec between PacketOut/PacketIn messages and CPU-port frames for one P4Info, with the
+    roles' packet I/O rules (`roles.RoleRules`) of the same P4Info."""
 
-    def __init__(self, packet_out: PacketMetadataInfo | None, packet_in: PacketMetadataInfo | None):
+    def __init__(self, packet_out: PacketMetadataInfo | None, packet_in: PacketMetadataInfo | None,
+                 rules):
         self.packet_out = packet_out
         self.packet_in = packet_in
+        self.rules = rules
 
-    def frame(self, message: p4runtime_pb2.PacketOut) -> bytes:
-        """PacketOut -> bytes to inject on the CPU port; INVALID_ARGUMENT on bad metadata."""
+    def packet_out_values(self, message: p4runtime_pb2.PacketOut) -> list[int]:
+        """The packet_out header's field values, in header order; INVALID_ARGUMENT on bad
+        metadata (missing, repeated, unknown or too wide)."""
         if self.packet_out is None:
             if message.metadata:
                 raise invalid("the P4 program has no packet_out controller header")
-            return message.payload
+            return []
         given = {}
         for meta in message.metadata:
             if meta.metadata_id in given:
                 raise invalid(f"packet-out metadata id {meta.metadata_id} given twice")
             given[meta.metadata_id] = meta.value
-        header = 0
-        total = 0
+        values = []
         for field_id, name, width in self.packet_out.fields:
             if field_id not in given:
                 raise invalid(f"packet-out metadata '{name}' (id {field_id}) is missing")
-            header = (header << width) | decode_bytes(given.pop(field_id), width,
-                                                      f"packet-out metadata '{name}'")
-            total += width
+            values.append(decode_bytes(given.pop(field_id), width, f"packet-out metadata '{name}'"))
         if given:
             raise invalid(f"unknown packet-out metadata id {sorted(given)[0]}")
-        pad = -total % 8
-        return (header << pad).to_bytes((total + pad) // 8, "big") + message.payload
+        return values
 
-    def packet_in_message(self, frame: bytes) -> p4runtime_pb2.PacketIn | None:
-        """CPU-port frame -> PacketIn; None for a frame too short to hold the header."""
-        message = p4runtime_pb2.PacketIn()
+    def frame(self, values: list[int], payload: bytes) -> bytes:
+        """The bytes to inject on the CPU port: the packet_out header, then the payload."""
+        if self.packet_out is None:
+            return payload
+        header = 0
+        total = 0
+        for (_, _, width), value in zip(self.packet_out.fields, values):
+            header = (header << width) | value
+            total += width
+        pad = -total % 8
+        return (header << pad).to_bytes((total + pad) // 8, "big") + payload
+
+    def packet_in_values(self, frame: bytes) -> list[int] | None:
+        """The packet_in header's field values of a CPU-port frame, in header order; None for
+        a frame too short to hold the header."""
         if self.packet_in is None:
-            message.payload = frame
-            return message
+            return []
         size = self.packet_in.header_bytes
         if len(frame) < size:
             return None
         shift = 8 * size       # fields from the most significant bit; padding bits at the end
         header = int.from_bytes(frame[:size], "big")
-        for field_id, _, width in self.packet_in.fields:
+        values = []
+        for _, _, width in self.packet_in.fields:
             shift -= width
-            value = (header >> shift) & ((1 << width) - 1)
+            values.append((header >> shift) & ((1 << width) - 1))
+        return values
+
+    def packet_in_message(self, frame: bytes, values: list[int]) -> p4runtime_pb2.PacketIn:
+        """The PacketIn for a CPU-port frame whose header holds `values` (packet_in_values)."""
+        message = p4runtime_pb2.PacketIn()
+        if self.packet_in is None:
+            message.payload = frame
+            return message
+        for (field_id, _, _), value in zip(self.packet_in.fields, values):
             message.metadata.add(metadata_id=field_id, value=encode_int(value))
-        message.payload = frame[size:]
+        message.payload = frame[self.packet_in.header_bytes:]
         return message
+
+    @property
+    def packet_out_names(self) -> list[str]:
+        return [name for _, name, _ in self.packet_out.fields] if self.packet_out else []
 
 
 def encode_sample(type_spec, values) -> p4data_pb2.P4Data:

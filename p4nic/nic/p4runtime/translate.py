@@ -13,6 +13,7 @@ import grpc
 from p4.config.v1 import p4info_pb2
 
 from p4nic.nic.p4runtime.errors import invalid, P4RuntimeError
+from p4nic.nic.p4runtime.roles import RoleRules
 
 MATCH_KIND_NAMES = {
     p4info_pb2.MatchField.EXACT: "exact",
@@ -183,9 +184,11 @@ class P4InfoIndex:
                 extra={"learn_list_id": learn["id"], "type_spec": digest.type_spec})
         self.digest_by_learn_list = {d.extra["learn_list_id"]: d for d in self.digests.values()}
         self._bind_direct(p4info, bmv2_json)
-        self.roles = {"", *(obj.role for kind in (self.tables, self.counters, self.meters,
-                                                   self.registers, self.value_sets, self.digests)
-                             for obj in kind.values())}
+        # roles.py: the role model; `roles` names every role that exists
+        self.role_rules = RoleRules(p4info, {obj.role for kind in (
+            self.tables, self.counters, self.meters, self.registers, self.value_sets,
+            self.digests) for obj in kind.values()})
+        self.roles = self.role_rules.names
         self.packet_in = self._packet_metadata(p4info, "packet_in")
         self.packet_out = self._packet_metadata(p4info, "packet_out")
 

@@ -92,12 +92,15 @@ def open_tracker(frame: bytes, packet: Packet, key: FlowKey):
     return DatagramTracker(packet.proto)
 
 
-def restored_tracker(proto: int, ct_state: int, counters: tuple):
+def restored_tracker(proto: int, ct_state: int, counters: tuple, closed: bool = False):
     """The tracker of a connection a NIC gives back. A NIC keeps the ct_state it was written
     with (a flow offloaded at its SYN stays CT_STATE_NEW there), so its counters tell more:
     replies mean the reply side has sent, and for TCP, replies plus a second packet from the
-    original side mean the handshake is complete."""
+    original side mean the handshake is complete. `closed`: the NIC reported the TCP
+    connection's FIN or RST and its close has gone quiet: it is in TIME_WAIT."""
     (sent, _), (replied, _) = counters
+    if proto == IPPROTO_TCP and closed:
+        return TcpTracker.picked_up(TcpState.TIME_WAIT)
     if proto == IPPROTO_TCP:
         if ct_state == CT_STATE_ESTABLISHED or (replied and sent >= 2):
             return TcpTracker.picked_up(TcpState.ESTABLISHED)

@@ -19,6 +19,7 @@ calls `restore` (the flow falls back, with its NIC state) or `end`.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from enum import Enum
 from typing import NamedTuple
@@ -82,7 +83,12 @@ class GuestServices:
         self.snat = SourceNats(policy.snat)
         self.balancers = LoadBalancers(policy.load_balancers)
         self._table: dict = {}        # packed flow key -> (Connection, side)
-        offload = policy.offload
+        self.set_offload(policy.offload)
+
+    def set_offload(self, offload) -> None:
+        """Take a new OffloadPolicy (its criteria decide `offload_ready` from now on); the
+        firewall, NAT and load balancers stay as they were built."""
+        self.policy = dataclasses.replace(self.policy, offload=offload)
         self._to_vnic = (offload.to_vnic_after_packets, offload.to_vnic_when_established)
         self._criteria = {"vnic": self._to_vnic,
                           "pnic": (offload.to_pnic_after_packets, offload.to_pnic_when_established)}
@@ -242,11 +248,12 @@ class GuestServices:
             raise ValueError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
         conn.tier = tier
 
-    def restore(self, entries) -> Connection:
+    def restore(self, entries, closed: bool = False) -> Connection:
         """A flow falling back from a NIC: its entries (FlowEntry, with the counters and CT
         state read back from the NIC) become the engine's connection again, replacing any it
         still had for those keys; its SNAT port is taken again from the pool that hands it
-        out, and a load-balanced flow keeps its backend."""
+        out, and a load-balanced flow keeps its backend. `closed`: a TCP connection whose FIN or
+        RST the NIC reported, its close finished there: it comes back in TIME_WAIT."""
         flow = read_entries(entries)
         for key in (flow.key, flow.reply_key):
             hit = self._table.get(key.to_bytes()) if key is not None else None
@@ -260,7 +267,7 @@ class GuestServices:
             if rewrite.dmac is not None:
                 backend = self.balancers.backend(flow.key.address(rewrite.dst), rewrite.dport,
                                                  rewrite.dmac)
-        tracker = restored_tracker(flow.key.proto, flow.ct_state, flow.counters)
+        tracker = restored_tracker(flow.key.proto, flow.ct_state, flow.counters, closed)
         conn = Connection(flow.key, flow.reply_key, tracker, None, flow.allowed, flow.rewrites,
                           self.clock(), self.timeouts, snat=binding, backend=backend,
                           decided_by=("restored from a NIC",) * 2)

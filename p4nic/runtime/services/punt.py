@@ -4,7 +4,8 @@ With `services.flow_table`'s default action set to `svc_to_guest`, the VNIC hand
 every packet of a flow it has no entry for (reason REASON_SERVICE). The guest runs it through
 `GuestServices` and returns what passes with a packet-out that re-enters the VNIC where the
 packet came in (`port` = its ingress port, mode PKT_OUT_INJECT) skipping the services stage the
-guest just ran (bypass STAGE_SERVICES): an RX packet goes on to the guest's queue, a TX packet
+guest just ran (bypass STAGE_SERVICES), with its connection-tracking state (ct_state) for the
+stages after it: an RX packet goes on to the guest's queue, a TX packet
 on to the uplink.
 """
 from __future__ import annotations
@@ -35,8 +36,11 @@ class PuntServer:
         """Serve the next packet-in: run it through the services and send it back if it
         passes. None if none came within `timeout` s or it was punted for another reason."""
         message = self.connection.packet_in(timeout)
-        if message is None:
-            return None
+        return None if message is None else self.handle(message)
+
+    def handle(self, message) -> Result | None:
+        """Serve one packet-in message (serve() without the wait, for a caller that reads
+        the stream itself); None if it was punted for another reason than the services."""
         punted = self.builder.parse_packet_in(message)
         if punted.metadata.get("reason") != REASON_SERVICE:
             return None
@@ -45,5 +49,6 @@ class PuntServer:
         result = self.services.process(punted.payload, direction)
         if result.verdict is Verdict.FORWARD:
             self.connection.send_packet_out(self.builder.packet_out(
-                result.frame, port=port, mode=PKT_OUT_INJECT, bypass=STAGE_SERVICES))
+                result.frame, port=port, mode=PKT_OUT_INJECT, bypass=STAGE_SERVICES,
+                ct_state=result.ct_state))
         return result

@@ -1,5 +1,5 @@
 /* Table features: every v1model match kind, action profiles and selectors, direct counters
- * and meters, const default actions, const entries with priorities, idle timeouts,
+ * and meters, const default actions, entries with priorities, const entries, idle timeouts,
  * @defaultonly/@name/@hidden/@brief/@description annotations, and switch on action_run. */
 #include <core.p4>
 #include <v1model.p4>
@@ -146,7 +146,7 @@ control TableIngress(inout headers_t hdr, inout metadata_t meta,
             drop;
             NoAction;
         }
-        const entries = {
+        entries = {
             priority=30: (1, 0x010000000000 &&& 0x010000000000): set_port(2);
             priority=20: (2, _): drop();
             priority=10: (3, _): NoAction();
