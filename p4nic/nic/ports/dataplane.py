@@ -67,37 +67,34 @@ class Dataplane:
             self.capture.close()
 
     def _run(self) -> None:
-        waited = [source for source in self.sources if source.fileno() is not None]
-        polled = [source for source in self.sources if source.fileno() is None]
+        waited = {source.fileno(): source for source in self.sources if source.fileno() is not None}
+        polled = {id(source): source for source in self.sources if source.fileno() is None}
         idle = True  # the last turn found nothing: this one may wait
         while not self._stop.is_set():
             timeout = POLL_INTERVAL if idle else 0
             if waited:
-                # asked every turn: a source's descriptor changes with its peer (nanomsg)
-                by_fd = {source.fileno(): source for source in waited}
-                ready, _, _ = select.select(list(by_fd), [], [], timeout)
-                ready = [by_fd[fd] for fd in ready]
+                ready, _, _ = select.select(list(waited), [], [], timeout)
             else:
                 ready = []
                 if idle:
                     self._stop.wait(timeout)
             batch = []
-            for source in ready:
-                batch += self._receive(waited, source)
-            for source in list(polled):
-                batch += self._receive(polled, source)
+            for fd in ready:
+                batch += self._receive(waited, fd)
+            for key in list(polled):
+                batch += self._receive(polled, key)
             idle = not batch
             if batch:
                 self.inject(batch)
 
-    def _receive(self, sources: list, source) -> list:
-        """What `source` has waiting; a source that fails (a broken input file) is dropped
+    def _receive(self, sources: dict, key) -> list:
+        """What sources[key] has waiting; a source that fails (a broken input file) is dropped
         from `sources` and logged, and the other ports keep working."""
         try:
-            return source.receive(BATCH_LIMIT)
+            return sources[key].receive(BATCH_LIMIT)
         except Exception as e:
             self.log.error("port source stopped: %s", e)
-            sources.remove(source)
+            del sources[key]
             return []
 
     def inject(self, batch: list[tuple[int, bytes]]) -> None:

@@ -21,6 +21,7 @@ import collections
 import errno
 import logging
 import os
+import select
 import socket
 import struct
 import threading
@@ -185,7 +186,8 @@ class NanomsgPorts:
         self._peer: socket.socket | None = None
         self._inbox = bytearray()  # bytes read from the peer, not yet a whole message
         self._chunk = bytearray(READ_CHUNK)
-        self._idle_r, self._idle_w = os.pipe()  # never readable: what select waits on unpeered
+        # one descriptor for select, whoever the peer is: readable when the peer's socket is
+        self._poll = select.epoll()
         self._outbox = collections.deque()  # (framed batch, message count) for the sender thread
         self._queued = 0  # messages in _outbox
         self._sending = False  # the sender thread is writing chunks it took from _outbox
@@ -213,6 +215,7 @@ class NanomsgPorts:
             else:
                 self._inbox.clear()
                 self._peer = conn
+                self._poll.register(conn.fileno(), select.EPOLLIN)
 
     def _handshake(self, conn: socket.socket) -> bool:
         """Both sides send the SP header; the peer's must be PAIR v0."""
@@ -237,14 +240,17 @@ class NanomsgPorts:
         if self._peer is peer:
             self._peer = None
         try:
+            self._poll.unregister(peer.fileno())
+        except (OSError, ValueError):
+            pass  # never registered, or already dropped
+        try:
             peer.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
         peer.close()
 
     def fileno(self) -> int:
-        peer = self._peer
-        return peer.fileno() if peer is not None else self._idle_r
+        return self._poll.fileno()
 
     # ---- receiving -----------------------------------------------------------------------
 
@@ -402,8 +408,7 @@ class NanomsgPorts:
         peer = self._peer  # one the acceptor installed meanwhile
         if peer is not None:
             self._drop_peer(peer)
-        os.close(self._idle_r)
-        os.close(self._idle_w)
+        self._poll.close()
         if self._ipc_path:
             try:
                 os.unlink(self._ipc_path)
