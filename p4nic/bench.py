@@ -12,6 +12,9 @@
   `p4nic switch` process (p4nic/dsl/bench.py);
 - the offload method under load: concurrent flows through a whole host, moved guest -> VNIC
   -> PNIC and back; flows moved per second, packets lost, time from first packet to the PNIC;
+- end to end, as switch processes (bench_dataplane): packets/s through `--use-files` and the
+  nanomsg packet socket and start-up time, on simple_router and vnic.p4, next to BMv2's
+  simple_switch when it is on PATH or given with --bmv2 DIR (medians of alternating rounds).
 - the control plane against BMv2's simple_switch_grpc (p4rt_bench.py): INSERT rate, a single
   Write's round trip, a Read of 20,000 entries, side by side when BMv2 is there.
 
@@ -419,6 +422,37 @@ def bench_nanomsg(address: str, packets: int, window: int = 512) -> int:
     return received
 
 
+def add_end_to_end_options(parser) -> None:
+    parser.add_argument("--bmv2", metavar="DIR",
+                        help="directory holding BMv2's simple_switch and simple_switch_grpc to "
+                             "compare with (DIR or DIR/bin; default: those on PATH, if any)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds per target of the end-to-end and P4Runtime figures, "
+                             "alternating; medians (default 3)")
+    parser.add_argument("--frames", type=int, default=200000,
+                        help="frames per end-to-end --use-files run (default 200000)")
+    parser.add_argument("--socket-frames", type=int, default=50000,
+                        help="frames per end-to-end nanomsg run (default 50000)")
+    parser.add_argument("--router-json", metavar="FILE",
+                        help="BMv2 JSON of a router with simple_router's tables to run instead "
+                             "of examples/simple_router.p4 (e.g. p4c's JSON of BMv2's own)")
+
+
+def end_to_end(args) -> None:
+    """The switch-process figures of bench_dataplane, with BMv2 when it is found."""
+    from p4nic import bench_dataplane
+
+    try:
+        bmv2 = bench_dataplane.find_bmv2(args.bmv2)
+        router_json = None
+        if args.router_json:
+            router_json = json.loads(Path(args.router_json).read_text())
+        bench_dataplane.bench_end_to_end(args.frames, args.rounds, bmv2, router_json,
+                                         args.socket_frames)
+    except (bench_dataplane.BenchError, OSError, ValueError) as e:
+        raise Skip(str(e)) from None
+
+
 def bench_offload_part(flows: int) -> None:
     from p4nic.pipelines import PipelineNotFound
     from p4nic.runtime.host import HostError
@@ -447,11 +481,7 @@ def main(argv: list[str]) -> int:
                         help="rules in the pipeline DSL's file (default 10000)")
     parser.add_argument("--flows", type=int, default=1000,
                         help="concurrent flows in the offload run (default 1000)")
-    parser.add_argument("--bmv2", metavar="DIR",
-                        help="simple_switch_grpc's directory (DIR or DIR/bin), for the P4Runtime "
-                             "figures side by side (default: simple_switch_grpc on PATH, if any)")
-    parser.add_argument("--rounds", type=int, default=p4rt_bench.ROUNDS,
-                        help=f"rounds of the P4Runtime figures (default {p4rt_bench.ROUNDS})")
+    add_end_to_end_options(parser)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="p4nic-bench-") as tmp:
         workdir = Path(tmp)
@@ -477,6 +507,8 @@ def main(argv: list[str]) -> int:
             ("P4Runtime control plane, p4nic switch against BMv2 simple_switch_grpc (medians of "
              f"{args.rounds} alternating rounds)",
              lambda: bench_p4runtime(router(), args.bmv2, args.rounds)),
+            (f"end to end: switch processes, {PACKET_SIZE}-byte frames, p4nic and BMv2 "
+             "simple_switch side by side", lambda: end_to_end(args)),
         ]
         skipped = 0
         for title, part in parts:

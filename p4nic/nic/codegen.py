@@ -20,10 +20,12 @@ errors stop parsing and land in standard_metadata.parser_error.
 from __future__ import annotations
 
 import random
+import re
+import struct
 from collections import Counter
 
 from . import packet as _packet
-from .hashing import make_hash
+from .hashing import csum16, make_hash
 from .program import HeaderType, Program, ProgramError, parse_hexstr
 from .trace import source_fragment, source_prefix
 
@@ -56,6 +58,8 @@ STD_FIELDS = (
     "queueing_metadata.deq_qdepth",
     "queueing_metadata.qid",
 )
+# Those simple_switch computes from its clock and queues; the others it reads or writes itself.
+CLOCK_FIELDS = STD_FIELDS[7:9] + STD_FIELDS[12:]
 REQUIRED_STD_FIELDS = STD_FIELDS[:5]  # simple_switch cannot run without these
 
 # Per-packet registers kept in the PHV after the headers (BMv2 keeps them in Packet registers).
@@ -81,12 +85,53 @@ REGISTERS = (
 )
 
 
+CSUM16_ALGOS = ("csum16", "cksum16")  # BMv2 names of the Internet checksum
+
+
 class ParserError(Exception):
     """Raised inside generated parser code; `code` is the error value for parser_error."""
 
     def __init__(self, code):
         super().__init__(code)
         self.code = code
+
+
+_STRUCT_CODES = ((8, "Q"), (4, "I"), (2, "H"), (1, "B"))
+
+
+def wire_units(fields) -> list:
+    """A fixed-width header's fields as byte-aligned units, for struct to read and write:
+    [(part widths in bytes, [(field index, shift in the unit, width)])]. A unit closes where
+    the fields reach a byte boundary, so most fields are one part of their own and the rest
+    share a small unit (IPv4's version and ihl); struct then does what big-int shifts did."""
+    units, members, bits = [], [], 0
+    for i, f in enumerate(fields):
+        members.append((i, f.width))
+        bits += f.width
+        if bits % 8 == 0 and bits:
+            units.append((bits, members))
+            members, bits = [], 0
+    if members:  # zero-width fields after the last byte boundary
+        units.append((0, members))
+    planned = []
+    for bits, members in units:
+        parts, left = [], bits // 8
+        for size, _ in _STRUCT_CODES:
+            while left >= size:
+                parts.append(size)
+                left -= size
+        shift = bits
+        placed = []
+        for i, width in members:
+            shift -= width
+            placed.append((i, shift, width))
+        planned.append((parts, placed))
+    return planned
+
+
+def struct_format(units) -> str:
+    codes = dict((size, code) for size, code in _STRUCT_CODES)
+    return "!" + "".join(codes[size] for parts, _ in units for size in parts)
 
 
 class PacketAbort(Exception):
@@ -255,6 +300,55 @@ class CompiledProgram:
         self.field_lists = namespace["FIELD_LISTS"]
         self.learn_lists = {lid: (learn_names[lid], fn)
                             for lid, fn in namespace["LEARN_LISTS"].items()}
+        # the pipeline reads its registers and every standard field it does not compute
+        pipeline_reads = set(layout.reg.values()) | {
+            slot for name, slot in layout.std.items() if name not in CLOCK_FIELDS}
+        self._live_slots = live_slots(source, pipeline_reads)
+
+    def reads(self, slot: int) -> bool:
+        """Whether the generated code may read PHV slot `slot` for any purpose but copying it
+        to slots nobody reads (p4c's copy-in of a control's parameters). The pipeline skips
+        computing metadata nobody reads (queueing fields, timestamps): unread, a value cannot
+        be seen."""
+        return self._live_slots is None or slot in self._live_slots
+
+
+_PHV_INDEX = re.compile(r"\b(h|dst|src)\[([^\]]*)\]")
+_HEADER_COPY = re.compile(r"_copy_hdr\(h, ([^,]+), ([^,]+), ([^,]+),")
+_SLOT_COPY = re.compile(r"^\s*h\[(\d+)\] = h\[(\d+)\]$", re.M)
+
+
+def live_slots(source: str, read_elsewhere=frozenset()):
+    """The PHV slots `source` may read, or None when it also indexes computed slots (header
+    stacks, copies of computed headers), which could be any. A slot counts when it is named
+    anywhere except as the source of a plain copy `h[a] = h[b]`, or when it is copied to a slot
+    that counts or that is in `read_elsewhere`."""
+    copies = _SLOT_COPY.findall(source)
+    named = set(read_elsewhere)
+    for _, index in _PHV_INDEX.findall(_SLOT_COPY.sub("", source)):
+        low, colon, high = index.partition(":")
+        if not colon and index.strip().isdigit():
+            named.add(int(index))
+        elif colon and low.strip().isdigit() and high.strip().isdigit():
+            named.update(range(int(low), int(high)))
+        else:
+            return None
+    for copy in _HEADER_COPY.findall(source):
+        if not all(x.strip().isdigit() for x in copy):
+            return None
+        dst, src, count = (int(x) for x in copy)
+        named.update(range(dst, dst + count + 1))
+        named.update(range(src, src + count + 1))
+    sources_of: dict[int, set] = {}
+    for dst, src in copies:
+        sources_of.setdefault(int(dst), set()).add(int(src))
+    live, work = set(), list(named)
+    while work:
+        slot = work.pop()
+        if slot not in live:
+            live.add(slot)
+            work.extend(sources_of.get(slot, ()))
+    return live
 
 
 def compile_program(program: Program, state, drop_port: int = 511, tracer=None) -> CompiledProgram:
@@ -317,6 +411,7 @@ class _Generator:
         self.ns["_SIB"] = sib
         self.errors = program.errors
         self.calc_fns = {}
+        self.structs = {}  # header type name -> (wire units, bound struct.Struct name)
         self.calc_lines = []
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -1022,20 +1117,49 @@ class _Generator:
         if calc is None:
             self.err(ctx, f"unknown calculation {name!r}")
         cctx = _Ctx(f"calculation '{name}'")
-        alg = self.bind(self.runtime("calculations", name, cctx).hash, f"alg_{calc.algo}")
+        runtime_hash = self.runtime("calculations", name, cctx).hash
         fname = self.bind(None, f"calc_{name}")
         self.calc_fns[name] = fname
         w = _Writer()  # emitted apart: we may be in the middle of another function
         w(f"def {fname}(h):")
         w.indent()
-        w(f"_buf = {self.packed_bytes(calc.inputs, cctx, w)}")
-        w(f"return {alg}(_buf)")
+        summed = self.summed_csum16(calc, runtime_hash, cctx) if calc.algo in CSUM16_ALGOS else None
+        if summed is not None:
+            # The checksum of a header's fields straight from the packed number: no bytes made
+            # and read back (hashing.csum16_of_sum says why the remainder is the sum).
+            valid, number = summed
+            if valid is not None:
+                w(f"if not h[{valid}]: return 65535")  # csum16 of no bytes
+            w(f"_v = {number}")
+            w("return (_v % 65535 or (65535 if _v else 0)) ^ 65535")
+        else:
+            alg = self.bind(runtime_hash, f"alg_{calc.algo}")
+            w(f"_buf = {self.packed_bytes(calc.inputs, cctx, w)}")
+            w(f"return {alg}(_buf)")
         self.calc_lines.extend(w.lines)
         return fname
 
-    def packed_bytes(self, inputs, ctx, w) -> str:
-        """Emit statements building BufBuilder bytes for `inputs`; returns the bytes source."""
-        # Group consecutive pieces from the same header under one validity test.
+    def summed_csum16(self, calc, runtime_hash, ctx):
+        """(validity slot or None, code of a number congruent to the data modulo 0xFFFF, zero
+        only when the data is) when a csum16 calculation reads at most one header's fields and
+        constants, all of static width, and its runtime hash is the plain one; else None.
+
+        2^16 = 1 modulo 0xFFFF, so a field shifted left by s counts as shifted by s % 16: the
+        sum of the fields so shifted is small-int arithmetic, where packing them is a big one."""
+        if runtime_hash is not csum16:
+            return None
+        static = self.static_number(*self.calc_groups(calc.inputs, ctx))
+        if static is None:
+            return None
+        valid, pieces, nbytes = static
+        pad = 8 if nbytes & 1 else 0  # csum16 pads an odd byte count with a zero byte
+        terms = [f"({code} << {(shift + pad) % 16})" if (shift + pad) % 16 else code
+                 for code, shift in pieces]
+        return valid, " + ".join(terms)
+
+    def calc_groups(self, inputs, ctx):
+        """`inputs` as ([(validity slot or None, [(value code, width code)])], payload?):
+        consecutive pieces from the same header grouped under one validity test."""
         groups = []  # (validity slot or None, [(value code, width code)])
         payload = False
         for item in inputs:
@@ -1072,20 +1196,33 @@ class _Generator:
                 payload = True
             else:
                 self.err(ctx, f"unsupported calculation input type {t!r}")
-        if len(groups) == 1 and all(wc.isdigit() for _, wc in groups[0][1]) and not payload:
-            # one header (or constants) of static width: a single int to bytes
-            valid, pieces = groups[0]
-            total = sum(int(wc) for _, wc in pieces)
-            pad = -total % 8
-            shift = total + pad
-            terms = []
-            for code, wc in pieces:
-                shift -= int(wc)
-                terms.append(f"({code} << {shift})" if shift else code)
-            value = f"({' | '.join(terms)}).to_bytes({(total + pad) // 8}, 'big')"
-            if valid is None:
-                return value
-            return f"{value} if h[{valid}] else b''"
+        return groups, payload
+
+    @staticmethod
+    def static_number(groups, payload):
+        """(validity slot or None, [(value code, its left shift in the packed number)], byte
+        count) for one header (or constants) of static width; None otherwise."""
+        if len(groups) != 1 or payload or not all(wc.isdigit() for _, wc in groups[0][1]):
+            return None
+        valid, pieces = groups[0]
+        total = sum(int(wc) for _, wc in pieces)
+        pad = -total % 8
+        shift = total + pad
+        shifted = []
+        for code, wc in pieces:
+            shift -= int(wc)
+            shifted.append((code, shift))
+        return valid, shifted, (total + pad) // 8
+
+    def packed_bytes(self, inputs, ctx, w) -> str:
+        """Emit statements building BufBuilder bytes for `inputs`; returns the bytes source."""
+        groups, payload = self.calc_groups(inputs, ctx)
+        static = self.static_number(groups, payload)
+        if static is not None:  # a single int to bytes
+            valid, pieces, nbytes = static
+            number = " | ".join(f"({code} << {shift})" if shift else code for code, shift in pieces)
+            value = f"({number}).to_bytes({nbytes}, 'big')"
+            return value if valid is None else f"{value} if h[{valid}] else b''"
         w("_a = 0")
         w("_n = 0")
         for valid, pieces in groups:
@@ -1152,6 +1289,24 @@ class _Generator:
             self.jumping_action(prims, ctx, w)
         w.dedent()
         return name
+
+    def inline_action(self, aid, args, w):
+        """The body of action `aid` with constant `args`, written in place of a call (p4c turns
+        every statement outside a table into such a call; a call costs more than most bodies).
+        Actions with jumps stay calls. The body's primitives write no `return`."""
+        action = self.p.actions[aid]
+        prims = action.primitives
+        if any(isinstance(p, dict) and p.get("op") in ("_jump", "_jump_if_zero") for p in prims):
+            w(f"_act_{aid}(h, {args!r})")
+            return
+        ctx = _Ctx(f"action '{action.name}' (id {action.id})", action.params)
+        if args:
+            w(f"d = {args!r}")
+        before = len(w.lines)
+        for i, prim in enumerate(prims):
+            self.primitive(prim, _Ctx(f"{ctx.where} primitive #{i}", ctx.params), w)
+        if len(w.lines) == before:
+            w("pass")
 
     def jumping_action(self, prims, ctx, w):
         """An action body with _jump/_jump_if_zero (BMv2 ActionFnEntry::execute jumps to a
@@ -1547,12 +1702,7 @@ class _Generator:
         if vbi is None:
             nbytes = fixed // 8
             w(f"if n - pos < {nbytes}: raise _PE({perr['PacketTooShort']})")
-            w(f"_v = _ib(data[pos:pos + {nbytes}], 'big')")
-            shift = fixed
-            for i, f in enumerate(htype.fields):
-                shift -= f.width
-                self.emit_field_from(w, f"h[{_add(base, 1 + i)}]", f, "_v", str(shift),
-                                     first=(i == 0))
+            self.unpack_fields(base, htype, w)
             w(f"pos += {nbytes}")
         else:
             nb = self.data(vl_expr, ctx)
@@ -1583,6 +1733,52 @@ class _Generator:
             w(line)
         if self.tracer is not None:
             w(f"_tr.extract(h, {label})")
+
+    def struct_of(self, htype) -> tuple:
+        """(units, bound struct.Struct name) of a fixed-width header type, made once."""
+        known = self.structs.get(htype.name)
+        if known is None:
+            units = wire_units(htype.fields)
+            known = self.structs[htype.name] = (
+                units, self.bind(struct.Struct(struct_format(units)), f"st_{htype.name}"))
+        return known
+
+    def unpack_fields(self, base, htype, w):
+        """Fields of the fixed-width header at `base` from data[pos:], through struct."""
+        units, st = self.struct_of(htype)
+        nparts = sum(len(parts) for parts, _ in units)
+        if nparts:
+            names = [f"_p{k}" for k in range(nparts)]
+            w(f"{', '.join(names)}{',' if nparts == 1 else ''} = {st}.unpack_from(data, pos)")
+        k = 0
+        for parts, placed in units:
+            value = self.joined_parts(parts, k)
+            k += len(parts)
+            if len(placed) > 1 and len(parts) > 1:
+                w(f"_v = {value}")
+                value = "_v"
+            for i, shift, width in placed:
+                spec = htype.fields[i]
+                code = value if len(placed) == 1 else (
+                    f"({value} >> {shift}) & {(1 << width) - 1}" if shift else
+                    f"{value} & {(1 << width) - 1}")
+                if not width:
+                    code = "0"
+                elif spec.signed:
+                    code = f"_tcm({code}, {width})"
+                w(f"h[{_add(base, 1 + i)}] = {code}")
+
+    @staticmethod
+    def joined_parts(parts, first) -> str:
+        """Source of a unit's value from its struct parts _p{first}..."""
+        if len(parts) == 1:
+            return f"_p{first}"
+        shift = sum(parts) * 8
+        terms = []
+        for k, size in enumerate(parts):
+            shift -= size * 8
+            terms.append(f"(_p{first + k} << {shift})" if shift else f"_p{first + k}")
+        return f"({' | '.join(terms)})"
 
     @staticmethod
     def emit_field_from(w, slot, spec, var, shift, first):
@@ -1668,20 +1864,31 @@ class _Generator:
         w(f"return r + h[{self.reg('PAYLOAD')}]")
         w.dedent()
 
-    @staticmethod
-    def header_bytes(base: int, htype: HeaderType, w) -> str:
+    def header_bytes(self, base: int, htype: HeaderType, w) -> str:
         """Source of the wire bytes of the header at `base` (statements for varbit ones)."""
         vbi = htype.varbit_index
         if vbi is None:
-            shift = htype.fixed_bits
-            terms = []
-            for i, f in enumerate(htype.fields):
-                shift -= f.width
-                v = f"h[{base + 1 + i}]"
-                if f.signed:
-                    v = f"({v} & {(1 << f.width) - 1})"
-                terms.append(f"({v} << {shift})" if shift else v)
-            return f"({' | '.join(terms)}).to_bytes({htype.fixed_bits // 8}, 'big')"
+            units, st = self.struct_of(htype)
+            args = []
+            for parts, placed in units:
+                terms = []
+                for i, shift, width in placed:
+                    if not width:
+                        continue
+                    v = f"h[{base + 1 + i}]"
+                    if htype.fields[i].signed:
+                        v = f"({v} & {(1 << width) - 1})"
+                    terms.append(f"({v} << {shift})" if shift else v)
+                value = " | ".join(terms)
+                rest = sum(parts) * 8
+                for size in parts:
+                    rest -= size * 8
+                    part = f"({value}) >> {rest}" if rest else (
+                        value if len(parts) == 1 else f"({value})")
+                    if len(parts) > 1 and size * 8 + rest < sum(parts) * 8:
+                        part = f"({part}) & {(1 << size * 8) - 1}"
+                    args.append(part)
+            return f"{st}.pack({', '.join(args)})"
         w(f"_nb = h[{base + 1 + len(htype.fields)}]")
         w("_a = 0")
         for i, f in enumerate(htype.fields):
@@ -1947,8 +2154,9 @@ class _Generator:
                 w(f"_k = ({', '.join(keys)},)")
                 w(f"_tr.lookup(h, {t.name!r}, _k)")
                 w(f"_e = {lk}(_k{selector})")
-            else:
-                w(f"_e = {lk}(({', '.join(keys)},){selector})")
+            else:  # an empty table (most slots, most of the time) builds no key
+                installed = self.bind(mt.installed, f"installed_{t.name}")
+                w(f"_e = {lk}(({', '.join(keys)},){selector}) if {installed} else None")
             w("if _e is not None:")
             w.indent()
             if t.with_counters or t.support_timeout:
@@ -1980,7 +2188,9 @@ class _Generator:
             args = tuple(parse_hexstr(v, ctx.where) for v in default.get("action_data", []))
             if tr:
                 w(f"_tr.miss(h, {t.name!r}, {aid}, {args!r})")
-            w(f"_act_{aid}(h, {args!r})")
+                w(f"_act_{aid}(h, {args!r})")
+            else:
+                self.inline_action(aid, args, w)
             if self.action_exits(aid):
                 w(f"if h[{self.reg('EXIT')}]: return None")
             # always a miss running this action: the next node is known now

@@ -17,6 +17,11 @@ already waiting in the packet's queue of its port, deq_qdepth those left behind 
 egress_buffers.size() reads them), and deq_timedelta the time between enqueue and dequeue.
 Egress clones join the back of the queues; recirculated packets enter ingress after the queues
 are empty, as the next burst.
+
+Without a trace and with one queue per port ("plain" mode, the default), `first_pass` and
+`drain_plain` run that flow for a whole batch in two loops, the unicast case inline; clones,
+resubmits, recirculation, multicast, digests and truncation take the general methods. Queueing
+metadata and timestamps are computed only if the program can read them.
 """
 
 from __future__ import annotations
@@ -80,20 +85,29 @@ class V1Model:
         self.port_mask = (1 << widths["standard_metadata.ingress_port"]) - 1
         self.rid_mask = (1 << widths["intrinsic_metadata.egress_rid"]) - 1
 
+        def read(name):  # unread metadata need not be computed: nobody can see it
+            return name in declared and (tracer is not None or compiled.reads(std[name]))
+
         def ts_slot(name):
-            return (std[name], (1 << widths[name]) - 1) if name in declared else None
+            """(slot, mask) of a clock-derived field the program declares and may read."""
+            return (std[name], (1 << widths[name]) - 1) if read(name) else None
 
         self.ING_TS = ts_slot("intrinsic_metadata.ingress_global_timestamp")
         self.EG_TS = ts_slot("intrinsic_metadata.egress_global_timestamp")
         queueing = ("queueing_metadata.enq_timestamp", "queueing_metadata.enq_qdepth",
                     "queueing_metadata.deq_timedelta", "queueing_metadata.deq_qdepth")
         # SimpleSwitch::check_queueing_metadata: all four fields or none
-        self.queueing = [ts_slot(n) for n in queueing] if all(n in declared for n in queueing) \
-            else None
+        wanted = any(read(n) for n in queueing + ("queueing_metadata.qid",))
+        self.queueing = [(std[n], (1 << widths[n]) - 1) for n in queueing] \
+            if wanted and all(n in declared for n in queueing) else None
         # egress_thread sets qid only along with the other queueing fields
         self.qid_declared = self.queueing is not None and "queueing_metadata.qid" in declared
         self.clocked = any(x is not None for x in (self.ING_TS, self.EG_TS, self.queueing))
         self.now = 0  # microseconds since the device started, read at arrival and at dequeue
+        # No trace and one queue per port: the loops below run the common case inline (first
+        # ingress pass of a batch, plain unicast egress) and call the general methods only for
+        # the packets that need them.
+        self.plain = tracer is None and priority_queues == 1
         self.queues = [deque() for _ in range(priority_queues)]  # qid -> (port, PHV, budget)
         self.waiting = {}  # (port, qid) -> packets in that queue, kept with queueing metadata
         self.packet_id = 0
@@ -110,12 +124,15 @@ class V1Model:
         clocked, clock, t0 = self.clocked, time.perf_counter, self.t0  # tick(), inlined
         if clocked:  # the burst arrives at once: one ingress_global_timestamp for all of it
             self.tick()
-        ingress = []
-        for port, data in batch:
-            if type(data) is not bytes:  # bytearray / memoryview from a port: the code slices bytes
-                data = bytes(data)
-            ingress.append((arrival(port, data), data, [0]))
-        while ingress:
+        if self.plain:
+            ingress = self.first_pass(batch)
+        else:
+            ingress = []
+            for port, data in batch:
+                if type(data) is not bytes:  # bytearray / memoryview from a port: the code slices bytes
+                    data = bytes(data)
+                ingress.append((arrival(port, data), data, [0]))
+        while True:  # the first pass may have queued packets even with nothing left to ingress
             recirculated = []
             for h, data, budget in ingress:  # resubmitted packets join the end of `ingress`
                 budget[0] += 1
@@ -127,8 +144,62 @@ class V1Model:
                     except Exception:  # a NIC bug must cost one packet, not the port loop
                         _log.exception("packet from port %s dropped: internal error in ingress",
                                        h[self.INGRESS_PORT])
-            self.drain(recirculated, out)
+            if self.plain:
+                self.drain_plain(recirculated, out)
+            else:
+                self.drain(recirculated, out)
+            if not recirculated:
+                return
             ingress = recirculated
+
+    def first_pass(self, batch) -> list:
+        """Ingress of a fresh batch in plain mode, `arrival` and `ingress_pass` inlined for the
+        packets that leave ingress as unicast or drop; returns the resubmitted packets."""
+        init, c, queue = self.init, self.c, self.queues[0]
+        parse, ingress = c.parse, c.ingress
+        port_mask, drop_port = self.port_mask, self.drop_port
+        INGRESS_PORT, PACKET_LENGTH, PKT_LEN, ING_LEN = (
+            self.INGRESS_PORT, self.PACKET_LENGTH, self.PKT_LEN, self.ING_LEN)
+        CLONE, RESUBMIT, LEARN, MCAST_GRP, EGRESS_SPEC, INSTANCE_TYPE = (
+            self.CLONE, self.RESUBMIT, self.LEARN, self.MCAST_GRP, self.EGRESS_SPEC,
+            self.INSTANCE_TYPE)
+        PRIORITY = self.PRIORITY
+        clocked, clock, t0 = self.clocked, time.perf_counter, self.t0
+        direct = self.queueing is None  # no queueing metadata: enqueue is an append
+        if self.ING_TS is not None:  # arrival: one reading for the burst
+            init = init[:]
+            init[self.ING_TS[0]] = self.now & self.ING_TS[1]
+        resubmitted = []
+        for port, data in batch:
+            if type(data) is not bytes:  # bytearray / memoryview from a port: the code slices bytes
+                data = bytes(data)
+            h = init[:]
+            h[INGRESS_PORT] = port & port_mask
+            h[PACKET_LENGTH] = h[PKT_LEN] = h[ING_LEN] = len(data)
+            h[INSTANCE_TYPE] = PKT_INSTANCE_TYPE_NORMAL
+            budget = [1]
+            if clocked:  # enq_timestamp: when this packet's ingress enqueues it
+                self.now = int((clock() - t0) * 1e6)
+            try:
+                parse(h, data)
+                if ingress is not None:
+                    ingress(h)
+                if (h[CLONE] is None and h[RESUBMIT] is None and not h[LEARN]
+                        and not h[MCAST_GRP]):
+                    egress_port = h[EGRESS_SPEC]
+                    if egress_port != drop_port:
+                        h[INSTANCE_TYPE] = PKT_INSTANCE_TYPE_NORMAL
+                        if direct and not h[PRIORITY]:
+                            queue.append((egress_port, h, budget))
+                        else:  # queueing metadata, or a priority enqueue drops
+                            self.enqueue(egress_port, h, budget)
+                else:
+                    self.after_ingress(h, data, budget, resubmitted)
+            except PacketAbort:
+                continue  # no tracer in plain mode: nothing to say
+            except Exception:  # a NIC bug must cost one packet, not the port loop
+                _log.exception("packet from port %s dropped: internal error in ingress", port)
+        return resubmitted
 
     def arrival(self, port: int, data: bytes) -> list:
         """The PHV of a packet received on `port` at `self.now`."""
@@ -316,18 +387,67 @@ class V1Model:
                     _log.exception("packet to port %s dropped: internal error in egress", port)
             qid = top  # an egress clone may have joined a higher-priority queue
 
+    def drain_plain(self, recirculated, out):
+        """`drain` and `egress_pass` for plain mode: one queue, no trace; a packet that clones,
+        recirculates or is truncated goes on through `after_egress`."""
+        queue, c = self.queues[0], self.c
+        clocked, egress_clock = self.clocked, self.egress_clock
+        waiting = self.waiting if self.queueing is not None else None
+        QID = self.QID if self.qid_declared else None
+        egress, deparse = c.egress, c.deparse
+        port_mask, drop_port, egress_spec_start = self.port_mask, self.drop_port, self.egress_spec_start
+        EGRESS_PORT, EGRESS_SPEC, PACKET_LENGTH, PKT_LEN = (
+            self.EGRESS_PORT, self.EGRESS_SPEC, self.PACKET_LENGTH, self.PKT_LEN)
+        CLONE, RECIRC, TRUNC = self.CLONE, self.RECIRC, self.TRUNC
+        stamped = clocked or waiting is not None or QID is not None
+        while queue:  # egress clones join the queue while it drains
+            draining = list(queue)
+            queue.clear()
+            for port, h, budget in draining:
+                budget[0] += 1
+                if budget[0] > MAX_PASSES and not self.exhausted(h, budget):
+                    if waiting is not None:
+                        waiting[port, 0] -= 1
+                    continue
+                try:
+                    if stamped:
+                        if waiting is not None:
+                            waiting[port, 0] -= 1
+                        if clocked:
+                            egress_clock(port, h)
+                        if QID is not None:
+                            h[QID] = 0  # the one queue's qid (= the priority enqueue checked)
+                    h[EGRESS_PORT] = port & port_mask
+                    h[EGRESS_SPEC] = egress_spec_start
+                    h[PACKET_LENGTH] = h[PKT_LEN]
+                    if egress is not None:
+                        egress(h)
+                    if h[CLONE] is None and h[RECIRC] is None and h[TRUNC] is None:
+                        if h[EGRESS_SPEC] != drop_port:
+                            out.append((port, deparse(h)))
+                    else:
+                        self.after_egress(port, h, budget, recirculated, out)
+                except PacketAbort:
+                    continue
+                except Exception:  # a NIC bug must cost one packet, not the port loop
+                    _log.exception("packet to port %s dropped: internal error in egress", port)
+
     # ---- egress --------------------------------------------------------------------------
+
+    def egress_clock(self, port, h):
+        """The clock reading at dequeue: egress timestamp and queueing metadata."""
+        self.now = now = int((time.perf_counter() - self.t0) * 1e6)  # tick(), inlined
+        if self.EG_TS is not None:
+            h[self.EG_TS[0]] = now & self.EG_TS[1]
+        if self.queueing is not None:  # egress_thread, after egress_buffers.pop_back
+            enq, _, delta, depth = self.queueing
+            h[delta[0]] = (now - h[enq[0]]) & delta[1]
+            h[depth[0]] = self.waiting[port, h[self.PRIORITY]] & depth[1]
 
     def egress_pass(self, port, h, budget, recirculated, out):
         c = self.c
         if self.clocked:
-            self.now = now = int((time.perf_counter() - self.t0) * 1e6)  # tick(), inlined
-            if self.EG_TS is not None:
-                h[self.EG_TS[0]] = now & self.EG_TS[1]
-            if self.queueing is not None:  # egress_thread, after egress_buffers.pop_back
-                enq, _, delta, depth = self.queueing
-                h[delta[0]] = (now - h[enq[0]]) & delta[1]
-                h[depth[0]] = self.waiting[port, h[self.PRIORITY]] & depth[1]
+            self.egress_clock(port, h)
         if self.qid_declared:
             h[self.QID] = h[self.PRIORITY]
         h[self.EGRESS_PORT] = port & self.port_mask
@@ -340,6 +460,12 @@ class V1Model:
             except PacketAbort as e:
                 self.note(h, f"{e}: packet dropped")
                 return
+        self.after_egress(port, h, budget, recirculated, out)
+
+    def after_egress(self, port, h, budget, recirculated, out):
+        """The after-egress pseudocode of docs/simple_switch.md: clone, drop, deparse,
+        recirculate or transmit."""
+        c = self.c
         sid = h[self.CLONE]
         if sid is not None:  # EGRESS CLONING: headers as they are now, metadata reset
             h[self.CLONE] = None

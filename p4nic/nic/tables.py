@@ -243,6 +243,8 @@ class MatchTable:
         self._restore_default()
 
         self._handles: dict = {}
+        # handle -> Entry, emptied in place: generated code skips the lookup when it is empty
+        self.installed = self._handles
         self._by_match: dict = {}
         self._next_handle = 0
         self._widths = [k.bitwidth for k in self.key]

@@ -118,3 +118,45 @@ def test_field_list_packer_lays_fields_out_as_bmv2():
     assert field_list_packer([1, 9])((1, 0x1FF)) == bytes([0b11111111, 0b11000000])
     assert field_list_packer([32, 16])((0xC0A80001, 80)) == bytes.fromhex("c0a800010050")
     assert field_list_packer([])(()) == b""
+
+
+def bitwise_crc(data: bytes, width: int, poly: int, init: int, xorout: int, refin: bool,
+                refout: bool) -> int:
+    """The CRC catalogue's definition, one bit at a time: a reference for the table versions."""
+    top, mask = 1 << (width - 1), (1 << width) - 1
+    crc = init
+    for byte in data:
+        if refin:
+            byte = int(f"{byte:08b}"[::-1], 2)
+        crc ^= byte << (width - 8)
+        for _ in range(8):
+            crc = ((crc << 1) ^ poly) & mask if crc & top else (crc << 1) & mask
+    if refout:
+        crc = int(f"{crc:0{width}b}"[::-1], 2)
+    return crc ^ xorout
+
+
+@pytest.mark.parametrize("name, params", [
+    ("crc16", (0x8005, 0, 0, True, True)),
+    ("crc16_custom", (0x1021, 0xFFFF, 0, True, True)),
+    ("crc32_custom", (0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, True, True)),
+    ("crc64_custom", (0x42F0E1EBA9EA3693, ALL_ONES_64, ALL_ONES_64, True, True)),
+])
+def test_long_inputs_two_bytes_a_step_match_the_bitwise_definition(name, params):
+    """Inputs of 16 bytes and more (flow keys) run two bytes a step; odd lengths end with one."""
+    crc = make_hash(name)
+    if name != "crc16":
+        crc.configure(*params)
+    width = {"crc16": 16, "crc16_custom": 16, "crc32_custom": 32, "crc64_custom": 64}[name]
+    for length in (15, 16, 17, 38, 39, 64, 301):
+        data = bytes((i * 37 + length) & 0xFF for i in range(length))
+        assert crc(data) == bitwise_crc(data, width, *params), length
+
+
+def test_a_remembered_crc_is_forgotten_when_the_parameters_change():
+    """Long inputs' CRCs are remembered (a flow is hashed per packet); configure starts over."""
+    crc = make_hash("crc16_custom")
+    key = bytes(range(38))  # a flow key's length
+    assert crc(key) == crc(key) == bitwise_crc(key, 16, 0x8005, 0, 0, True, True)
+    crc.configure(0x1021, 0xFFFF, 0, True, True)
+    assert crc(key) == bitwise_crc(key, 16, 0x1021, 0xFFFF, 0, True, True)

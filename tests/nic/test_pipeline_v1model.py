@@ -155,6 +155,30 @@ def test_timestamps_lengths_and_queue_metadata():
     assert obs[0][16] == 5
 
 
+def test_queue_depths_reach_the_packet_through_plain_copies():
+    """Queueing metadata is computed when only copies of copies of it reach the wire (the
+    pipeline skips it when nothing reads it, so each copy must count as a read)."""
+    p = V1Program()
+    p.header_type("ethernet_t", ETHERNET)
+    p.header_type("meta_t", [["depth", 19], ["again", 19]])
+    p.header("ethernet", "ethernet_t")
+    p.header("meta", "meta_t", metadata=True)
+    p.state("start", [extract("ethernet")])
+    ing = p.action("ing", [], [prim("assign", sm("egress_spec"), hexv(2))])
+    eg = p.action("eg", [], [
+        prim("assign", fld("meta", "depth"), sm("enq_qdepth")),
+        prim("assign", fld("meta", "again"), fld("meta", "depth")),
+        prim("assign", fld("ethernet", "etherType"), fld("meta", "again")),
+    ])
+    p.table("ingress", "i", [], [ing], default=(ing, []))
+    p.table("egress", "e", [], [eg], default=(eg, []))
+    dev = Device()
+    dev.load(p.json())
+    out = dev.process([(1, FRAME)] * 3)
+    # the packets found 0, 1 and 2 packets ahead of them in port 2's queue
+    assert [int.from_bytes(data[12:14], "big") for _, data in out] == [0, 1, 2]
+
+
 def test_trace_says_why_a_packet_was_dropped():
     lines = []
     dev = Device(logger=lines.append)

@@ -1,6 +1,7 @@
 """BMv2's nanomsg packet protocol, spoken by the switch side against PTF's own nn client."""
 import socket
 import struct
+import threading
 import time
 
 import pynng
@@ -101,3 +102,26 @@ def test_tcp_wildcard_address_and_busy_address():
         ports.close()
     with pytest.raises(PortError, match="cannot listen on packet-in address 'bogus://x'"):
         NanomsgPorts("bogus://x")
+
+
+def test_close_returns_while_a_peer_has_stopped_reading(switch_side, tmp_path):
+    """A peer that keeps its socket but reads nothing fills the socket buffers; closing the
+    switch side still returns (the sender blocked on that peer is released)."""
+    client = pynng.Pair0(recv_buffer_size=1, send_timeout=30000)
+    client.dial(f"ipc://{tmp_path}/packets.ipc", block=True)
+    try:
+        client.send(struct.pack("<iii", 0, 1, 0))  # PORT_ADD 1: the switch has its peer
+        deadline = time.monotonic() + 30
+        while not switch_side.ports_info and time.monotonic() < deadline:
+            switch_side.receive(64)
+            time.sleep(0.01)
+        # until the switch drops: its sender is then blocked on the full socket
+        while not switch_side.dropped and time.monotonic() < deadline:
+            switch_side.transmit([(1, b"x" * 1000)] * 64)
+        assert switch_side.dropped
+        closer = threading.Thread(target=switch_side.close, daemon=True)
+        closer.start()
+        closer.join(timeout=30)
+        assert not closer.is_alive()
+    finally:
+        client.close()

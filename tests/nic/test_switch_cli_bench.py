@@ -6,15 +6,16 @@ import sys
 
 def test_bench_reports_every_part():
     r = subprocess.run([sys.executable, "-m", "p4nic.cli", "bench", "--packets", "300",
-                        "--flows", "20"],
-                       capture_output=True, text=True, timeout=300)
+                        "--flows", "20", "--frames", "3000", "--socket-frames", "1000",
+                        "--rounds", "1"],
+                       capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
     assert "Traceback" not in out + r.stderr
     for title in ("compile time", "packets/s in-process", "P4Runtime table inserts/s",
                   "packets/s through the nanomsg port", "guest service engine packets/s",
                   "stateful offload: 20 concurrent flows",
-                  "packet latency through the nanomsg port"):
+                  "packet latency through the nanomsg port", "end to end"):
         assert f"== {title}" in out, out
     assert re.search(r"vnic\.p4: \d+\.\d+ s", out) and re.search(r"pnic\.p4: \d+\.\d+ s", out), out
     assert re.search(r"[\d,]+ inserts/s \(4000 entries in", out), out
@@ -27,3 +28,7 @@ def test_bench_reports_every_part():
     assert re.search(r"control plane idle: p50 [\d.]+ ms, p90 [\d.]+ ms", out), out
     assert re.search(r"8 P4Runtime clients writing and reading: p50 [\d.]+ ms, p90 [\d.]+ ms",
                      out), out
+    for workload in ("simple_router", "vnic.p4"):
+        for figure in ("--use-files", "nanomsg"):
+            assert re.search(rf"{re.escape(workload)}, {figure}: p4nic [\d,]+ packets/s", out), out
+        assert re.search(rf"{re.escape(workload)}, start-up: p4nic [\d.]+ s", out), out

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from p4nic.nic.ports.pcap import PcapWriter, read_pcap
+from p4nic.nic.ports.pcap import PcapError, PcapWriter, read_pcap
 
 ROUTER = Path(__file__).parent.parent / "stf" / "programs" / "l3_router.json"
 ETH = bytes.fromhex("0000000000AA 0000000000BB 0800")
@@ -39,6 +39,14 @@ def routed_program(path: Path) -> None:
 def captured(path: Path) -> list[bytes]:
     """Packets in a pcap file the switch may not have created yet."""
     return [p for _, p in read_pcap(path)] if path.exists() else []
+
+
+def captured_so_far(path: Path) -> list[bytes]:
+    """Packets in a capture being written: none yet if a read meets a record half written."""
+    try:
+        return captured(path)
+    except PcapError:
+        return []
 
 
 def free_port() -> int:
@@ -91,6 +99,67 @@ def test_use_files_reads_inputs_and_writes_outputs(tmp_path):
     assert to_port2[0][:6] == bytes.fromhex("000000000202") and to_port2[0][22] == 0x3F
     assert captured(tmp_path / "p1_out.pcap") == []
     assert "Adding interface p1 as port 1 (files)" in (tmp_path / "switch.out").read_text()
+
+
+MANY = 20000  # frames through one switch process: tens of thousands, every one counted
+
+
+def numbered_frames(count: int) -> list[bytes]:
+    """IPv4 frames to 10.1.x.y (routed to port 2), told apart by their identification and
+    destination."""
+    frames = []
+    for i in range(count):
+        ip = bytearray(ipv4(f"10.1.{i >> 8 & 0xFF}.{i & 0xFF}"))
+        ip[4:6] = (i & 0xFFFF).to_bytes(2, "big")
+        frames.append(ETH + bytes(ip))
+    return frames
+
+
+def routed_key(frame: bytes) -> bytes:
+    """What a routed frame keeps of its input frame: identification and destination."""
+    return frame[18:20] + frame[30:34]
+
+
+def test_use_files_delivers_every_frame_and_writes_them_while_running(tmp_path):
+    routed_program(tmp_path / "router.json")
+    frames = numbered_frames(MANY)
+    writer = PcapWriter(tmp_path / "p1_in.pcap")
+    writer.write_many(frames, 1000.0)
+    writer.close()
+    PcapWriter(tmp_path / "p2_in.pcap").close()
+    proc, out = start_switch(tmp_path, "router.json", "-i", "1@p1", "-i", "2@p2",
+                             "--use-files", "0", "--", "--grpc-server-addr", "127.0.0.1:0")
+    try:
+        # read while the switch runs: output is written as it leaves, not when the switch stops
+        wait_for(lambda: len(captured_so_far(tmp_path / "p2_out.pcap")) >= MANY, proc, tmp_path)
+        assert proc.poll() is None
+        routed = captured(tmp_path / "p2_out.pcap")
+    finally:
+        stop(proc, out)
+    assert len(routed) == MANY
+    assert [routed_key(f) for f in routed] == [routed_key(f) for f in frames]  # all, in order
+    assert all(f[:6] == bytes.fromhex("000000000202") and f[22] == 0x3F for f in routed)
+
+
+def test_nanomsg_delivers_every_frame(tmp_path):
+    from p4nic.runtime.local_switch import LocalSwitch
+    from p4nic.runtime.wire import PacketWire
+
+    routed_program(tmp_path / "router.json")
+    frames = numbered_frames(MANY)
+    window = 500  # frames in flight: well inside the switch's queues, so none may be dropped
+    received = []
+    with LocalSwitch(tmp_path / "router.json", tmp_path) as switch:
+        with PacketWire(switch.packet_socket) as wire:
+            for first in range(0, MANY, window):
+                for frame in frames[first:first + window]:
+                    wire.send(1, frame)
+                expected = min(window, MANY - first)
+                got = wire.receive(timeout=120, count=expected)
+                assert len(got) == expected, f"{first + len(got)} of {MANY} frames came back"
+                received += got
+    assert {port for port, _ in received} == {2}
+    assert [routed_key(f) for _, f in received] == [routed_key(f) for f in frames]
 
 
 @pytest.fixture

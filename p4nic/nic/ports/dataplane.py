@@ -1,6 +1,10 @@
 """The port loop: gathers whatever packets wait on the ports into a batch, runs the batch
 through the Device, and hands each output packet to the source that owns its port.
 
+The loop waits only when a turn found nothing: while packets keep coming it goes straight on to
+the next batch, so polled sources (the `--use-files` reader) run as fast as the Device does
+rather than one batch per poll interval.
+
 One thread runs the loop; `inject` lets another thread (P4Runtime packet-out) push a batch
 through the same Device. Both hold `lock` while the Device runs, and so should anything else
 that changes the Device's state while packets flow.
@@ -9,7 +13,7 @@ import logging
 import select
 import threading
 
-POLL_INTERVAL = 0.05  # seconds between checks of polled sources and of the stop flag
+POLL_INTERVAL = 0.05  # seconds an idle loop waits before it looks at polled sources again
 BATCH_LIMIT = 256  # packets taken from one source per turn, so no port starves the others
 
 
@@ -31,13 +35,21 @@ class Dataplane:
         self.log = logger or logging.getLogger("p4nic.switch")
         self.dump_packet_data = dump_packet_data
         self.lock = threading.RLock()
-        self._owner = {}
-        self._default_owner = None  # a source that carries every port (nanomsg)
+        # (source, the ports it owns); a source that carries every port (nanomsg) takes what
+        # no other source owns
+        owned = set()
+        self._routes = []
+        default_owner = None
         for source in self.sources:
             if source.ports is None:
-                self._default_owner = source
+                default_owner = source
             else:
-                self._owner.update(dict.fromkeys(source.ports, source))
+                ports = frozenset(source.ports) - owned
+                owned |= ports
+                self._routes.append((source, ports))
+        if default_owner is not None:
+            self._routes.append((default_owner, None))
+        self._owned = frozenset(owned)
         self._stop = threading.Event()
         self._thread = None
 
@@ -57,17 +69,21 @@ class Dataplane:
     def _run(self) -> None:
         waited = {source.fileno(): source for source in self.sources if source.fileno() is not None}
         polled = {id(source): source for source in self.sources if source.fileno() is None}
+        idle = True  # the last turn found nothing: this one may wait
         while not self._stop.is_set():
+            timeout = POLL_INTERVAL if idle else 0
             if waited:
-                ready, _, _ = select.select(list(waited), [], [], POLL_INTERVAL)
+                ready, _, _ = select.select(list(waited), [], [], timeout)
             else:
                 ready = []
-                self._stop.wait(POLL_INTERVAL)
+                if idle:
+                    self._stop.wait(timeout)
             batch = []
             for fd in ready:
                 batch += self._receive(waited, fd)
             for key in list(polled):
                 batch += self._receive(polled, key)
+            idle = not batch
             if batch:
                 self.inject(batch)
 
@@ -103,23 +119,29 @@ class Dataplane:
             self.on_cpu_packets(to_cpu)
 
     def _dispatch(self, out: list[tuple[int, bytes]]) -> list[bytes]:
-        """Sends `out` to the sources owning each port; returns the packets for the CPU port."""
-        to_cpu = []
+        """Sends `out` to the sources owning each port; returns the packets for the CPU port.
+
+        Whole-batch filters rather than a loop per packet: most switches have one source."""
         if not out:
-            return to_cpu
+            return []
         if self.capture is not None:
             self.capture.sent(out)
-        per_source: dict[int, tuple[object, list]] = {}
-        for port, packet in out:
-            if self.dump_packet_data:
+        if self.dump_packet_data:
+            for port, packet in out:
                 self.log.info("Sending packet of length %d on port %d: %s", len(packet), port,
                               packet[:self.dump_packet_data].hex())
-            if port == self.cpu_port:
-                to_cpu.append(packet)
-                continue
-            source = self._owner.get(port, self._default_owner)
-            if source is not None:
-                per_source.setdefault(id(source), (source, []))[1].append((port, packet))
-        for source, packets in per_source.values():
-            source.transmit(packets)
+        to_cpu = []
+        cpu = self.cpu_port
+        if cpu is not None:
+            to_cpu = [packet for port, packet in out if port == cpu]
+            if to_cpu:
+                out = [item for item in out if item[0] != cpu]
+        for source, ports in self._routes:
+            if ports is None:
+                owned = self._owned
+                mine = [item for item in out if item[0] not in owned] if owned else out
+            else:
+                mine = [item for item in out if item[0] in ports]
+            if mine:
+                source.transmit(mine)
         return to_cpu

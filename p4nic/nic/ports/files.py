@@ -2,8 +2,10 @@
 
 After WAIT seconds every input file is read and their packets are fed to the switch merged
 by timestamp, earliest first, as fast as the switch takes them (BMv2's PcapFilesReader with
-real-time replay off, src/bm_sim/pcap_file.cpp). Packets sent to a port without a file are
-dropped, as BMv2's PcapFilesWriter does. The switch keeps running afterwards, like BMv2.
+real-time replay off, src/bm_sim/pcap_file.cpp). Output files are flushed after every batch, so
+a reader sees packets while the switch runs (BMv2's PcapFilesWriter flushes every packet).
+Packets sent to a port without a file are dropped, as BMv2's PcapFilesWriter does. The switch
+keeps running afterwards, like BMv2.
 """
 import os
 import time
@@ -26,6 +28,7 @@ class FilePorts:
                          for port, name in interfaces.items()}
         self._start_at = time.monotonic() + max(wait_seconds, 0)
         self._pending: list[tuple[int, bytes]] | None = None  # read once the wait is over
+        self._next = 0  # index of the first packet of _pending not yet handed out
 
     def fileno(self) -> None:
         return None  # polled: nothing to wait on but the clock
@@ -35,8 +38,9 @@ class FilePorts:
             if time.monotonic() < self._start_at:
                 return []
             self._pending = self._read_inputs()
-        batch, self._pending = self._pending[:limit], self._pending[limit:]
-        return batch
+        start = self._next
+        self._next = min(start + limit, len(self._pending))
+        return self._pending[start:self._next]
 
     def _read_inputs(self) -> list[tuple[int, bytes]]:
         """All input packets, by timestamp; ties keep port order, then file order (stable sort)."""

@@ -31,17 +31,26 @@ class PcapWriter:
         self._file.flush()
 
     def write(self, packet: bytes, timestamp: float | None = None) -> None:
-        ts = time.time() if timestamp is None else timestamp
-        sec = int(ts)
-        usec = min(int(round((ts - sec) * 1_000_000)), 999_999)
-        self._file.write(RECORD_HEADER.pack(sec, usec, len(packet), len(packet)))
-        self._file.write(packet)
+        self.write_many((packet,), timestamp)
+
+    def write_many(self, packets, timestamp: float | None = None) -> None:
+        """Appends `packets`, all stamped with one time (a batch leaves at once): one write."""
+        sec, usec = _stamp(time.time() if timestamp is None else timestamp)
+        pack = RECORD_HEADER.pack
+        self._file.write(b"".join([piece for packet in packets
+                                   for piece in (pack(sec, usec, len(packet), len(packet)), packet)]))
 
     def flush(self) -> None:
         self._file.flush()
 
     def close(self) -> None:
         self._file.close()
+
+
+def _stamp(ts: float) -> tuple[int, int]:
+    """A time in seconds as pcap's (seconds, microseconds)."""
+    sec = int(ts)
+    return sec, min(int(round((ts - sec) * 1_000_000)), 999_999)
 
 
 def read_pcap(path: str | os.PathLike) -> list[tuple[float, bytes]]:
@@ -73,14 +82,17 @@ def read_pcap(path: str | os.PathLike) -> list[tuple[float, bytes]]:
 
 
 def write_batch(writers: dict[int, PcapWriter], batch: list[tuple[int, bytes]]) -> None:
-    """Writes each (port, packet) to its port's file, skipping ports without one; flushes once."""
-    touched = set()
+    """Writes each (port, packet) to its port's file, skipping ports without one, and flushes
+    each file once, so readers see the batch as soon as it has left."""
+    per_port: dict[int, list[bytes]] = {}
     for port, packet in batch:
-        writer = writers.get(port)
-        if writer is not None:
-            writer.write(packet)
-            touched.add(port)
-    for port in touched:
+        if port in writers:
+            per_port.setdefault(port, []).append(packet)
+    if not per_port:
+        return
+    now = time.time()
+    for port, packets in per_port.items():
+        writers[port].write_many(packets, now)
         writers[port].flush()
 
 
