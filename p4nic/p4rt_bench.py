@@ -12,12 +12,13 @@ The program is examples/l3_router.p4 with its LPM table grown to hold every rout
 sends requests serialized beforehand, so what is timed is the server (and gRPC).
 """
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from p4nic import processes
 
 BATCH = 1000
 BATCHES = 20
@@ -28,12 +29,6 @@ MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 
 class TargetError(Exception):
     """A switch that did not start or a request that failed: the message says which."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def find_bmv2(directory: str | None) -> str | None:
@@ -58,24 +53,19 @@ class Target:
 
     @classmethod
     def p4nic(cls, workdir: Path) -> "Target":
-        address = f"127.0.0.1:{free_port()}"
+        address = f"127.0.0.1:{processes.free_port()}"
         return cls("p4nic", [sys.executable, "-m", "p4nic.cli", "switch", "--no-p4", "--",
                              "--grpc-server-addr", address], address, workdir)
 
     @classmethod
     def bmv2(cls, binary: str, workdir: Path) -> "Target":
-        address = f"127.0.0.1:{free_port()}"
+        address = f"127.0.0.1:{processes.free_port()}"
         return cls("BMv2", [binary, "--no-p4", "--device-id", "0", "--thrift-port",
-                            str(free_port()), "--", "--grpc-server-addr", address],
+                            str(processes.free_port()), "--", "--grpc-server-addr", address],
                    address, workdir)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        processes.stop(self.proc)
         self.log.close()
 
 
