@@ -170,8 +170,14 @@ class RunningHost:
         if policy is None:
             return
         vnic = self.host.nics[self.vnic]
-        self.guest_conn = Connection(vnic.switch.grpc_addr, device_id=vnic.spec.device_id,
-                                     role=GUEST_ROLE, election_id=(0, 1))
+        if self.host.bmv2:
+            # simple_switch_grpc's P4Runtime server (PI) has no roles: one primary controller
+            # per device, which alone may write and alone receives packet-ins. The guest
+            # shares the host's controller of its VNIC (docs/offload.md).
+            self.guest_conn = self.host.controller(self.vnic)
+        else:
+            self.guest_conn = Connection(vnic.switch.grpc_addr, device_id=vnic.spec.device_id,
+                                         role=GUEST_ROLE, election_id=(0, 1))
         builders = {name: EntityBuilder(nic.p4info_path) for name, nic in self.host.nics.items()}
         controller = self.host.controller
         self.manager = OffloadManager(
@@ -227,7 +233,7 @@ class RunningHost:
                 "compiler": self.host.compiler,
                 "run_dir": str(self.run_dir), "vnic": self.vnic, "pnic": self.pnic,
                 "vf": self.vf,
-                "guest_role": GUEST_ROLE if self.guest_conn else None,
+                "guest_role": GUEST_ROLE if self.guest_conn and not self.host.bmv2 else None,
                 "nics": endpoints}
 
     def status(self) -> dict:
@@ -248,7 +254,7 @@ class RunningHost:
     def stop(self) -> None:
         if self.manager is not None:
             self.manager.stop()
-        if self.guest_conn is not None:
+        if self.guest_conn is not None and not self.host.bmv2:
             self.guest_conn.close()
         self.host.stop()
         (self.run_dir / "status.json").unlink(missing_ok=True)
