@@ -1,7 +1,7 @@
-"""The PTF suites of tests/ptf/suites against `p4nic switch`, exactly as they run against
-simple_switch_grpc: p4src/ compiled by `p4nic compile`, the switch started as a process, its
-ports on BMv2's nanomsg socket, the `ptf` command on platform nn, the target given to the suite
-only through --test-params.
+"""The PTF suites of tests/ptf/suites against `p4nic switch`, and against BMv2's simple_switch_grpc
+where it is on PATH, the same way: p4src/ compiled by `p4nic compile`, the switch started as a
+process, its ports on BMv2's nanomsg socket, the `ptf` command on platform nn, the target given
+to the suite only through --test-params.
 """
 import re
 import shutil
