@@ -151,6 +151,27 @@ def test_a_nic_that_dies_is_started_again_and_programmed(up):
          "the new UDP flow on the new PNIC")
 
 
+@pytest.mark.shell
+def test_a_p4runtime_shell_session_reads_both_nics_as_printed(up):
+    """p4runtime-shell with election id 0,0, as `p4nic up` prints it: a backup controller of
+    simple_switch_grpc that reads what the host wrote."""
+    import p4runtime_sh.shell as sh
+    _, described = up
+    p4nic("traffic", "--tcp", "0", "--udp", "1", "--packets", "4", "--json")
+    read = {}
+    for name, nic in described["nics"].items():
+        sh.setup(device_id=nic["device_id"], grpc_addr=nic["p4runtime"], election_id=(0, 0),
+                 verbose=False)
+        try:
+            read[name] = {"flows": list(sh.TableEntry("services.flow_table").read()),
+                          "filters": list(sh.TableEntry("filters").read()) if name == "vm1"
+                          else None}
+        finally:
+            sh.teardown()
+    assert read["nic0"]["flows"] and read["vm1"]["flows"]
+    assert len(read["vm1"]["filters"]) == 3                # the file's three filter rules
+
+
 def test_ctrl_c_stops_the_host_and_its_switches(up):
     process, described = up
     assert "Traceback" not in stop(process)
