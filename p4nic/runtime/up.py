@@ -147,9 +147,11 @@ class RunningHost:
             self.registered.parent.mkdir(parents=True, exist_ok=True)
             self._write(self.registered, self.describe())
 
-    def _apply(self, name: str) -> None:
+    def _apply(self, name: str, conn: Connection | None = None) -> None:
+        """Make NIC `name` hold the file's entries, through `conn` (default: the host's
+        controller of it)."""
         from p4nic.dsl.apply import apply
-        result = apply(self.entries[name], self.host.controller(name))
+        result = apply(self.entries[name], conn or self.host.controller(name))
         if not result.ok:
             raise HostError(f"applying {self.path} to {name} failed:\n{result.render()}")
 
@@ -194,8 +196,11 @@ class RunningHost:
     def watch(self) -> None:
         """Restart NICs that died (and program them again); apply the file again when it
         changed; refresh status.json."""
-        for name in self.host.restart_dead():
-            self._apply(name)
+        try:
+            self.host.restart_dead(program=self._apply)
+        except (HostError, LocalSwitchError, P4RuntimeClientError) as exc:
+            print(f"p4nic up: a NIC did not come back: {exc}; trying again", file=sys.stderr,
+                  flush=True)
         if self.path.stat().st_mtime != self.mtime:
             self.reload()
         self._write(self.run_dir / "status.json", self.status())

@@ -137,13 +137,25 @@ def test_traffic_is_answered_and_flows_move_guest_vnic_pnic(up):
 
 
 def test_a_nic_that_dies_is_started_again_and_programmed(up):
-    _, described = up
+    process, described = up
     pnic = described["nics"]["nic0"]
     (pid,) = bmv2_serving(pnic["p4runtime"])
     os.kill(pid, signal.SIGKILL)
     wait(lambda: bmv2_serving(pnic["p4runtime"]) not in ([], [pid]), "a new simple_switch_grpc")
-    wait(lambda: p4nic("plan", str(HOST_FILE), *plan_targets(described),
-                       "--detailed-exitcode").returncode == 0, "the file applied to it again")
+    plans = []
+
+    def applied_again():
+        plans.append(p4nic("plan", str(HOST_FILE), *plan_targets(described),
+                           "--detailed-exitcode", "--color", "never"))
+        return plans[-1].returncode == 0
+
+    try:
+        wait(applied_again, "the file applied to it again")
+    except AssertionError:
+        raise AssertionError("the file was not applied again; the last plan said:\n"
+                             + plans[-1].stdout + plans[-1].stderr
+                             + ("" if process.poll() is None else
+                                "\np4nic up ended:\n" + stop(process)[-3000:])) from None
     r = p4nic("traffic", "--json", "--tcp", "0", "--udp", "1", "--packets", "4")
     assert r.returncode == 0 and json.loads(r.stdout)[0]["lost"] == 0, r.stdout + r.stderr
     wait(lambda: any(f["tier"] == "pnic" and f["flow"].startswith("udp 10.0.0.1:42000")
