@@ -161,11 +161,12 @@ def measure(target: Target, program: dict, p4info, requests: Requests) -> dict:
 
 
 # key, what, unit and format, whether a larger value is better, BMv2's figure when BMv2 is not
-# here (simple_switch_grpc -O3 with PI on simple_router, this machine class: DESIGN.md)
+# here (simple_switch_grpc -O3 with PI, this bench's `p4nic bench --bmv2` medians on this
+# machine class: docs/performance.md, "P4Runtime")
 FIGURES = (
-    ("inserts", "INSERT, Writes of 1,000 /32 LPM routes", "{:,.0f} entries/s", True, 186_000),
-    ("single", "Write of one INSERT, round trip", "{:.2f} ms", False, None),
-    ("read", "Read of the {routes:,} routes", "{:.3f} s", False, 0.085),
+    ("inserts", "INSERT, Writes of 1,000 /32 LPM routes", "{:,.0f} entries/s", True, 219_510),
+    ("single", "Write of one INSERT, round trip", "{:.2f} ms", False, 0.34),
+    ("read", "Read of the {routes:,} routes", "{:.3f} s", False, 0.066),
 )
 
 

@@ -128,26 +128,36 @@ class Host:
         except LocalSwitchError as exc:
             raise HostError(f"NIC {spec.name}: {exc}") from None
 
-    def _push(self, nic: RunningNic) -> None:
-        """Open the host's controller of the NIC (default role, the NIC's election id) and
-        push the pipeline with it. Everything the host writes later goes through it, so the
-        host stays the NIC's primary controller."""
+    def _push(self, nic: RunningNic, program=None) -> None:
+        """Open the host's controller of the NIC (default role, the NIC's election id), push
+        the pipeline with it and let `program(name, conn)` write the NIC's entries; only then
+        is it published as controller(name), so that no other writer (the offload manager)
+        races the pipeline push (simple_switch_grpc can crash on a Write during one).
+        Everything the host writes later goes through it, so the host stays the NIC's primary
+        controller."""
         old = self.controllers.pop(nic.spec.name, None)
         if old is not None:
             old.close()
         conn = Connection(nic.switch.grpc_addr, device_id=nic.spec.device_id,
                           election_id=nic.spec.election_id)
+        try:
+            conn.set_pipeline(nic.p4info_path, nic.json_path.read_bytes())
+            if program is not None:
+                program(nic.spec.name, conn)
+        except BaseException:
+            conn.close()
+            raise
         self.controllers[nic.spec.name] = conn
-        conn.set_pipeline(nic.p4info_path, nic.json_path.read_bytes())
 
     def controller(self, name: str) -> Connection:
         """The host's controller of NIC `name` (it stays open until stop())."""
         return self.controllers[name]
 
-    def restart_dead(self) -> list:
+    def restart_dead(self, program=None) -> list:
         """Start again, on the same P4Runtime address and sockets, every NIC whose process
-        ended, with its pipeline pushed; returns their names (their entries are gone: the
-        caller programs them again)."""
+        ended, with its pipeline pushed and `program(name, conn)` run before anyone else may
+        write to it (see _push); returns their names. A NIC that fails to come back is
+        stopped, so the next call tries again, and the error raised."""
         restarted = []
         for name, nic in self.nics.items():
             if nic.switch.process.poll() is None:
@@ -155,7 +165,11 @@ class Host:
             self.log.warning("NIC %s stopped (exit %s); starting it again", name,
                              nic.switch.process.returncode)
             nic.switch = self._launch(nic.spec, nic.switch.grpc_addr)
-            self._push(nic)
+            try:
+                self._push(nic, program)
+            except BaseException:
+                nic.switch.stop()
+                raise
             self.vswitch.redial(name, nic.switch.packet_socket)
             restarted.append(name)
         return restarted

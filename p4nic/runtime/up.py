@@ -147,9 +147,11 @@ class RunningHost:
             self.registered.parent.mkdir(parents=True, exist_ok=True)
             self._write(self.registered, self.describe())
 
-    def _apply(self, name: str) -> None:
+    def _apply(self, name: str, conn: Connection | None = None) -> None:
+        """Make NIC `name` hold the file's entries, through `conn` (default: the host's
+        controller of it)."""
         from p4nic.dsl.apply import apply
-        result = apply(self.entries[name], self.host.controller(name))
+        result = apply(self.entries[name], conn or self.host.controller(name))
         if not result.ok:
             raise HostError(f"applying {self.path} to {name} failed:\n{result.render()}")
 
@@ -170,8 +172,14 @@ class RunningHost:
         if policy is None:
             return
         vnic = self.host.nics[self.vnic]
-        self.guest_conn = Connection(vnic.switch.grpc_addr, device_id=vnic.spec.device_id,
-                                     role=GUEST_ROLE, election_id=(0, 1))
+        if self.host.bmv2:
+            # simple_switch_grpc's P4Runtime server (PI) has no roles: one primary controller
+            # per device, which alone may write and alone receives packet-ins. The guest
+            # shares the host's controller of its VNIC (docs/offload.md).
+            self.guest_conn = self.host.controller(self.vnic)
+        else:
+            self.guest_conn = Connection(vnic.switch.grpc_addr, device_id=vnic.spec.device_id,
+                                         role=GUEST_ROLE, election_id=(0, 1))
         builders = {name: EntityBuilder(nic.p4info_path) for name, nic in self.host.nics.items()}
         controller = self.host.controller
         self.manager = OffloadManager(
@@ -188,8 +196,11 @@ class RunningHost:
     def watch(self) -> None:
         """Restart NICs that died (and program them again); apply the file again when it
         changed; refresh status.json."""
-        for name in self.host.restart_dead():
-            self._apply(name)
+        try:
+            self.host.restart_dead(program=self._apply)
+        except (HostError, LocalSwitchError, P4RuntimeClientError) as exc:
+            print(f"p4nic up: a NIC did not come back: {exc}; trying again", file=sys.stderr,
+                  flush=True)
         if self.path.stat().st_mtime != self.mtime:
             self.reload()
         self._write(self.run_dir / "status.json", self.status())
@@ -227,7 +238,7 @@ class RunningHost:
                 "compiler": self.host.compiler,
                 "run_dir": str(self.run_dir), "vnic": self.vnic, "pnic": self.pnic,
                 "vf": self.vf,
-                "guest_role": GUEST_ROLE if self.guest_conn else None,
+                "guest_role": GUEST_ROLE if self.guest_conn and not self.host.bmv2 else None,
                 "nics": endpoints}
 
     def status(self) -> dict:
@@ -248,7 +259,7 @@ class RunningHost:
     def stop(self) -> None:
         if self.manager is not None:
             self.manager.stop()
-        if self.guest_conn is not None:
+        if self.guest_conn is not None and not self.host.bmv2:
             self.guest_conn.close()
         self.host.stop()
         (self.run_dir / "status.json").unlink(missing_ok=True)

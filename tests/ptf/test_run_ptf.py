@@ -1,9 +1,10 @@
-"""The PTF suites of tests/ptf/suites against `p4nic switch`, exactly as they run against
-simple_switch_grpc: p4src/ compiled by `p4nic compile`, the switch started as a process, its
-ports on BMv2's nanomsg socket, the `ptf` command on platform nn, the target given to the suite
-only through --test-params.
+"""The PTF suites of tests/ptf/suites against `p4nic switch`, and against BMv2's simple_switch_grpc
+where it is on PATH, the same way: p4src/ compiled by `p4nic compile`, the switch started as a
+process, its ports on BMv2's nanomsg socket, the `ptf` command on platform nn, the target given
+to the suite only through --test-params.
 """
 import re
+import shutil
 import subprocess
 import sys
 from contextlib import ExitStack
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from p4nic.runtime.local_switch import LocalSwitch, LocalSwitchError, compile_p4
+from p4nic.runtime.local_switch import (BMV2_SWITCH, Bmv2Switch, LocalSwitch, LocalSwitchError,
+                                        compile_p4)
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = Path(__file__).parent / "suites"
@@ -31,8 +33,21 @@ def suite_test_names(suite: str, cwd: Path) -> list:
     return re.findall(r"^(\w+\.\w+)$", listed, re.M)
 
 
+def start_switch(target: str, json_path: Path, p4info_path: Path, workdir: Path):
+    """The switch process a suite's device runs on: `p4nic switch` with the program loaded, or
+    simple_switch_grpc with none (the suite pushes `config`)."""
+    if target == "bmv2":
+        return Bmv2Switch(workdir, json_path.stem)
+    return LocalSwitch(json_path, workdir, p4info_path=p4info_path)
+
+
+TARGETS = ["p4nic", pytest.param("bmv2", marks=pytest.mark.skipif(
+    shutil.which(BMV2_SWITCH) is None, reason=f"{BMV2_SWITCH} is not on PATH"))]
+
+
+@pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("suite", sorted(SUITE_TARGETS))
-def test_ptf_suite_on_p4nic_switch(suite, tmp_path):
+def test_ptf_suite(suite, target, tmp_path):
     compiled = {}
     for program, _, _ in SUITE_TARGETS[suite]:
         try:
@@ -44,7 +59,7 @@ def test_ptf_suite_on_p4nic_switch(suite, tmp_path):
         for device, (program, ports, prefix) in enumerate(SUITE_TARGETS[suite]):
             json_path, p4info_path = compiled[program]
             switch = stack.enter_context(
-                LocalSwitch(json_path, tmp_path / program, p4info_path=p4info_path))
+                start_switch(target, json_path, p4info_path, tmp_path / program))
             args += ["--device-socket",
                      f"{device}-{{{ports.start}-{ports.stop - 1}}}@{switch.packet_socket}"]
             params += [f"{prefix}grpc_addr='{switch.grpc_addr}'", f"{prefix}p4info='{p4info_path}'",
