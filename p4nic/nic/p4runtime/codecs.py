@@ -232,12 +232,14 @@ class TableCodec:
     def __init__(self, table: TableInfo, index, match_table):
         self.table = table
         self.match_table = match_table
+        # the actions an entry may name: [(P4Info id, JSON id, [(param id, bitwidth)])]
+        self.actions = [(action_id, table.json_action_ids[action_id],
+                         [(pid, width) for pid, _, width in index.actions[action_id].params])
+                        for action_id, scope in table.action_scopes.items()
+                        if scope != DEFAULT_ONLY]
         # one pattern per entry action, and one without an action (a DELETE); tried in turn,
         # the last one that matched first (a batch mostly repeats one action)
-        self.patterns = [EntryPattern(table, match_table.key, (
-            action_id, table.json_action_ids[action_id],
-            [(pid, width) for pid, _, width in index.actions[action_id].params]))
-            for action_id, scope in table.action_scopes.items() if scope != DEFAULT_ONLY]
+        self.patterns = [EntryPattern(table, match_table.key, action) for action in self.actions]
         self.patterns.append(EntryPattern(table, match_table.key))
 
     @classmethod
