@@ -41,6 +41,8 @@ class NativeWrites:
         self.native = module
         self.layouts: dict = {}     # table id -> TableLayout, or None: no codec, Python's
         self.targets: dict = {}     # table id -> InsertTarget (exact, single-field lpm)
+        # C fills an Entry slot by slot: only while it knows every slot (else Python inserts)
+        self.inline = module.entry_slots() == Entry.__slots__
 
     def prepare(self, data: bytes):
         """A `NativeBatch` of the request's Updates, decoded; None when this path does not
@@ -78,7 +80,7 @@ class NativeWrites:
              for f, key in zip(table.fields, keys)],
             [(action_id, json_id, list(params)) for action_id, json_id, params in codec.actions])
         parts = codec.match_table.native_insert_parts()
-        if parts is not None:
+        if parts is not None and self.inline:
             self.targets[table_id] = self.native.InsertTarget(
                 codec.match_table, table.role, *parts, codec.match_table.max_size, Entry)
 
