@@ -237,10 +237,7 @@ class TableCodec:
                          [(pid, width) for pid, _, width in index.actions[action_id].params])
                         for action_id, scope in table.action_scopes.items()
                         if scope != DEFAULT_ONLY]
-        # one pattern per entry action, and one without an action (a DELETE); tried in turn,
-        # the last one that matched first (a batch mostly repeats one action)
-        self.patterns = [EntryPattern(table, match_table.key, action) for action in self.actions]
-        self.patterns.append(EntryPattern(table, match_table.key))
+        self._patterns = None
 
     @classmethod
     def for_table(cls, table: TableInfo, index, match_table):
@@ -253,6 +250,17 @@ class TableCodec:
                 or any(not field_match_shapes(f.id, f.kind, f.bitwidth) for f in table.fields)):
             return None
         return cls(table, index, match_table)
+
+    @property
+    def patterns(self) -> list:
+        """One pattern per entry action, and one without an action (a DELETE); tried in turn,
+        the last one that matched first (a batch mostly repeats one action). Compiled on first
+        use (milliseconds a table), which the native Write path may never make."""
+        if self._patterns is None:
+            table, key = self.table, self.match_table.key
+            self._patterns = [EntryPattern(table, key, action) for action in self.actions]
+            self._patterns.append(EntryPattern(table, key))
+        return self._patterns
 
     def decode(self, data: bytes):
         """(update type, match, priority, timeout_ms, action or None, echo) of a serialized

@@ -10,6 +10,7 @@ bad request gets a gRPC status, never a server crash. The gRPC side (threads, ev
 StreamChannel coroutines) is `rpc.py`.
 """
 import contextlib
+import gc
 import importlib.metadata
 import itertools
 import logging
@@ -197,6 +198,9 @@ class P4RuntimeService:
         for warning in cpu_port_warnings(pipeline.bmv2_json, pipeline.index.packet_in,
                                          pipeline.index.packet_out, self.cpu_port):
             self.log.warning(warning)
+        # A new program leaves the old one's objects to collect and many new long-lived ones:
+        # one full collection now, rather than in the middle of the Writes that follow.
+        gc.collect()
 
     def get_forwarding_pipeline_config(self, request):
         if request.device_id != self.device_id:

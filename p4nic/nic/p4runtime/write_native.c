@@ -417,7 +417,8 @@ static PyObject *split(PyObject *module, PyObject *arg)
             Reader update;
             if (!read_framed(&r, &update))
                 goto give_up;
-            PyObject *span = Py_BuildValue("(nn)", update.p - base, update.end - base);
+            PyObject *span = pair(PyLong_FromSsize_t(update.p - base),
+                                  PyLong_FromSsize_t(update.end - base));
             if (span == NULL || PyList_Append(spans, span) < 0) {
                 Py_XDECREF(span);
                 goto done;
