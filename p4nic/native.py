@@ -13,11 +13,8 @@ import hashlib
 import importlib.util
 import logging
 import os
-import shlex
-import subprocess
 import sys
 import sysconfig
-import tempfile
 import threading
 from pathlib import Path
 
@@ -32,6 +29,7 @@ def cache_dir() -> Path:
 
 def compiler() -> list:
     """The C compiler command: $CC, else the one Python was built with, else `cc`."""
+    import shlex     # here and in build(): what only a build needs stays out of start-up
     return shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
 
 
@@ -97,6 +95,9 @@ class NativeModule:
     def build(self) -> Path:
         """The compiled extension's path, compiling it first when it is not cached; raises
         NativeBuildError saying why it cannot be."""
+        import subprocess
+        import tempfile
+
         target = self.path()
         if target.is_file():
             return target
