@@ -189,7 +189,7 @@ def test_the_c_decoder_takes_what_the_python_codec_takes(native, program, data):
     check_against_codec(writes, entities, update.SerializeToString())
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_the_c_decoder_leaves_respelled_and_damaged_updates_to_protobuf(native, program, data):
     writes, entities = native
@@ -219,7 +219,7 @@ def write_requests(draw, p4info) -> bytes:
     return draw(respelled(data)) if draw(st.booleans()) else data
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_splitting_a_request_keeps_what_protobuf_reads(native, program, data):
     """split() gives the request without its Updates and where each Update lies, or None; what

@@ -136,7 +136,7 @@ def respelled_updates(draw, p4info):
     return update.type, entity
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_updates_spelled_otherwise_are_read_as_protobuf_reads_them(switches, data):
     """The native path takes only the canonical spelling of an Update; any other (long varints,

@@ -891,8 +891,12 @@ static int insert_one(InsertTarget *t, PyObject *item, PyObject *role, PyObject 
         place = t->index;
     }
     handle = PyObject_GetAttr(t->table, NEXT_HANDLE);
-    if (handle == NULL || !PyLong_CheckExact(handle))
+    if (handle == NULL)
         goto done;
+    if (!PyLong_CheckExact(handle)) {
+        result = 0;
+        goto done;
+    }
     next = PyNumber_Add(handle, ONE);
     if (next == NULL)
         goto done;
