@@ -26,7 +26,6 @@ import argparse
 import itertools
 import json
 import os
-import socket
 import struct
 import subprocess
 import sys
@@ -35,6 +34,7 @@ import time
 from pathlib import Path
 
 from p4nic import p4rt_bench
+from p4nic import processes
 
 ROUTES = 1000
 INSERT_BATCH = 1000
@@ -172,17 +172,11 @@ def bench_dsl(rules: int) -> None:
     part(rules)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class SwitchProcess:
     """A `p4nic switch --no-p4` process on loopback with a nanomsg packet socket."""
 
     def __init__(self, workdir: Path):
-        self.grpc_port = free_port()
+        self.grpc_port = processes.free_port()
         self.packet_addr = f"ipc://{workdir}/bench.ipc"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "p4nic.cli", "switch", "--no-p4", "--packet-in", self.packet_addr,
@@ -203,11 +197,7 @@ class SwitchProcess:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        processes.stop(self.proc)
 
 
 def p4runtime_setup(address: str, program: dict, p4info):

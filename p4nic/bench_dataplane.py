@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from p4nic.nic.ports.pcap import GLOBAL_HEADER, RECORD_HEADER, PcapWriter
+from p4nic import processes
 
 FRAME_SIZE = 64
 STALL_SECONDS = 10.0  # no output for this long: the rest of the frames are counted as lost
@@ -212,12 +213,6 @@ def vnic_workload(count: int) -> Workload:
 
 # ---- targets --------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Target:
     """How to start one switch: `command(program path, port options) -> argv`."""
@@ -230,7 +225,7 @@ class Target:
             return [sys.executable, "-m", "p4nic.cli", "switch", str(program), *options,
                     "--", "--grpc-server-addr", "127.0.0.1:0"]
         # its own Thrift port and notification socket: BMv2's defaults are machine-wide
-        return [self.binary, "--thrift-port", str(free_port()), "--notifications-addr",
+        return [self.binary, "--thrift-port", str(processes.free_port()), "--notifications-addr",
                 f"ipc://{workdir}/bmv2-notifications.ipc", *options, str(program)]
 
 
@@ -268,12 +263,7 @@ class Running:
         return self
 
     def __exit__(self, *_):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        processes.stop(self.proc)
         self._log.close()
 
 
@@ -420,7 +410,7 @@ def startup_seconds(target: Target, workload: Workload, program: Path, workdir: 
         finally:
             proc.terminate()
             proc.wait()
-    port = free_port()
+    port = processes.free_port()
     start = time.perf_counter()
     argv = target.command(program, [], workdir)
     argv[argv.index("--thrift-port") + 1] = str(port)

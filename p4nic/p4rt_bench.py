@@ -16,29 +16,24 @@ sends requests serialized beforehand, so what is timed is the server (and gRPC).
 """
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from p4nic import processes
+
 BATCH = 1000
-PYTHON_CODECS = "p4nic with P4NIC_NATIVE=0"
 BATCHES = 20
 SINGLE_WRITES = 200
 ROUNDS = 3
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+PYTHON_CODECS = "p4nic with P4NIC_NATIVE=0"     # the Python Write path, beside the native one
 
 
 class TargetError(Exception):
     """A switch that did not start or a request that failed: the message says which."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def find_bmv2(directory: str | None) -> str | None:
@@ -63,24 +58,19 @@ class Target:
 
     @classmethod
     def p4nic(cls, workdir: Path, name: str = "p4nic", env=None) -> "Target":
-        address = f"127.0.0.1:{free_port()}"
+        address = f"127.0.0.1:{processes.free_port()}"
         return cls(name, [sys.executable, "-m", "p4nic.cli", "switch", "--no-p4", "--",
                           "--grpc-server-addr", address], address, workdir, env)
 
     @classmethod
     def bmv2(cls, binary: str, workdir: Path) -> "Target":
-        address = f"127.0.0.1:{free_port()}"
+        address = f"127.0.0.1:{processes.free_port()}"
         return cls("BMv2", [binary, "--no-p4", "--device-id", "0", "--thrift-port",
-                            str(free_port()), "--", "--grpc-server-addr", address],
+                            str(processes.free_port()), "--", "--grpc-server-addr", address],
                    address, workdir)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        processes.stop(self.proc)
         self.log.close()
 
 

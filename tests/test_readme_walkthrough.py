@@ -5,13 +5,13 @@ ones, in the commands and in the output they show."""
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from p4nic.processes import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 SECTION = "## By hand:"
@@ -24,12 +24,6 @@ def walkthrough() -> list[tuple[str, str]]:
     start = readme.index(SECTION)
     end = readme.index("\n## ", start + len(SECTION))
     return re.findall(r"```(\w+)\n(.*?)```", readme[start:end], re.S)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.shell       # the walkthrough drives the switch with p4runtime-shell

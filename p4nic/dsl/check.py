@@ -183,6 +183,7 @@ class NicChecker:
     def next_priority(self, table_name: str) -> int:
         n = self._order.get(table_name, 0)
         self._order[table_name] = n + 1
+        self.out.positional.setdefault(table_name, set()).add(PRIORITY_BASE - n)
         return PRIORITY_BASE - n
 
     def add(self, table, resolved, priority, action, params, rule, extra=None):

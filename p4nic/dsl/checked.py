@@ -94,6 +94,7 @@ class CheckedNic:
     multicast: list = field(default_factory=list)
     managed_defaults: set = field(default_factory=set)
     managed_profiles: set = field(default_factory=set)
+    positional: dict = field(default_factory=dict)   # table -> priorities given by position
     services: object = None    # runtime.services.policy.ServicePolicy, VNICs only
     chains: list = field(default_factory=list)
     host_queues: list = field(default_factory=list)

@@ -55,7 +55,8 @@ def nic_entries(checked) -> NicEntries:
                 entity = builder.table_entity(entry.table, match, entry.action, entry.params,
                                               priority=entry.priority)
         entity.table_entry.metadata = OWNER_COOKIE
-        entities.append(DesiredEntity(entity, entry.rule.origin))
+        entities.append(DesiredEntity(entity, entry.rule.origin, not entry.default and (
+            entry.priority in checked.positional.get(entry.table, ()))))
     return NicEntries(checked.target, entities,
                       frozenset(checked.managed_defaults), frozenset(checked.managed_profiles))
 

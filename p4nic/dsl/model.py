@@ -53,6 +53,7 @@ class DesiredEntity:
     """One P4Runtime entity the file wants on a NIC."""
     entity: object                    # p4.v1.p4runtime_pb2.Entity
     origin: Origin
+    positional: bool = False          # its priority comes from its rule's place in a block
 
 
 @dataclass

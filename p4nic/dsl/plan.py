@@ -24,6 +24,7 @@ from typing import Optional
 
 from p4nic.proto import p4runtime_pb2
 
+from p4nic.dsl import priorities
 from p4nic.dsl.installed import entry_key, is_owned
 from p4nic.dsl.model import OWNER_COOKIE, DesiredEntity, NicEntries, NicTarget, Origin
 
@@ -204,6 +205,10 @@ class _Differ:
     def run(self, installed):
         declared = [self.as_written(desired) for desired in self.entities]
         exact = set(installed.serialized).intersection(data for _, _, data in declared)
+        if any(desired.positional and data not in exact for desired, _, data in declared):
+            declared = priorities.keep_installed(declared, installed.keyed().entries,
+                                                 _same_table_entry)
+            exact = set(installed.serialized).intersection(data for _, _, data in declared)
         self.keyed = installed.keyed(skip=exact)
         for desired, entity, data in declared:
             kind, key = self.key_of(entity)

@@ -8,6 +8,7 @@ before `--`. Options that only make sense for BMv2's own services (Thrift, nanom
 notifications) are accepted and ignored with a note, so existing launch scripts keep working.
 """
 import argparse
+import faulthandler
 import json
 import logging
 import logging.handlers
@@ -408,6 +409,25 @@ def run(opts: argparse.Namespace) -> int:
     try:
         stop.wait()
     finally:
+        _exit_if_stuck(SHUTDOWN_SECONDS)
         server.stop()
         dataplane.stop()
     return 0
+
+
+SHUTDOWN_SECONDS = 10.0
+
+
+def _exit_if_stuck(seconds: float) -> None:
+    """A switch told to stop must stop: if the teardown (gRPC's shutdown, a worker thread
+    the interpreter would wait for at exit) is not over in `seconds`, print every thread's
+    stack to stderr, for the bug report, and exit at once."""
+    def force():
+        print(f"p4nic switch: shutdown not done after {seconds:.0f} s; exiting now. "
+              "Threads still running:", file=sys.stderr, flush=True)
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        sys.stdout.flush()
+        os._exit(0)
+    timer = threading.Timer(seconds, force)
+    timer.daemon = True
+    timer.start()

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import grpc
 
+from p4nic import processes
+
 P4NIC = [sys.executable, "-m", "p4nic.cli"]
 LISTENING = re.compile(r"Server listening on (\S+:\d+)")
 BMV2_SWITCH = "simple_switch_grpc"
@@ -119,13 +121,7 @@ class SwitchProcess:
         return True
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        processes.stop(self.process)
         if self.socket_file.parent != self.workdir:
             shutil.rmtree(self.socket_file.parent, ignore_errors=True)
 

@@ -23,6 +23,7 @@ from p4nic.proto import p4runtime_pb2
 from p4nic import dsl
 from p4nic.cli import main as p4nic_main
 from p4nic.dsl.installed import entry_key
+from p4nic.dsl.model import OWNER_COOKIE
 from p4nic.runtime.connection import Connection
 from p4nic.runtime.entities import EntityBuilder, as_entity
 from p4nic.runtime.local_switch import LocalSwitch
@@ -374,6 +375,25 @@ def keyed(entities) -> dict:
     return out
 
 
+def by_rank(held: dict) -> dict:
+    """`held` with each owned match entry's priority replaced by its rank among the owned
+    priorities of its table (highest first): plan keeps the priorities rules are installed
+    with where the file's order allows (p4nic/dsl/priorities.py), so the file decides the
+    order of its entries, not their numbers. Other controllers' entries keep theirs."""
+    owned = {}
+    for key, (_, metadata) in ((k, v) for k, v in held.items() if isinstance(k[0], int)):
+        if metadata.startswith(OWNER_COOKIE):
+            owned.setdefault(key[0], set()).add(key[1])
+    ranks = {table: {p: rank for rank, p in enumerate(sorted(found, reverse=True))}
+             for table, found in owned.items()}
+    out = {}
+    for key, value in held.items():
+        if isinstance(key[0], int) and value[1].startswith(OWNER_COOKIE):
+            key = (key[0], ("rank", ranks[key[0]][key[1]]), key[2])
+        out[key] = value
+    return out
+
+
 @settings(max_examples=8, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
@@ -411,7 +431,8 @@ def test_applying_a_then_b_leaves_exactly_b(nics, tmp_path, first, second):
             expected.update(keyed(d.entity for d in wanted.entities))   # B sets these
             expected.update(keyed(as_entity(e) for (nic, _), entities in others.items()
                                   if nic == name for e in entities))
-            found = read_everything(switch.grpc_addr, builders[name], wanted)
+            found = by_rank(read_everything(switch.grpc_addr, builders[name], wanted))
+            expected = by_rank(expected)
             assert found == expected, _difference(found, expected)
             with Connection(switch.grpc_addr, arbitrate=False) as reader:
                 assert models["b"].plan(reader, nic=name).empty

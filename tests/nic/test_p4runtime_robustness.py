@@ -165,15 +165,19 @@ def mutate(message, rng):
     """Set one randomly chosen scalar field somewhere in `message` to a random value."""
     fields = []
 
+    def repeated(descriptor) -> bool:   # protobuf >= 5 deprecates `label`
+        found = getattr(descriptor, "is_repeated", None)
+        return found if found is not None else descriptor.label == descriptor.LABEL_REPEATED
+
     def collect(msg):
         for descriptor in msg.DESCRIPTOR.fields:
             if descriptor.message_type is not None:
-                if descriptor.label == descriptor.LABEL_REPEATED:
+                if repeated(descriptor):
                     for item in getattr(msg, descriptor.name):
                         collect(item)
                 elif msg.HasField(descriptor.name):
                     collect(getattr(msg, descriptor.name))
-            elif descriptor.label != descriptor.LABEL_REPEATED:
+            elif not repeated(descriptor):
                 fields.append((msg, descriptor))
 
     collect(message)

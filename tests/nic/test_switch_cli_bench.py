@@ -7,7 +7,7 @@ import sys
 def test_bench_reports_every_part():
     r = subprocess.run([sys.executable, "-m", "p4nic.cli", "bench", "--packets", "300",
                         "--flows", "20", "--frames", "3000", "--socket-frames", "1000",
-                        "--rounds", "1"],
+                        "--rounds", "1", "--dsl-rules", "300"],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
@@ -15,7 +15,9 @@ def test_bench_reports_every_part():
     for title in ("compile time", "packets/s in-process", "P4Runtime table inserts/s",
                   "packets/s through the nanomsg port", "guest service engine packets/s",
                   "stateful offload: 20 concurrent flows",
-                  "packet latency through the nanomsg port", "end to end"):
+                  "packet latency through the nanomsg port", "end to end",
+                  "pipeline DSL: check, entities and apply of a 300-rule file",
+                  "P4Runtime control plane"):
         assert f"== {title}" in out, out
     assert re.search(r"vnic\.p4: \d+\.\d+ s", out) and re.search(r"pnic\.p4: \d+\.\d+ s", out), out
     assert re.search(r"[\d,]+ inserts/s \(4000 entries in", out), out

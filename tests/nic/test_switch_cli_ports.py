@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from p4nic.nic.ports.pcap import PcapError, PcapWriter, read_pcap
+from p4nic.processes import free_port
 
 ROUTER = Path(__file__).parent.parent / "stf" / "programs" / "l3_router.json"
 ETH = bytes.fromhex("0000000000AA 0000000000BB 0800")
@@ -47,12 +48,6 @@ def captured_so_far(path: Path) -> list[bytes]:
         return captured(path)
     except PcapError:
         return []
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_switch(tmp_path, *args):
