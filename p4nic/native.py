@@ -108,6 +108,7 @@ class NativeModule:
         flags = CFLAGS + (["-undefined", "dynamic_lookup"] if sys.platform == "darwin" else [])
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
+            self._remove_abandoned(target)
             handle, partial = tempfile.mkstemp(prefix=target.name, suffix=".tmp",
                                                dir=target.parent)
             os.close(handle)
@@ -129,6 +130,18 @@ class NativeModule:
             if os.path.exists(partial):
                 os.unlink(partial)
         return target
+
+    @staticmethod
+    def _remove_abandoned(target: Path) -> None:
+        """Partial builds a process left when it was stopped mid-build (older than any build
+        still running may be)."""
+        import time
+        for partial in target.parent.glob(f"{target.name}*.tmp"):
+            try:
+                if time.time() - partial.stat().st_mtime > BUILD_TIMEOUT:
+                    partial.unlink()
+            except OSError:
+                pass
 
     def load(self, path: Path):
         spec = importlib.util.spec_from_file_location(self.name, path)

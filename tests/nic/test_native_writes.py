@@ -331,3 +331,17 @@ def test_the_native_module_is_cached_per_source_and_python(monkeypatch, tmp_path
     path = NATIVE.path()
     assert path.parent == tmp_path / "p4nic"
     assert path.name.startswith("_p4nic_write_native-") and f"{sys.version_info[0]}" in path.name
+
+
+def test_a_build_removes_what_a_stopped_build_left(monkeypatch, tmp_path):
+    """A switch stopped while it built leaves its partial file; the next build removes it once
+    no build can still be writing it, and leaves a fresh one alone."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = NATIVE.path()
+    path.parent.mkdir(parents=True)
+    abandoned, running = (path.parent / f"{path.name}{tag}.tmp" for tag in ("old", "new"))
+    for partial in (abandoned, running):
+        partial.write_bytes(b"")
+    os.utime(abandoned, (time.time() - 3600, time.time() - 3600))
+    assert NATIVE.build() == path and path.is_file()
+    assert not abandoned.exists() and running.exists()
