@@ -8,7 +8,7 @@ PYTHON ?= python3
 STAMP := $(VENV)/.installed-stamp
 SHELL_STAMP := $(SHELL_VENV)/.installed-stamp
 
-.PHONY: venv shell-venv demo test bench conformance clean
+.PHONY: venv shell-venv python-headers demo test bench conformance clean
 
 venv: $(STAMP)
 
@@ -30,9 +30,15 @@ $(SHELL_STAMP): pyproject.toml
 demo: venv
 	$(VENV)/bin/p4nic demo --build-dir build/demo
 
+# The native P4Runtime Write path compiles at first use against Python's headers
+# (p4nic/native.py); its tests need them. Debian ships them apart, in python3-dev.
+python-headers: venv
+	@$(VENV)/bin/python -c "import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
+	  || apt-get install -y -q python3-dev || (apt-get update -q && apt-get install -y -q python3-dev)
+
 # everything but p4runtime-shell in .venv; then p4runtime-shell's tests and the P4Runtime
 # tests once more, under the pure-Python protobuf of .venv-shell
-test: venv shell-venv
+test: venv shell-venv python-headers
 	$(VENV)/bin/python -m pytest -q -m 'not shell' tests
 	$(SHELL_VENV)/bin/python -m pytest -q -m 'shell or p4runtime' tests
 

@@ -8,9 +8,13 @@ that alternate between them, and the median is printed with the ratio p4nic / BM
 - the round trip of a Write of one update (an INSERT), median of SINGLE_WRITES;
 - a Read of every entry just written (one wildcard read of the table), seconds.
 
+p4nic runs twice when its native Write path is built: as it is, and with P4NIC_NATIVE=0 (the
+Python codecs), so one run shows what the C decoder brings.
+
 The program is examples/l3_router.p4 with its LPM table grown to hold every route. The client
 sends requests serialized beforehand, so what is timed is the server (and gRPC).
 """
+import os
 import shutil
 import statistics
 import subprocess
@@ -25,6 +29,7 @@ BATCHES = 20
 SINGLE_WRITES = 200
 ROUNDS = 3
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+PYTHON_CODECS = "p4nic with P4NIC_NATIVE=0"     # the Python Write path, beside the native one
 
 
 class TargetError(Exception):
@@ -45,17 +50,17 @@ def find_bmv2(directory: str | None) -> str | None:
 class Target:
     """A switch process serving P4Runtime on loopback, no program loaded."""
 
-    def __init__(self, name: str, argv: list, address: str, workdir: Path):
+    def __init__(self, name: str, argv: list, address: str, workdir: Path, env=None):
         self.name = name
         self.address = address
-        self.log = open(workdir / f"{name}.log", "w")
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        self.log = open(workdir / f"{name.replace(' ', '-')}.log", "w")
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
 
     @classmethod
-    def p4nic(cls, workdir: Path) -> "Target":
+    def p4nic(cls, workdir: Path, name: str = "p4nic", env=None) -> "Target":
         address = f"127.0.0.1:{processes.free_port()}"
-        return cls("p4nic", [sys.executable, "-m", "p4nic.cli", "switch", "--no-p4", "--",
-                             "--grpc-server-addr", address], address, workdir)
+        return cls(name, [sys.executable, "-m", "p4nic.cli", "switch", "--no-p4", "--",
+                          "--grpc-server-addr", address], address, workdir, env)
 
     @classmethod
     def bmv2(cls, binary: str, workdir: Path) -> "Target":
@@ -199,16 +204,25 @@ def run(router: tuple, bmv2_dir: str | None = None, rounds: int = ROUNDS,
 
     from p4nic.proto import RUNTIME
 
+    from p4nic.native import NativeBuildError
+    from p4nic.nic.p4runtime.native_writes import NATIVE
+
     bmv2 = find_bmv2(bmv2_dir)
     routes = batches * BATCH
     program, p4info = sized(*router, routes + SINGLE_WRITES)
     requests = Requests(p4info, batches)
-    print(f"  protobuf runtime: {RUNTIME}; BMv2: " + (bmv2 or "no simple_switch_grpc on PATH "
-                                                          "(--bmv2 DIR): its reference figures"),
-          flush=True)
+    try:
+        NATIVE.require()        # built now, so that the switch loads it at start-up
+        native = "native (C) table-entry writes"
+    except NativeBuildError as exc:
+        native = f"no native writes ({exc}): the Python codecs"
+    print(f"  protobuf runtime: {RUNTIME}; {native}; BMv2: " + (
+        bmv2 or "no simple_switch_grpc on PATH (--bmv2 DIR): its reference figures"), flush=True)
     with tempfile.TemporaryDirectory(prefix="p4nic-p4rt-bench-") as tmp:
         where = workdir or Path(tmp)
         targets = [Target.p4nic(where)]
+        if NATIVE.module is not None:      # the Python path beside it, for comparison
+            targets.append(Target.p4nic(where, PYTHON_CODECS, {**os.environ, "P4NIC_NATIVE": "0"}))
         try:
             if bmv2:
                 targets.append(Target.bmv2(bmv2, where))

@@ -66,6 +66,19 @@ def test_the_install_is_the_one_that_runs(installed):
     assert (site / "p4nic-0.1.0.dist-info" / "licenses" / "LICENSE").is_file()
 
 
+def test_the_install_builds_its_native_write_path(installed, tmp_path):
+    """The C source ships in the package and compiles, from the install, into the user's
+    cache (here an empty one)."""
+    p4nic, env, cwd = installed
+    env = {**env, "XDG_CACHE_HOME": str(tmp_path)}
+    r = run([sys.executable, "-c", "from p4nic.nic.p4runtime.native_writes import NATIVE; "
+             "print(NATIVE.source); print(NATIVE.require().__file__)"], env=env, cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    source, module = r.stdout.split()
+    assert Path(source).is_relative_to(env["PYTHONPATH"]) and Path(source).is_file()
+    assert Path(module).is_relative_to(tmp_path / "p4nic")
+
+
 def test_demo_runs_from_any_directory(installed):
     p4nic, env, cwd = installed
     r = run([str(p4nic), "demo", "--quiet"], env=env, cwd=cwd)

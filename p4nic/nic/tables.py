@@ -539,6 +539,18 @@ class MatchTable:
             raise PermissionDenied(f"table {self.name} has const entries and cannot be changed")
         return self._handles[self._store(match, priority, action_id, args, timeout_ms, None, None)]
 
+    def native_insert_parts(self) -> Optional[tuple]:
+        """(single-field lpm?, the (match, priority) -> Entry dict, the handle -> Entry dict,
+        the exact-key dict or the prefix-length -> level dict) for a native inserter that does
+        what `add_checked` does for a direct entry (nic/p4runtime/write_native.c); None for the
+        tables whose placing takes more (ternary, range, lpm with more fields, action profiles,
+        direct meters, const entries)."""
+        if (self.is_const or self.action_profile is not None or self.direct_meter is not None
+                or not self.key or not (self.match_type == EXACT or self._single_lpm)):
+            return None
+        return (self._single_lpm, self._by_match, self._handles,
+                self._lpm_index if self._single_lpm else self._exact)
+
     def _insert(self, match, action_id, args, priority, timeout_ms, member_id, group_id):
         if not self.key:
             raise TableError(f"table {self.name} has no key and takes no entries")

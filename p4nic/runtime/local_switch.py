@@ -84,7 +84,7 @@ class SwitchProcess:
     socket are up, and stops it."""
 
     def __init__(self, command, workdir, name: str, grpc_addr: str | None,
-                 start_timeout: float):
+                 start_timeout: float, env: dict | None = None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         socket_file = self.workdir / f"{name}.ipc"
@@ -96,7 +96,7 @@ class SwitchProcess:
         self.grpc_addr = grpc_addr
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(command(self.packet_socket), stdout=log,
-                                            stderr=subprocess.STDOUT, cwd=self.workdir)
+                                            stderr=subprocess.STDOUT, cwd=self.workdir, env=env)
         deadline = time.monotonic() + start_timeout
         while not self._ready():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -135,11 +135,12 @@ class SwitchProcess:
 class LocalSwitch(SwitchProcess):
     """A `p4nic switch` process running `json_path`, or no program with json_path None (push
     one over P4Runtime); it serves P4Runtime on `grpc_addr` (default: a free local port).
-    `switch_args` are further `p4nic switch` options (e.g. ["--pcap", DIR])."""
+    `switch_args` are further `p4nic switch` options (e.g. ["--pcap", DIR]); `env` the
+    process's environment (default: this one's)."""
 
     def __init__(self, json_path, workdir, p4info_path=None, cpu_port: int = 255,
                  device_id: int = 0, start_timeout: float = 60.0, switch_args=(),
-                 name: str | None = None, grpc_addr: str = "127.0.0.1:0"):
+                 name: str | None = None, grpc_addr: str = "127.0.0.1:0", env: dict | None = None):
         self.json_path = Path(json_path) if json_path else None
         self.p4info_path = Path(p4info_path) if p4info_path else None
         self.cpu_port = cpu_port
@@ -152,7 +153,8 @@ class LocalSwitch(SwitchProcess):
                             "--grpc-server-addr", grpc_addr, "--cpu-port", str(cpu_port)]
 
         fixed = None if grpc_addr.endswith(":0") else grpc_addr
-        super().__init__(command, workdir, name or self.json_path.stem, fixed, start_timeout)
+        super().__init__(command, workdir, name or self.json_path.stem, fixed, start_timeout,
+                         env)
 
     @classmethod
     def from_p4(cls, source, workdir, **kwargs) -> "LocalSwitch":

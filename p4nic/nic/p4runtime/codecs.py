@@ -232,13 +232,12 @@ class TableCodec:
     def __init__(self, table: TableInfo, index, match_table):
         self.table = table
         self.match_table = match_table
-        # one pattern per entry action, and one without an action (a DELETE); tried in turn,
-        # the last one that matched first (a batch mostly repeats one action)
-        self.patterns = [EntryPattern(table, match_table.key, (
-            action_id, table.json_action_ids[action_id],
-            [(pid, width) for pid, _, width in index.actions[action_id].params]))
-            for action_id, scope in table.action_scopes.items() if scope != DEFAULT_ONLY]
-        self.patterns.append(EntryPattern(table, match_table.key))
+        # the actions an entry may name: [(P4Info id, JSON id, [(param id, bitwidth)])]
+        self.actions = [(action_id, table.json_action_ids[action_id],
+                         [(pid, width) for pid, _, width in index.actions[action_id].params])
+                        for action_id, scope in table.action_scopes.items()
+                        if scope != DEFAULT_ONLY]
+        self._patterns = None
 
     @classmethod
     def for_table(cls, table: TableInfo, index, match_table):
@@ -251,6 +250,17 @@ class TableCodec:
                 or any(not field_match_shapes(f.id, f.kind, f.bitwidth) for f in table.fields)):
             return None
         return cls(table, index, match_table)
+
+    @property
+    def patterns(self) -> list:
+        """One pattern per entry action, and one without an action (a DELETE); tried in turn,
+        the last one that matched first (a batch mostly repeats one action). Compiled on first
+        use (milliseconds a table), which the native Write path may never make."""
+        if self._patterns is None:
+            table, key = self.table, self.match_table.key
+            self._patterns = [EntryPattern(table, key, action) for action in self.actions]
+            self._patterns.append(EntryPattern(table, key))
+        return self._patterns
 
     def decode(self, data: bytes):
         """(update type, match, priority, timeout_ms, action or None, echo) of a serialized

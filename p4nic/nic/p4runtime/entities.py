@@ -24,6 +24,7 @@ from p4nic import protowire
 from p4nic.nic.externs import check_meter_rates
 from p4nic.nic.p4runtime.codecs import TableCodec
 from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
+from p4nic.nic.p4runtime.native_writes import NATIVE, NativeWrites
 from p4nic.nic.p4runtime.translate import (P4InfoIndex, TableInfo, decode_bytes, encode_int,
                                            encode_signed)
 from p4nic.nic.tables import TableError
@@ -86,6 +87,7 @@ class Entities:
         self.default_extras: dict = {}        # table id -> TableEntry (modified default entries)
         self.codecs: dict = {}                # table id -> TableCodec or None (codec())
         self.last_codec = None                # the codec that served the last update
+        self.native = None                    # NativeWrites, once its C module is loaded
         self.digest_configs: dict = {}        # digest id -> DigestEntry.Config
         self.trace = None                     # nic.trace.Tracer: control-plane log lines
         # multicast group id -> its opaque `metadata` as written (P4Runtime 1.4: read back as is)
@@ -147,6 +149,19 @@ class Entities:
             if decoded is None:
                 return False
             self.last_codec = codec
+        return self.apply_decoded(codec, decoded, role)
+
+    def write_decoded(self, table_id: int, decoded: tuple, role: str) -> bool:
+        """`apply_decoded` for an update the native path decoded (native_writes.py); a refusal
+        of RuntimeState's raises as `write` would."""
+        try:
+            return self.apply_decoded(self.codecs[table_id], decoded, role)
+        except TableError as exc:
+            raise state_error(exc) from None
+
+    def apply_decoded(self, codec, decoded: tuple, role: str) -> bool:
+        """Apply what `codec` decoded, and say so; False when the general path must report
+        why not (another role's table, an entry that exists or not)."""
         if role and role != codec.table.role:
             return False
         kind, match, priority, timeout_ms, action, echo = decoded
@@ -170,6 +185,12 @@ class Entities:
             entry.timeout_ms = timeout_ms
         entry.echo = echo
         return True
+
+    def native_writes(self):
+        """The native Write path (native_writes.py), None while its module is not loaded."""
+        if self.native is None and NATIVE.module is not None:
+            self.native = NativeWrites(self, NATIVE.module)
+        return self.native
 
     # -- control-plane log (BMv2's lines for the same changes) ----------------------------------
 

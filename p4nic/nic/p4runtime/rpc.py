@@ -40,7 +40,8 @@ UNARY = {
                                     "set_forwarding_pipeline_config", "control"),
     "GetForwardingPipelineConfig": (p4runtime_pb2.GetForwardingPipelineConfigRequest,
                                     "get_forwarding_pipeline_config", "other"),
-    "Write": (p4runtime_pb2.WriteRequest, "write", "control"),
+    # Write takes the wire bytes: the native path reads them without parsing (None: no parse)
+    "Write": (None, "write_serialized", "control"),
 }
 
 
@@ -159,7 +160,8 @@ class RpcServer:
         method = getattr(self.service, method_name)
 
         def serve(data: bytes) -> bytes:
-            return self.guarded(name, lambda: method(parse(request_type, data)).SerializeToString())
+            return self.guarded(name, lambda: method(
+                data if request_type is None else parse(request_type, data)).SerializeToString())
 
         async def handle(data: bytes, context) -> bytes:
             try:

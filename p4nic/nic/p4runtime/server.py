@@ -10,6 +10,7 @@ bad request gets a gRPC status, never a server crash. The gRPC side (threads, ev
 StreamChannel coroutines) is `rpc.py`.
 """
 import contextlib
+import gc
 import importlib.metadata
 import itertools
 import logging
@@ -26,7 +27,8 @@ from p4nic.nic.p4runtime.cpu_port import cpu_port_warnings
 from p4nic.nic.p4runtime.entities import Entities
 from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
 from p4nic.nic.p4runtime.pipeline_config import Pipeline, get_response, verify
-from p4nic.nic.p4runtime.rpc import MAX_STREAMS, RpcServer
+from p4nic.nic.p4runtime.native_writes import NATIVE
+from p4nic.nic.p4runtime.rpc import MAX_STREAMS, RpcServer, parse
 from p4nic.nic.p4runtime.session import PacketInBacklog
 from p4nic.nic.p4runtime.stream import DigestBuffers, PacketIO, stream_error
 
@@ -65,6 +67,19 @@ def error_details(errors) -> list:
     """One p4.v1.Error per update/request, OK ones left empty (spec "Error Reporting")."""
     return [p4runtime_pb2.Error(canonical_code=code_pb2.OK) if e is None else
             p4runtime_pb2.Error(canonical_code=e.rpc_code, message=e.message) for e in errors]
+
+
+def attempt(log, work, *args) -> P4RuntimeError | None:
+    """`work(*args)` for one update of a Write: None when it succeeds, else the error to report
+    for the update (a bug is logged and reported as INTERNAL, and the server goes on)."""
+    try:
+        work(*args)
+    except P4RuntimeError as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 - a bug must not take the server down
+        log.exception("write failed")
+        return P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}")
+    return None
 
 
 class P4RuntimeService:
@@ -183,6 +198,9 @@ class P4RuntimeService:
         for warning in cpu_port_warnings(pipeline.bmv2_json, pipeline.index.packet_in,
                                          pipeline.index.packet_out, self.cpu_port):
             self.log.warning(warning)
+        # A new program leaves the old one's objects to collect and many new long-lived ones:
+        # one full collection now, rather than in the middle of the Writes that follow.
+        gc.collect()
 
     def get_forwarding_pipeline_config(self, request):
         if request.device_id != self.device_id:
@@ -208,6 +226,41 @@ class P4RuntimeService:
             raise P4RuntimeError(grpc.StatusCode.UNKNOWN, "write failure", error_details(errors))
         return p4runtime_pb2.WriteResponse()
 
+    def write_serialized(self, data: bytes) -> p4runtime_pb2.WriteResponse:
+        """Write from the request's wire bytes: the native path (native_writes.py) when it is
+        loaded and takes the request, else `write` of the parsed request. The checks come in
+        the same order: a malformed request, arbitration, then the updates."""
+        with self.control:
+            native = self.entities.native_writes() if self.entities is not None else None
+            batch = native.prepare(data) if native is not None else None
+            if batch is None:
+                return self.write(parse(WriteRequest, data))
+            if batch.undecoded:
+                batch.parsed(parse(WriteRequest, data))    # raises for a malformed request
+            request = batch.request
+            self.arbitrator.check_primary(request.device_id, request.role, request,
+                                          self.known_roles())
+            errors = self.apply_native(batch, request.role, self.lock, self.log)
+        if any(errors):
+            raise P4RuntimeError(grpc.StatusCode.UNKNOWN, "write failure", error_details(errors))
+        return p4runtime_pb2.WriteResponse()
+
+    @staticmethod
+    def apply_native(batch, role: str, lock, log) -> list:
+        """`apply_batch` of a CONTINUE_ON_ERROR batch the native path decoded: WRITE_SLICE
+        updates per hold of `lock`, inserted natively while it can, each other one the Python
+        way, in order; per-update errors, None for success."""
+        errors = []
+        i, count = 0, len(batch)
+        while i < count:
+            stop = min(count, i + WRITE_SLICE)
+            with lock:
+                i = batch.insert(i, stop, role, errors)
+                while i < stop:
+                    errors.append(attempt(log, batch.write_one, i, role))
+                    i = batch.insert(i + 1, stop, role, errors)
+        return errors
+
     @staticmethod
     def apply_batch(entities: Entities, request, lock, log) -> list:
         """Apply the updates in order, WRITE_SLICE at a time under `lock` (one at a time when
@@ -220,22 +273,18 @@ class P4RuntimeService:
         """
         atomic = request.atomicity != WriteRequest.CONTINUE_ON_ERROR
         errors, undo = [], []
-        updates, role, write = request.updates, request.role, entities.write
+        updates, role = request.updates, request.role
+
+        def write_undoably(update):
+            inverse = entities.inverse(update) if atomic else ()
+            entities.write(update, role)
+            undo.extend(inverse)
+
         step = 1 if atomic else WRITE_SLICE
         for first in range(0, len(updates), step):
             with lock:
                 for update in updates[first:first + step]:
-                    try:
-                        inverse = entities.inverse(update) if atomic else ()
-                        write(update, role)
-                        errors.append(None)
-                        undo.extend(inverse)
-                    except P4RuntimeError as exc:
-                        errors.append(exc)
-                    except Exception as exc:  # noqa: BLE001 - a bug must not take the server down
-                        log.exception("write failed")
-                        errors.append(P4RuntimeError(grpc.StatusCode.INTERNAL,
-                                                     f"internal error: {exc}"))
+                    errors.append(attempt(log, write_undoably, update))
             if atomic and errors[-1] is not None:
                 break
         if atomic and errors[-1:] != [None] and errors:
@@ -473,6 +522,7 @@ def start_server(device, address: str = "0.0.0.0:9559", device_id: int = 0, cpu_
     """
     lock = lock if lock is not None else threading.RLock()
     log = logger or logging.getLogger("p4nic.p4runtime")
+    NATIVE.start(log)       # the native Write path: loaded now if cached, else built meanwhile
     service = P4RuntimeService(device, device_id, cpu_port, lock, inject,
                                device_factory or type(device), log)
     # No SO_REUSEPORT (gRPC sets it by default): a second switch on the same port must fail to

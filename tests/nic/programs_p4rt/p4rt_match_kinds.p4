@@ -1,7 +1,8 @@
 // Every match kind and a few action shapes, for the differential test of the P4Runtime server's
 // two Write paths (test_p4runtime_write_paths.py): IPv4 and IPv6 LPM routes (a 128-bit prefix
 // length is a two-byte varint), and a priority table with ternary, range, optional and exact
-// fields, a direct counter and idle timeouts.
+// fields, a direct counter and idle timeouts; exact tables of one and two fields (the second
+// small, so that random batches fill it).
 #include <core.p4>
 #include <v1model.p4>
 
@@ -71,7 +72,21 @@ control KindsIngress(inout headers_t hdr, inout metadata_t meta, inout standard_
         size = 4096;
         default_action = drop_counted();
     }
+    table macs {
+        key = { hdr.ethernet.dstAddr: exact; }
+        actions = { set_port; drop; }
+        size = 4096;
+        default_action = drop();
+    }
+    table neighbours {
+        key = { std.ingress_port: exact; hdr.ethernet.srcAddr: exact; }
+        actions = { forward; NoAction; }
+        size = 4;
+        default_action = NoAction();
+    }
     apply {
+        macs.apply();
+        neighbours.apply();
         if (hdr.ipv4.isValid()) {
             routes.apply();
             rules.apply();

@@ -1,0 +1,128 @@
+"""The native Write path: a WriteRequest's table entries decoded and inserted in C.
+
+The Python codecs (codecs.py) still cost ~8-10 us an entry, about half BMv2+PI's INSERT rate:
+re-serializing each parsed Update, a regular expression, generated Python and MatchTable's
+insert. `write_native.c`, compiled at first use (p4nic.native), works on the request's wire
+bytes instead: it splits off the Updates, decodes each one of a table with a codec into what
+the codec would return (or None), and inserts INSERTs into exact and single-field lpm tables
+as MatchTable does. What it cannot take goes through `Entities` update by update, in order:
+the Python codecs and the general path, which phrases every error. Without a compiler the
+Python path serves alone (one log line says so).
+
+Kept identical to the Python path: the same entries accepted, the same stored (echo bytes
+included), the same errors, in the same order. So the C side takes only Updates written in
+protobuf's canonical form (a Python codec sees its input re-serialized, hence canonical), and a
+request with any Update it cannot decode is parsed whole by protobuf too, so that a malformed
+request is refused as before (tests/nic/test_p4runtime_write_paths.py,
+tests/nic/test_native_writes.py).
+"""
+import time
+from pathlib import Path
+
+from google.protobuf.message import DecodeError
+
+from p4nic.native import NativeModule
+from p4nic.nic.tables import Entry
+from p4nic.proto import p4runtime_pb2
+
+WriteRequest = p4runtime_pb2.WriteRequest
+Update = p4runtime_pb2.Update
+CONTINUE_ON_ERROR = WriteRequest.CONTINUE_ON_ERROR
+
+NATIVE = NativeModule("_p4nic_write_native", Path(__file__).with_name("write_native.c"),
+                      "P4Runtime writes use the Python codecs")
+
+
+class NativeWrites:
+    """The native Write path of one `Entities` (one pipeline config)."""
+
+    def __init__(self, entities, module):
+        self.entities = entities
+        self.native = module
+        self.layouts: dict = {}     # table id -> TableLayout, or None: no codec, Python's
+        self.targets: dict = {}     # table id -> InsertTarget (exact, single-field lpm)
+        # C fills an Entry slot by slot: only while it knows every slot (else Python inserts)
+        self.inline = module.entry_slots() == Entry.__slots__
+
+    def prepare(self, data: bytes):
+        """A `NativeBatch` of the request's Updates, decoded; None when this path does not
+        serve the request (control-plane logging on, an atomic batch, odd framing): the caller
+        parses it and writes it the Python way."""
+        if self.entities.trace is not None:
+            return None
+        split = self.native.split(data)
+        if split is None:
+            return None
+        header, spans = split
+        try:
+            request = WriteRequest.FromString(header)
+        except (DecodeError, RecursionError):
+            return None
+        if request.atomicity != CONTINUE_ON_ERROR:
+            return None
+        items, new_tables, undecoded = self.native.decode(self.layouts, data, spans)
+        if new_tables:
+            for table_id in new_tables:
+                self.add_table(table_id)
+            items, _, undecoded = self.native.decode(self.layouts, data, spans)
+        return NativeBatch(self, data, request, spans, items, undecoded > 0)
+
+    def add_table(self, table_id: int) -> None:
+        """The table's layout (from its codec), and its insert target if it has the shape."""
+        codec = self.entities.codec(table_id)
+        if codec is None:
+            self.layouts[table_id] = None
+            return
+        table, keys = codec.table, codec.match_table.key
+        self.layouts[table_id] = self.native.TableLayout(
+            table_id, table.needs_priority, table.supports_idle_timeout,
+            [(f.id, f.kind, f.bitwidth, key.match_type == "ternary")
+             for f, key in zip(table.fields, keys)],
+            [(action_id, json_id, list(params)) for action_id, json_id, params in codec.actions])
+        parts = codec.match_table.native_insert_parts()
+        if parts is not None and self.inline:
+            self.targets[table_id] = self.native.InsertTarget(
+                codec.match_table, table.role, *parts, codec.match_table.max_size, Entry)
+
+
+class NativeBatch:
+    """One decoded WriteRequest: `request` (parsed without its Updates, or whole when some
+    Update needs protobuf: `undecoded`), and per Update a decoded item or None."""
+
+    def __init__(self, writes: NativeWrites, data: bytes, request, spans: list, items: list,
+                 undecoded: bool):
+        self.writes = writes
+        self.data = data
+        self.request = request
+        self.spans = spans
+        self.items = items
+        self.undecoded = undecoded
+        self.whole = False          # whether `request` holds the Updates
+
+    def __len__(self):
+        return len(self.items)
+
+    def parsed(self, request) -> None:
+        """The whole request, parsed (for the Updates the C side did not decode)."""
+        self.request, self.whole = request, True
+
+    def insert(self, start: int, stop: int, role: str, errors: list) -> int:
+        """Insert items[start:stop] natively while it can (appending None to `errors` for each);
+        the index of the first one left."""
+        writes = self.writes
+        return writes.native.insert(writes.targets, self.items, start, stop, role,
+                                    time.monotonic(), errors)
+
+    def write_one(self, i: int, role: str) -> None:
+        """Update i the Python way: its decoded form through the codec's apply, else parsed
+        through `Entities.write` (which raises the error)."""
+        entities = self.writes.entities
+        item = self.items[i]
+        if item is not None and entities.write_decoded(item[0], item[1:], role):
+            return
+        if self.whole:
+            update = self.request.updates[i]
+        else:
+            start, end = self.spans[i]
+            update = Update.FromString(self.data[start:end])
+        entities.write(update, role)
