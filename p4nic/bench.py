@@ -16,7 +16,9 @@
   nanomsg packet socket and start-up time, on simple_router and vnic.p4, next to BMv2's
   simple_switch when it is on PATH or given with --bmv2 DIR (medians of alternating rounds).
 - the control plane against BMv2's simple_switch_grpc (p4rt_bench.py): INSERT rate, a single
-  Write's round trip, a Read of 20,000 entries, side by side when BMv2 is there.
+  Write's round trip, a Read of 20,000 entries, side by side when BMv2 is there;
+- packet latency while the control plane works (latency_bench.py): p50/p99 of single packets
+  during a big Write, a Read of a million entries and a rolled-back batch, beside BMv2.
 
 A part whose component is missing or broken prints one `skipped:` line and the rest still runs;
 the exit status is then 1, so a benchmark that measured nothing never passes for one that ran.
@@ -33,6 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from p4nic import latency_bench
 from p4nic import p4rt_bench
 from p4nic import processes
 
@@ -463,6 +466,14 @@ def bench_p4runtime(router: tuple, bmv2_dir, rounds: int) -> None:
         raise Skip(str(e)) from None
 
 
+def bench_latency_under_control(router: tuple, bmv2_dir, write_entries: int,
+                                read_entries: int) -> None:
+    try:
+        latency_bench.run(router, bmv2_dir, write_entries, read_entries)
+    except p4rt_bench.TargetError as e:
+        raise Skip(str(e)) from None
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="p4nic bench", description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=20000,
@@ -471,6 +482,12 @@ def main(argv: list[str]) -> int:
                         help="rules in the pipeline DSL's file (default 10000)")
     parser.add_argument("--flows", type=int, default=1000,
                         help="concurrent flows in the offload run (default 1000)")
+    parser.add_argument("--latency-write", type=int, default=latency_bench.WRITE_ENTRIES,
+                        help="entries of the Write and of the rolled-back batch the latency "
+                             f"part runs (default {latency_bench.WRITE_ENTRIES})")
+    parser.add_argument("--latency-read", type=int, default=latency_bench.READ_ENTRIES,
+                        help="entries of the latency part's Read "
+                             f"(default {latency_bench.READ_ENTRIES})")
     add_end_to_end_options(parser)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="p4nic-bench-") as tmp:
@@ -497,6 +514,10 @@ def main(argv: list[str]) -> int:
             ("P4Runtime control plane, p4nic switch against BMv2 simple_switch_grpc (medians of "
              f"{args.rounds} alternating rounds)",
              lambda: bench_p4runtime(router(), args.bmv2, args.rounds)),
+            ("packet latency through the nanomsg port while the control plane works, p4nic "
+             "switch and BMv2 simple_switch_grpc",
+             lambda: bench_latency_under_control(router(), args.bmv2, args.latency_write,
+                                                 args.latency_read)),
             (f"end to end: switch processes, {PACKET_SIZE}-byte frames, p4nic and BMv2 "
              "simple_switch side by side", lambda: end_to_end(args)),
         ]

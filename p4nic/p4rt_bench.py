@@ -50,28 +50,37 @@ def find_bmv2(directory: str | None) -> str | None:
 class Target:
     """A switch process serving P4Runtime on loopback, no program loaded."""
 
-    def __init__(self, name: str, argv: list, address: str, workdir: Path, env=None):
+    def __init__(self, name: str, argv: list, address: str, workdir: Path, env=None,
+                 packets: str | None = None):
         self.name = name
         self.address = address
+        self.packets = packets          # the nanomsg packet socket, when it was given one
         self.log = open(workdir / f"{name.replace(' ', '-')}.log", "w")
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
 
     @classmethod
-    def p4nic(cls, workdir: Path, name: str = "p4nic", env=None) -> "Target":
+    def p4nic(cls, workdir: Path, name: str = "p4nic", env=None,
+              packets: str | None = None) -> "Target":
         address = f"127.0.0.1:{processes.free_port()}"
-        return cls(name, [sys.executable, "-m", "p4nic.cli", "switch", "--no-p4", "--",
-                          "--grpc-server-addr", address], address, workdir, env)
+        return cls(name, [sys.executable, "-m", "p4nic.cli", "switch", "--no-p4",
+                          *packet_options(packets), "--", "--grpc-server-addr", address],
+                   address, workdir, env, packets)
 
     @classmethod
-    def bmv2(cls, binary: str, workdir: Path) -> "Target":
+    def bmv2(cls, binary: str, workdir: Path, packets: str | None = None) -> "Target":
         address = f"127.0.0.1:{processes.free_port()}"
         return cls("BMv2", [binary, "--no-p4", "--device-id", "0", "--thrift-port",
-                            str(processes.free_port()), "--", "--grpc-server-addr", address],
-                   address, workdir)
+                            str(processes.free_port()), *packet_options(packets), "--",
+                            "--grpc-server-addr", address], address, workdir, packets=packets)
 
     def stop(self) -> None:
         processes.stop(self.proc)
         self.log.close()
+
+
+def packet_options(address: str | None) -> list:
+    """The switch options that give it a nanomsg packet socket at `address` (none: no ports)."""
+    return [] if address is None else ["--packet-in", address]
 
 
 def sized(program: dict, p4info, entries: int) -> tuple:

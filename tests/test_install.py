@@ -102,7 +102,8 @@ def test_bench_runs_from_any_directory(installed):
     p4nic, env, cwd = installed
     env = {**env, "PATH": without_bmv2(env.get("PATH", ""))}
     r = run([str(p4nic), "bench", "--packets", "300", "--dsl-rules", "300", "--flows", "20",
-             "--frames", "3000", "--socket-frames", "1000", "--rounds", "1"], env=env, cwd=cwd)
+             "--frames", "3000", "--socket-frames", "1000", "--rounds", "1", "--latency-write",
+             "2000", "--latency-read", "5000"], env=env, cwd=cwd)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "skipped" not in r.stdout
     assert "vnic.p4:" in r.stdout and "inserts/s" in r.stdout

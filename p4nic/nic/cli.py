@@ -350,6 +350,7 @@ def main(argv: list[str]) -> int:
 def run(opts: argparse.Namespace) -> int:
     program = None if opts.no_p4 else load_program(opts.config)
     from p4nic.nic.device import Device
+    from p4nic.nic.device_lock import SWITCH_INTERVAL
     from p4nic.nic.p4runtime.server import start_server
     from p4nic.nic.ports import PortError
     from p4nic.nic.ports.dataplane import Dataplane
@@ -358,6 +359,7 @@ def run(opts: argparse.Namespace) -> int:
 
     credentials = server_credentials(opts)
     logger = make_logger(opts)
+    sys.setswitchinterval(SWITCH_INTERVAL)    # packets wait less on P4Runtime's threads
     # The Device builds trace calls into its generated code only when given a logger, so it gets
     # one only when its lines (trace/debug, and log_msg at info) can be seen.
     tracing = (opts.log_console or opts.log_file) and LOG_LEVELS[opts.log_level] <= logging.INFO

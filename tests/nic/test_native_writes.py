@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import grpc
 import pytest
 from google.protobuf.message import DecodeError
 from hypothesis import HealthCheck, example, given, settings
@@ -18,7 +19,8 @@ from hypothesis import strategies as st
 from p4nic.compiler.driver import compile_file
 from p4nic.nic.device import Device
 from p4nic.nic.p4runtime.entities import Entities
-from p4nic.nic.p4runtime.native_writes import NATIVE, NativeWrites
+from p4nic.nic.p4runtime.errors import P4RuntimeError
+from p4nic.nic.p4runtime.native_writes import NATIVE, PIECE_UPDATES, NativeWrites
 from p4nic.nic.p4runtime.translate import P4InfoIndex
 from p4nic.nic.tables import Entry
 from p4nic.proto import p4runtime_pb2 as pb
@@ -233,12 +235,42 @@ def test_splitting_a_request_keeps_what_protobuf_reads(native, program, data):
         whole = None
     if split is None:
         return
-    header, spans = split
+    header, spans, stop = split
+    assert stop == len(raw)
     assert all(0 <= start <= end <= len(raw) for start, end in spans)
     if whole is not None:
         rebuilt = pb.WriteRequest.FromString(header)
         rebuilt.updates.extend(pb.Update.FromString(raw[start:end]) for start, end in spans)
         assert rebuilt == whole
+    # a piece at a time, as NativeWrites.split calls it: the same result
+    limit = data.draw(st.integers(min_value=0, max_value=3))
+    headers, pieces, position = [], [], 0
+    while position < len(raw) or not headers:
+        piece_header, found, position = writes.native.split(raw, position, limit or 1)
+        headers.append(piece_header)
+        pieces += found
+    assert (b"".join(headers), pieces) == (header, spans)
+    assert writes.split(raw) == (header, spans)
+
+
+def test_a_big_request_is_split_and_parsed_in_pieces_as_protobuf_reads_it(native, program):
+    """Over PIECE_UPDATES Updates, split() and parse() work a piece at a time (packets get the
+    interpreter in between): the same Updates, in order, as protobuf's parse of the whole."""
+    writes, _ = native
+    request = pb.WriteRequest(device_id=1, atomicity=pb.WriteRequest.ROLLBACK_ON_ERROR)
+    request.election_id.low = 7
+    for i in range(2 * PIECE_UPDATES + 17):
+        update = request.updates.add(type=pb.Update.INSERT)
+        update.entity.table_entry.table_id = i + 1
+    raw = request.SerializeToString()
+    header, spans = writes.split(raw)
+    assert len(spans) == len(request.updates)
+    assert pb.WriteRequest.FromString(header) == pb.WriteRequest(
+        device_id=1, atomicity=pb.WriteRequest.ROLLBACK_ON_ERROR, election_id=request.election_id)
+    assert writes.parse(raw) == request
+    with pytest.raises(P4RuntimeError) as refused:
+        writes.parse(raw[:-3])
+    assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT
 
 
 def test_insert_takes_only_decoded_inserts(native):

@@ -7,7 +7,8 @@ import sys
 def test_bench_reports_every_part():
     r = subprocess.run([sys.executable, "-m", "p4nic.cli", "bench", "--packets", "300",
                         "--flows", "20", "--frames", "3000", "--socket-frames", "1000",
-                        "--rounds", "1", "--dsl-rules", "300"],
+                        "--rounds", "1", "--dsl-rules", "300", "--latency-write", "2000",
+                        "--latency-read", "5000"],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
@@ -30,6 +31,11 @@ def test_bench_reports_every_part():
     assert re.search(r"control plane idle: p50 [\d.]+ ms, p90 [\d.]+ ms", out), out
     assert re.search(r"8 P4Runtime clients writing and reading: p50 [\d.]+ ms, p90 [\d.]+ ms",
                      out), out
+    assert "== packet latency through the nanomsg port while the control plane works" in out, out
+    for phase in (r"idle \(1 s\)", "Write of 2,000 entries", "Read of 5,000 entries",
+                  "rolled-back batch of 2,000 INSERTs"):
+        assert re.search(rf"p4nic +{phase}: \d+ packets, p50 [\d.]+ ms, p99 [\d.]+ ms, max "
+                         rf"[\d.]+ ms \(in [\d.]+ s\)", out), out
     for workload in ("simple_router", "vnic.p4"):
         for figure in ("--use-files", "nanomsg"):
             assert re.search(rf"{re.escape(workload)}, {figure}: p4nic [\d,]+ packets/s", out), out

@@ -13,7 +13,6 @@ metadata, idle_timeout_ns and a one-shot action set as written included), so a R
 table joins bytes instead of building messages. What a query adds on request (counters, meter
 config, time since last hit) or filters on goes the general way, from the parsed echo.
 """
-import functools
 import time
 
 import grpc
@@ -265,7 +264,8 @@ class Entities:
     }
 
     def inverse(self, update: p4runtime_pb2.Update) -> list:
-        """Callables that undo `update` if run right after it, last first (batch rollback).
+        """The steps (for `undo`) that undo `update` if run right after it, last first (batch
+        rollback).
 
         They hold only what the update covers: for a counter, meter or register, the old
         values of the cells it writes (all of them for an index-less write) as plain values;
@@ -293,7 +293,16 @@ class Entities:
             for item in undo:
                 if item.entity.HasField("table_entry"):
                     item.entity.table_entry.is_const = False
-        return [functools.partial(self.write, item, "") for item in undo]
+        return [item.SerializeToString() for item in undo]
+
+    def undo(self, step) -> None:
+        """Run one step `inverse` gave: a serialized Update (kept as bytes, which are no work
+        for the collector; a big batch's undo log of messages was) written under the default
+        role, or a callable."""
+        if isinstance(step, bytes):
+            self.write(p4runtime_pb2.Update.FromString(step), "")
+        else:
+            step()
 
     def cells_undo(self, kind: str, message):
         """Restores the cells of an indexed extern that `message` writes, as they are now."""

@@ -24,11 +24,13 @@ from google.protobuf.message import DecodeError
 from google.rpc import status_pb2
 from p4nic.proto import p4runtime_pb2
 
+from p4nic import protowire
 from p4nic.nic.p4runtime.arbitration import Controller
 from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
 from p4nic.nic.p4runtime.session import StreamSession
 
 SERVICE = "p4.v1.P4Runtime"
+STATUS_DETAILS = 3           # google.rpc.Status.details (repeated Any)
 # Open StreamChannels at most (simple_switch_grpc serves 256 idle ones; PI then limits live
 # controllers to 16 per device, as arbitration.MAX_CONTROLLERS_PER_ROLE does per role).
 MAX_STREAMS = 2048
@@ -57,13 +59,27 @@ async def abort(context, error: P4RuntimeError):
     """End the RPC with `error`; its details (p4.v1.Error list) go in grpc-status-details-bin."""
     metadata = ()
     if error.details:
-        status = status_pb2.Status(code=error.rpc_code, message=error.message)
-        for detail in error.details:
-            packed = any_pb2.Any()
-            packed.Pack(detail)
-            status.details.append(packed)
-        metadata = (("grpc-status-details-bin", status.SerializeToString()),)
+        metadata = (("grpc-status-details-bin", status_bytes(error)),)
     await context.abort(error.code, error.message, metadata)
+
+
+def status_bytes(error: P4RuntimeError) -> bytes:
+    """The google.rpc.Status of `error`, serialized a detail at a time: a failed batch of
+    100,000 updates has as many details, mostly alike (each packed once here), and one
+    SerializeToString of them all held the interpreter for ~40 ms while packets waited."""
+    head = status_pb2.Status(code=error.rpc_code, message=error.message).SerializeToString()
+    packed_details = {}
+    parts = [head]
+    for detail in error.details:
+        key = detail.SerializeToString()
+        packed = packed_details.get(key)
+        if packed is None:
+            wrapper = any_pb2.Any()
+            wrapper.Pack(detail)
+            packed = packed_details[key] = protowire.length_delimited(
+                STATUS_DETAILS, wrapper.SerializeToString())
+        parts.append(packed)
+    return b"".join(parts)
 
 
 class RpcServer:

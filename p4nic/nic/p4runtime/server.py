@@ -22,6 +22,7 @@ from google.rpc import code_pb2
 from p4nic.proto import p4runtime_pb2
 
 from p4nic import protowire
+from p4nic.nic.device_lock import DeviceLock
 from p4nic.nic.p4runtime.arbitration import Arbitrator, Controller
 from p4nic.nic.p4runtime.cpu_port import cpu_port_warnings
 from p4nic.nic.p4runtime.entities import Entities
@@ -43,6 +44,8 @@ MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 LOCKED_SLICE = 128
 # Entities per ReadResponse message (the spec lets the server split a Read freely).
 READ_CHUNK = 1000
+# Updates of a Write between two freezes of its objects out of the collector's passes
+SETTLE_AFTER = 2_000
 # Updates a Write applies per hold of the device lock (packets wait at most that long)
 WRITE_SLICE = 64
 # ReadResponse.entities, framing each serialized Entity
@@ -200,7 +203,7 @@ class P4RuntimeService:
             self.log.warning(warning)
         # A new program leaves the old one's objects to collect and many new long-lived ones:
         # one full collection now, rather than in the middle of the Writes that follow.
-        gc.collect()
+        settle_heap(full=True)
 
     def get_forwarding_pipeline_config(self, request):
         if request.device_id != self.device_id:
@@ -218,8 +221,7 @@ class P4RuntimeService:
         with self.control:
             if request.atomicity == WriteRequest.DATAPLANE_ATOMIC:
                 with self.lock:
-                    errors = self.apply_batch(self.entities, request, contextlib.nullcontext(),
-                                              self.log)
+                    errors = self.apply_batch(self.entities, request, None, self.log)
             else:
                 errors = self.apply_batch(self.entities, request, self.lock, self.log)
         if any(errors):
@@ -234,9 +236,10 @@ class P4RuntimeService:
             native = self.entities.native_writes() if self.entities is not None else None
             batch = native.prepare(data) if native is not None else None
             if batch is None:
-                return self.write(parse(WriteRequest, data))
+                return self.write(native.parse(data) if native is not None
+                                  else parse(WriteRequest, data))
             if batch.undecoded:
-                batch.parsed(parse(WriteRequest, data))    # raises for a malformed request
+                batch.parsed(native.parse(data))        # raises for a malformed request
             request = batch.request
             self.arbitrator.check_primary(request.device_id, request.role, request,
                                           self.known_roles())
@@ -246,7 +249,7 @@ class P4RuntimeService:
         return p4runtime_pb2.WriteResponse()
 
     @staticmethod
-    def apply_native(batch, role: str, lock, log) -> list:
+    def apply_native(batch, role: str, lock: DeviceLock, log) -> list:
         """`apply_batch` of a CONTINUE_ON_ERROR batch the native path decoded: WRITE_SLICE
         updates per hold of `lock`, inserted natively while it can, each other one the Python
         way, in order; per-update errors, None for success."""
@@ -259,41 +262,57 @@ class P4RuntimeService:
                 while i < stop:
                     errors.append(attempt(log, batch.write_one, i, role))
                     i = batch.insert(i + 1, stop, role, errors)
+            lock.let_packets_through()
+            if i % SETTLE_AFTER < WRITE_SLICE <= i:
+                settle_heap(full=False)
         return errors
 
     @staticmethod
-    def apply_batch(entities: Entities, request, lock, log) -> list:
-        """Apply the updates in order, WRITE_SLICE at a time under `lock` (one at a time when
-        the batch may be rolled back); per-update errors, None for success.
+    def apply_batch(entities: Entities, request, lock: DeviceLock | None, log) -> list:
+        """Apply the updates in order, WRITE_SLICE at a time under `lock`; per-update errors,
+        None for success.
 
         CONTINUE_ON_ERROR tries every update. ROLLBACK_ON_ERROR and DATAPLANE_ATOMIC stop at
-        the first error and undo the applied updates. Packets run between two slices, so they
-        may see part of a batch, except with DATAPLANE_ATOMIC, whose caller holds the device
-        lock around the whole batch (and passes a no-op `lock`).
+        the first error and undo the applied updates, WRITE_SLICE undo steps at a time.
+        Packets run between two slices, so they may see part of a batch, except with
+        DATAPLANE_ATOMIC, whose caller holds the device lock around the whole batch (and
+        passes None).
         """
         atomic = request.atomicity != WriteRequest.CONTINUE_ON_ERROR
         errors, undo = [], []
         updates, role = request.updates, request.role
+        hold = contextlib.nullcontext() if lock is None else lock
 
         def write_undoably(update):
             inverse = entities.inverse(update) if atomic else ()
             entities.write(update, role)
             undo.extend(inverse)
 
-        step = 1 if atomic else WRITE_SLICE
-        for first in range(0, len(updates), step):
-            with lock:
-                for update in updates[first:first + step]:
-                    errors.append(attempt(log, write_undoably, update))
-            if atomic and errors[-1] is not None:
+        failed = False
+        for first in range(0, len(updates), WRITE_SLICE):
+            with hold:
+                for update in updates[first:first + WRITE_SLICE]:
+                    errors.append(error := attempt(log, write_undoably, update))
+                    if atomic and error is not None:
+                        failed = True
+                        break
+            if failed:
                 break
-        if atomic and errors[-1:] != [None] and errors:
-            for step in reversed(undo):
-                try:
-                    with lock:
-                        step()
-                except P4RuntimeError:
-                    log.exception("rollback of an update failed")
+            if lock is not None:
+                lock.let_packets_through()
+            if first % SETTLE_AFTER < WRITE_SLICE <= first:
+                settle_heap(full=False)
+        if failed:
+            steps = undo[::-1]
+            for first in range(0, len(steps), WRITE_SLICE):
+                with hold:
+                    for step in steps[first:first + WRITE_SLICE]:
+                        try:
+                            entities.undo(step)
+                        except P4RuntimeError:
+                            log.exception("rollback of an update failed")
+                if lock is not None:
+                    lock.let_packets_through()
             aborted = P4RuntimeError(grpc.StatusCode.ABORTED,
                                      "not applied: another update of the batch failed")
             errors = [e or aborted for e in errors]
@@ -326,6 +345,7 @@ class P4RuntimeService:
                 while True:
                     with self.control, self.lock:
                         piece = list(itertools.islice(found, LOCKED_SLICE))
+                    self.lock.let_packets_through()
                     if not piece:
                         break
                     pending += piece
@@ -408,7 +428,7 @@ class P4RuntimeService:
 
     def process_unattached(self, batch):
         """`inject` when no port loop is attached: CPU-port output loops back as packet-in."""
-        with self.lock:
+        with self.lock.for_packets():
             out = self.device.process(batch)
         self.packet_in([data for port, data in out if port == self.cpu_port])
 
@@ -506,12 +526,27 @@ class ServerHandle:
         self.rpc.stop(grace)
 
 
+def settle_heap(full: bool) -> None:
+    """Keep the collector's full passes short: they walk every object it tracks, holding the
+    interpreter, and a switch holding a program and many entries had packets wait 100-200 ms
+    for each. The objects that live on (the program, the entries of a big Write) are frozen
+    out of its passes; `full`, after a pipeline change, first thaws and collects everything,
+    so the old program's cycles are freed. Without `full` only young objects are collected
+    first: a cycle already old stays uncollected, which the P4Runtime state does not make."""
+    if full:
+        gc.unfreeze()
+        gc.collect()
+    else:
+        gc.collect(1)
+    gc.freeze()
+
+
 def start_server(device, address: str = "0.0.0.0:9559", device_id: int = 0, cpu_port=None,
                  lock=None, inject=None, device_factory=None, logger=None,
                  max_streams: int = MAX_STREAMS, credentials=None) -> ServerHandle:
     """Serve P4Runtime for `device` on `address`; returns a ServerHandle.
 
-    `lock` (an RLock) is held around every device access; share it with the port loop.
+    `lock` (a DeviceLock) is held around every device access; share it with the port loop.
     `inject(batch)` runs packet-outs, [(cpu_port, frame)], through the device and routes the
     output (the port loop's own inject; CPU-port output must come back via handle.packet_in).
     Without it the server processes packet-outs itself and only loops CPU output back.
@@ -520,7 +555,7 @@ def start_server(device, address: str = "0.0.0.0:9559", device_id: int = 0, cpu_
     `credentials` (grpc.ssl_server_credentials) serve over TLS; None: plaintext.
     Raises OSError when the address cannot be bound.
     """
-    lock = lock if lock is not None else threading.RLock()
+    lock = lock if lock is not None else DeviceLock()
     log = logger or logging.getLogger("p4nic.p4runtime")
     NATIVE.start(log)       # the native Write path: loaded now if cached, else built meanwhile
     service = P4RuntimeService(device, device_id, cpu_port, lock, inject,

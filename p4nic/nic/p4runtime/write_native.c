@@ -2,9 +2,11 @@
  *
  * A Write of many table entries costs the Python path ~8-10 us an entry (re-serializing each
  * Update, a regular expression, generated Python, MatchTable's insert); BMv2+PI takes ~5 us.
- * This module reads the WriteRequest's wire bytes itself, in three calls per request:
+ * This module reads the WriteRequest's wire bytes itself, in three kinds of call per request
+ * (split and decode a piece at a time, so that packets get the interpreter in between):
  *
- *   split(data)                       -> (header bytes, [(start, end) of each Update]) | None
+ *   split(data, start, limit)         -> (header bytes, [(start, end) of each Update], stop)
+ *                                        | None  (`limit` Updates at most, from `start`)
  *   decode(layouts, data, spans)      -> ([decoded tuple | None], {new table ids}, None count)
  *   insert(targets, items, i, stop, role, now, errors) -> index of the first item not inserted
  *
@@ -392,13 +394,22 @@ static int skip_value(Reader *r, unsigned wire)
     }
 }
 
-static PyObject *split(PyObject *module, PyObject *arg)
+static PyObject *split(PyObject *module, PyObject *args)
 {
+    PyObject *arg;
+    Py_ssize_t start = 0, limit = PY_SSIZE_T_MAX;
     Py_buffer buffer;
+    if (!PyArg_ParseTuple(args, "O|nn", &arg, &start, &limit))
+        return NULL;
     if (PyObject_GetBuffer(arg, &buffer, PyBUF_SIMPLE) < 0)
         return NULL;
+    if (start < 0 || start > buffer.len || limit < 0) {
+        PyBuffer_Release(&buffer);
+        PyErr_SetString(PyExc_ValueError, "split(): start outside the data, or limit < 0");
+        return NULL;
+    }
     const unsigned char *base = buffer.buf;
-    Reader r = {base, base + buffer.len};
+    Reader r = {base + start, base + buffer.len};
     PyObject *spans = PyList_New(0);
     unsigned char *header = PyMem_Malloc(buffer.len + 1);
     Py_ssize_t header_len = 0;
@@ -408,7 +419,7 @@ static PyObject *split(PyObject *module, PyObject *arg)
             PyErr_NoMemory();
         goto done;
     }
-    while (r.p < r.end) {
+    while (r.p < r.end && PyList_GET_SIZE(spans) < limit) {
         const unsigned char *field = r.p;
         uint64_t tag;
         if (!read_varint_any(&r, &tag) || tag >> 3 == 0 || tag >> 3 > 0x1fffffff)
@@ -433,7 +444,7 @@ static PyObject *split(PyObject *module, PyObject *arg)
     }
     PyObject *header_bytes = PyBytes_FromStringAndSize((const char *)header, header_len);
     if (header_bytes != NULL)
-        result = Py_BuildValue("(NO)", header_bytes, spans);
+        result = Py_BuildValue("(NOn)", header_bytes, spans, (Py_ssize_t)(r.p - base));
     goto done;
 give_up:
     result = Py_NewRef(Py_None);
@@ -982,9 +993,10 @@ static PyObject *entry_slots(PyObject *module, PyObject *unused)
 }
 
 static PyMethodDef METHODS[] = {
-    {"split", split, METH_O,
-     "split(WriteRequest bytes) -> (the request without its updates, [(start, end)] of each "
-     "Update), or None when its framing is not plain"},
+    {"split", split, METH_VARARGS,
+     "split(WriteRequest bytes, start=0, limit=no limit) -> (the fields other than updates, "
+     "[(start, end)] of each Update, where it stopped) from `start` on, stopping after `limit` "
+     "Updates; None when its framing is not plain"},
     {"decode", decode, METH_VARARGS,
      "decode(layouts, data, spans) -> ([per Update: (table id, type, match, priority, "
      "timeout_ms, action, echo) or None], {ids of tables without layout}, count of None)"},

@@ -13,6 +13,8 @@ import logging
 import select
 import threading
 
+from p4nic.nic.device_lock import DeviceLock
+
 POLL_INTERVAL = 0.05  # seconds an idle loop waits before it looks at polled sources again
 BATCH_LIMIT = 256  # packets taken from one source per turn, so no port starves the others
 
@@ -34,7 +36,7 @@ class Dataplane:
         self.capture = capture
         self.log = logger or logging.getLogger("p4nic.switch")
         self.dump_packet_data = dump_packet_data
-        self.lock = threading.RLock()
+        self.lock = DeviceLock()
         # (source, the ports it owns); a source that carries every port (nanomsg) takes what
         # no other source owns
         owned = set()
@@ -101,8 +103,9 @@ class Dataplane:
         """Runs `batch` of (ingress port, packet) through the Device and sends the results.
 
         Everything but the packet-in hand-off happens under `lock`, so captures and port writes
-        from the loop and from P4Runtime packet-outs never interleave."""
-        with self.lock:
+        from the loop and from P4Runtime packet-outs never interleave; the control plane hands
+        the lock to a waiting batch between two slices of its work (device_lock.py)."""
+        with self.lock.for_packets():
             if self.capture is not None:
                 self.capture.received(batch)
             if self.dump_packet_data:  # wording as BMv2's switch.cpp / dev_mgr.cpp
