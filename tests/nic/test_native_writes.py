@@ -253,6 +253,18 @@ def test_splitting_a_request_keeps_what_protobuf_reads(native, program, data):
     assert writes.split(raw) == (header, spans)
 
 
+def test_a_tag_written_long_is_left_to_protobuf(native):
+    """An Update's tag in two bytes (0xa2 0x00 for 0x22): upb reads an Update, pure-Python
+    protobuf an unknown field, so split() takes neither side and gives the request up."""
+    writes, _ = native
+    update = pb.Update(type=pb.Update.INSERT)
+    update.entity.table_entry.table_id = 1
+    body = update.SerializeToString()
+    assert writes.native.split(b"\x22" + bytes([len(body)]) + body) is not None
+    assert writes.native.split(b"\xa2\x00" + bytes([len(body)]) + body) is None
+    assert writes.split(b"\x22" + bytes([len(body)]) + body + b"\xa2\x00\x00") is None
+
+
 def test_a_big_request_is_split_and_parsed_in_pieces_as_protobuf_reads_it(native, program):
     """Over PIECE_UPDATES Updates, split() and parse() work a piece at a time (packets get the
     interpreter in between): the same Updates, in order, as protobuf's parse of the whole."""
