@@ -6,8 +6,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,27 +14,11 @@ from p4nic.proto import p4runtime_pb2
 from p4nic.runtime.connection import Connection
 from p4nic.runtime.entities import EntityBuilder
 
+from up_helpers import HOST_FILE, P4NIC, p4nic, wait
+
 pytestmark = pytest.mark.skipif(
     shutil.which("simple_switch_grpc") is None,
     reason="simple_switch_grpc is not on PATH (BMv2 built with PI: docs/performance.md)")
-
-P4NIC = str(Path(sys.executable).parent / "p4nic")
-REPO = Path(__file__).resolve().parents[2]
-HOST_FILE = REPO / "examples" / "host.nic"
-
-
-def p4nic(*args, timeout=300):
-    return subprocess.run([P4NIC, *args], capture_output=True, text=True, timeout=timeout)
-
-
-def wait(condition, what, deadline=60.0):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"never: {what}")
 
 
 def bmv2_serving(address: str) -> list:

@@ -4,9 +4,7 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from p4nic.proto import p4runtime_pb2
@@ -14,13 +12,7 @@ from p4nic.proto import p4runtime_pb2
 from p4nic.runtime.connection import Connection
 from p4nic.runtime.entities import EntityBuilder
 
-P4NIC = str(Path(sys.executable).parent / "p4nic")
-REPO = Path(__file__).resolve().parents[2]
-HOST_FILE = REPO / "examples" / "host.nic"
-
-
-def p4nic(*args, timeout=300):
-    return subprocess.run([P4NIC, *args], capture_output=True, text=True, timeout=timeout)
+from up_helpers import HOST_FILE, P4NIC, p4nic
 
 
 @pytest.fixture(scope="module")

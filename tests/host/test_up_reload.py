@@ -3,32 +3,16 @@ changed), a new offload policy moves flows back; an edit with errors changes not
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-P4NIC = str(Path(sys.executable).parent / "p4nic")
-REPO = Path(__file__).resolve().parents[2]
-
-
-def p4nic(*args, timeout=300):
-    return subprocess.run([P4NIC, *args], capture_output=True, text=True, timeout=timeout)
+from up_helpers import P4NIC, REPO, p4nic, wait
 
 
 def status() -> dict:
     return json.loads(p4nic("status", "--json").stdout)
-
-
-def wait(condition, what, deadline=30.0):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"never: {what}")
 
 
 @pytest.fixture
