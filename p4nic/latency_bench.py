@@ -29,13 +29,14 @@ import time
 from pathlib import Path
 
 from p4nic import p4rt_bench, processes
-from p4nic.protowire import varint
+from p4nic.protowire import length_delimited, varint
 
 WRITE_ENTRIES = 100_000
 READ_ENTRIES = 1_000_000
 FILL_BATCH = 10_000
 PROBE_DST = 0xC0A80101       # 192.168.1.1, routed by 192.168.0.0/16 to port 1
 PORTS = (0, 1, 2, 3, 4)
+UPDATES, ATOMICITY = 4, 5    # WriteRequest's field numbers (updates: messages; atomicity: enum)
 
 
 class Requests:
@@ -79,9 +80,9 @@ class Requests:
         indexes = list(range(first, first + count)) + ([0] if rollback else [])
         for i in indexes:
             update = prefix + (0x0A000000 + i).to_bytes(4, "big") + suffix
-            parts.append(b"\x22" + varint(len(update)) + update)
+            parts.append(length_delimited(UPDATES, update))
         if rollback:
-            parts.append(b"\x28" + varint(self.pb.WriteRequest.ROLLBACK_ON_ERROR))
+            parts.append(varint(ATOMICITY << 3) + varint(self.pb.WriteRequest.ROLLBACK_ON_ERROR))
         return b"".join(parts)
 
 
@@ -179,8 +180,6 @@ def summary(times: list[float], lost: int) -> str:
 def phases(target, program, p4info, requests: Requests, write_entries: int,
            read_entries: int) -> list[tuple[str, str]]:
     """(phase, what the prober saw) on one target, its program freshly loaded."""
-    import json
-
     import grpc
 
     from p4nic.runtime.connection import Connection
@@ -261,7 +260,6 @@ def run(router: tuple, bmv2_dir: str | None = None, write_entries: int = WRITE_E
                 target.stop()
         if not bmv2:
             print("  (no simple_switch_grpc on PATH, --bmv2 DIR: p4nic alone)")
-
 
 
 if __name__ == "__main__":

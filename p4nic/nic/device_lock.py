@@ -27,6 +27,7 @@ class DeviceLock:
     def __init__(self):
         self._lock = threading.RLock()
         self._packets_waiting = []      # one item per packet batch waiting for the lock
+        self._packet_hold = PacketHold(self)    # stateless: one serves every batch
 
     def __enter__(self):
         self._lock.acquire()
@@ -37,7 +38,7 @@ class DeviceLock:
 
     def for_packets(self) -> "PacketHold":
         """`with lock.for_packets():` around a batch of packets through the Device."""
-        return PacketHold(self)
+        return self._packet_hold
 
     def let_packets_through(self) -> None:
         """Between two slices of control work, not holding the lock: return once every packet
@@ -67,3 +68,19 @@ class PacketHold:
     def __exit__(self, *exc):
         self.device_lock._lock.release()
 
+
+class Held:
+    """Stands for a DeviceLock the caller already holds (around a DATAPLANE_ATOMIC batch):
+    nothing to take, no packets to let through."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    def let_packets_through(self) -> None:
+        pass
+
+
+HELD = Held()

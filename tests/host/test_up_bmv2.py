@@ -14,7 +14,8 @@ from p4nic.proto import p4runtime_pb2
 from p4nic.runtime.connection import Connection
 from p4nic.runtime.entities import EntityBuilder
 
-from up_helpers import HOST_FILE, P4NIC, p4nic, wait
+from up_helpers import (HOST_FILE, P4NIC, p4nic, traffic_all_answered,
+                        wait)
 
 pytestmark = pytest.mark.skipif(
     shutil.which("simple_switch_grpc") is None,
@@ -97,11 +98,7 @@ def test_the_file_is_installed_as_declared(up):
 
 def test_traffic_is_answered_and_flows_move_guest_vnic_pnic(up):
     _, described = up
-    r = p4nic("traffic", "--json", "--tcp", "2", "--udp", "2", "--packets", "4")
-    assert r.returncode == 0, r.stdout + r.stderr
-    report = json.loads(r.stdout)
-    assert len(report) == 4
-    assert all(c["lost"] == 0 and c["wrong"] == 0 and c["answered"] > 0 for c in report)
+    traffic_all_answered()
 
     def settled():
         now = flows()

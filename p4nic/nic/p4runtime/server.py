@@ -9,7 +9,6 @@ holds it throughout. Requests are checked in the order the P4Runtime spec gives;
 bad request gets a gRPC status, never a server crash. The gRPC side (threads, event loop,
 StreamChannel coroutines) is `rpc.py`.
 """
-import contextlib
 import gc
 import importlib.metadata
 import itertools
@@ -22,7 +21,7 @@ from google.rpc import code_pb2
 from p4nic.proto import p4runtime_pb2
 
 from p4nic import protowire
-from p4nic.nic.device_lock import DeviceLock
+from p4nic.nic.device_lock import HELD, DeviceLock, Held
 from p4nic.nic.p4runtime.arbitration import Arbitrator, Controller
 from p4nic.nic.p4runtime.cpu_port import cpu_port_warnings
 from p4nic.nic.p4runtime.entities import Entities
@@ -221,7 +220,7 @@ class P4RuntimeService:
         with self.control:
             if request.atomicity == WriteRequest.DATAPLANE_ATOMIC:
                 with self.lock:
-                    errors = self.apply_batch(self.entities, request, None, self.log)
+                    errors = self.apply_batch(self.entities, request, HELD, self.log)
             else:
                 errors = self.apply_batch(self.entities, request, self.lock, self.log)
         if any(errors):
@@ -239,7 +238,7 @@ class P4RuntimeService:
                 return self.write(native.parse(data) if native is not None
                                   else parse(WriteRequest, data))
             if batch.undecoded:
-                batch.parsed(native.parse(data))        # raises for a malformed request
+                batch.parsed(native.parse(data, batch.spans))   # raises when malformed
             request = batch.request
             self.arbitrator.check_primary(request.device_id, request.role, request,
                                           self.known_roles())
@@ -262,13 +261,11 @@ class P4RuntimeService:
                 while i < stop:
                     errors.append(attempt(log, batch.write_one, i, role))
                     i = batch.insert(i + 1, stop, role, errors)
-            lock.let_packets_through()
-            if i % SETTLE_AFTER < WRITE_SLICE <= i:
-                settle_heap(full=False)
+            between_slices(lock, i)
         return errors
 
     @staticmethod
-    def apply_batch(entities: Entities, request, lock: DeviceLock | None, log) -> list:
+    def apply_batch(entities: Entities, request, lock: DeviceLock | Held, log) -> list:
         """Apply the updates in order, WRITE_SLICE at a time under `lock`; per-update errors,
         None for success.
 
@@ -276,12 +273,11 @@ class P4RuntimeService:
         the first error and undo the applied updates, WRITE_SLICE undo steps at a time.
         Packets run between two slices, so they may see part of a batch, except with
         DATAPLANE_ATOMIC, whose caller holds the device lock around the whole batch (and
-        passes None).
+        passes HELD).
         """
         atomic = request.atomicity != WriteRequest.CONTINUE_ON_ERROR
         errors, undo = [], []
         updates, role = request.updates, request.role
-        hold = contextlib.nullcontext() if lock is None else lock
 
         def write_undoably(update):
             inverse = entities.inverse(update) if atomic else ()
@@ -290,7 +286,7 @@ class P4RuntimeService:
 
         failed = False
         for first in range(0, len(updates), WRITE_SLICE):
-            with hold:
+            with lock:
                 for update in updates[first:first + WRITE_SLICE]:
                     errors.append(error := attempt(log, write_undoably, update))
                     if atomic and error is not None:
@@ -298,21 +294,17 @@ class P4RuntimeService:
                         break
             if failed:
                 break
-            if lock is not None:
-                lock.let_packets_through()
-            if first % SETTLE_AFTER < WRITE_SLICE <= first:
-                settle_heap(full=False)
+            between_slices(lock, len(errors))
         if failed:
             steps = undo[::-1]
             for first in range(0, len(steps), WRITE_SLICE):
-                with hold:
+                with lock:
                     for step in steps[first:first + WRITE_SLICE]:
                         try:
                             entities.undo(step)
                         except P4RuntimeError:
                             log.exception("rollback of an update failed")
-                if lock is not None:
-                    lock.let_packets_through()
+                lock.let_packets_through()
             aborted = P4RuntimeError(grpc.StatusCode.ABORTED,
                                      "not applied: another update of the batch failed")
             errors = [e or aborted for e in errors]
@@ -524,6 +516,14 @@ class ServerHandle:
         self._stopping.set()
         self._timer.join(timeout=1)
         self.rpc.stop(grace)
+
+
+def between_slices(lock: DeviceLock | Held, done: int) -> None:
+    """What a Write does between two slices, `done` updates in: hand the device to waiting
+    packets, and every SETTLE_AFTER updates freeze what it made (settle_heap)."""
+    lock.let_packets_through()
+    if done % SETTLE_AFTER < WRITE_SLICE <= done:
+        settle_heap(full=False)
 
 
 def settle_heap(full: bool) -> None:
