@@ -242,16 +242,22 @@ def batch_between(first: pb.Entity, last: pb.Entity, fillers: int, atomicity) ->
     return request
 
 
-def forwarded(wire: Wire, frame: bytes) -> bool:
-    """Send `frame` (to port 4), then a marker the switch forwards to port 3; whether `frame`
-    came out (on port 2) before the marker: the switch handles one port's packets in order."""
+def ports_reached(wire: Wire, frame: bytes) -> set:
+    """Send `frame` (to port 4), then a marker the switch forwards to port 3; the ports `frame`
+    came out on before the marker: the switch handles one port's packets in order."""
     marker = bytes.fromhex("000000000003" "000000000001" "0800") + b"marker"
     wire.send(4, frame)
     wire.send(4, marker)
-    seen = []
+    ports = set()
     while (packet := wire.recv()) != (3, marker):
-        seen.append(packet)
-    return (2, frame) in seen
+        if packet[1] == frame:
+            ports.add(packet[0])
+    return ports
+
+
+def forwarded(wire: Wire, frame: bytes) -> bool:
+    """Whether `frame` came out on port 2 (see ports_reached)."""
+    return 2 in ports_reached(wire, frame)
 
 
 @pytest.mark.parametrize("atomicity, packets_see_part", [
@@ -340,3 +346,36 @@ def test_rolling_back_an_index_less_register_write_keeps_only_the_old_values(big
     values = [c.register_entry.data.bitstring for c in client.read(
         pb.Entity(register_entry=pb.RegisterEntry(register_id=register_id)))]
     assert values[3] == b"\x2a" and values.count(b"\x00") == 16383
+
+
+def test_a_small_write_behind_a_long_one_waits_for_it_and_nothing_else_does(switch):
+    """Writes are served in the order they arrive, a small one too (served at once when nothing
+    is ahead of it): it waits for the long Write ahead, while other RPCs are answered."""
+    client = Client(switch.address)
+    client.set_config(load_config())
+    client.insert(forward_entry(b"\x00\x00\x00\x00\x00\x03", "MyIngress.forward", b"\x03"))
+    first, last = (forward_entry(bytes([0, 0, 0, 0, 0, mac]), "MyIngress.forward", b"\x02")
+                   for mac in (0x0a, 0x0b))
+    to_first, to_last = (bytes.fromhex(f"0000000000{mac}" "000000000001" "0800") + bytes(46)
+                         for mac in ("0a", "0b"))
+    long_write = client.stub.Write.future(
+        batch_between(first, last, 100000, pb.WriteRequest.CONTINUE_ON_ERROR), timeout=600)
+    wire = Wire(switch.socket)
+    try:
+        deadline = time.monotonic() + 600
+        while not forwarded(wire, to_first):        # the long Write has begun
+            assert time.monotonic() < deadline
+        small = pb.WriteRequest(device_id=client.device_id)
+        small.updates.add(type=pb.Update.MODIFY, entity=forward_entry(
+            b"\x00\x00\x00\x00\x00\x0b", "MyIngress.forward", b"\x01"))
+        small_write = client.stub.Write.future(small, timeout=600)
+        client.stub.Capabilities(pb.CapabilitiesRequest(), timeout=WAIT)
+        not_in_table = bytes.fromhex("00000000000c" "000000000001" "0800") + bytes(46)
+        # answered while the long Write had not yet inserted its last entry
+        assert ports_reached(wire, to_last) == ports_reached(wire, not_in_table)
+        small_write.result()          # MODIFY of the entry the long Write inserts last
+        long_write.result()
+        assert ports_reached(wire, to_last) == {1}
+    finally:
+        wire.close()
+        client.close()

@@ -1,43 +1,50 @@
-"""The gRPC side of the P4Runtime server: an asyncio gRPC server on an event loop of its own.
+"""The gRPC side of the P4Runtime server: gRPC's completion queue, served by one thread.
 
-A StreamChannel lives as long as its controller and is mostly idle. As a coroutine it costs a
-little memory, not a thread, so idle streams cannot starve the other RPCs (with a pool of
-worker threads, each stream held one for its life, and 31 idle streams locked everyone out).
-The loop only moves messages; whatever may block or take long runs on threads:
+The serving thread ("p4rt-serve") waits on the server's completion queue and acts on each event
+where it wakes: a new call, a message received, a message sent. An asyncio server hands every
+event from gRPC's poller thread to its loop, and a thread-pool server from its serving thread to
+a worker; those hand-overs were half of a single Write's round trip. So:
 
-- Write, Read and SetForwardingPipelineConfig, which the service serializes anyway (its
-  control lock), are parsed, served and serialized on one "control" thread, in arrival order;
+- a small Write or SetForwardingPipelineConfig (at most INLINE_BYTES) is served on the serving
+  thread itself when no control work is waiting; otherwise Write, Read and
+  SetForwardingPipelineConfig, which the service serializes anyway (its control lock), are
+  parsed, served and serialized on one "control" thread, in arrival order;
 - GetForwardingPipelineConfig (a big config to serialize) runs on a thread of its own, and
-  Capabilities on the loop, so neither waits behind a long Read or Write;
-- packet-outs go through the device on one thread of their own, in order per stream;
-- packet-ins, digests and notifications reach each stream through its `StreamSession`.
+  Capabilities on the serving thread, so neither waits behind a long Read or Write;
+- a StreamChannel is a call with one receive and at most one send outstanding, not a thread
+  nor a coroutine, so idle streams cost a little memory and cannot starve the other RPCs;
+- packet-outs go through the device on one thread of their own, in order per stream (a
+  stream's next message is received once its packet-out is done);
+- packet-ins are built on one thread of their own; each stream's responses go out through its
+  `StreamSession`, started by whichever thread makes them.
 At most `max_streams` StreamChannels are open at once; one more is refused with
-RESOURCE_EXHAUSTED at once.
+RESOURCE_EXHAUSTED at once. The completion-queue API is grpcio's Cython layer
+(grpc._cython.cygrpc), the one its own servers are built on.
 """
-import asyncio
 import threading
 from concurrent import futures
 
 import grpc
-from google.protobuf import any_pb2
 from google.protobuf.message import DecodeError
-from google.rpc import status_pb2
+from grpc._cython import cygrpc
 from p4nic.proto import p4runtime_pb2
 
-from p4nic import protowire
+from p4nic.nic.p4runtime import calls
 from p4nic.nic.p4runtime.arbitration import Controller
 from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
 from p4nic.nic.p4runtime.session import StreamSession
 
 SERVICE = "p4.v1.P4Runtime"
-STATUS_DETAILS = 3           # google.rpc.Status.details (repeated Any)
 # Open StreamChannels at most (simple_switch_grpc serves 256 idle ones; PI then limits live
 # controllers to 16 per device, as arbitration.MAX_CONTROLLERS_PER_ROLE does per role).
 MAX_STREAMS = 2048
+# Control requests up to this size are served on the serving thread when the control thread has
+# nothing waiting (about 50 table entries: well under a millisecond of work).
+INLINE_BYTES = 4096
 # method -> (request type, name of the P4RuntimeService method that serves it, thread: "control"
-# for those that change or walk the P4Runtime state, "other" for the rest, "loop" for trivia)
+# for those that change or walk the P4Runtime state, "other" for the rest, "serve" for trivia)
 UNARY = {
-    "Capabilities": (p4runtime_pb2.CapabilitiesRequest, "capabilities", "loop"),
+    "Capabilities": (p4runtime_pb2.CapabilitiesRequest, "capabilities", "serve"),
     "SetForwardingPipelineConfig": (p4runtime_pb2.SetForwardingPipelineConfigRequest,
                                     "set_forwarding_pipeline_config", "control"),
     "GetForwardingPipelineConfig": (p4runtime_pb2.GetForwardingPipelineConfigRequest,
@@ -55,138 +62,190 @@ def parse(message_type, data: bytes):
         raise invalid(f"malformed {message_type.DESCRIPTOR.name}: {exc}") from None
 
 
-async def abort(context, error: P4RuntimeError):
-    """End the RPC with `error`; its details (p4.v1.Error list) go in grpc-status-details-bin."""
-    metadata = ()
-    if error.details:
-        metadata = (("grpc-status-details-bin", status_bytes(error)),)
-    await context.abort(error.code, error.message, metadata)
+class Worker:
+    """One thread that runs what it is given in order; `idle` when nothing is queued or
+    running (asked on the serving thread, the only one that gives it work)."""
+
+    def __init__(self, name: str, log):
+        self.pool = futures.ThreadPoolExecutor(1, thread_name_prefix=name)
+        self.log = log
+        self.lock = threading.Lock()
+        self.waiting = 0
+
+    def idle(self) -> bool:
+        return self.waiting == 0
+
+    def submit(self, function, *args) -> None:
+        with self.lock:
+            self.waiting += 1
+        try:
+            self.pool.submit(self.run, function, args)
+        except RuntimeError:          # shut down: the server is stopping
+            with self.lock:
+                self.waiting -= 1
+
+    def run(self, function, args) -> None:
+        try:
+            function(*args)
+        except Exception:  # noqa: BLE001 - a bug must not stop the thread
+            self.log.exception("P4Runtime %s failed", getattr(function, "__name__", function))
+        finally:
+            with self.lock:
+                self.waiting -= 1
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-def status_bytes(error: P4RuntimeError) -> bytes:
-    """The google.rpc.Status of `error`, serialized a detail at a time: a failed batch of
-    100,000 updates has as many details, mostly alike (each packed once here), and one
-    SerializeToString of them all held the interpreter for ~40 ms while packets waited."""
-    head = status_pb2.Status(code=error.rpc_code, message=error.message).SerializeToString()
-    packed_details = {}
-    parts = [head]
-    for detail in error.details:
-        key = detail.SerializeToString()
-        packed = packed_details.get(key)
-        if packed is None:
-            wrapper = any_pb2.Any()
-            wrapper.Pack(detail)
-            packed = packed_details[key] = protowire.length_delimited(
-                STATUS_DETAILS, wrapper.SerializeToString())
-        parts.append(packed)
-    return b"".join(parts)
+class Read:
+    """A Read on its way out: the service's ReadResponses built one ahead on the control thread,
+    so a small Read is one step, and a big one holds neither a thread nor more than two chunks
+    of its result between two sends."""
+
+    def __init__(self, call, responses):
+        self.call = call
+        self.responses = responses
+        self.ahead = []
+        self.error = None
+        self.metadata_sent = False
+
+    def step(self) -> tuple:
+        """(the next serialized response or None, whether it is the last); an error the Read
+        ends with waits in `error` until what came before it is sent."""
+        response = self.ahead.pop() if self.ahead else next(self.responses, None)
+        try:
+            following = None if response is None else next(self.responses, None)
+        except P4RuntimeError as exc:
+            following = None
+            self.error = exc
+        if following is not None:
+            self.ahead.append(following)
+        return response, following is None
 
 
 class RpcServer:
-    """Serves a P4RuntimeService over gRPC; `start(address, credentials)`, `stop()`."""
+    """Serves a P4RuntimeService over gRPC; `start(address, credentials)`, `stop(grace)`."""
 
     def __init__(self, service, log, max_streams: int = MAX_STREAMS, options=()):
         self.service = service
         self.log = log
         self.max_streams = max_streams
         self.options = list(options)
-        self.threads = {"control": futures.ThreadPoolExecutor(1, thread_name_prefix="p4rt-control"),
-                        "other": futures.ThreadPoolExecutor(1, thread_name_prefix="p4rt-other")}
-        self.packet_outs = futures.ThreadPoolExecutor(1, thread_name_prefix="p4rt-packet-out")
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="p4rt-loop", daemon=True)
+        self.workers = {name: Worker(f"p4rt-{name}", log)
+                        for name in ("control", "other", "packet-out", "packet-in")}
+        self.methods = {f"/{SERVICE}/{name}".encode(): self.unary(name, *how)
+                        for name, how in UNARY.items()}
+        self.methods[f"/{SERVICE}/Read".encode()] = self.read
+        self.methods[f"/{SERVICE}/StreamChannel".encode()] = self.stream_channel
         self.sessions: set[StreamSession] = set()
+        self.queue = cygrpc.CompletionQueue()
         self.server = None
+        self.lock = threading.Lock()  # guards `due`, `stopping` and the server's end
+        self.due = 0                  # batches started whose completion has not been served
+        self.stopping = False
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.serve, name="p4rt-serve", daemon=True)
 
-    # -- life cycle (any thread but the loop's) -------------------------------------------------
+    # -- life cycle (any thread but the serving one) --------------------------------------------
 
     def start(self, address: str, credentials=None) -> int:
         """Bind and serve; returns the bound port. Raises RuntimeError when it cannot bind."""
-        self.thread.start()
-        try:
-            return asyncio.run_coroutine_threadsafe(self._start(address, credentials),
-                                                    self.loop).result()
-        except BaseException:
-            self._release()
-            raise
-
-    async def _start(self, address: str, credentials) -> int:
         # gRPC cancels calls that wait to be picked up beyond its pending-request limits (1000
-        # and 3000); raised so that a burst of new streams reaches the handler (and the
-        # max_streams check) instead.
+        # and 3000); raised so that a burst of new streams reaches the max_streams check.
         options = self.options + [("grpc.server.max_pending_requests", 2 * self.max_streams),
                                   ("grpc.server.max_pending_requests_hard_limit",
                                    4 * self.max_streams)]
-        server = grpc.aio.server(options=options)
-        server.add_generic_rpc_handlers((self.handlers(),))
+        server = cygrpc.Server(tuple(options), False)
+        server.register_completion_queue(self.queue)
         if credentials is None:
-            port = server.add_insecure_port(address)
+            port = server.add_http2_port(address.encode())
         else:
-            port = server.add_secure_port(address, credentials)
+            port = server.add_http2_port(address.encode(), credentials._credentials)
         if port == 0:
             raise RuntimeError(f"cannot bind {address}")
-        await server.start()
+        server.start()
         self.server = server
+        self.request_call()
+        self.thread.start()
         return port
 
     def stop(self, grace: float | None) -> None:
-        """End every stream, stop serving, and release the loop and the threads (once)."""
-        if self.loop.is_closed():
-            return
-        try:
-            asyncio.run_coroutine_threadsafe(self._stop(grace), self.loop).result(timeout=30)
-        finally:
-            self._release()
-
-    async def _stop(self, grace):
+        """End every stream, stop serving, and release the threads (once). Calls still running
+        after `grace` seconds (None: at once) are cancelled."""
+        with self.lock:
+            if self.server is None or self.stopping:
+                return
+            self.stopping = True
+            self.due += 1
+            self.server.shutdown(self.queue, self.on_shutdown)
         for session in list(self.sessions):
             session.end()
-        await self.server.stop(grace)
+        if grace is None or not self.stopped.wait(grace):
+            with self.lock:
+                if not self.stopped.is_set():
+                    self.server.cancel_all_calls()
+        self.stopped.wait(30)
+        for worker in self.workers.values():
+            worker.shutdown()
 
-    def _release(self):
-        """Stop the event loop and the worker threads."""
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=30)
-        if not self.thread.is_alive():
-            self.loop.close()
-        for pool in self.threads.values():
-            pool.shutdown(wait=False, cancel_futures=True)
-        self.packet_outs.shutdown(wait=False, cancel_futures=True)
+    def on_shutdown(self, event) -> None:
+        """The server takes no new calls (those running end or are cancelled)."""
 
     def call_soon(self, function, *args) -> None:
-        """Run `function(*args)` on the event loop (from any thread); dropped once stopped."""
-        try:
-            self.loop.call_soon_threadsafe(function, *args)
-        except RuntimeError:
-            pass
+        """Run `function(*args)` on the packet-in thread (from any thread)."""
+        self.workers["packet-in"].submit(function, *args)
 
-    # -- handlers -------------------------------------------------------------------------------
+    # -- the serving thread ---------------------------------------------------------------------
 
-    def handlers(self) -> grpc.GenericRpcHandler:
-        """Every method takes and returns wire bytes (no (de)serializer) except StreamChannel's
-        requests, so big messages are parsed and serialized off the event loop."""
-        methods = {name: grpc.unary_unary_rpc_method_handler(self.unary(name, *how))
-                   for name, how in UNARY.items()}
-        methods["Read"] = grpc.unary_stream_rpc_method_handler(self.read)
-        methods["StreamChannel"] = grpc.stream_stream_rpc_method_handler(
-            self.stream_channel, request_deserializer=p4runtime_pb2.StreamMessageRequest.FromString)
-        return grpc.method_handlers_generic_handler(SERVICE, methods)
-
-    def unary(self, name: str, request_type, method_name: str, thread: str):
-        method = getattr(self.service, method_name)
-
-        def serve(data: bytes) -> bytes:
-            return self.guarded(name, lambda: method(
-                data if request_type is None else parse(request_type, data)).SerializeToString())
-
-        async def handle(data: bytes, context) -> bytes:
+    def serve(self) -> None:
+        """Act on each completion until the server has stopped and nothing is due."""
+        while True:
+            event = self.queue.poll()
+            if event.completion_type == cygrpc.CompletionType.queue_shutdown:
+                return
+            if event.completion_type != cygrpc.CompletionType.operation_complete:
+                continue      # a timeout: poll() waits in steps to notice signals
             try:
-                if thread == "loop":
-                    return serve(data)
-                return await self.loop.run_in_executor(self.threads[thread], serve, data)
-            except P4RuntimeError as exc:
-                await abort(context, exc)
-        return handle
+                event.tag(event)
+            except Exception:  # noqa: BLE001 - a bug must not stop the server
+                self.log.exception("P4Runtime serving thread")
+            event = None      # a finished call's last reference goes before the next wait
+            with self.lock:
+                self.due -= 1
+                if self.stopping and self.due == 0:
+                    self.server.destroy()
+                    self.stopped.set()
+                    return
+
+    def start_batch(self, call, operations, tag) -> bool:
+        """Start a batch of operations on `call` (any thread); `tag(event)` runs on the serving
+        thread when it completes. False when gRPC refuses it."""
+        with self.lock:
+            self.due += 1
+        if call.start_server_batch(operations, tag) == cygrpc.CallError.ok:
+            return True
+        with self.lock:
+            self.due -= 1
+        return False
+
+    def request_call(self) -> None:
+        with self.lock:
+            self.due += 1
+        self.server.request_call(self.queue, self.queue, self.on_call)
+
+    def on_call(self, event) -> None:
+        if not event.success:
+            return            # the server is shutting down
+        with self.lock:
+            stopping = self.stopping
+        if not stopping:
+            self.request_call()
+        serve = self.methods.get(event.call_details.method)
+        if serve is None:
+            self.start_batch(event.call, calls.end(P4RuntimeError(
+                grpc.StatusCode.UNIMPLEMENTED, "Method not found!")), ignore)
+            return
+        serve(event.call)
 
     def guarded(self, name: str, work):
         """`work()`, with a bug turned into INTERNAL (logged) instead of a dead RPC."""
@@ -198,78 +257,125 @@ class RpcServer:
             self.log.exception("%s failed", name)
             raise P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}") from None
 
-    async def read(self, data: bytes, context):
-        """The service's ReadResponses as it builds them, on the control thread, one ahead (so
-        a small Read is a single hop): between two, a big Read holds neither a thread nor
-        more than two chunks of its result."""
+    # -- unary RPCs -----------------------------------------------------------------------------
+
+    def unary(self, name: str, request_type, method_name: str, thread: str):
+        method = getattr(self.service, method_name)
+        worker = self.workers.get(thread)
+
+        def respond(call, data: bytes) -> None:
+            try:
+                reply = self.guarded(name, lambda: method(
+                    data if request_type is None else parse(request_type, data)
+                ).SerializeToString())
+            except P4RuntimeError as exc:
+                self.start_batch(call, calls.end(exc), ignore)
+                return
+            self.start_batch(call, calls.reply(reply), ignore)
+
+        def received(call, event) -> None:
+            data = event.batch_operations[0].message()
+            if data is None:
+                if event.success:
+                    self.start_batch(call, calls.end(invalid(f"no {name} request")), ignore)
+                return        # else: the client is gone
+            if worker is None or (thread == "control" and worker.idle()
+                                  and len(data) <= INLINE_BYTES):
+                respond(call, data)
+            else:
+                worker.submit(respond, call, data)
+
+        def start(call) -> None:
+            self.start_batch(call, calls.receive(), lambda event: received(call, event))
+        return start
+
+    # -- Read -----------------------------------------------------------------------------------
+
+    def read(self, call) -> None:
+        self.start_batch(call, calls.receive(), lambda event: self.read_received(call, event))
+
+    def read_received(self, call, event) -> None:
+        data = event.batch_operations[0].message()
+        if data is None:
+            if event.success:
+                self.start_batch(call, calls.end(invalid("no Read request")), ignore)
+            return
+
         def build():       # runs (parse included) only once stepped, on the control thread
             yield from self.service.read(parse(p4runtime_pb2.ReadRequest, data))
+        self.workers["control"].submit(self.read_step, Read(call, build()))
 
-        responses, ahead, error = build(), [], []
-
-        def step() -> tuple:
-            """(the next serialized response or None, whether it is the last); an error the Read
-            ends with waits in `error` until what came before it is sent."""
-            response = ahead.pop() if ahead else next(responses, None)
-            try:
-                following = None if response is None else next(responses, None)
-            except P4RuntimeError as exc:
-                following = None
-                error.append(exc)
-            if following is not None:
-                ahead.append(following)
-            return response, following is None
-
-        control = self.threads["control"]
+    def read_step(self, read: Read) -> None:
+        """Build and send the Read's next response (control thread); the next step waits until
+        gRPC has taken this one."""
         try:
-            last = False
-            while not last:
-                chunk, last = await self.loop.run_in_executor(control, self.guarded, "Read", step)
-                if chunk is not None:
-                    yield chunk
+            chunk, last = self.guarded("Read", read.step)
         except P4RuntimeError as exc:
-            error.append(exc)
-        if error:
-            await abort(context, error[0])
+            chunk, last, read.error = None, True, exc
+        operations = () if chunk is None else calls.answer(chunk, read.metadata_sent)
+        read.metadata_sent |= chunk is not None
+        if last:
+            operations += calls.end(read.error, read.metadata_sent)
+        self.start_batch(read.call, operations,
+                         ignore if last else lambda event: self.read_sent(read, event))
 
-    async def stream_channel(self, requests, context):
+    def read_sent(self, read: Read, event) -> None:
+        if event.success:     # else the client is gone
+            self.workers["control"].submit(self.read_step, read)
+
+    # -- StreamChannel --------------------------------------------------------------------------
+
+    def stream_channel(self, call) -> None:
         if len(self.sessions) >= self.max_streams:
-            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                f"too many open StreamChannels (at most {self.max_streams})")
-        session = StreamSession(self.loop, context.peer(), self.log)
+            self.start_batch(call, calls.end(P4RuntimeError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"too many open StreamChannels (at most {self.max_streams})")), ignore)
+            return
+        session = StreamSession(lambda operations, tag: self.start_batch(call, operations, tag),
+                                call.peer().decode(errors="replace"), self.log)
         controller = Controller(session)
         self.sessions.add(session)
-        reader = self.loop.create_task(self.read_stream(requests, controller))
-        try:
-            async for data in session.responses():
-                await context.write(data)
-            if session.error is not None:
-                await context.abort(session.error.code, session.error.message)
-        finally:
-            reader.cancel()
-            self.sessions.discard(session)
-            self.service.stream_closed(controller)
-            session.close()
+        self.start_batch(call, calls.closed(), lambda event: self.stream_closed(controller))
+        self.receive(call, controller)
 
-    async def read_stream(self, requests, controller: Controller):
-        """The client's side of a StreamChannel, until it half-closes or an arbitration error."""
+    def receive(self, call, controller: Controller) -> None:
+        """Wait for the stream's next message (any thread)."""
+        self.start_batch(call, calls.receive(),
+                         lambda event: self.stream_received(call, controller, event))
+
+    def stream_received(self, call, controller: Controller, event) -> None:
+        """A message from the client, or None once it has half-closed (or gone)."""
         session = controller.session
+        data = event.batch_operations[0].message() if event.success else None
+        if data is None:
+            session.end()
+            return
         try:
-            async for request in requests:
-                batch = self.service.on_stream_request(controller, request)
-                if batch is not None:
-                    await self.loop.run_in_executor(self.packet_outs, self.packet_out, batch)
+            request = parse(p4runtime_pb2.StreamMessageRequest, data)
+            batch = self.guarded("StreamChannel", lambda: self.service.on_stream_request(
+                controller, request))
         except P4RuntimeError as exc:
             session.end(exc)
             return
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - the client went away mid-read
-            pass
-        session.end()
+        if batch is None:
+            self.receive(call, controller)
+        else:
+            self.workers["packet-out"].submit(self.packet_out, call, controller, batch)
 
-    def packet_out(self, batch):
+    def packet_out(self, call, controller: Controller, batch) -> None:
         try:
             self.service.inject(batch)
         except Exception:  # noqa: BLE001 - a failing packet-out must not end the stream
             self.log.exception("packet-out failed")
+        self.receive(call, controller)
+
+    def stream_closed(self, controller: Controller) -> None:
+        """The StreamChannel is over: its status went out, or its client is gone."""
+        session = controller.session
+        self.sessions.discard(session)
+        self.service.stream_closed(controller)
+        session.close()
+
+
+def ignore(event) -> None:
+    """The completion of a call's last batch: nothing follows it."""

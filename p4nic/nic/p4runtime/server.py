@@ -6,8 +6,8 @@ the `Entities` that Write/Read go through, client arbitration, and the StreamCha
 under one lock shared with the port loop of `p4nic switch`, held in small pieces (an update, a
 slice of a Read) so that packets keep flowing while P4Runtime works; a DATAPLANE_ATOMIC batch
 holds it throughout. Requests are checked in the order the P4Runtime spec gives; any
-bad request gets a gRPC status, never a server crash. The gRPC side (threads, event loop,
-StreamChannel coroutines) is `rpc.py`.
+bad request gets a gRPC status, never a server crash. The gRPC side (the serving thread, the
+worker threads, StreamChannel calls) is `rpc.py`.
 """
 import gc
 import importlib.metadata
@@ -88,8 +88,8 @@ class P4RuntimeService:
     """P4Runtime for one device id, one method per RPC; see module docstring.
 
     The unary methods take the parsed request and return the response, raising P4RuntimeError
-    for a refused request; they run on threads of `rpc.py`'s, never on the event loop (but
-    `capabilities`, which touches nothing).
+    for a refused request; they run on `rpc.py`'s serving thread (`capabilities`, and small
+    control requests when the control thread is idle) or its control and other threads.
     """
 
     def __init__(self, device, device_id: int, cpu_port, lock, inject, device_factory,
@@ -509,7 +509,7 @@ class ServerHandle:
 
     def packet_in(self, frames):
         """Hand over the packets (list of bytes) the Device emitted on the CPU port; they are
-        turned into PacketIns on the server's event loop, so the caller does not wait."""
+        turned into PacketIns on the server's packet-in thread, so the caller does not wait."""
         self.backlog.put(frames)
 
     def stop(self, grace: float | None = 0.5):

@@ -1,111 +1,128 @@
 """The way out to the StreamChannels: a bounded queue of serialized responses per stream, and
-the bounded hand-over of packet-ins from the port loop to the event loop.
+the bounded hand-over of packet-ins from the port loop to the thread that builds PacketIns.
 
-Responses for a stream come from any thread (packet-ins from the port loop, digests and
-idle-timeout notifications from the timer, arbitration answers from the event loop). `send`
-never blocks: it hands the message to the event loop, which queues it for the RPC coroutine
-that writes to the client. A client that stops reading costs at most `QUEUE_LIMIT` queued
-messages; later ones are dropped, counted per kind and logged, and the queue's memory goes
-with the stream.
+Responses for a stream come from any thread (packet-ins, digests and idle-timeout
+notifications from theirs, arbitration answers from the serving thread). `send` never blocks:
+when no message of the stream is on its way, the calling thread starts sending it; otherwise
+it is queued, and each send's completion (on the serving thread) starts the next. A client
+that stops reading costs at most `QUEUE_LIMIT` queued messages; later ones are dropped,
+counted per kind and logged, and the queue's memory goes with the stream.
 """
-import asyncio
 import collections
 import threading
+
+from p4nic.nic.p4runtime import calls
 
 # Responses queued per stream before new ones are dropped. gRPC flow control holds at most a
 # window's worth more inside the transport.
 QUEUE_LIMIT = 1024
-# CPU-port frames waiting for the event loop to turn them into PacketIns.
+# CPU-port frames waiting to be turned into PacketIns.
 BACKLOG_LIMIT = 4096
 
 
 class StreamSession:
-    """Outgoing queue of one StreamChannel; `send` from any thread, `responses()` on the loop.
+    """Outgoing side of one StreamChannel; every method may be called from any thread.
 
-    Made on the event loop's thread (by the StreamChannel coroutine)."""
+    `start(operations, tag)` starts a batch of gRPC operations on the stream's call (False when
+    gRPC refuses it); `tag(event)` runs on the serving thread when the batch completes."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, name: str, log, limit: int = QUEUE_LIMIT):
-        self.loop = loop
-        self.loop_thread = threading.get_ident()
+    def __init__(self, start, name: str, log, limit: int = QUEUE_LIMIT):
+        self.start = start
         self.name = name
         self.log = log
         self.limit = limit
+        self.lock = threading.Lock()
         self.queue = collections.deque()
-        self.wakeup = asyncio.Event()
+        self.sending = False         # a batch of this stream is on its way (at most one is)
+        self.metadata_sent = False
+        self.status_sent = False
         self.error = None            # P4RuntimeError that ends the stream
-        self.finished = False
+        self.finished = False        # ended: what is queued goes out, then the status
         self.dropped = collections.Counter()   # kind -> messages dropped over the stream's life
         self.overflowing = False
-
-    # -- any thread -----------------------------------------------------------------------------
 
     def send(self, response) -> None:
         """Queue a StreamMessageResponse (serialized here, in the caller's thread)."""
         self.send_serialized(response.WhichOneof("update"), response.SerializeToString())
 
     def send_serialized(self, kind: str, data: bytes) -> None:
-        self.call_on_loop(self.push, kind, data)
+        with self.lock:
+            if self.finished:
+                return
+            if self.sending:
+                if len(self.queue) >= self.limit:
+                    self._drop(kind)
+                    return
+                if self.overflowing and len(self.queue) < self.limit // 2:
+                    self.overflowing = False
+                    self.log.warning("StreamChannel %s: the client reads again; dropped so far: "
+                                     "%s", self.name, self.drop_summary())
+                self.queue.append(data)
+                return
+            self.sending = True
+        self._send(data)
 
     def end(self, error=None) -> None:
         """End the stream after what is queued; with `error`, end it with that status."""
-        self.call_on_loop(self._end, error)
-
-    def call_on_loop(self, function, *args) -> None:
-        if threading.get_ident() == self.loop_thread:
-            function(*args)
-            return
-        try:
-            self.loop.call_soon_threadsafe(function, *args)
-        except RuntimeError:      # the loop is closed: the server is gone, so is the stream
-            pass
-
-    # -- event loop -----------------------------------------------------------------------------
+        with self.lock:
+            if self.finished:
+                return
+            self.finished = True
+            self.error = error
+            if self.sending:
+                return               # the last send's completion sends the status
+            self.sending = True
+        self._send(None)
 
     def has_room(self) -> bool:
-        """Whether a response pushed now would be queued (so it is worth building)."""
+        """Whether a response sent now would be queued (so it is worth building)."""
         return not self.finished and len(self.queue) < self.limit
 
     def drop(self, kind: str) -> None:
         """Count a response that found the queue full (see `has_room`)."""
+        with self.lock:
+            self._drop(kind)
+
+    def _drop(self, kind: str) -> None:
         self.dropped[kind] += 1
         if not self.overflowing:
             self.overflowing = True
             self.log.warning("StreamChannel %s: the client is not reading; %d responses are "
                              "queued, dropping new ones", self.name, self.limit)
 
-    def push(self, kind: str, data: bytes) -> None:
-        if self.finished:
-            return
-        if len(self.queue) >= self.limit:
-            self.drop(kind)
-            return
-        if self.overflowing and len(self.queue) < self.limit // 2:
-            self.overflowing = False
-            self.log.warning("StreamChannel %s: the client reads again; dropped so far: %s",
-                             self.name, self.drop_summary())
-        self.queue.append(data)
-        self.wakeup.set()
+    def _send(self, data: bytes | None) -> None:
+        """Start sending `data`, or the status when None; the caller set `sending`."""
+        if data is None:
+            self.status_sent = True
+            operations = calls.end(self.error, self.metadata_sent, watched=True)
+        else:
+            operations = calls.answer(data, self.metadata_sent)
+        self.metadata_sent = True
+        if not self.start(operations, self._sent):
+            self.close()
 
-    def _end(self, error) -> None:
-        if not self.finished:
-            self.finished = True
-            self.error = error
-            self.wakeup.set()
-
-    async def responses(self):
-        """Serialized responses in order, until the stream is ended."""
-        while True:
-            while self.queue:
-                yield self.queue.popleft()
-            if self.finished:
+    def _sent(self, event) -> None:
+        """A send completed: start the next, or the status once the stream has ended."""
+        with self.lock:
+            if not event.success or self.status_sent:
+                self.sending = False
+                self.finished = True
+                self.queue.clear()
                 return
-            self.wakeup.clear()
-            await self.wakeup.wait()
+            if self.queue:
+                data = self.queue.popleft()
+            elif self.finished:
+                data = None
+            else:
+                self.sending = False
+                return
+        self._send(data)
 
     def close(self) -> None:
-        """The RPC is over: free the queue, report what was dropped."""
-        self.finished = True
-        self.queue.clear()
+        """The call is over: free the queue, report what was dropped."""
+        with self.lock:
+            self.finished = True
+            self.queue.clear()
         if self.dropped:
             self.log.warning("StreamChannel %s closed; responses dropped because the client did "
                              "not read them: %s", self.name, self.drop_summary())
@@ -117,11 +134,11 @@ class StreamSession:
 
 
 class PacketInBacklog:
-    """CPU-port frames on their way from the port loop to the event loop.
+    """CPU-port frames on their way from the port loop to the thread that delivers them.
 
-    `put` (port loop) never blocks and schedules at most one `deliver(frames)` on the loop at
-    a time, with whatever has gathered by then; when the loop falls `limit` frames behind, new
-    frames are dropped, counted and logged, rather than piling up in memory.
+    `put` (port loop) never blocks and schedules (`call_soon`) at most one `deliver(frames)`
+    at a time, with whatever has gathered by then; when delivery falls `limit` frames behind,
+    new frames are dropped, counted and logged, rather than piling up in memory.
     """
 
     def __init__(self, call_soon, deliver, log, limit: int = BACKLOG_LIMIT):
