@@ -179,18 +179,22 @@ def forward_entry(mac: bytes, action: str, *params) -> pb.Entity:
 
 def test_a_stream_that_does_not_read_costs_bounded_memory(switch):
     """20,000 packet-ins for a primary that never reads them: the switch queues a bounded
-    number, drops and counts the rest, and frees them when the stream goes."""
+    number, drops and counts the rest, and frees them when the stream goes. The client keeps
+    gRPC's flow-control window at its initial 64 KiB (no BDP probing), so that the transport
+    takes a few dozen of them, not thousands, whichever socket layer gRPC runs on."""
     client = Client(switch.address)               # no stream, no election id: allowed while
     client.set_config(load_config())               # no controller is connected
     client.insert(forward_entry(b"\x00\x00\x00\x00\x00\x09", "MyIngress.send_to_cpu"),
                   forward_entry(b"\x00\x00\x00\x00\x00\x03", "MyIngress.forward", b"\x03"))
     wire = Wire(switch.socket)
+    narrow = grpc.insecure_channel(switch.address, options=[("grpc.http2.bdp_probe", 0)])
     try:
         punt_and_mark(wire, 2000)            # warm up the packet path with no controller
         before = rss_kib(switch.proc.pid)
         for round_ in range(2):
             requests = queue.Queue()
-            slow = client.stub.StreamChannel(iter(requests.get, None))
+            slow = p4runtime_pb2_grpc.P4RuntimeStub(narrow).StreamChannel(
+                iter(requests.get, None))
             arbitration = pb.StreamMessageRequest()
             arbitration.arbitration.device_id = client.device_id
             arbitration.arbitration.election_id.low = 7
@@ -208,6 +212,7 @@ def test_a_stream_that_does_not_read_costs_bounded_memory(switch):
             assert len(dropped) == round_ + 1
             assert int(dropped[-1][1]) > 10000
     finally:
+        narrow.close()
         wire.close()
         client.close()
 

@@ -1,10 +1,13 @@
 """`p4nic switch` command line: what simple_switch_grpc accepts, and clear errors for the rest."""
+import os
 import subprocess
 import sys
 
 import pytest
 
-from p4nic.nic.cli import DEFAULT_GRPC_ADDR, SwitchUsageError, notes, parse_args
+from p4nic import processes
+from p4nic.nic.cli import (DEFAULT_GRPC_ADDR, GRPC_EXPERIMENTS, SwitchUsageError, notes,
+                           parse_args)
 
 
 def switch(*args, cwd=None):
@@ -101,3 +104,35 @@ def test_options_for_bmv2_services_are_accepted_with_a_note():
     assert any("--nanolog ignored" in line for line in said)
     assert "note: --interface options ignored because --packet-in is used" in said
     assert notes(parse_args(["p.json"])) == []
+
+
+# Run `p4nic switch` in a Python that notes GRPC_EXPERIMENTS when grpc is first imported.
+WATCH_GRPC_IMPORT = """
+import os, sys
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "grpc":
+            print("GRPC_EXPERIMENTS:", os.environ.get("GRPC_EXPERIMENTS"), flush=True)
+            sys.meta_path.remove(self)
+        return None
+sys.meta_path.insert(0, Watch())
+from p4nic.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("given, chosen", [(None, GRPC_EXPERIMENTS), ("-foo", "-foo")])
+def test_grpc_listener_is_chosen_before_grpc_is_imported(given, chosen):
+    """The switch serves P4Runtime on gRPC's faster listener (see nic/cli.py); that only works
+    if the choice is in the environment when grpc is imported. A user's own choice stays."""
+    env = {key: value for key, value in os.environ.items() if key != "GRPC_EXPERIMENTS"}
+    if given is not None:
+        env["GRPC_EXPERIMENTS"] = given
+    address = f"127.0.0.1:{processes.free_port()}"
+    proc = subprocess.Popen([sys.executable, "-c", WATCH_GRPC_IMPORT, "switch", "--no-p4", "--",
+                             "--grpc-server-addr", address], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == f"GRPC_EXPERIMENTS: {chosen}"
+    finally:
+        processes.stop(proc)
