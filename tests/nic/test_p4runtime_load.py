@@ -265,10 +265,15 @@ def forwarded(wire: Wire, frame: bytes) -> bool:
     return 2 in ports_reached(wire, frame)
 
 
-@pytest.mark.parametrize("atomicity, packets_see_part", [
-    (pb.WriteRequest.CONTINUE_ON_ERROR, True), (pb.WriteRequest.DATAPLANE_ATOMIC, False)])
-def test_packets_flow_during_a_long_write_unless_it_is_dataplane_atomic(switch, atomicity,
-                                                                          packets_see_part):
+def until_forwarded(wire: Wire, frame: bytes) -> None:
+    deadline = time.monotonic() + 600
+    while not forwarded(wire, frame):
+        assert time.monotonic() < deadline
+
+
+def long_write_routes(switch) -> tuple:
+    """A client that pushed the config and the marker's route; the first and last entries of a
+    long Write (to port 2), and a frame each matches: (client, first, last, to_first, to_last)."""
     client = Client(switch.address)
     client.set_config(load_config())
     client.insert(forward_entry(b"\x00\x00\x00\x00\x00\x03", "MyIngress.forward", b"\x03"))
@@ -276,15 +281,21 @@ def test_packets_flow_during_a_long_write_unless_it_is_dataplane_atomic(switch, 
                    for mac in (0x0a, 0x0b))
     to_first, to_last = (bytes.fromhex(f"0000000000{mac}" "000000000001" "0800") + bytes(46)
                          for mac in ("0a", "0b"))
+    return client, first, last, to_first, to_last
+
+
+@pytest.mark.parametrize("atomicity, packets_see_part", [
+    (pb.WriteRequest.CONTINUE_ON_ERROR, True), (pb.WriteRequest.DATAPLANE_ATOMIC, False)])
+def test_packets_flow_during_a_long_write_unless_it_is_dataplane_atomic(switch, atomicity,
+                                                                          packets_see_part):
+    client, first, last, to_first, to_last = long_write_routes(switch)
     request = batch_between(first, last, 30000, atomicity)
     result = []
     writer = threading.Thread(target=lambda: result.append(client.stub.Write(request, timeout=600)))
     wire = Wire(switch.socket)
     try:
         writer.start()
-        deadline = time.monotonic() + 600
-        while not forwarded(wire, to_first):        # until the batch's first update is in
-            assert time.monotonic() < deadline
+        until_forwarded(wire, to_first)     # the batch's first update is in
         assert forwarded(wire, to_last) is not packets_see_part
         writer.join(timeout=600)
         assert result and forwarded(wire, to_last)
@@ -356,20 +367,12 @@ def test_rolling_back_an_index_less_register_write_keeps_only_the_old_values(big
 def test_a_small_write_behind_a_long_one_waits_for_it_and_nothing_else_does(switch):
     """Writes are served in the order they arrive, a small one too (served at once when nothing
     is ahead of it): it waits for the long Write ahead, while other RPCs are answered."""
-    client = Client(switch.address)
-    client.set_config(load_config())
-    client.insert(forward_entry(b"\x00\x00\x00\x00\x00\x03", "MyIngress.forward", b"\x03"))
-    first, last = (forward_entry(bytes([0, 0, 0, 0, 0, mac]), "MyIngress.forward", b"\x02")
-                   for mac in (0x0a, 0x0b))
-    to_first, to_last = (bytes.fromhex(f"0000000000{mac}" "000000000001" "0800") + bytes(46)
-                         for mac in ("0a", "0b"))
+    client, first, last, to_first, to_last = long_write_routes(switch)
     long_write = client.stub.Write.future(
         batch_between(first, last, 100000, pb.WriteRequest.CONTINUE_ON_ERROR), timeout=600)
     wire = Wire(switch.socket)
     try:
-        deadline = time.monotonic() + 600
-        while not forwarded(wire, to_first):        # the long Write has begun
-            assert time.monotonic() < deadline
+        until_forwarded(wire, to_first)     # the long Write has begun
         small = pb.WriteRequest(device_id=client.device_id)
         small.updates.add(type=pb.Update.MODIFY, entity=forward_entry(
             b"\x00\x00\x00\x00\x00\x0b", "MyIngress.forward", b"\x01"))

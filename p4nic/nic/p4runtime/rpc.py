@@ -5,10 +5,10 @@ where it wakes: a new call, a message received, a message sent. An asyncio serve
 event from gRPC's poller thread to its loop, and a thread-pool server from its serving thread to
 a worker; those hand-overs were half of a single Write's round trip. So:
 
-- a small Write or SetForwardingPipelineConfig (at most INLINE_BYTES) is served on the serving
-  thread itself when no control work is waiting; otherwise Write, Read and
-  SetForwardingPipelineConfig, which the service serializes anyway (its control lock), are
-  parsed, served and serialized on one "control" thread, in arrival order;
+- a small Write (at most INLINE_BYTES) is served on the serving thread itself when no control
+  work is waiting; otherwise Write, Read and SetForwardingPipelineConfig, which the service
+  serializes anyway (its control lock), are parsed, served and serialized on one "control"
+  thread, in arrival order;
 - GetForwardingPipelineConfig (a big config to serialize) runs on a thread of its own, and
   Capabilities on the serving thread, so neither waits behind a long Read or Write;
 - a StreamChannel is a call with one receive and at most one send outstanding, not a thread
@@ -38,8 +38,8 @@ SERVICE = "p4.v1.P4Runtime"
 # Open StreamChannels at most (simple_switch_grpc serves 256 idle ones; PI then limits live
 # controllers to 16 per device, as arbitration.MAX_CONTROLLERS_PER_ROLE does per role).
 MAX_STREAMS = 2048
-# Control requests up to this size are served on the serving thread when the control thread has
-# nothing waiting (about 50 table entries: well under a millisecond of work).
+# Writes up to this size are served on the serving thread when the control thread has nothing
+# waiting (about 50 table entries: well under a millisecond of work).
 INLINE_BYTES = 4096
 # method -> (request type, name of the P4RuntimeService method that serves it, thread: "control"
 # for those that change or walk the P4Runtime state, "other" for the rest, "serve" for trivia)
@@ -279,7 +279,7 @@ class RpcServer:
                 if event.success:
                     self.start_batch(call, calls.end(invalid(f"no {name} request")), ignore)
                 return        # else: the client is gone
-            if worker is None or (thread == "control" and worker.idle()
+            if worker is None or (name == "Write" and worker.idle()
                                   and len(data) <= INLINE_BYTES):
                 respond(call, data)
             else:

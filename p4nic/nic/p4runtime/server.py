@@ -89,7 +89,7 @@ class P4RuntimeService:
 
     The unary methods take the parsed request and return the response, raising P4RuntimeError
     for a refused request; they run on `rpc.py`'s serving thread (`capabilities`, and small
-    control requests when the control thread is idle) or its control and other threads.
+    Writes when the control thread is idle) or its control and other threads.
     """
 
     def __init__(self, device, device_id: int, cpu_port, lock, inject, device_factory,
