@@ -370,8 +370,8 @@ class P4RuntimeService:
     def on_stream_request(self, controller: Controller, request) -> list | None:
         """One StreamMessageRequest; arbitration errors raise (ending the stream).
 
-        A packet-out is returned as the batch to `inject`, which the caller runs off the
-        event loop; other messages are handled here and return None.
+        A packet-out is returned as the batch to `inject`, which the caller runs on its
+        packet-out thread; other messages are handled here and return None.
         """
         kind = request.WhichOneof("update")
         if kind == "arbitration":
