@@ -185,9 +185,7 @@ def phases(target, program, p4info, requests: Requests, write_entries: int,
     from p4nic.runtime.connection import Connection
 
     conn = Connection(target.address, election_id=(0, 1), timeout=60)
-    options = [("grpc.max_receive_message_length", p4rt_bench.MAX_MESSAGE_BYTES),
-               ("grpc.max_send_message_length", p4rt_bench.MAX_MESSAGE_BYTES)]
-    channel = grpc.insecure_channel(target.address, options=options)
+    channel = p4rt_bench.big_message_channel(target.address)
     write = channel.unary_unary("/p4.v1.P4Runtime/Write")
     read = channel.unary_stream("/p4.v1.P4Runtime/Read")
     prober = None

@@ -83,6 +83,16 @@ def packet_options(address: str | None) -> list:
     return [] if address is None else ["--packet-in", address]
 
 
+def big_message_channel(address: str):
+    """A gRPC channel to `address` that takes and sends messages up to MAX_MESSAGE_BYTES (a
+    Read of a million entries, a Write of 100,000)."""
+    import grpc
+
+    return grpc.insecure_channel(address, options=[
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)])
+
+
 def sized(program: dict, p4info, entries: int) -> tuple:
     """Copies of the router's (BMv2 JSON, P4Info), its ipv4_lpm table sized for `entries`."""
     import copy
@@ -141,9 +151,7 @@ def measure(target: Target, program: dict, p4info, requests: Requests) -> dict:
         conn = Connection(target.address, election_id=(0, 1), timeout=60)
     except P4RuntimeClientError as exc:
         raise TargetError(f"{target.name}: {exc}") from None
-    options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-               ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
-    channel = grpc.insecure_channel(target.address, options=options)
+    channel = big_message_channel(target.address)
     try:
         conn.set_pipeline(p4info, json.dumps(program).encode())
         write = channel.unary_unary("/p4.v1.P4Runtime/Write")

@@ -279,9 +279,9 @@ def test_a_big_request_is_split_and_parsed_in_pieces_as_protobuf_reads_it(native
     assert len(spans) == len(request.updates)
     assert pb.WriteRequest.FromString(header) == pb.WriteRequest(
         device_id=1, atomicity=pb.WriteRequest.ROLLBACK_ON_ERROR, election_id=request.election_id)
-    assert writes.parse(raw) == request
+    assert writes.parse(raw, (header, spans)) == request
     with pytest.raises(P4RuntimeError) as refused:
-        writes.parse(raw[:-3])
+        writes.parse(raw[:-3], writes.split(raw[:-3]))
     assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT
 
 

@@ -13,11 +13,9 @@ FLAGS = 0                    # no write flags on any operation
 STATUS_DETAILS = 3           # google.rpc.Status.details (repeated Any)
 
 
-def reply(data: bytes, metadata_sent: bool = False) -> tuple:
-    """Send `data` as the last message and end the call with OK."""
-    return answer(data, metadata_sent) + (cygrpc.ReceiveCloseOnServerOperation(FLAGS),
-                                          cygrpc.SendStatusFromServerOperation(
-                                              None, cygrpc.StatusCode.ok, b"", FLAGS))
+def reply(data: bytes) -> tuple:
+    """Send `data` as the only message and end the call with OK."""
+    return answer(data, False) + end(None, metadata_sent=True)
 
 
 def answer(data: bytes, metadata_sent: bool) -> tuple:

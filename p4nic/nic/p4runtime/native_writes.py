@@ -48,14 +48,11 @@ class NativeWrites:
         # C fills an Entry slot by slot: only while it knows every slot (else Python inserts)
         self.inline = module.entry_slots() == Entry.__slots__
 
-    def prepare(self, data: bytes):
+    def prepare(self, data: bytes, split: tuple | None):
         """A `NativeBatch` of the request's Updates, decoded; None when this path does not
         serve the request (control-plane logging on, an atomic batch, odd framing): the caller
-        parses it and writes it the Python way."""
-        if self.entities.trace is not None:
-            return None
-        split = self.split(data)
-        if split is None:
+        parses it and writes it the Python way. `split`: what `split(data)` gave."""
+        if self.entities.trace is not None or split is None:
             return None
         header, spans = split
         try:
@@ -91,15 +88,13 @@ class NativeWrites:
             if position == len(data):
                 return b"".join(headers), spans
 
-    def parse(self, data: bytes, spans: list | None = None) -> WriteRequest:
+    def parse(self, data: bytes, split: tuple | None) -> WriteRequest:
         """The whole request, parsed by protobuf PIECE_UPDATES Updates at a time: parsing is
         merging, so the pieces, cut where an Update ends, make the same message, and between
         two of them the port loop can take the interpreter (a 100,000-update request parsed
-        at once holds it for ~70 ms, packets waiting). `spans`: where its Updates lie, when
-        already split. INVALID_ARGUMENT when malformed."""
-        if spans is None:
-            split = self.split(data)
-            spans = split[1] if split is not None else []
+        at once holds it for ~70 ms, packets waiting). `split`: what `split(data)` gave (None:
+        parsed in one piece). INVALID_ARGUMENT when malformed."""
+        spans = split[1] if split is not None else []
         cuts = [spans[k][1] for k in range(PIECE_UPDATES - 1, len(spans) - 1, PIECE_UPDATES)]
         request = WriteRequest()
         try:

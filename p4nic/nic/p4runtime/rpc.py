@@ -177,7 +177,7 @@ class RpcServer:
                 return
             self.stopping = True
             self.due += 1
-            self.server.shutdown(self.queue, self.on_shutdown)
+            self.server.shutdown(self.queue, ignore)   # no new calls; running ones end
         for session in list(self.sessions):
             session.end()
         if grace is None or not self.stopped.wait(grace):
@@ -187,9 +187,6 @@ class RpcServer:
         self.stopped.wait(30)
         for worker in self.workers.values():
             worker.shutdown()
-
-    def on_shutdown(self, event) -> None:
-        """The server takes no new calls (those running end or are cancelled)."""
 
     def call_soon(self, function, *args) -> None:
         """Run `function(*args)` on the packet-in thread (from any thread)."""
@@ -257,6 +254,14 @@ class RpcServer:
             self.log.exception("%s failed", name)
             raise P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}") from None
 
+    def request_data(self, call, event, name: str) -> bytes | None:
+        """The request a unary-request call received; None when there is none (the call is
+        then answered INVALID_ARGUMENT, unless its client is gone)."""
+        data = event.batch_operations[0].message()
+        if data is None and event.success:
+            self.start_batch(call, calls.end(invalid(f"no {name} request")), ignore)
+        return data
+
     # -- unary RPCs -----------------------------------------------------------------------------
 
     def unary(self, name: str, request_type, method_name: str, thread: str):
@@ -274,11 +279,9 @@ class RpcServer:
             self.start_batch(call, calls.reply(reply), ignore)
 
         def received(call, event) -> None:
-            data = event.batch_operations[0].message()
+            data = self.request_data(call, event, name)
             if data is None:
-                if event.success:
-                    self.start_batch(call, calls.end(invalid(f"no {name} request")), ignore)
-                return        # else: the client is gone
+                return
             if worker is None or (name == "Write" and worker.idle()
                                   and len(data) <= INLINE_BYTES):
                 respond(call, data)
@@ -295,10 +298,8 @@ class RpcServer:
         self.start_batch(call, calls.receive(), lambda event: self.read_received(call, event))
 
     def read_received(self, call, event) -> None:
-        data = event.batch_operations[0].message()
+        data = self.request_data(call, event, "Read")
         if data is None:
-            if event.success:
-                self.start_batch(call, calls.end(invalid("no Read request")), ignore)
             return
 
         def build():       # runs (parse included) only once stepped, on the control thread
@@ -378,4 +379,4 @@ class RpcServer:
 
 
 def ignore(event) -> None:
-    """The completion of a call's last batch: nothing follows it."""
+    """The completion of a call's last batch, or of the server's shutdown: nothing follows."""

@@ -233,12 +233,14 @@ class P4RuntimeService:
         the same order: a malformed request, arbitration, then the updates."""
         with self.control:
             native = self.entities.native_writes() if self.entities is not None else None
-            batch = native.prepare(data) if native is not None else None
+            if native is None:
+                return self.write(parse(WriteRequest, data))
+            split = native.split(data)
+            batch = native.prepare(data, split)
             if batch is None:
-                return self.write(native.parse(data) if native is not None
-                                  else parse(WriteRequest, data))
+                return self.write(native.parse(data, split))
             if batch.undecoded:
-                batch.parsed(native.parse(data, batch.spans))   # raises when malformed
+                batch.parsed(native.parse(data, split))    # raises when malformed
             request = batch.request
             self.arbitrator.check_primary(request.device_id, request.role, request,
                                           self.known_roles())
