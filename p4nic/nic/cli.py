@@ -352,6 +352,17 @@ def main(argv: list[str]) -> int:
         return 1
 
 
+def announce(stream, host: str, port: int, packet_in: str | None) -> None:
+    """Say that the switch serves, as simple_switch_grpc does (scripts wait for these lines), in
+    one write: print() writes a line's text and its newline apart, and unbuffered (python -u,
+    PYTHONUNBUFFERED) a warning from another thread landed between them, after the port."""
+    ready = f"Server listening on {host}:{port}\n"
+    if packet_in:
+        ready += f"Packet ports on nanomsg socket {packet_in}\n"
+    stream.write(ready)
+    stream.flush()
+
+
 def run(opts: argparse.Namespace) -> int:
     os.environ.setdefault("GRPC_EXPERIMENTS", GRPC_EXPERIMENTS)     # before grpc is imported
     program = None if opts.no_p4 else load_program(opts.config)
@@ -409,11 +420,7 @@ def run(opts: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     dataplane.start()
-    host = opts.grpc_server_addr.rpartition(":")[0]
-    print(f"Server listening on {host}:{server.port}")
-    if opts.packet_in:
-        print(f"Packet ports on nanomsg socket {opts.packet_in}")
-    sys.stdout.flush()
+    announce(sys.stdout, opts.grpc_server_addr.rpartition(":")[0], server.port, opts.packet_in)
     try:
         stop.wait()
     finally:

@@ -6,8 +6,8 @@ import sys
 import pytest
 
 from p4nic import processes
-from p4nic.nic.cli import (DEFAULT_GRPC_ADDR, GRPC_EXPERIMENTS, SwitchUsageError, notes,
-                           parse_args)
+from p4nic.nic.cli import (DEFAULT_GRPC_ADDR, GRPC_EXPERIMENTS, SwitchUsageError, announce,
+                           notes, parse_args)
 
 
 def switch(*args, cwd=None):
@@ -136,3 +136,25 @@ def test_grpc_listener_is_chosen_before_grpc_is_imported(given, chosen):
         assert proc.stdout.readline().strip() == f"GRPC_EXPERIMENTS: {chosen}"
     finally:
         processes.stop(proc)
+
+
+class Writes:
+    """A stream that keeps each write apart."""
+
+    def __init__(self):
+        self.writes = []
+
+    def write(self, text):
+        self.writes.append(text)
+
+    def flush(self):
+        pass
+
+
+def test_the_serving_lines_go_out_in_one_write():
+    """Scripts (and LocalSwitch) read the port from "Server listening on HOST:PORT"; written in
+    pieces, a warning from another thread could land inside the line, after the port."""
+    stream = Writes()
+    announce(stream, "127.0.0.1", 9559, "ipc:///tmp/s.ipc")
+    assert stream.writes == ["Server listening on 127.0.0.1:9559\n"
+                             "Packet ports on nanomsg socket ipc:///tmp/s.ipc\n"]
