@@ -12,14 +12,13 @@ from pathlib import Path
 
 import grpc
 import pytest
-from google.protobuf.message import DecodeError
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from p4nic.compiler.driver import compile_file
 from p4nic.nic.device import Device
 from p4nic.nic.p4runtime.entities import Entities
-from p4nic.nic.p4runtime.errors import P4RuntimeError
+from p4nic.nic.p4runtime.errors import MALFORMED, P4RuntimeError
 from p4nic.nic.p4runtime.native_writes import NATIVE, PIECE_UPDATES, NativeWrites
 from p4nic.nic.p4runtime.translate import P4InfoIndex
 from p4nic.nic.tables import Entry
@@ -75,7 +74,7 @@ def check_against_codec(writes: NativeWrites, entities: Entities, data: bytes) -
     try:
         update = pb.Update.FromString(data)
         canonical = update.SerializeToString() == data
-    except DecodeError:
+    except MALFORMED:
         canonical = False
     if not canonical:
         assert decoded is None
@@ -231,7 +230,7 @@ def test_splitting_a_request_keeps_what_protobuf_reads(native, program, data):
     split = writes.native.split(raw)
     try:
         whole = pb.WriteRequest.FromString(raw)
-    except DecodeError:
+    except MALFORMED:
         whole = None
     if split is None:
         return

@@ -8,7 +8,7 @@ from google.rpc import code_pb2
 from p4nic.proto import p4runtime_pb2 as pb
 
 
-from p4rt_client import Client, Names, SwitchProcess, details, load_config  # noqa: E402
+from p4rt_client import WAIT, Client, Names, SwitchProcess, details, load_config  # noqa: E402
 
 # P4Runtime server/client behaviour: `make test` runs it under both protobuf runtimes
 pytestmark = pytest.mark.p4runtime
@@ -52,6 +52,26 @@ def odd_entities():
     yield pb.Entity(digest_entry=pb.DigestEntry(digest_id=NAMES.digest("digest_t")))
     yield pb.Entity(extern_entry=pb.ExternEntry())
     yield pb.Entity()
+
+
+@pytest.mark.parametrize("method, request_type", [("Write", pb.WriteRequest),
+                                                  ("Read", pb.ReadRequest)])
+def test_a_request_whose_string_is_not_utf8_is_invalid(switch, method, request_type):
+    """A role that is not UTF-8: INVALID_ARGUMENT under both protobuf runtimes (the pure-Python
+    one raises UnicodeDecodeError, upb DecodeError)."""
+    role = request_type.DESCRIPTOR.fields_by_name["role"].number
+    raw = bytes([0x08, 1, (role << 3) | 2, 1, 0xe7])       # device_id 1, role "\xe7"
+    channel = grpc.insecure_channel(switch.address)
+    try:
+        call = channel.unary_unary(f"/p4.v1.P4Runtime/{method}") if method == "Write" else (
+            lambda data, timeout: list(channel.unary_stream(f"/p4.v1.P4Runtime/{method}")(
+                data, timeout=timeout)))
+        with pytest.raises(grpc.RpcError) as error:
+            call(raw, timeout=WAIT)
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error.value.details().startswith(f"malformed {request_type.DESCRIPTOR.name}")
+    finally:
+        channel.close()
 
 
 @pytest.mark.parametrize("update_type", [pb.Update.INSERT, pb.Update.MODIFY, pb.Update.DELETE])

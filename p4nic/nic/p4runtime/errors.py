@@ -5,6 +5,12 @@ gRPC status (or, inside a Write batch, into that update's `p4.v1.Error`), so a b
 becomes a traceback.
 """
 import grpc
+from google.protobuf.message import DecodeError
+
+# What protobuf raises on bytes that are not the message: DecodeError; RecursionError for
+# nesting too deep; UnicodeDecodeError for a string field that is not UTF-8, under the
+# pure-Python runtime (upb raises DecodeError).
+MALFORMED = (DecodeError, RecursionError, UnicodeDecodeError)
 
 
 class P4RuntimeError(Exception):

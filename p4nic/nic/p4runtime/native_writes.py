@@ -19,10 +19,8 @@ tests/nic/test_native_writes.py).
 import time
 from pathlib import Path
 
-from google.protobuf.message import DecodeError
-
 from p4nic.native import NativeModule
-from p4nic.nic.p4runtime.errors import invalid
+from p4nic.nic.p4runtime.errors import MALFORMED, invalid
 from p4nic.nic.tables import Entry
 from p4nic.proto import p4runtime_pb2
 
@@ -57,7 +55,7 @@ class NativeWrites:
         header, spans = split
         try:
             request = WriteRequest.FromString(header)
-        except (DecodeError, RecursionError):
+        except MALFORMED:
             return None
         if request.atomicity != CONTINUE_ON_ERROR:
             return None
@@ -100,7 +98,7 @@ class NativeWrites:
         try:
             for start, end in zip([0] + cuts, cuts + [len(data)]):
                 request.MergeFromString(data[start:end])
-        except (DecodeError, RecursionError) as exc:
+        except MALFORMED as exc:
             raise invalid(f"malformed WriteRequest: {exc}") from None
         return request
 

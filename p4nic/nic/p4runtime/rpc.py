@@ -25,13 +25,12 @@ import threading
 from concurrent import futures
 
 import grpc
-from google.protobuf.message import DecodeError
 from grpc._cython import cygrpc
 from p4nic.proto import p4runtime_pb2
 
 from p4nic.nic.p4runtime import calls
 from p4nic.nic.p4runtime.arbitration import Controller
-from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
+from p4nic.nic.p4runtime.errors import MALFORMED, P4RuntimeError, invalid
 from p4nic.nic.p4runtime.session import StreamSession
 
 SERVICE = "p4.v1.P4Runtime"
@@ -58,7 +57,7 @@ def parse(message_type, data: bytes):
     """A request from its wire bytes; INVALID_ARGUMENT when they are not one."""
     try:
         return message_type.FromString(data)
-    except (DecodeError, RecursionError) as exc:
+    except MALFORMED as exc:
         raise invalid(f"malformed {message_type.DESCRIPTOR.name}: {exc}") from None
 
 
