@@ -8,7 +8,7 @@ PYTHON ?= python3
 STAMP := $(VENV)/.installed-stamp
 SHELL_STAMP := $(SHELL_VENV)/.installed-stamp
 
-.PHONY: venv shell-venv python-headers demo test bench conformance clean
+.PHONY: venv shell-venv python-headers grpc-dev demo test bench conformance clean
 
 venv: $(STAMP)
 
@@ -36,13 +36,21 @@ python-headers: venv
 	@$(VENV)/bin/python -c "import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
 	  || apt-get install -y -q python3-dev || (apt-get update -q && apt-get install -y -q python3-dev)
 
-# everything but p4runtime-shell in .venv; then p4runtime-shell's tests and the P4Runtime
-# tests once more, under the pure-Python protobuf of .venv-shell
-test: venv shell-venv python-headers
+# The P4Runtime server's native gRPC front end compiles at first use against the system's gRPC
+# core (nic/p4runtime/fronts.py); without it grpcio serves. Debian ships it in libgrpc-dev.
+grpc-dev:
+	@pkg-config --exists grpc 2>/dev/null || apt-get install -y -q libgrpc-dev pkg-config \
+	  || (apt-get update -q && apt-get install -y -q libgrpc-dev pkg-config)
+
+# everything but p4runtime-shell in .venv (P4Runtime served through the native front end); then
+# p4runtime-shell's tests and the P4Runtime tests once more, under the pure-Python protobuf of
+# .venv-shell and through grpcio's front end
+test: venv shell-venv python-headers grpc-dev
 	$(VENV)/bin/python -m pytest -q -m 'not shell' tests
-	$(SHELL_VENV)/bin/python -m pytest -q -m 'shell or p4runtime' tests
+	P4NIC_GRPC_FRONT=grpcio $(SHELL_VENV)/bin/python -m pytest -q -m 'shell or p4runtime' tests
 
 bench: venv
+	@pkg-config --exists grpc 2>/dev/null || echo "no libgrpc-dev here: P4Runtime is served through grpcio (make grpc-dev installs it)"
 	$(VENV)/bin/p4nic bench
 
 # p4nic against p4c's own corpus: make conformance P4C_TESTDATA=/path/to/p4c/testdata

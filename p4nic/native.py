@@ -2,11 +2,13 @@
 
 p4nic installs as pure Python: `pip install` needs no compiler. Where a hot path needs native
 code, its C source ships inside the package; `NativeModule.start()` compiles it against the
-running Python's headers into a per-user cache (`$XDG_CACHE_HOME/p4nic`, else
-`~/.cache/p4nic`), named by the source's hash and the Python ABI, and loads it. A cached build
-loads at once; a new one is compiled on a background thread, so start-up never waits for a
-compiler: callers keep serving with their Python path until `module` is set. No compiler, no
-headers or a failed build: one log line, and the Python path for the life of the process.
+running Python's headers (and a system library's, found by pkg-config, for a module that links
+one) into a per-user cache (`$XDG_CACHE_HOME/p4nic`, else `~/.cache/p4nic`), named by the
+source's hash and the Python ABI, and loads it. A cached build loads at once; a new one is
+compiled on a background thread, so start-up never waits for a compiler: callers keep serving
+with their Python path until `module` is set. No compiler, no headers, no such library or a
+failed build: one log line (a warning, but for a library that is not installed), and the
+Python path for the life of the process.
 `P4NIC_NATIVE=0` in the environment keeps every native module off.
 """
 import hashlib
@@ -41,13 +43,19 @@ class NativeBuildError(Exception):
     """Why a native module cannot be had here (the message says, for the log line)."""
 
 
+class LibraryMissing(NativeBuildError):
+    """The system library a module links is not installed: an optional speed-up the user has
+    not asked for, so its log line is at info level."""
+
+
 class NativeModule:
     """One C source of the package, compiled and loaded once per process (see module doc)."""
 
-    def __init__(self, name: str, source: Path, purpose: str):
+    def __init__(self, name: str, source: Path, purpose: str, library: str | None = None):
         self.name = name                  # the extension's module name (its PyInit_<name>)
         self.source = source
         self.purpose = purpose            # for the log line: what runs without it
+        self.library = library            # a system library it links, by its pkg-config name
         self.module = None                # the loaded extension, once there is one
         self.failure: str | None = None   # why there is none, once that is known
         self._lock = threading.Lock()
@@ -55,7 +63,8 @@ class NativeModule:
 
     def path(self) -> Path:
         """Where the build for this source, this Python and these flags is cached."""
-        digest = hashlib.sha256(self.source.read_bytes() + " ".join(CFLAGS).encode())
+        digest = hashlib.sha256(self.source.read_bytes() + " ".join(CFLAGS).encode()
+                                + (self.library or "").encode())
         suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
         return cache_dir() / f"{self.name}-{digest.hexdigest()[:16]}{suffix}"
 
@@ -87,7 +96,8 @@ class NativeModule:
             self.module = self.load(self.build())
         except NativeBuildError as exc:
             self.failure = str(exc)
-            log.warning("native %s unavailable (%s): %s", self.name, exc, self.purpose)
+            level = logging.INFO if isinstance(exc, LibraryMissing) else logging.WARNING
+            log.log(level, "native %s unavailable (%s): %s", self.name, exc, self.purpose)
         except Exception as exc:  # noqa: BLE001 - a broken build must not take the caller down
             self.failure = f"{type(exc).__name__}: {exc}"
             log.warning("native %s unavailable (%s): %s", self.name, self.failure, self.purpose)
@@ -106,6 +116,7 @@ class NativeModule:
             raise NativeBuildError(f"no Python headers in {include}")
         command = compiler()
         flags = CFLAGS + (["-undefined", "dynamic_lookup"] if sys.platform == "darwin" else [])
+        linked = self.library_flags() if self.library else []
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._remove_abandoned(target)
@@ -116,7 +127,7 @@ class NativeModule:
             raise NativeBuildError(f"cannot write to {target.parent}: {exc.strerror}") from None
         try:
             result = subprocess.run(command + flags + ["-I", include, str(self.source), "-o",
-                                                       partial],
+                                                       partial] + linked,
                                     capture_output=True, text=True, timeout=BUILD_TIMEOUT)
             if result.returncode != 0:
                 last = (result.stderr.strip().splitlines() or ["no message"])[-1]
@@ -130,6 +141,20 @@ class NativeModule:
             if os.path.exists(partial):
                 os.unlink(partial)
         return target
+
+    def library_flags(self) -> list:
+        """The compiler and linker flags of `library`, from pkg-config; NativeBuildError when
+        it is not installed."""
+        import shlex
+        import subprocess
+        try:
+            result = subprocess.run(["pkg-config", "--cflags", "--libs", self.library],
+                                    capture_output=True, text=True, timeout=60)
+        except FileNotFoundError:
+            raise LibraryMissing(f"no pkg-config to find the {self.library} library") from None
+        if result.returncode != 0:
+            raise LibraryMissing(f"no {self.library} library (pkg-config knows none)")
+        return shlex.split(result.stdout)
 
     @staticmethod
     def _remove_abandoned(target: Path) -> None:

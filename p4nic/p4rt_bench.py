@@ -9,7 +9,8 @@ that alternate between them, and the median is printed with the ratio p4nic / BM
 - a Read of every entry just written (one wildcard read of the table), seconds.
 
 p4nic runs twice when its native Write path is built: as it is, and with P4NIC_NATIVE=0 (the
-Python codecs), so one run shows what the C decoder brings.
+Python codecs, and grpcio's gRPC front end instead of the native one on the system's gRPC core),
+so one run shows what the native code brings.
 
 The program is examples/l3_router.p4 with its LPM table grown to hold every route. The client
 sends requests serialized beforehand, so what is timed is the server (and gRPC).
@@ -29,7 +30,7 @@ BATCHES = 20
 SINGLE_WRITES = 200
 ROUNDS = 3
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
-PYTHON_CODECS = "p4nic with P4NIC_NATIVE=0"     # the Python Write path, beside the native one
+PYTHON_CODECS = "p4nic with P4NIC_NATIVE=0"     # the Python paths, beside the native ones
 
 
 class TargetError(Exception):
@@ -222,6 +223,7 @@ def run(router: tuple, bmv2_dir: str | None = None, rounds: int = ROUNDS,
     from p4nic.proto import RUNTIME
 
     from p4nic.native import NativeBuildError
+    from p4nic.nic.p4runtime.fronts import FRONT
     from p4nic.nic.p4runtime.native_writes import NATIVE
 
     bmv2 = find_bmv2(bmv2_dir)
@@ -233,7 +235,11 @@ def run(router: tuple, bmv2_dir: str | None = None, rounds: int = ROUNDS,
         native = "native (C) table-entry writes"
     except NativeBuildError as exc:
         native = f"no native writes ({exc}): the Python codecs"
-    print(f"  protobuf runtime: {RUNTIME}; {native}; BMv2: " + (
+    try:
+        front = f"gRPC front end on the system's gRPC core {FRONT.require().version()}"
+    except NativeBuildError as exc:
+        front = f"no native gRPC front end ({exc}): grpcio's"
+    print(f"  protobuf runtime: {RUNTIME}; {native}; {front}; BMv2: " + (
         bmv2 or "no simple_switch_grpc on PATH (--bmv2 DIR): its reference figures"), flush=True)
     with tempfile.TemporaryDirectory(prefix="p4nic-p4rt-bench-") as tmp:
         where = workdir or Path(tmp)

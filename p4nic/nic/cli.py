@@ -18,13 +18,9 @@ import sys
 import threading
 
 from p4nic import __version__
+from p4nic.nic.p4runtime.fronts import GRPCIO_EXPERIMENTS
 
 DEFAULT_GRPC_ADDR = "0.0.0.0:9559"  # simple_switch_grpc's default
-# gRPC's EventEngine listener, its default since grpcio 1.6x, cost the P4Runtime server about
-# 100 us of CPU per call against the older one, and a one-update Write's round trip 0.5-0.6 ms
-# against 0.37-0.40 ms (BMv2's: 0.35-0.42 ms in the same runs). gRPC reads the choice when it
-# is imported, so `run` makes it first; a GRPC_EXPERIMENTS of the user's own is kept.
-GRPC_EXPERIMENTS = "-event_engine_listener"
 DEFAULT_DROP_PORT = 511  # SimpleSwitchGrpcRunner::default_drop_port
 TRACE = 5  # BMv2's 'trace' level, below logging.DEBUG
 LOG_LEVELS = {"trace": TRACE, "debug": logging.DEBUG, "info": logging.INFO,
@@ -364,7 +360,7 @@ def announce(stream, host: str, port: int, packet_in: str | None) -> None:
 
 
 def run(opts: argparse.Namespace) -> int:
-    os.environ.setdefault("GRPC_EXPERIMENTS", GRPC_EXPERIMENTS)     # before grpc is imported
+    os.environ.setdefault("GRPC_EXPERIMENTS", GRPCIO_EXPERIMENTS)   # before grpc is imported
     program = None if opts.no_p4 else load_program(opts.config)
     from p4nic.nic.device import Device
     from p4nic.nic.device_lock import SWITCH_INTERVAL

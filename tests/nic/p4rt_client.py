@@ -31,6 +31,26 @@ WAIT = 60.0
 SetRequest = pb.SetForwardingPipelineConfigRequest
 
 
+def environment(**settings) -> dict:
+    """This environment without a gRPC front-end choice (`make test`'s second run makes one),
+    plus `settings`: for switches whose front end a test decides."""
+    return {**{key: value for key, value in os.environ.items() if key != "P4NIC_GRPC_FRONT"},
+            **settings}
+
+
+def maps(pid: int, path: Path) -> bool:
+    """Whether process `pid` has `path` mapped (a loaded extension module)."""
+    return str(path) in Path(f"/proc/{pid}/maps").read_text()
+
+
+def wait_for(condition, what: str) -> None:
+    """Until `condition()` holds (AssertionError naming `what` after WAIT s)."""
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {WAIT} s for {what}"
+        time.sleep(0.05)
+
+
 def load_config(name: str = "p4rt_basic", cookie: int | None = None) -> pb.ForwardingPipelineConfig:
     """The test program `name` (BMv2 JSON + P4Info text) as a ForwardingPipelineConfig."""
     config = pb.ForwardingPipelineConfig()
@@ -184,10 +204,11 @@ class Stream:
 
 class SwitchProcess:
     """`p4nic switch --no-p4` as a child process: P4Runtime on a free port, ports on nanomsg;
-    `options` go before `--`. Its stdout and stderr are in `log_path`."""
+    `options` go before `--`, `env` is its environment (None: this one). Its stdout and stderr
+    are in `log_path`."""
 
     def __init__(self, workdir: Path, device_id: int = 1, cpu_port: int | None = 255,
-                 options=()):
+                 options=(), env=None):
         self.socket = f"ipc://{workdir}/p4rt-switch.ipc"
         self.log_path = workdir / "p4rt-switch.log"
         self.log = open(self.log_path, "w")
@@ -196,7 +217,7 @@ class SwitchProcess:
             [sys.executable, "-m", "p4nic.cli", "switch", "--no-p4", "--packet-in", self.socket,
              "--device-id", str(device_id), *options, "--", "--grpc-server-addr", "127.0.0.1:0",
              *cpu],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + WAIT * 2
         while True:
             found = re.search(r"Server listening on [^:]+:(\d+)", self.log_path.read_text())

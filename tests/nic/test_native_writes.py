@@ -19,6 +19,7 @@ from p4nic.compiler.driver import compile_file
 from p4nic.nic.device import Device
 from p4nic.nic.p4runtime.entities import Entities
 from p4nic.nic.p4runtime.errors import MALFORMED, P4RuntimeError
+from p4nic.nic.p4runtime.fronts import FRONT
 from p4nic.nic.p4runtime.native_writes import NATIVE, PIECE_UPDATES, NativeWrites
 from p4nic.nic.p4runtime.translate import P4InfoIndex
 from p4nic.nic.tables import Entry
@@ -27,7 +28,7 @@ from p4nic.runtime.connection import Connection
 from p4nic.runtime.entities import EntityBuilder
 from p4nic.runtime.local_switch import LocalSwitch, compile_p4
 
-from p4rt_client import PROGRAMS, WAIT
+from p4rt_client import PROGRAMS, environment, wait_for
 from update_strategies import updates
 from wire_mutations import encode, parse_fields, respelled
 
@@ -304,16 +305,8 @@ def test_the_c_module_fills_every_slot_of_an_entry():
 
 def switch_with(workdir: Path, **env) -> LocalSwitch:
     """A switch with an empty native cache of its own and the given environment."""
-    cache = workdir / "cache"
-    environment = {**os.environ, "XDG_CACHE_HOME": str(cache), **env}
-    return LocalSwitch(None, workdir, name="switch", env=environment)
-
-
-def wait_for(condition, what: str):
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, f"waited {WAIT} s for {what}"
-        time.sleep(0.05)
+    return LocalSwitch(None, workdir, name="switch",
+                       env=environment(XDG_CACHE_HOME=str(workdir / "cache"), **env))
 
 
 def routes_written_and_read(switch: LocalSwitch, workdir: Path, count: int = 300) -> None:
@@ -339,11 +332,13 @@ def routes_written_and_read(switch: LocalSwitch, workdir: Path, count: int = 300
 
 def test_without_a_compiler_the_python_codecs_serve(tmp_path):
     with switch_with(tmp_path, CC=str(tmp_path / "no-such-cc")) as switch:
-        wait_for(lambda: "unavailable (no C compiler" in switch.log_path.read_text(),
+        # one line per native module: the Write path and the gRPC front end
+        wait_for(lambda: switch.log_path.read_text().count("unavailable (no C compiler") == 2,
                  "the switch to say it has no compiler")
         routes_written_and_read(switch, tmp_path)
         log = switch.log_path.read_text()
-    assert log.count("unavailable") == 1 and "P4Runtime writes use the Python codecs" in log
+    assert log.count("unavailable") == 2 and "P4Runtime writes use the Python codecs" in log
+    assert "P4Runtime is served through grpcio" in log
     assert "Traceback" not in log
     assert not list((tmp_path / "cache").glob("**/*.so"))
 
@@ -365,8 +360,12 @@ def test_the_first_start_builds_the_module_in_the_background(tmp_path):
         wait_for(lambda: "_p4nic_write_native" in maps.read_text(),
                  "the switch to load the module it builds")
         routes_written_and_read(switch, tmp_path / "after")
+        # the gRPC front end was built meanwhile too, for the next start (test_grpc_front.py)
+        built = tmp_path / "cache" / "p4nic" / FRONT.path().name
+        wait_for(built.is_file, "the switch to build the gRPC front end")
         assert "unavailable" not in switch.log_path.read_text()
-    assert [p.name for p in (tmp_path / "cache" / "p4nic").iterdir()] == [NATIVE.path().name]
+    assert sorted(p.name for p in (tmp_path / "cache" / "p4nic").iterdir()) == sorted(
+        [NATIVE.path().name, FRONT.path().name])
 
 
 def test_the_native_module_is_cached_per_source_and_python(monkeypatch, tmp_path):

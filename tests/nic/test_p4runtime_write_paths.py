@@ -20,18 +20,13 @@ from p4nic.runtime.connection import Connection, WriteError
 from p4nic.runtime.local_switch import LocalSwitch, compile_p4
 from p4nic.runtime.p4info import load_p4info
 
-from p4rt_client import PROGRAMS
+from p4rt_client import PROGRAMS, maps
 from update_strategies import updates
 from wire_mutations import respelled
 
 pytestmark = pytest.mark.p4runtime
 
 PROGRAM = PROGRAMS / "p4rt_match_kinds.p4"
-
-
-def maps(pid: int, path: Path) -> bool:
-    """Whether process `pid` has `path` mapped (a loaded extension module)."""
-    return str(path) in Path(f"/proc/{pid}/maps").read_text()
 
 
 @pytest.fixture(scope="module")

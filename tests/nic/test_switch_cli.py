@@ -6,8 +6,8 @@ import sys
 import pytest
 
 from p4nic import processes
-from p4nic.nic.cli import (DEFAULT_GRPC_ADDR, GRPC_EXPERIMENTS, SwitchUsageError, announce,
-                           notes, parse_args)
+from p4nic.nic.cli import DEFAULT_GRPC_ADDR, SwitchUsageError, announce, notes, parse_args
+from p4nic.nic.p4runtime.fronts import GRPCIO_EXPERIMENTS
 
 
 def switch(*args, cwd=None):
@@ -121,10 +121,11 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.mark.parametrize("given, chosen", [(None, GRPC_EXPERIMENTS), ("-foo", "-foo")])
+@pytest.mark.parametrize("given, chosen", [(None, GRPCIO_EXPERIMENTS), ("-foo", "-foo")])
 def test_grpc_listener_is_chosen_before_grpc_is_imported(given, chosen):
-    """The switch serves P4Runtime on gRPC's faster listener (see nic/cli.py); that only works
-    if the choice is in the environment when grpc is imported. A user's own choice stays."""
+    """grpcio's front end serves P4Runtime on gRPC's faster listener (see fronts.py); that only
+    works if the choice is in the environment when grpc is imported. A user's own choice
+    stays."""
     env = {key: value for key, value in os.environ.items() if key != "GRPC_EXPERIMENTS"}
     if given is not None:
         env["GRPC_EXPERIMENTS"] = given

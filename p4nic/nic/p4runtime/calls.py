@@ -1,16 +1,22 @@
-"""The batches of gRPC operations a P4Runtime call ends or answers with, for gRPC's completion-
-queue API (grpc._cython.cygrpc, the layer grpcio's own servers are built on), and the status
-details a refused request carries.
+"""The batches of gRPC operations a P4Runtime call ends or answers with, and the status details
+a refused request carries.
+
+A batch is a tuple of operations, each a tuple whose first item says which (the kinds below),
+as both gRPC front ends take them (fronts.py; grpc_front.c has the same numbers).
 """
 from google.protobuf import any_pb2
 from google.rpc import status_pb2
-from grpc._cython import cygrpc
 
 from p4nic import protowire
 from p4nic.nic.p4runtime.errors import P4RuntimeError
 
-FLAGS = 0                    # no write flags on any operation
+SEND_INITIAL = 0             # (SEND_INITIAL,): the (empty) initial metadata
+SEND_MESSAGE = 1             # (SEND_MESSAGE, data)
+SEND_STATUS = 2              # (SEND_STATUS, code, details, trailing pairs or None)
+RECEIVE = 3                  # (RECEIVE,): the client's next message
+CLOSE = 4                    # (CLOSE,): completes when the call is over
 STATUS_DETAILS = 3           # google.rpc.Status.details (repeated Any)
+OK = (SEND_STATUS, 0, b"", None)
 
 
 def reply(data: bytes) -> tuple:
@@ -20,36 +26,32 @@ def reply(data: bytes) -> tuple:
 
 def answer(data: bytes, metadata_sent: bool) -> tuple:
     """Send `data` (with the initial metadata when they have not gone yet)."""
-    message = cygrpc.SendMessageOperation(data, FLAGS)
     if metadata_sent:
-        return (message,)
-    return cygrpc.SendInitialMetadataOperation(None, FLAGS), message
+        return ((SEND_MESSAGE, data),)
+    return (SEND_INITIAL,), (SEND_MESSAGE, data)
 
 
 def end(error: P4RuntimeError | None, metadata_sent: bool = False, watched: bool = False) -> tuple:
     """End the call with `error`'s status (its details, p4.v1.Error list, in
     grpc-status-details-bin, as PI sends them), or OK. `watched`: a `closed()` batch is already
     waiting for the call's end (a StreamChannel's), so this one does not."""
-    operations = () if metadata_sent else (cygrpc.SendInitialMetadataOperation(None, FLAGS),)
+    operations = () if metadata_sent else ((SEND_INITIAL,),)
     if not watched:
-        operations += (cygrpc.ReceiveCloseOnServerOperation(FLAGS),)
+        operations += ((CLOSE,),)
     if error is None:
-        status = cygrpc.SendStatusFromServerOperation(None, cygrpc.StatusCode.ok, b"", FLAGS)
-    else:
-        trailing = (("grpc-status-details-bin", status_bytes(error)),) if error.details else None
-        status = cygrpc.SendStatusFromServerOperation(trailing, error.rpc_code,
-                                                      error.message.encode(), FLAGS)
-    return operations + (status,)
+        return operations + (OK,)
+    trailing = (("grpc-status-details-bin", status_bytes(error)),) if error.details else None
+    return operations + ((SEND_STATUS, error.rpc_code, error.message.encode(), trailing),)
 
 
 def receive() -> tuple:
     """Receive the client's next message (None once it has sent its last)."""
-    return (cygrpc.ReceiveMessageOperation(FLAGS),)
+    return ((RECEIVE,),)
 
 
 def closed() -> tuple:
     """Learn when the call is over (the status sent, or the client gone)."""
-    return (cygrpc.ReceiveCloseOnServerOperation(FLAGS),)
+    return ((CLOSE,),)
 
 
 def status_bytes(error: P4RuntimeError) -> bytes:

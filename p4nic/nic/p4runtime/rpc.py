@@ -18,17 +18,17 @@ a worker; those hand-overs were half of a single Write's round trip. So:
 - packet-ins are built on one thread of their own; each stream's responses go out through its
   `StreamSession`, started by whichever thread makes them.
 At most `max_streams` StreamChannels are open at once; one more is refused with
-RESOURCE_EXHAUSTED at once. The completion-queue API is grpcio's Cython layer
-(grpc._cython.cygrpc), the one its own servers are built on.
+RESOURCE_EXHAUSTED at once. The completion queue is the front end's (fronts.py): gRPC's C core
+driven natively where that build is there, else grpcio's Cython layer.
 """
+import functools
 import threading
 from concurrent import futures
 
 import grpc
-from grpc._cython import cygrpc
 from p4nic.proto import p4runtime_pb2
 
-from p4nic.nic.p4runtime import calls
+from p4nic.nic.p4runtime import calls, fronts
 from p4nic.nic.p4runtime.arbitration import Controller
 from p4nic.nic.p4runtime.errors import MALFORMED, P4RuntimeError, invalid
 from p4nic.nic.p4runtime.session import StreamSession
@@ -37,6 +37,11 @@ SERVICE = "p4.v1.P4Runtime"
 # Open StreamChannels at most (simple_switch_grpc serves 256 idle ones; PI then limits live
 # controllers to 16 per device, as arbitration.MAX_CONTROLLERS_PER_ROLE does per role).
 MAX_STREAMS = 2048
+# Calls asked of gRPC ahead, per source (any method; each method whose request the front end
+# reads ahead): a call that takes a request asks for its replacement once answered (off its
+# round trip) while another ask is still out, so a new call is always taken.
+CALLS_AHEAD = 2
+STREAM_CHANNEL = f"/{SERVICE}/StreamChannel".encode()
 # Writes up to this size are served on the serving thread when the control thread has nothing
 # waiting (about 50 table entries: well under a millisecond of work).
 INLINE_BYTES = 4096
@@ -132,15 +137,20 @@ class RpcServer:
         self.options = list(options)
         self.workers = {name: Worker(f"p4rt-{name}", log)
                         for name in ("control", "other", "packet-out", "packet-in")}
-        self.methods = {f"/{SERVICE}/{name}".encode(): self.unary(name, *how)
-                        for name, how in UNARY.items()}
-        self.methods[f"/{SERVICE}/Read".encode()] = self.read
-        self.methods[f"/{SERVICE}/StreamChannel".encode()] = self.stream_channel
+        # method -> respond(call, request) of the methods that take one request (all but
+        # StreamChannel)
+        self.responders = {f"/{SERVICE}/{name}".encode(): self.unary(name, *how)
+                           for name, how in UNARY.items()}
+        self.responders[f"/{SERVICE}/Read".encode()] = self.read
         self.sessions: set[StreamSession] = set()
-        self.queue = cygrpc.CompletionQueue()
-        self.server = None
+        self.server = None            # the front end, once started
         self.lock = threading.Lock()  # guards `due`, `stopping` and the server's end
         self.due = 0                  # batches started whose completion has not been served
+        # source (None: any method; else a handle of the front end's, whose calls come with
+        # their request) -> calls asked and not yet taken (serving thread), its tag, its ask
+        self.asked: dict = {}
+        self.took: dict = {}
+        self.asks: dict = {}
         self.stopping = False
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self.serve, name="p4rt-serve", daemon=True)
@@ -154,17 +164,21 @@ class RpcServer:
         options = self.options + [("grpc.server.max_pending_requests", 2 * self.max_streams),
                                   ("grpc.server.max_pending_requests_hard_limit",
                                    4 * self.max_streams)]
-        server = cygrpc.Server(tuple(options), False)
-        server.register_completion_queue(self.queue)
-        if credentials is None:
-            port = server.add_http2_port(address.encode())
-        else:
-            port = server.add_http2_port(address.encode(), credentials._credentials)
+        server = fronts.front(options, credentials, self.log)
+        port = server.add_port(address)
         if port == 0:
             raise RuntimeError(f"cannot bind {address}")
+        register = getattr(server, "register", None)    # the native front end's
+        sources = [None] + ([register(path) for path in self.responders] if register else [])
+        for source in sources:
+            self.asked[source] = 0
+            self.took[source] = functools.partial(self.on_call, source)
+            self.asks[source] = functools.partial(self.request_call, source)
         server.start()
         self.server = server
-        self.request_call()
+        for source in sources:
+            for _ in range(CALLS_AHEAD):
+                self.request_call(source)
         self.thread.start()
         return port
 
@@ -176,7 +190,7 @@ class RpcServer:
                 return
             self.stopping = True
             self.due += 1
-            self.server.shutdown(self.queue, ignore)   # no new calls; running ones end
+            self.server.shutdown(ignore)   # no new calls; running ones end
         for session in list(self.sessions):
             session.end()
         if grace is None or not self.stopped.wait(grace):
@@ -196,16 +210,15 @@ class RpcServer:
     def serve(self) -> None:
         """Act on each completion until the server has stopped and nothing is due."""
         while True:
-            event = self.queue.poll()
-            if event.completion_type == cygrpc.CompletionType.queue_shutdown:
-                return
-            if event.completion_type != cygrpc.CompletionType.operation_complete:
-                continue      # a timeout: poll() waits in steps to notice signals
+            event = self.server.poll()
+            if event is None:
+                continue
+            tag, success, value = event
             try:
-                event.tag(event)
+                tag(success, value)
             except Exception:  # noqa: BLE001 - a bug must not stop the server
                 self.log.exception("P4Runtime serving thread")
-            event = None      # a finished call's last reference goes before the next wait
+            event = tag = value = None  # a finished call's last reference goes before the wait
             with self.lock:
                 self.due -= 1
                 if self.stopping and self.due == 0:
@@ -214,34 +227,60 @@ class RpcServer:
                     return
 
     def start_batch(self, call, operations, tag) -> bool:
-        """Start a batch of operations on `call` (any thread); `tag(event)` runs on the serving
-        thread when it completes. False when gRPC refuses it."""
+        """Start a batch of operations on `call` (any thread); `tag(success, received)` runs on
+        the serving thread when it completes. False when gRPC refuses it."""
         with self.lock:
             self.due += 1
-        if call.start_server_batch(operations, tag) == cygrpc.CallError.ok:
+        if call.start_batch(operations, tag):
             return True
         with self.lock:
             self.due -= 1
         return False
 
-    def request_call(self) -> None:
+    def request_call(self, source) -> None:
+        """Ask gRPC for one more call from `source` (none once the server is stopping)."""
         with self.lock:
+            if self.stopping:
+                return
             self.due += 1
-        self.server.request_call(self.queue, self.queue, self.on_call)
+            self.asked[source] += 1
+            if source is None:
+                self.server.request_call(self.took[source])
+            else:
+                self.server.request_registered(source, self.took[source])
 
-    def on_call(self, event) -> None:
-        if not event.success:
+    def on_call(self, source, success: bool, call) -> None:
+        self.asked[source] -= 1
+        if not success:
             return            # the server is shutting down
-        with self.lock:
-            stopping = self.stopping
-        if not stopping:
-            self.request_call()
-        serve = self.methods.get(event.call_details.method)
-        if serve is None:
-            self.start_batch(event.call, calls.end(P4RuntimeError(
-                grpc.StatusCode.UNIMPLEMENTED, "Method not found!")), ignore)
-            return
-        serve(event.call)
+        respond = self.responders.get(call.method)
+        # a call that waits for its client could hold the ask it owes forever: one is always out
+        then = self.asks[source] if respond is not None and self.asked[source] > 0 else None
+        if then is None:
+            self.request_call(source)
+        if respond is None:
+            if call.method == STREAM_CHANNEL:
+                self.stream_channel(call)
+            else:
+                self.start_batch(call, calls.end(P4RuntimeError(
+                    grpc.StatusCode.UNIMPLEMENTED, "Method not found!")), ignore)
+        elif source is None:    # its request is still to come
+            self.start_batch(call, calls.receive(), lambda success, data: self.received(
+                call, respond, then, success, data))
+        else:
+            self.received(call, respond, then, True, call.request)
+
+    def received(self, call, respond, then, success: bool, data: bytes | None) -> None:
+        """The request of a call that takes one: `respond(call, request)`, then `then()` (the
+        call's replacement asked for). None: the client sent none, and is answered
+        INVALID_ARGUMENT (unless it is gone)."""
+        if data is not None:
+            respond(call, data)
+        elif success:
+            name = call.method.decode().rpartition("/")[2]
+            self.start_batch(call, calls.end(invalid(f"no {name} request")), ignore)
+        if then is not None:
+            then()
 
     def guarded(self, name: str, work):
         """`work()`, with a bug turned into INTERNAL (logged) instead of a dead RPC."""
@@ -252,14 +291,6 @@ class RpcServer:
         except Exception as exc:  # noqa: BLE001 - a bug must not take the server down
             self.log.exception("%s failed", name)
             raise P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}") from None
-
-    def request_data(self, call, event, name: str) -> bytes | None:
-        """The request a unary-request call received; None when there is none (the call is
-        then answered INVALID_ARGUMENT, unless its client is gone)."""
-        data = event.batch_operations[0].message()
-        if data is None and event.success:
-            self.start_batch(call, calls.end(invalid(f"no {name} request")), ignore)
-        return data
 
     # -- unary RPCs -----------------------------------------------------------------------------
 
@@ -277,30 +308,17 @@ class RpcServer:
                 return
             self.start_batch(call, calls.reply(reply), ignore)
 
-        def received(call, event) -> None:
-            data = self.request_data(call, event, name)
-            if data is None:
-                return
+        def dispatch(call, data: bytes) -> None:
             if worker is None or (name == "Write" and worker.idle()
                                   and len(data) <= INLINE_BYTES):
                 respond(call, data)
             else:
                 worker.submit(respond, call, data)
-
-        def start(call) -> None:
-            self.start_batch(call, calls.receive(), lambda event: received(call, event))
-        return start
+        return dispatch
 
     # -- Read -----------------------------------------------------------------------------------
 
-    def read(self, call) -> None:
-        self.start_batch(call, calls.receive(), lambda event: self.read_received(call, event))
-
-    def read_received(self, call, event) -> None:
-        data = self.request_data(call, event, "Read")
-        if data is None:
-            return
-
+    def read(self, call, data: bytes) -> None:
         def build():       # runs (parse included) only once stepped, on the control thread
             yield from self.service.read(parse(p4runtime_pb2.ReadRequest, data))
         self.workers["control"].submit(self.read_step, Read(call, build()))
@@ -317,10 +335,10 @@ class RpcServer:
         if last:
             operations += calls.end(read.error, read.metadata_sent)
         self.start_batch(read.call, operations,
-                         ignore if last else lambda event: self.read_sent(read, event))
+                         ignore if last else lambda success, _: self.read_sent(read, success))
 
-    def read_sent(self, read: Read, event) -> None:
-        if event.success:     # else the client is gone
+    def read_sent(self, read: Read, success: bool) -> None:
+        if success:           # else the client is gone
             self.workers["control"].submit(self.read_step, read)
 
     # -- StreamChannel --------------------------------------------------------------------------
@@ -335,18 +353,17 @@ class RpcServer:
                                 call.peer().decode(errors="replace"), self.log)
         controller = Controller(session)
         self.sessions.add(session)
-        self.start_batch(call, calls.closed(), lambda event: self.stream_closed(controller))
+        self.start_batch(call, calls.closed(), lambda *_: self.stream_closed(controller))
         self.receive(call, controller)
 
     def receive(self, call, controller: Controller) -> None:
         """Wait for the stream's next message (any thread)."""
         self.start_batch(call, calls.receive(),
-                         lambda event: self.stream_received(call, controller, event))
+                         lambda success, data: self.stream_received(call, controller, data))
 
-    def stream_received(self, call, controller: Controller, event) -> None:
+    def stream_received(self, call, controller: Controller, data: bytes | None) -> None:
         """A message from the client, or None once it has half-closed (or gone)."""
         session = controller.session
-        data = event.batch_operations[0].message() if event.success else None
         if data is None:
             session.end()
             return
@@ -377,5 +394,5 @@ class RpcServer:
         session.close()
 
 
-def ignore(event) -> None:
+def ignore(success: bool, value) -> None:
     """The completion of a call's last batch, or of the server's shutdown: nothing follows."""

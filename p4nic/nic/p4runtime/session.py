@@ -24,7 +24,7 @@ class StreamSession:
     """Outgoing side of one StreamChannel; every method may be called from any thread.
 
     `start(operations, tag)` starts a batch of gRPC operations on the stream's call (False when
-    gRPC refuses it); `tag(event)` runs on the serving thread when the batch completes."""
+    gRPC refuses it); `tag(success, None)` runs on the serving thread when the batch completes."""
 
     def __init__(self, start, name: str, log, limit: int = QUEUE_LIMIT):
         self.start = start
@@ -101,10 +101,10 @@ class StreamSession:
         if not self.start(operations, self._sent):
             self.close()
 
-    def _sent(self, event) -> None:
+    def _sent(self, success: bool, _received) -> None:
         """A send completed: start the next, or the status once the stream has ended."""
         with self.lock:
-            if not event.success or self.status_sent:
+            if not success or self.status_sent:
                 self.sending = False
                 self.finished = True
                 self.queue.clear()

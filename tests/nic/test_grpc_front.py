@@ -1,0 +1,171 @@
+"""The P4Runtime server's two gRPC front ends (nic/p4runtime/fronts.py): the native one on the
+system's gRPC core (grpc_front.c), which `p4nic switch` serves through once its build is
+cached, and grpcio's, for TLS, with P4NIC_GRPC_FRONT=grpcio, or where the native one cannot be
+built. The tests here run on both; the rest of the suite runs on the native one (conftest.py
+builds it first) and `make test` runs the P4Runtime tests once more on grpcio's."""
+import threading
+import time
+
+import grpc
+import pytest
+from p4nic.proto import p4runtime_pb2 as pb
+
+from p4nic.nic.p4runtime import calls
+from p4nic.nic.p4runtime.fronts import FRONT
+
+from p4rt_client import (WAIT, Client, Names, SwitchProcess, environment, load_config, maps,
+                         wait_for)
+
+pytestmark = pytest.mark.p4runtime
+
+FRONTS = {"native": {}, "grpcio": {"P4NIC_GRPC_FRONT": "grpcio"}}
+UNARY_REQUEST = ("Write", "Read", "Capabilities", "SetForwardingPipelineConfig",
+                 "GetForwardingPipelineConfig")
+NAMES = Names(load_config().p4info)
+
+
+@pytest.fixture(scope="module", params=FRONTS)
+def switch(request, tmp_path_factory):
+    FRONT.require()
+    process = SwitchProcess(tmp_path_factory.mktemp(f"front-{request.param}"),
+                            env=environment(**FRONTS[request.param]))
+    yield request.param, process
+    assert process.stop() == 0
+
+
+def route(port: int) -> pb.Entity:
+    """An entry of MyIngress.fwd: destination MAC `port` to that port."""
+    return pb.Entity(table_entry=pb.TableEntry(
+        table_id=NAMES.table("MyIngress.fwd"),
+        match=[pb.FieldMatch(field_id=1, exact=pb.FieldMatch.Exact(value=bytes([port])))],
+        action=pb.TableAction(action=pb.Action(
+            action_id=NAMES.action("MyIngress.forward"),
+            params=[pb.Action.Param(param_id=1, value=bytes([port]))]))))
+
+
+FWD = pb.Entity(table_entry=pb.TableEntry(table_id=NAMES.table("MyIngress.fwd")))
+
+
+
+
+
+def written_and_read(address: str, ports: range) -> None:
+    """The primary's session: the program loaded, a route per port written and read back,
+    then deleted."""
+    client = Client(address, election_id=(0, 1))
+    stream = client.stream()
+    try:
+        assert stream.arbitrate(election_id=(0, 1)).arbitration.status.code == 0
+        client.set_config(load_config())
+        client.insert(*(route(port) for port in ports))
+        assert sorted(e.table_entry.SerializeToString() for e in client.read(FWD)) == sorted(
+            route(port).table_entry.SerializeToString() for port in ports)
+        client.delete(*(route(port) for port in ports))
+    finally:
+        stream.close()
+        client.close()
+
+
+def test_the_switch_serves_through_the_front_end_it_is_given(switch):
+    name, process = switch
+    assert maps(process.proc.pid, FRONT.path()) == (name == "native")
+    written_and_read(process.address, range(1, 8))
+    # the system's gRPC core is started without grpcio's listener choice, which it would
+    # refuse on stderr ("Unknown experiment")
+    assert "experiment" not in process.log_path.read_text()
+    client = Client(process.address)
+    try:
+        assert client.stub.Capabilities(pb.CapabilitiesRequest(),
+                                        timeout=WAIT).p4runtime_api_version
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("method", UNARY_REQUEST)
+def test_a_call_that_sends_no_request_is_refused(switch, method):
+    """The client half-closes without a message: INVALID_ARGUMENT, on both front ends (the
+    native one reads the request ahead, and finds none)."""
+    _, process = switch
+    channel = grpc.insecure_channel(process.address)
+    try:
+        path = f"/p4.v1.P4Runtime/{method}"
+        with pytest.raises(grpc.RpcError) as error:
+            if method == "Read":
+                list(channel.stream_stream(path)(iter(()), timeout=WAIT))
+            else:
+                channel.stream_unary(path)(iter(()), timeout=WAIT)
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error.value.details() == f"no {method} request"
+    finally:
+        channel.close()
+
+
+def test_calls_whose_request_never_comes_lock_no_one_out(switch):
+    """Twenty Writes and Reads open with no request sent yet: other clients' calls are all
+    served meanwhile, and the waiting ones are answered once their clients half-close."""
+    _, process = switch
+    release = threading.Event()
+
+    def nothing_until_released():
+        release.wait(WAIT)
+        return
+        yield
+
+    channel = grpc.insecure_channel(process.address)
+    try:
+        writes = [channel.stream_unary("/p4.v1.P4Runtime/Write").future(
+            nothing_until_released(), timeout=WAIT) for _ in range(10)]
+        reads = [channel.stream_stream("/p4.v1.P4Runtime/Read")(
+            nothing_until_released(), timeout=WAIT) for _ in range(10)]
+        for _ in range(3):
+            written_and_read(process.address, range(1, 30))
+        assert not any(write.done() for write in writes)
+        release.set()
+        for write in writes:
+            assert write.exception(timeout=WAIT).code() == grpc.StatusCode.INVALID_ARGUMENT
+        for read in reads:
+            with pytest.raises(grpc.RpcError) as error:
+                list(read)
+            assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    finally:
+        release.set()
+        channel.close()
+
+
+def test_a_first_start_serves_through_grpcio_and_builds_the_native_front_end_for_the_next(
+        tmp_path):
+    built = tmp_path / "cache" / "p4nic" / FRONT.path().name
+    for start in ("first", "next"):
+        (tmp_path / start).mkdir()
+        process = SwitchProcess(tmp_path / start,
+                                env=environment(XDG_CACHE_HOME=str(tmp_path / "cache")))
+        try:
+            assert maps(process.proc.pid, built) == (start == "next")
+            written_and_read(process.address, range(1, 4))
+            wait_for(built.is_file, "the native front end's build")
+        finally:
+            assert process.stop() == 0
+
+
+def test_without_the_grpc_library_grpcio_serves_and_says_so_quietly(tmp_path):
+    """No libgrpc-dev (pkg-config finds no grpc): grpcio serves, the module is not built, and
+    nothing is logged above info level about it."""
+    (tmp_path / "nowhere").mkdir()
+    process = SwitchProcess(tmp_path, env=environment(
+        XDG_CACHE_HOME=str(tmp_path / "cache"), PKG_CONFIG_LIBDIR=str(tmp_path / "nowhere"),
+        PKG_CONFIG_PATH=""))
+    try:
+        written_and_read(process.address, range(1, 4))
+        time.sleep(1)       # the background build has long given up by now
+        assert not maps(process.proc.pid, FRONT.path())
+    finally:
+        assert process.stop() == 0
+    assert not list((tmp_path / "cache").glob(f"**/{FRONT.name}*"))
+    assert "_p4nic_grpc_front" not in process.log_path.read_text()
+
+
+def test_both_sides_number_the_operations_alike():
+    module = FRONT.require()
+    assert (module.SEND_INITIAL, module.SEND_MESSAGE, module.SEND_STATUS, module.RECEIVE,
+            module.CLOSE) == (calls.SEND_INITIAL, calls.SEND_MESSAGE, calls.SEND_STATUS,
+                              calls.RECEIVE, calls.CLOSE)
