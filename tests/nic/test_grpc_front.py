@@ -81,6 +81,25 @@ def test_the_switch_serves_through_the_front_end_it_is_given(switch):
         client.close()
 
 
+def test_a_compressed_request_is_read_as_sent(switch):
+    _, process = switch
+    client = Client(process.address, election_id=(0, 1))
+    stream = client.stream()
+    channel = grpc.insecure_channel(process.address, compression=grpc.Compression.Gzip)
+    try:
+        assert stream.arbitrate(election_id=(0, 1)).arbitration.status.code == 0
+        client.set_config(load_config())
+        request = pb.WriteRequest(device_id=1, updates=[
+            pb.Update(type=pb.Update.INSERT, entity=route(port)) for port in range(1, 200)])
+        request.election_id.low = 1
+        channel.unary_unary("/p4.v1.P4Runtime/Write")(request.SerializeToString(), timeout=WAIT)
+        assert len(client.read(FWD)) == 199
+    finally:
+        channel.close()
+        stream.close()
+        client.close()
+
+
 @pytest.mark.parametrize("method", UNARY_REQUEST)
 def test_a_call_that_sends_no_request_is_refused(switch, method):
     """The client half-closes without a message: INVALID_ARGUMENT, on both front ends (the

@@ -90,17 +90,25 @@ static PyObject *slice_bytes(grpc_slice slice) {
                                      (Py_ssize_t)GRPC_SLICE_LENGTH(slice));
 }
 
-/* The message in `buffer` as bytes (decompressed, as grpc's reader gives it). */
+/* The message in `buffer` as bytes (decompressed, as grpc's reader gives it), copied once. */
 static PyObject *buffer_bytes(grpc_byte_buffer *buffer) {
     grpc_byte_buffer_reader reader;
     if (!grpc_byte_buffer_reader_init(&reader, buffer)) {
         PyErr_SetString(PyExc_RuntimeError, "cannot read a received message");
         return NULL;
     }
-    grpc_slice whole = grpc_byte_buffer_reader_readall(&reader);
+    PyObject *data = PyBytes_FromStringAndSize(
+        NULL, (Py_ssize_t)grpc_byte_buffer_length(reader.buffer_out));
+    if (data != NULL) {
+        char *out = PyBytes_AS_STRING(data);
+        grpc_slice slice;
+        while (grpc_byte_buffer_reader_next(&reader, &slice)) {
+            memcpy(out, GRPC_SLICE_START_PTR(slice), GRPC_SLICE_LENGTH(slice));
+            out += GRPC_SLICE_LENGTH(slice);
+            grpc_slice_unref(slice);
+        }
+    }
     grpc_byte_buffer_reader_destroy(&reader);
-    PyObject *data = slice_bytes(whole);
-    grpc_slice_unref(whole);
     return data;
 }
 
