@@ -3,6 +3,7 @@ system's gRPC core (grpc_front.c), which `p4nic switch` serves through once its 
 cached, and grpcio's, for TLS, with P4NIC_GRPC_FRONT=grpcio, or where the native one cannot be
 built. The tests here run on both; the rest of the suite runs on the native one (conftest.py
 builds it first) and `make test` runs the P4Runtime tests once more on grpcio's."""
+import contextlib
 import threading
 import time
 
@@ -46,24 +47,27 @@ def route(port: int) -> pb.Entity:
 FWD = pb.Entity(table_entry=pb.TableEntry(table_id=NAMES.table("MyIngress.fwd")))
 
 
-
-
-
-def written_and_read(address: str, ports: range) -> None:
-    """The primary's session: the program loaded, a route per port written and read back,
-    then deleted."""
+@contextlib.contextmanager
+def primary(address: str):
+    """A client that is the primary (election id 1), with the program loaded."""
     client = Client(address, election_id=(0, 1))
     stream = client.stream()
     try:
         assert stream.arbitrate(election_id=(0, 1)).arbitration.status.code == 0
         client.set_config(load_config())
+        yield client
+    finally:
+        stream.close()
+        client.close()
+
+
+def written_and_read(address: str, ports: range) -> None:
+    """A route per port written and read back by the primary, then deleted."""
+    with primary(address) as client:
         client.insert(*(route(port) for port in ports))
         assert sorted(e.table_entry.SerializeToString() for e in client.read(FWD)) == sorted(
             route(port).table_entry.SerializeToString() for port in ports)
         client.delete(*(route(port) for port in ports))
-    finally:
-        stream.close()
-        client.close()
 
 
 def test_the_switch_serves_through_the_front_end_it_is_given(switch):
@@ -83,21 +87,17 @@ def test_the_switch_serves_through_the_front_end_it_is_given(switch):
 
 def test_a_compressed_request_is_read_as_sent(switch):
     _, process = switch
-    client = Client(process.address, election_id=(0, 1))
-    stream = client.stream()
     channel = grpc.insecure_channel(process.address, compression=grpc.Compression.Gzip)
     try:
-        assert stream.arbitrate(election_id=(0, 1)).arbitration.status.code == 0
-        client.set_config(load_config())
-        request = pb.WriteRequest(device_id=1, updates=[
-            pb.Update(type=pb.Update.INSERT, entity=route(port)) for port in range(1, 200)])
-        request.election_id.low = 1
-        channel.unary_unary("/p4.v1.P4Runtime/Write")(request.SerializeToString(), timeout=WAIT)
-        assert len(client.read(FWD)) == 199
+        with primary(process.address) as client:
+            request = pb.WriteRequest(device_id=1, updates=[
+                pb.Update(type=pb.Update.INSERT, entity=route(port)) for port in range(1, 200)])
+            request.election_id.low = 1
+            channel.unary_unary("/p4.v1.P4Runtime/Write")(request.SerializeToString(),
+                                                          timeout=WAIT)
+            assert len(client.read(FWD)) == 199
     finally:
         channel.close()
-        stream.close()
-        client.close()
 
 
 @pytest.mark.parametrize("method", UNARY_REQUEST)

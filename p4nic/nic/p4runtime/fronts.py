@@ -10,14 +10,14 @@ grpcio's layer makes several Python objects for each event and operation; on a o
 Write that is ~25 us of the round trip (docs/performance.md).
 
 The interface: `add_port(address)` -> the bound port (0: cannot bind); `start()`;
-`request_call(tag)` (a call of any method); `poll()` -> (tag, success, value), or None when it
-woke with nothing completed, value being the new call of a request, or the message a batch
-received (else None); `shutdown(tag)`; `cancel_all_calls()`; `destroy()`. A call has `method`
-(bytes), `peer()` and `start_batch(operations, tag)` -> False when gRPC refuses it; operations
-as calls.py builds them.
+`request_call(tag, handle=None)` (a call of any method); `poll()` -> (tag, success, value), or
+None when it woke with nothing completed, value being the new call of a request, or the
+message a batch received (else None); `shutdown(tag)`; `cancel_all_calls()`; `destroy()`. A
+call has `method` (bytes), `peer()` and `start_batch(operations, tag)` -> False when gRPC
+refuses it; operations as calls.py builds them.
 The native front end also reads requests ahead: `register(method)` (before the start) -> a
-handle, and `request_registered(handle, tag)` asks for a call of that method, which comes with
-its request in `call.request` (None when the client sent none).
+handle, and `request_call(tag, handle)` asks for a call of that method, which comes with its
+request in `call.request` (None when the client sent none).
 """
 import os
 from pathlib import Path
@@ -75,7 +75,8 @@ class GrpcioFront:
     def start(self) -> None:
         self.server.start()
 
-    def request_call(self, tag) -> None:
+    def request_call(self, tag, handle=None) -> None:
+        """`handle` is always None here: grpcio's front end registers no method."""
         self.server.request_call(self.queue, self.queue, tag)
 
     def poll(self):

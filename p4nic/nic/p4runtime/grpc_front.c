@@ -39,8 +39,7 @@ typedef struct {
     grpc_call *call;
     grpc_call_details details;      /* a call of any method */
     grpc_metadata_array metadata;
-    int registered;                 /* else: a call of the registered method `method` */
-    PyObject *method;
+    PyObject *method;               /* else: a call of this registered method */
     gpr_timespec deadline;
     grpc_byte_buffer *request;
 } RequestPending;
@@ -358,7 +357,7 @@ static void pending_free(Pending *pending) {
     if (pending->kind == KIND_REQUEST) {
         RequestPending *request = (RequestPending *)pending;
         if (request->call) grpc_call_unref(request->call);
-        if (!request->registered) grpc_call_details_destroy(&request->details);
+        if (request->method == NULL) grpc_call_details_destroy(&request->details);
         grpc_metadata_array_destroy(&request->metadata);
         if (request->request) grpc_byte_buffer_destroy(request->request);
         Py_XDECREF(request->method);
@@ -434,7 +433,7 @@ static PyObject *server_add_port(ServerObject *self, PyObject *args) {
     return PyLong_FromLong(port);
 }
 
-/* register(method) -> a handle for request_registered: the method's calls come with their
+/* register(method) -> a handle for request_call: the method's calls come with their
  * request read ahead. Before start(). */
 static PyObject *server_register(ServerObject *self, PyObject *method) {
     if (!PyBytes_Check(method)) {
@@ -469,9 +468,18 @@ static PyObject *server_start(ServerObject *self, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
-static PyObject *server_request_call(ServerObject *self, PyObject *tag) {
+/* request_call(tag, handle=None): take one more call, of any method (None) or of the method
+ * register() gave `handle` for. */
+static PyObject *server_request_call(ServerObject *self, PyObject *args) {
+    PyObject *tag, *handle = Py_None;
+    if (!PyArg_ParseTuple(args, "O|O", &tag, &handle)) return NULL;
     if (self->server == NULL || !self->started || self->shutting_down) {
         PyErr_SetString(PyExc_RuntimeError, "the server is not serving");
+        return NULL;
+    }
+    long index = handle == Py_None ? -1 : PyLong_AsLong(handle);
+    if (handle != Py_None && (index < 0 || index >= self->method_count)) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "no such registered method");
         return NULL;
     }
     RequestPending *request = PyMem_Calloc(1, sizeof *request);
@@ -479,44 +487,19 @@ static PyObject *server_request_call(ServerObject *self, PyObject *tag) {
     request->head.kind = KIND_REQUEST;
     Py_INCREF(tag);
     request->head.tag = tag;
-    grpc_call_details_init(&request->details);
     grpc_metadata_array_init(&request->metadata);
-    grpc_call_error error = grpc_server_request_call(
-        self->server, &request->call, &request->details, &request->metadata, self->queue,
-        self->queue, request);
-    if (error != GRPC_CALL_OK) {
-        pending_free(&request->head);
-        PyErr_Format(PyExc_RuntimeError, "gRPC refused to take a call (%d)", (int)error);
-        return NULL;
+    grpc_call_error error;
+    if (index < 0) {
+        grpc_call_details_init(&request->details);
+        error = grpc_server_request_call(self->server, &request->call, &request->details,
+                                         &request->metadata, self->queue, self->queue, request);
+    } else {
+        Py_INCREF(self->method_names[index]);
+        request->method = self->method_names[index];
+        error = grpc_server_request_registered_call(
+            self->server, self->methods[index], &request->call, &request->deadline,
+            &request->metadata, &request->request, self->queue, self->queue, request);
     }
-    Py_RETURN_NONE;
-}
-
-/* request_registered(handle, tag): take one more call of a registered method. */
-static PyObject *server_request_registered(ServerObject *self, PyObject *args) {
-    int handle;
-    PyObject *tag;
-    if (!PyArg_ParseTuple(args, "iO", &handle, &tag)) return NULL;
-    if (self->server == NULL || !self->started || self->shutting_down) {
-        PyErr_SetString(PyExc_RuntimeError, "the server is not serving");
-        return NULL;
-    }
-    if (handle < 0 || handle >= self->method_count) {
-        PyErr_SetString(PyExc_ValueError, "no such registered method");
-        return NULL;
-    }
-    RequestPending *request = PyMem_Calloc(1, sizeof *request);
-    if (request == NULL) return PyErr_NoMemory();
-    request->head.kind = KIND_REQUEST;
-    Py_INCREF(tag);
-    request->head.tag = tag;
-    request->registered = 1;
-    Py_INCREF(self->method_names[handle]);
-    request->method = self->method_names[handle];
-    grpc_metadata_array_init(&request->metadata);
-    grpc_call_error error = grpc_server_request_registered_call(
-        self->server, self->methods[handle], &request->call, &request->deadline,
-        &request->metadata, &request->request, self->queue, self->queue, request);
     if (error != GRPC_CALL_OK) {
         pending_free(&request->head);
         PyErr_Format(PyExc_RuntimeError, "gRPC refused to take a call (%d)", (int)error);
@@ -539,7 +522,7 @@ static PyObject *request_done(PyObject *server, RequestPending *request, int suc
         request->call = NULL;
         Py_INCREF(server);
         call->server = server;
-        if (request->registered) {
+        if (request->method != NULL) {
             Py_INCREF(request->method);
             call->method = request->method;
             call->request = request->request ? buffer_bytes(request->request) : Py_None;
@@ -632,10 +615,9 @@ static PyMethodDef server_methods[] = {
     {"start", (PyCFunction)server_start, METH_NOARGS, "Start serving."},
     {"register", (PyCFunction)server_register, METH_O,
      "register(method) -> handle: that method's calls come with their request read ahead."},
-    {"request_call", (PyCFunction)server_request_call, METH_O,
-     "request_call(tag): take one more call; (tag, success, Call) comes out of poll()."},
-    {"request_registered", (PyCFunction)server_request_registered, METH_VARARGS,
-     "request_registered(handle, tag): take one more call of a registered method."},
+    {"request_call", (PyCFunction)server_request_call, METH_VARARGS,
+     "request_call(tag, handle=None): take one more call, of any method or of a registered "
+     "one; (tag, success, Call) comes out of poll()."},
     {"poll", (PyCFunction)server_poll, METH_NOARGS,
      "poll() -> (tag, success, value), or None when nothing completed."},
     {"shutdown", (PyCFunction)server_shutdown, METH_O,

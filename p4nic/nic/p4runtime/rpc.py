@@ -127,6 +127,18 @@ class Read:
         return response, following is None
 
 
+class Source:
+    """Where calls come from: any method (`handle` None), or the one method the front end gave
+    `handle` for when registering it (its calls come with their request). `asked`: calls asked
+    of gRPC and not yet taken (serving thread)."""
+
+    def __init__(self, rpc: "RpcServer", handle):
+        self.handle = handle
+        self.asked = 0
+        self.took = functools.partial(rpc.on_call, self)      # the tag of its asks
+        self.ask = functools.partial(rpc.request_call, self)
+
+
 class RpcServer:
     """Serves a P4RuntimeService over gRPC; `start(address, credentials)`, `stop(grace)`."""
 
@@ -146,11 +158,6 @@ class RpcServer:
         self.server = None            # the front end, once started
         self.lock = threading.Lock()  # guards `due`, `stopping` and the server's end
         self.due = 0                  # batches started whose completion has not been served
-        # source (None: any method; else a handle of the front end's, whose calls come with
-        # their request) -> calls asked and not yet taken (serving thread), its tag, its ask
-        self.asked: dict = {}
-        self.took: dict = {}
-        self.asks: dict = {}
         self.stopping = False
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self.serve, name="p4rt-serve", daemon=True)
@@ -169,11 +176,8 @@ class RpcServer:
         if port == 0:
             raise RuntimeError(f"cannot bind {address}")
         register = getattr(server, "register", None)    # the native front end's
-        sources = [None] + ([register(path) for path in self.responders] if register else [])
-        for source in sources:
-            self.asked[source] = 0
-            self.took[source] = functools.partial(self.on_call, source)
-            self.asks[source] = functools.partial(self.request_call, source)
+        handles = [None] + ([register(path) for path in self.responders] if register else [])
+        sources = [Source(self, handle) for handle in handles]
         server.start()
         self.server = server
         for source in sources:
@@ -237,25 +241,22 @@ class RpcServer:
             self.due -= 1
         return False
 
-    def request_call(self, source) -> None:
+    def request_call(self, source: Source) -> None:
         """Ask gRPC for one more call from `source` (none once the server is stopping)."""
         with self.lock:
             if self.stopping:
                 return
             self.due += 1
-            self.asked[source] += 1
-            if source is None:
-                self.server.request_call(self.took[source])
-            else:
-                self.server.request_registered(source, self.took[source])
+            source.asked += 1
+            self.server.request_call(source.took, source.handle)
 
-    def on_call(self, source, success: bool, call) -> None:
-        self.asked[source] -= 1
+    def on_call(self, source: Source, success: bool, call) -> None:
+        source.asked -= 1
         if not success:
             return            # the server is shutting down
         respond = self.responders.get(call.method)
         # a call that waits for its client could hold the ask it owes forever: one is always out
-        then = self.asks[source] if respond is not None and self.asked[source] > 0 else None
+        then = source.ask if respond is not None and source.asked > 0 else None
         if then is None:
             self.request_call(source)
         if respond is None:
@@ -264,7 +265,7 @@ class RpcServer:
             else:
                 self.start_batch(call, calls.end(P4RuntimeError(
                     grpc.StatusCode.UNIMPLEMENTED, "Method not found!")), ignore)
-        elif source is None:    # its request is still to come
+        elif source.handle is None:     # its request is still to come
             self.start_batch(call, calls.receive(), lambda success, data: self.received(
                 call, respond, then, success, data))
         else:
