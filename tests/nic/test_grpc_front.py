@@ -188,3 +188,55 @@ def test_both_sides_number_the_operations_alike():
     assert (module.SEND_INITIAL, module.SEND_MESSAGE, module.SEND_STATUS, module.RECEIVE,
             module.CLOSE) == (calls.SEND_INITIAL, calls.SEND_MESSAGE, calls.SEND_STATUS,
                               calls.RECEIVE, calls.CLOSE)
+
+
+def test_a_handler_answers_its_method_in_place_and_hands_back_what_it_declines(monkeypatch):
+    """answer_in_place (the native front end's, for one-update Writes): what the handler
+    answers goes back with OK and never comes out of poll(), call after call (each answer asks
+    for the method's next call); a call it declines, or fails on, comes out as any call."""
+    module = FRONT.require()
+    server = module.Server(())
+    port = server.add_port("127.0.0.1:0")
+    handle = server.register(b"/test.Service/Method")
+
+    def handler(request: bytes):
+        if request == b"boom":
+            raise ValueError("a bug in the handler")
+        return b"in place: " + request if request.startswith(b"mine") else None
+    server.answer_in_place(handle, handler)
+    server.start()
+    server.request_call("ask", handle)
+    unraisable = []
+    monkeypatch.setattr("sys.unraisablehook", unraisable.append)
+    seen = []                   # what came out of poll(): the handler's declines
+
+    def serve():
+        while True:
+            tag, success, value = server.poll()
+            if tag == "stop":
+                return
+            if tag != "ask":
+                continue            # a reply sent
+            seen.append((success, value and value.request))
+            if success:
+                value.start_batch(calls.reply(b"by poll: " + value.request), "sent")
+                server.request_call("ask", handle)
+    thread = threading.Thread(target=serve)
+    thread.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        method = channel.unary_unary("/test.Service/Method")
+        assert [method(b"mine %d" % i, timeout=WAIT) for i in range(5)] == [
+            b"in place: mine %d" % i for i in range(5)]
+        assert seen == []
+        assert method(b"yours", timeout=WAIT) == b"by poll: yours"
+        assert method(b"boom", timeout=WAIT) == b"by poll: boom"
+        assert method(b"mine again", timeout=WAIT) == b"in place: mine again"
+        assert seen == [(True, b"yours"), (True, b"boom")]
+        assert [str(hook.exc_value) for hook in unraisable] == ["a bug in the handler"]
+    finally:
+        channel.close()
+        server.shutdown("stop")
+        thread.join(WAIT)
+        server.destroy()
+    assert not thread.is_alive()

@@ -7,8 +7,11 @@
  * Call of a requested call, or the message a batch received (else None). A batch is a tuple of
  * operations, each a tuple whose first item says which (see OP_* below). A method registered
  * before the start has its calls' request read ahead: such a call comes out of poll() with it
- * in Call.request, and needs no batch of its own to receive it. Only plaintext: TLS stays with
- * grpcio (fronts.py chooses). Compiled at first use (p4nic.native) against `pkg-config grpc`.
+ * in Call.request, and needs no batch of its own to receive it. Such a method may also have a
+ * handler that answers its calls in place, inside poll(): a one-update Write (rpc.py) then
+ * never leaves C but for the handler itself, neither as an event nor as a batch of operations.
+ * Only plaintext: TLS stays with grpcio (fronts.py chooses). Compiled at first use
+ * (p4nic.native) against `pkg-config grpc`.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -26,8 +29,9 @@ enum { OP_SEND_INITIAL = 0, OP_SEND_MESSAGE = 1, OP_SEND_STATUS = 2, OP_RECEIVE 
        OP_CLOSE = 4 };
 enum { MAX_OPS = 6, MAX_METHODS = 16 };
 
-/* What a completion-queue tag points at: one of three kinds, each owning its Python tag. */
-enum { KIND_REQUEST, KIND_BATCH, KIND_SHUTDOWN };
+/* What a completion-queue tag points at: one of four kinds, each owning its Python tag but an
+ * answer (a call answered in place), whose completion poll() keeps to itself. */
+enum { KIND_REQUEST, KIND_BATCH, KIND_SHUTDOWN, KIND_ANSWER };
 
 typedef struct {
     int kind;
@@ -40,6 +44,7 @@ typedef struct {
     grpc_call_details details;      /* a call of any method */
     grpc_metadata_array metadata;
     PyObject *method;               /* else: a call of this registered method */
+    int index;                      /* its handle */
     gpr_timespec deadline;
     grpc_byte_buffer *request;
 } RequestPending;
@@ -57,6 +62,7 @@ typedef struct {
     int has_details;
     grpc_metadata *trailing;
     size_t trailing_count;
+    grpc_call *answered;            /* KIND_ANSWER: the call answered, unref'd at the end */
 } BatchPending;
 
 typedef struct {
@@ -69,6 +75,7 @@ typedef struct {
     int shut_down;                  /* the shutdown's tag came out of the queue */
     void *methods[MAX_METHODS];     /* registered methods, by the handle register() gave */
     PyObject *method_names[MAX_METHODS];
+    PyObject *in_place[MAX_METHODS];   /* answer_in_place handlers, by handle, or NULL */
     int method_count;
 } ServerObject;
 
@@ -135,6 +142,7 @@ static void batch_free(BatchPending *batch) {
     PyMem_Free(batch->trailing);
     Py_XDECREF(batch->call);
     Py_XDECREF(batch->head.tag);
+    if (batch->answered) grpc_call_unref(batch->answered);
     PyMem_Free(batch);
 }
 
@@ -350,7 +358,7 @@ static int server_init(ServerObject *self, PyObject *args, PyObject *kwargs) {
 
 /* Release whatever a tag that will never come out of poll() holds (the queue's drain). */
 static void pending_free(Pending *pending) {
-    if (pending->kind == KIND_BATCH) {
+    if (pending->kind == KIND_BATCH || pending->kind == KIND_ANSWER) {
         batch_free((BatchPending *)pending);
         return;
     }
@@ -409,7 +417,10 @@ static int server_release(ServerObject *self) {
     }
     grpc_completion_queue_destroy(self->queue);
     self->queue = NULL;
-    for (int i = 0; i < self->method_count; i++) Py_CLEAR(self->method_names[i]);
+    for (int i = 0; i < self->method_count; i++) {
+        Py_CLEAR(self->method_names[i]);
+        Py_CLEAR(self->in_place[i]);
+    }
     return 0;
 }
 
@@ -496,6 +507,7 @@ static PyObject *server_request_call(ServerObject *self, PyObject *args) {
     } else {
         Py_INCREF(self->method_names[index]);
         request->method = self->method_names[index];
+        request->index = (int)index;
         error = grpc_server_request_registered_call(
             self->server, self->methods[index], &request->call, &request->deadline,
             &request->metadata, &request->request, self->queue, self->queue, request);
@@ -563,22 +575,114 @@ static PyObject *batch_done(BatchPending *batch, int success) {
 
 /* poll() -> (tag, success, value), waiting as long as it takes (no deadline: one costs gRPC a
  * timer per wait, ~30 us of CPU a call). */
+/* Answer a registered call in place when its method's handler gives a reply: the reply and an
+ * OK status go out in one batch whose completion poll() keeps to itself, and the request's
+ * tag is asked for the method's next call. 1 when answered (the request then belongs to the
+ * next ask), 0 when the call is for Python, -1 with an exception set. */
+static int answer_in_place(ServerObject *self, RequestPending *request) {
+    PyObject *handler = self->in_place[request->index];
+    if (handler == NULL || request->request == NULL || self->shutting_down) return 0;
+    PyObject *data = buffer_bytes(request->request);
+    if (data == NULL) return -1;
+    PyObject *reply = PyObject_CallOneArg(handler, data);
+    Py_DECREF(data);
+    if (reply == NULL) return -1;
+    if (reply == Py_None) { Py_DECREF(reply); return 0; }
+    if (!PyBytes_Check(reply)) {
+        Py_DECREF(reply);
+        PyErr_SetString(PyExc_TypeError, "an in-place handler returns bytes or None");
+        return -1;
+    }
+    BatchPending *batch = PyMem_Calloc(1, sizeof *batch);
+    if (batch == NULL) { Py_DECREF(reply); PyErr_NoMemory(); return -1; }
+    batch->head.kind = KIND_ANSWER;
+    grpc_slice slice = grpc_slice_from_copied_buffer(PyBytes_AS_STRING(reply),
+                                                     (size_t)PyBytes_GET_SIZE(reply));
+    Py_DECREF(reply);
+    batch->sent = grpc_raw_byte_buffer_create(&slice, 1);
+    grpc_slice_unref(slice);
+    batch->details = grpc_empty_slice();
+    batch->has_details = 1;
+    grpc_op *ops = batch->ops;
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = batch->sent;
+    ops[2].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[2].data.recv_close_on_server.cancelled = &batch->cancelled;
+    ops[3].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[3].data.send_status_from_server.status = GRPC_STATUS_OK;
+    ops[3].data.send_status_from_server.status_details = &batch->details;
+    batch->count = 4;
+    batch->answered = request->call;
+    request->call = NULL;
+    grpc_call_error error;
+    Py_BEGIN_ALLOW_THREADS
+    error = grpc_call_start_batch(batch->answered, batch->ops, batch->count, batch, NULL);
+    Py_END_ALLOW_THREADS
+    if (error != GRPC_CALL_OK) batch_free(batch);   /* the client sees the call end */
+    /* the same ask again, for the method's next call */
+    grpc_byte_buffer_destroy(request->request);
+    request->request = NULL;
+    grpc_metadata_array_destroy(&request->metadata);
+    grpc_metadata_array_init(&request->metadata);
+    error = grpc_server_request_registered_call(
+        self->server, self->methods[request->index], &request->call, &request->deadline,
+        &request->metadata, &request->request, self->queue, self->queue, request);
+    return error == GRPC_CALL_OK ? 1 : 0;
+}
+
+/* poll() -> (tag, success, value), waiting as long as it takes (no deadline: one costs gRPC a
+ * timer per wait, ~30 us of CPU a call). Calls answered in place do not come out. */
 static PyObject *server_poll(ServerObject *self, PyObject *unused) {
     if (self->queue == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "the server is destroyed");
         return NULL;
     }
-    grpc_event event = next_event(self->queue, gpr_inf_future(GPR_CLOCK_REALTIME));
-    if (event.type != GRPC_OP_COMPLETE) Py_RETURN_NONE;
-    Pending *pending = event.tag;
-    if (pending->kind == KIND_REQUEST)
-        return request_done((PyObject *)self, (RequestPending *)pending, event.success);
-    if (pending->kind == KIND_BATCH) return batch_done((BatchPending *)pending, event.success);
-    self->shut_down = 1;
-    PyObject *result = Py_BuildValue("(OOO)", pending->tag, event.success ? Py_True : Py_False,
-                                     Py_None);
-    pending_free(pending);
-    return result;
+    for (;;) {
+        grpc_event event = next_event(self->queue, gpr_inf_future(GPR_CLOCK_REALTIME));
+        if (event.type != GRPC_OP_COMPLETE) Py_RETURN_NONE;
+        Pending *pending = event.tag;
+        if (pending->kind == KIND_ANSWER) {
+            batch_free((BatchPending *)pending);
+            continue;
+        }
+        if (pending->kind == KIND_REQUEST) {
+            RequestPending *request = (RequestPending *)pending;
+            if (event.success && request->method != NULL) {
+                int answered = answer_in_place(self, request);
+                if (answered < 0) PyErr_WriteUnraisable(self->in_place[request->index]);
+                if (answered == 1) continue;
+                if (request->call == NULL) {         /* answered, but not asked again */
+                    PyObject *result = Py_BuildValue("(OOO)", request->head.tag, Py_False,
+                                                     Py_None);
+                    pending_free(pending);
+                    return result;
+                }
+            }
+            return request_done((PyObject *)self, request, event.success);
+        }
+        if (pending->kind == KIND_BATCH) return batch_done((BatchPending *)pending, event.success);
+        self->shut_down = 1;
+        PyObject *result = Py_BuildValue("(OOO)", pending->tag, event.success ? Py_True : Py_False,
+                                         Py_None);
+        pending_free(pending);
+        return result;
+    }
+}
+
+/* answer_in_place(handle, handler): handler(request) of each call of that registered method,
+ * on the serving thread: the reply's bytes are sent with an OK status there and then, and the
+ * call does not come out of poll(); None hands the call to poll() as usual. None: no handler. */
+static PyObject *server_answer_in_place(ServerObject *self, PyObject *args) {
+    long index;
+    PyObject *handler;
+    if (!PyArg_ParseTuple(args, "lO", &index, &handler)) return NULL;
+    if (index < 0 || index >= self->method_count) {
+        PyErr_SetString(PyExc_ValueError, "no such registered method");
+        return NULL;
+    }
+    Py_XSETREF(self->in_place[index], handler == Py_None ? NULL : Py_NewRef(handler));
+    Py_RETURN_NONE;
 }
 
 /* shutdown(tag): take no new calls; (tag, True, None) comes out of poll() once every call has
@@ -618,6 +722,9 @@ static PyMethodDef server_methods[] = {
     {"request_call", (PyCFunction)server_request_call, METH_VARARGS,
      "request_call(tag, handle=None): take one more call, of any method or of a registered "
      "one; (tag, success, Call) comes out of poll()."},
+    {"answer_in_place", (PyCFunction)server_answer_in_place, METH_VARARGS,
+     "answer_in_place(handle, handler): handler(request) -> the reply's bytes, sent with an OK "
+     "status on the serving thread without an event, or None: the call comes out of poll()."},
     {"poll", (PyCFunction)server_poll, METH_NOARGS,
      "poll() -> (tag, success, value), or None when nothing completed."},
     {"shutdown", (PyCFunction)server_shutdown, METH_O,
