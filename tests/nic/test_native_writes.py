@@ -253,6 +253,77 @@ def test_splitting_a_request_keeps_what_protobuf_reads(native, program, data):
     assert writes.split(raw) == (header, spans)
 
 
+@st.composite
+def one_update_requests(draw, p4info) -> bytes:
+    """Requests of one Update in the default role, as protobuf writes them or respelled."""
+    request = pb.WriteRequest(device_id=draw(st.integers(0, 2**64 - 1)),
+                              updates=[draw(updates(p4info))])
+    if draw(st.booleans()):
+        request.election_id.high = draw(st.sampled_from([0, 1, 2**64 - 1]))
+        request.election_id.low = draw(st.integers(0, 2**64 - 1))
+    data = request.SerializeToString()
+    return draw(respelled(data)) if draw(st.booleans()) else data
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_a_request_read_whole_is_read_as_protobuf_reads_it(native, program, data):
+    """single() (the Write answered in place) takes a request only when protobuf reads it as one
+    Update in the default role with CONTINUE_ON_ERROR, and then gives its device id, election
+    id and that Update as decoded alone; it takes every such request whose other fields come
+    first, each once and as protobuf writes them, and whose Update the decoder takes."""
+    writes, _ = native
+    raw = data.draw(st.one_of(one_update_requests(program[1]), write_requests(program[1]),
+                              st.binary(max_size=120)))
+    taken = writes.native.single(writes.layouts, raw)
+    try:
+        request = pb.WriteRequest.FromString(raw)
+    except MALFORMED:
+        assert taken is None
+        return
+    split = writes.split(raw)
+    if (split is None or len(split[1]) != 1 or request.role or request.role_id
+            or request.atomicity != pb.WriteRequest.CONTINUE_ON_ERROR):
+        assert taken is None
+        return
+    header, [(start, end)] = split
+    decoded = decode_one(writes, raw[start:end])
+    if decoded is None:
+        assert taken is None
+        return
+    election = ((request.election_id.high, request.election_id.low)
+                if request.HasField("election_id") else None)
+    canonical = pb.WriteRequest(device_id=request.device_id)
+    if election is not None:
+        canonical.election_id.high, canonical.election_id.low = election
+    if header == canonical.SerializeToString() and raw.startswith(header) and end == len(raw):
+        assert taken is not None
+    if taken is not None:
+        assert taken == (request.device_id, election, decoded)
+
+
+def test_a_request_read_whole_has_nothing_beside_its_update(native, program):
+    """Fields single() does not read (a role, an atomicity, a deprecated role id, an unknown
+    field, a second Update) leave the request to the general path."""
+    writes, _ = native
+    update = entry(program[1], "routes", {"hdr.ipv4.dstAddr": (0x0A000000, 8)}, "forward",
+                   {"port": 1, "dstAddr": 2})
+    base = pb.WriteRequest(device_id=1, updates=[update])
+    base.election_id.low = 7
+    assert writes.native.single(writes.layouts, base.SerializeToString())[:2] == (1, (0, 7))
+    others = [pb.WriteRequest(role="guest"), pb.WriteRequest(role_id=2),
+              pb.WriteRequest(atomicity=pb.WriteRequest.ROLLBACK_ON_ERROR),
+              pb.WriteRequest(updates=[update])]
+    for other in others:
+        request = pb.WriteRequest()
+        request.CopyFrom(base)
+        request.MergeFrom(other)
+        assert writes.native.single(writes.layouts, request.SerializeToString()) is None, other
+    unknown = base.SerializeToString() + encode([[9, 0, 1]])
+    assert pb.WriteRequest.FromString(unknown).updates == base.updates
+    assert writes.native.single(writes.layouts, unknown) is None
+
+
 def test_a_tag_written_long_is_left_to_protobuf(native):
     """An Update's tag in two bytes (0xa2 0x00 for 0x22): upb reads an Update, pure-Python
     protobuf an unknown field, so split() takes neither side and gives the request up."""

@@ -103,6 +103,32 @@ def test_primary_leaving_leaves_no_primary_until_a_high_enough_id(switch, open_s
     assert answer.arbitration.status.code == code_pb2.OK
 
 
+def test_who_may_write_follows_every_change_of_primary(switch, open_streams):
+    """A one-update Write is checked against the primary of the moment (the native front end
+    answers it in place, from the arbitration's latest record): a primary that lowers its id,
+    or leaves, writes no more at its old id; one that comes back high enough writes again."""
+    top = next(ELECTION)
+    client, stream, answer = controller(switch, open_streams, election=(0, top))
+    assert answer.arbitration.status.code == code_pb2.OK
+    client.set_config(load_config())
+    client.insert(fwd_entry(b"\x01", "MyIngress.drop"))
+    assert stream.arbitrate((0, top - 1)).arbitration.status.code == code_pb2.NOT_FOUND
+    for election in [(0, top), (0, top - 1)]:
+        client.election_id = election
+        with pytest.raises(grpc.RpcError) as err:
+            client.insert(fwd_entry(b"\x02", "MyIngress.drop"))
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert stream.arbitrate((0, top)).arbitration.status.code == code_pb2.OK
+    client.election_id = (0, top)
+    client.insert(fwd_entry(b"\x02", "MyIngress.drop"))
+    _, watcher, _ = controller(switch, open_streams, election=(0, top - 5))
+    stream.close()
+    assert watcher.recv(kind="arbitration").arbitration.status.code == code_pb2.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as err:
+        client.insert(fwd_entry(b"\x03", "MyIngress.drop"))
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
 def test_arbitration_errors_end_the_stream(switch, open_streams):
     election = (0, next(ELECTION))
     controller(switch, open_streams, election=election)

@@ -67,6 +67,8 @@ class Arbitrator:
         self.device_id = device_id
         self.lock = threading.Lock()
         self.roles: dict[str, RoleState] = {}
+        # role -> its primary's election id, remade whole at each change (read without the lock)
+        self.primary_ids: dict[str, tuple] = {}
 
     # -- StreamChannel side ---------------------------------------------------------------------
 
@@ -113,6 +115,7 @@ class Arbitrator:
             state.controllers.remove(controller)
             if state.primary is controller:
                 state.primary = None
+                self._note_primaries()
                 self._notify(state, controller.role, state.controllers)
 
     def remove_roles(self, keep: set) -> list:
@@ -120,7 +123,15 @@ class Arbitrator:
         them, for their streams to be ended."""
         with self.lock:
             gone = [role for role in self.roles if role not in keep]
-            return [controller for role in gone for controller in self.roles.pop(role).controllers]
+            removed = [controller for role in gone
+                       for controller in self.roles.pop(role).controllers]
+            self._note_primaries()
+            return removed
+
+    def _note_primaries(self):
+        """After each change of primary, before anyone is told of it."""
+        self.primary_ids = {role: state.primary.election_id
+                            for role, state in self.roles.items() if state.primary is not None}
 
     @staticmethod
     def _check_unique(state, controller, election_id):
@@ -138,6 +149,7 @@ class Arbitrator:
             had_primary = state.primary is not None
             state.primary = controller
             state.highest = election_id
+            self._note_primaries()
             if had_primary:
                 self._notify(state, role, [c for c in state.controllers if c is not controller])
                 self._notify(state, role, [controller])
@@ -145,6 +157,7 @@ class Arbitrator:
                 self._notify(state, role, state.controllers)
         elif state.primary is controller:
             state.primary = None            # a primary downgraded itself
+            self._note_primaries()
             self._notify(state, role, state.controllers)
         else:
             self._notify(state, role, [controller])

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from p4nic.native import NativeModule
-from p4nic.nic.p4runtime.errors import MALFORMED, invalid
+from p4nic.nic.p4runtime.errors import MALFORMED, P4RuntimeError, invalid
 from p4nic.nic.tables import Entry
 from p4nic.proto import p4runtime_pb2
 
@@ -70,6 +70,25 @@ class NativeWrites:
             items += decoded
             undecoded += left
         return NativeBatch(self, data, request, spans, items, undecoded > 0)
+
+    def single(self, data: bytes) -> tuple | None:
+        """(device id, election id or None, decoded Update) of a request of one Update, in the
+        default role with CONTINUE_ON_ERROR, that the C side reads whole; None for any other
+        request, or while control-plane logging is on."""
+        if self.entities.trace is not None:
+            return None
+        return self.native.single(self.layouts, data)
+
+    def write_single(self, item: tuple) -> bool:
+        """Apply a decoded Update of `single` in the default role: inserted in C when it can be,
+        else through its table's codec (`Entities.write_decoded`); False with nothing done when
+        the general path must serve it, and say why not (a key there already, or not...)."""
+        if self.native.insert(self.targets, [item], 0, 1, "", time.monotonic(), []) == 1:
+            return True
+        try:
+            return self.entities.write_decoded(item[0], item[1:], "")
+        except P4RuntimeError:
+            return False
 
     def split(self, data: bytes) -> tuple | None:
         """(the request without its Updates, [(start, end) of each Update]), found

@@ -5,8 +5,9 @@ where it wakes: a new call, a message received, a message sent. An asyncio serve
 event from gRPC's poller thread to its loop, and a thread-pool server from its serving thread to
 a worker; those hand-overs were half of a single Write's round trip. So:
 
-- a small Write (at most INLINE_BYTES) is served on the serving thread itself when no control
-  work is waiting; otherwise Write, Read and SetForwardingPipelineConfig, which the service
+- a Write of one update is served inside the native front end's poll, answered from C, when
+  the service takes it whole there (`write_in_place`); a small Write (at most INLINE_BYTES) is
+  served on the serving thread itself when no control work is waiting; otherwise Write, Read and SetForwardingPipelineConfig, which the service
   serializes anyway (its control lock), are parsed, served and serialized on one "control"
   thread, in arrival order;
 - GetForwardingPipelineConfig (a big config to serialize) runs on a thread of its own, and
@@ -42,6 +43,7 @@ MAX_STREAMS = 2048
 # round trip) while another ask is still out, so a new call is always taken.
 CALLS_AHEAD = 2
 STREAM_CHANNEL = f"/{SERVICE}/StreamChannel".encode()
+WRITE = f"/{SERVICE}/Write".encode()
 # Writes up to this size are served on the serving thread when the control thread has nothing
 # waiting (about 50 table entries: well under a millisecond of work).
 INLINE_BYTES = 4096
@@ -176,8 +178,10 @@ class RpcServer:
         if port == 0:
             raise RuntimeError(f"cannot bind {address}")
         register = getattr(server, "register", None)    # the native front end's
-        handles = [None] + ([register(path) for path in self.responders] if register else [])
-        sources = [Source(self, handle) for handle in handles]
+        handles = {path: register(path) for path in self.responders} if register else {}
+        sources = [Source(self, handle) for handle in [None, *handles.values()]]
+        if WRITE in handles:
+            server.answer_in_place(handles[WRITE], self.write_in_place)
         server.start()
         self.server = server
         for source in sources:
@@ -294,6 +298,19 @@ class RpcServer:
             raise P4RuntimeError(grpc.StatusCode.INTERNAL, f"internal error: {exc}") from None
 
     # -- unary RPCs -----------------------------------------------------------------------------
+
+    def write_in_place(self, data: bytes) -> bytes | None:
+        """A Write as the native front end receives it, inside its poll (grpc_front.c
+        answer_in_place): the empty WriteResponse when the service served it whole in place,
+        None to serve it as any call. Only while the control thread is idle, as for an inline
+        Write, so that it does not overtake work queued there."""
+        if not self.workers["control"].idle():
+            return None
+        try:
+            return b"" if self.service.write_in_place(data) else None
+        except Exception:  # noqa: BLE001 - a bug must not stop the server: served as any call
+            self.log.exception("P4Runtime Write in place")
+            return None
 
     def unary(self, name: str, request_type, method_name: str, thread: str):
         method = getattr(self.service, method_name)

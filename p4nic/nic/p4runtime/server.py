@@ -249,6 +249,23 @@ class P4RuntimeService:
             raise P4RuntimeError(grpc.StatusCode.UNKNOWN, "write failure", error_details(errors))
         return p4runtime_pb2.WriteResponse()
 
+    def write_in_place(self, data: bytes) -> bool:
+        """A Write of one update, served whole where it arrives (rpc.py's serving thread, inside
+        the native front end's poll) when the native path decodes it and the default role's
+        primary sent it: True when applied (the reply is an empty WriteResponse); False with
+        nothing done, for `write_serialized` to serve it (and phrase any error)."""
+        with self.control:
+            native = self.entities.native_writes() if self.entities is not None else None
+            single = native.single(data) if native is not None else None
+            if single is None:
+                return False
+            device_id, election_id, item = single
+            if (device_id != self.device_id or election_id is None
+                    or self.arbitrator.primary_ids.get("") != election_id):
+                return False
+            with self.lock:
+                return native.write_single(item)
+
     @staticmethod
     def apply_native(batch, role: str, lock: DeviceLock, log) -> list:
         """`apply_batch` of a CONTINUE_ON_ERROR batch the native path decoded: WRITE_SLICE

@@ -8,6 +8,7 @@
  *   split(data, start, limit)         -> (header bytes, [(start, end) of each Update], stop)
  *                                        | None  (`limit` Updates at most, from `start`)
  *   decode(layouts, data, spans)      -> ([decoded tuple | None], {new table ids}, None count)
+ *   single(layouts, data)             -> (device id, election id, decoded tuple) | None
  *   insert(targets, items, i, stop, role, now, errors) -> index of the first item not inserted
  *
  * decode() accepts exactly the Updates the Python codecs (codecs.py) accept, and only in the
@@ -17,6 +18,9 @@
  * INSERTs into exact and single-field lpm tables exactly as MatchTable._store/_place do, and
  * stops at the first item it cannot take (another kind, a key that exists, a full table, a new
  * prefix length): Python applies that one and calls again.
+ *
+ * single() reads a request of one Update whole (its header fields too), for a one-update
+ * Write answered in place on the serving thread (server.py, write_in_place).
  *
  * The bytes come from the network: every read goes through `Reader`, which checks bounds.
  */
@@ -728,6 +732,62 @@ done:
     return result;
 }
 
+/* ---- single(): a whole request of one Update, for the Write answered in place ------------- */
+
+/* single(layouts, data) -> (device id, election id (high, low) or None, decoded Update) | None
+ * A WriteRequest of exactly one Update that decode() takes, in the default role, with
+ * CONTINUE_ON_ERROR and no deprecated role id: device_id, election_id and the Update, each at
+ * most once and in that order (as protobuf writes them), and nothing else. None for any other
+ * request: the general path reads it, and phrases its errors. */
+static PyObject *single(PyObject *module, PyObject *args)
+{
+    PyObject *layouts, *result = NULL;
+    Py_buffer buffer;
+    if (!PyArg_ParseTuple(args, "O!y*", &PyDict_Type, &layouts, &buffer))
+        return NULL;
+    const unsigned char *base = buffer.buf;
+    Reader r = {base, base + buffer.len}, election, update;
+    uint64_t device_id = 0, high = 0, low = 0;
+    int has_election = 0;
+    if (expect_byte(&r, 0x08) && !read_varint(&r, &device_id))
+        goto decline;
+    if (expect_byte(&r, 0x1a)) {
+        has_election = 1;
+        if (!read_framed(&r, &election)
+                || (expect_byte(&election, 0x08) && !read_varint(&election, &high))
+                || (expect_byte(&election, 0x10) && !read_varint(&election, &low))
+                || election.p != election.end)
+            goto decline;
+    }
+    if (!expect_byte(&r, 0x22) || !read_framed(&r, &update) || r.p != r.end)
+        goto decline;
+    LastLayout last = {0, NULL};
+    PyObject *item = decode_update(&update, layouts, &last);
+    if (item == NULL) {
+        if (PyErr_Occurred())
+            goto done;
+        goto decline;
+    }
+    if (!PyTuple_Check(item)) {         /* a table without a layout yet: Python makes it */
+        Py_DECREF(item);
+        goto decline;
+    }
+    PyObject *election_id = has_election ? pair(PyLong_FromUnsignedLongLong(high),
+                                                PyLong_FromUnsignedLongLong(low))
+                                         : Py_NewRef(Py_None);
+    if (election_id == NULL) {
+        Py_DECREF(item);
+        goto done;
+    }
+    result = Py_BuildValue("(KNN)", (unsigned long long)device_id, election_id, item);
+    goto done;
+decline:
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&buffer);
+    return result;
+}
+
 /* ---- InsertTarget and insert(): MatchTable's INSERT, for exact and single-field lpm tables - */
 
 /* MatchTable's Entry (nic/tables.py): its slots, in the order its __init__ sets them */
@@ -1002,6 +1062,9 @@ static PyMethodDef METHODS[] = {
     {"decode", decode, METH_VARARGS,
      "decode(layouts, data, spans) -> ([per Update: (table id, type, match, priority, "
      "timeout_ms, action, echo) or None], {ids of tables without layout}, count of None)"},
+    {"single", single, METH_VARARGS,
+     "single(layouts, data) -> (device id, election id or None, decoded Update) for a "
+     "WriteRequest of one Update in the default role with CONTINUE_ON_ERROR, else None"},
     {"insert", insert, METH_VARARGS,
      "insert(targets, items, start, stop, role, now, errors) -> the index of the first item "
      "not inserted"},
