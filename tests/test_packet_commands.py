@@ -3,7 +3,6 @@ the `p4nic send` / `p4nic sniff` commands, run as processes against a `p4nic swi
 running the VNIC."""
 import subprocess
 import sys
-import time
 
 import pytest
 from scapy.layers.inet import IP, TCP

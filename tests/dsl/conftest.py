@@ -12,7 +12,6 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
-from p4nic.proto import p4runtime_pb2
 
 from p4nic.compiler.cli import serialize_p4info
 from p4nic.runtime.wire import PacketWire

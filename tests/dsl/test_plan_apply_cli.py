@@ -2,8 +2,6 @@
 --target, mastership, --atomic across NICs, stage chains. The file is given to the command
 already loaded ({nic name: NicEntries}, as `p4nic.dsl.load(...).entries()` returns it)."""
 import io
-import subprocess
-import sys
 
 import pytest
 

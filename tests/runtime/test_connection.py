@@ -9,7 +9,7 @@ from scapy.layers.l2 import Ether
 
 from p4nic.runtime.connection import Connection, P4RuntimeClientError, WriteError
 from p4nic.runtime.entities import EntityBuilder, as_entity
-from p4nic.runtime.local_switch import LocalSwitch, LocalSwitchError, compile_p4
+from p4nic.runtime.local_switch import LocalSwitch
 from p4nic.runtime.nicdefs import PKT_OUT_INJECT, REASON_ACL, FLOW_EVENT_TCP_CLOSE
 
 # P4Runtime server/client behaviour: `make test` runs it under both protobuf runtimes
