@@ -573,8 +573,6 @@ static PyObject *batch_done(BatchPending *batch, int success) {
     return result;
 }
 
-/* poll() -> (tag, success, value), waiting as long as it takes (no deadline: one costs gRPC a
- * timer per wait, ~30 us of CPU a call). */
 /* Answer a registered call in place when its method's handler gives a reply: the reply and an
  * OK status go out in one batch whose completion poll() keeps to itself, and the request's
  * tag is asked for the method's next call. 1 when answered (the request then belongs to the
@@ -584,7 +582,9 @@ static int answer_in_place(ServerObject *self, RequestPending *request) {
     if (handler == NULL || request->request == NULL || self->shutting_down) return 0;
     PyObject *data = buffer_bytes(request->request);
     if (data == NULL) return -1;
+    Py_INCREF(handler);                 /* answer_in_place may replace it while it runs */
     PyObject *reply = PyObject_CallOneArg(handler, data);
+    Py_DECREF(handler);
     Py_DECREF(data);
     if (reply == NULL) return -1;
     if (reply == Py_None) { Py_DECREF(reply); return 0; }
