@@ -279,15 +279,16 @@ def load_program(path: str) -> dict:
         raise SwitchUsageError(f"'{path}' is not valid JSON: line {e.lineno} column {e.colno}: {e.msg}") from None
 
 
-def server_credentials(opts: argparse.Namespace):
-    """gRPC TLS credentials from the --grpc-server-* PEM files; None without --grpc-server-ssl.
+def server_tls(opts: argparse.Namespace):
+    """The server's TLS credentials (fronts.ServerTls) from the --grpc-server-* PEM files; None
+    without --grpc-server-ssl.
     The files are checked here (the ssl module loads them), so a wrong file is a clear start-up
     error rather than a failed handshake later."""
     if not opts.grpc_server_ssl:
         return None
     import ssl
 
-    import grpc
+    from p4nic.nic.p4runtime.fronts import ServerTls
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
         context.load_cert_chain(opts.grpc_server_cert, opts.grpc_server_key)
@@ -302,10 +303,9 @@ def server_credentials(opts: argparse.Namespace):
     def read(path):
         with open(path, "rb") as f:
             return f.read()
-    return grpc.ssl_server_credentials(
-        [(read(opts.grpc_server_key), read(opts.grpc_server_cert))],
-        root_certificates=read(opts.grpc_server_cacert) if opts.grpc_server_cacert else None,
-        require_client_auth=opts.grpc_server_with_client_auth)
+    return ServerTls(read(opts.grpc_server_key), read(opts.grpc_server_cert),
+                     read(opts.grpc_server_cacert) if opts.grpc_server_cacert else None,
+                     opts.grpc_server_with_client_auth)
 
 
 def open_sources(opts: argparse.Namespace, logger: logging.Logger) -> list:
@@ -370,7 +370,7 @@ def run(opts: argparse.Namespace) -> int:
     from p4nic.nic.ports.pcap import PcapCapture
     from p4nic.nic.program import ProgramError
 
-    credentials = server_credentials(opts)
+    tls = server_tls(opts)
     logger = make_logger(opts)
     sys.setswitchinterval(SWITCH_INTERVAL)    # packets wait less on P4Runtime's threads
     # The Device builds trace calls into its generated code only when given a logger, so it gets
@@ -407,7 +407,7 @@ def run(opts: argparse.Namespace) -> int:
     try:
         server = start_server(device, address=opts.grpc_server_addr, device_id=opts.device_id,
                               cpu_port=opts.cpu_port, lock=dataplane.lock, inject=dataplane.inject,
-                              logger=logger, credentials=credentials)
+                              logger=logger, tls=tls)
     except OSError as e:
         dataplane.stop()
         raise SwitchUsageError(str(e)) from None

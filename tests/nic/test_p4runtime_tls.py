@@ -1,6 +1,6 @@
-"""P4Runtime over TLS and mutual TLS, with simple_switch_grpc's --grpc-server-* flags; clients
-without a certificate, with one from another CA, and with the right one (ours and
-p4runtime-shell's). Certificates are made here, per test run, and never stored."""
+"""P4Runtime over TLS and mutual TLS, with simple_switch_grpc's --grpc-server-* flags, on both
+gRPC front ends; clients without a certificate, with one from another CA, and with the right one
+(ours and p4runtime-shell's). Certificates are made here, per test run, and never stored."""
 import datetime
 import ipaddress
 import subprocess
@@ -15,13 +15,16 @@ from cryptography.x509.oid import NameOID
 from p4nic.proto import p4runtime_pb2 as pb
 from p4nic.proto import p4runtime_pb2_grpc
 
-from p4rt_client import PROGRAMS, SwitchProcess
+from p4nic.nic.p4runtime.fronts import FRONT
+
+from p4rt_client import PROGRAMS, SwitchProcess, environment, maps
 
 # P4Runtime server/client behaviour: `make test` runs it under both protobuf runtimes
 pytestmark = pytest.mark.p4runtime
 
 # A handshake that is going to fail fails at once; a generous bound for a loaded machine.
 CALL_TIMEOUT = 30
+FRONTS = {"native": {}, "grpcio": {"P4NIC_GRPC_FRONT": "grpcio"}}
 
 
 def make_certificate(path, name: str, issuer=None, server: bool = False, ca: bool = False):
@@ -62,10 +65,18 @@ def pki(tmp_path_factory):
     return path
 
 
-def tls_switch(tmp_path, pki, *flags):
-    return SwitchProcess(tmp_path, options=[   # target options, also taken before `--`
+def tls_switch(tmp_path, pki, *flags, front: str | None = None):
+    """A switch serving TLS; `front`: the gRPC front end it must serve through (None: as this
+    run chooses)."""
+    if front is not None:
+        FRONT.require()
+    switch = SwitchProcess(tmp_path, options=[   # target options, also taken before `--`
         "--grpc-server-ssl", "--grpc-server-cert", str(pki / "server.crt"),
-        "--grpc-server-key", str(pki / "server.key"), *flags])
+        "--grpc-server-key", str(pki / "server.key"), *flags],
+        env=None if front is None else environment(**FRONTS[front]))
+    if front is not None:
+        assert maps(switch.proc.pid, FRONT.path()) == (front == "native")
+    return switch
 
 
 def capabilities(address: str, pki, client: str | None = None, secure: bool = True):
@@ -89,8 +100,9 @@ def refused(call) -> grpc.StatusCode:
     return err.value.code()
 
 
-def test_tls_serves_clients_that_trust_the_server(tmp_path, pki):
-    switch = tls_switch(tmp_path, pki)
+@pytest.mark.parametrize("front", FRONTS)
+def test_tls_serves_clients_that_trust_the_server(tmp_path, pki, front):
+    switch = tls_switch(tmp_path, pki, front=front)
     try:
         assert capabilities(switch.address, pki).p4runtime_api_version
         assert refused(lambda: capabilities(switch.address, pki, secure=False)) == \
@@ -99,9 +111,10 @@ def test_tls_serves_clients_that_trust_the_server(tmp_path, pki):
         assert switch.stop() == 0
 
 
-def test_mutual_tls_takes_only_certificates_from_its_ca(tmp_path, pki):
+@pytest.mark.parametrize("front", FRONTS)
+def test_mutual_tls_takes_only_certificates_from_its_ca(tmp_path, pki, front):
     switch = tls_switch(tmp_path, pki, "--grpc-server-with-client-auth",
-                        "--grpc-server-cacert", str(pki / "ca.crt"))
+                        "--grpc-server-cacert", str(pki / "ca.crt"), front=front)
     try:
         assert refused(lambda: capabilities(switch.address, pki)) == grpc.StatusCode.UNAVAILABLE
         assert refused(lambda: capabilities(switch.address, pki, "stranger")) == \

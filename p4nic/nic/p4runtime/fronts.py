@@ -4,12 +4,13 @@
   Debian's libgrpc-dev) with one tuple per event. It is compiled at first use (p4nic.native)
   and taken once its build is cached: the first start on a machine builds it for the next.
 - grpcio's Cython layer (grpc._cython.cygrpc, the one grpcio's own servers are built on) serves
-  where there is no such build, with P4NIC_NATIVE=0 or P4NIC_GRPC_FRONT=grpcio, and for TLS.
+  where there is no such build, and with P4NIC_NATIVE=0 or P4NIC_GRPC_FRONT=grpcio.
+Both serve plaintext or TLS (`ServerTls`).
 
 grpcio's layer makes several Python objects for each event and operation; on a one-update
 Write that is ~25 us of the round trip (docs/performance.md).
 
-The interface: `add_port(address)` -> the bound port (0: cannot bind); `start()`;
+The interface: `add_port(address, tls=None)` -> the bound port (0: cannot bind); `start()`;
 `request_call(tag, handle=None)` (a call of any method); `poll()` -> (tag, success, value), or
 None when it woke with nothing completed, value being the new call of a request, or the
 message a batch received (else None); `shutdown(tag)`; `cancel_all_calls()`; `destroy()`. A
@@ -21,6 +22,7 @@ request in `call.request` (None when the client sent none).
 """
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 from p4nic.native import NativeModule
 
@@ -33,22 +35,30 @@ FRONT = NativeModule("_p4nic_grpc_front", Path(__file__).with_name("grpc_front.c
                      "P4Runtime is served through grpcio", library="grpc")
 
 
-def front(options: list, credentials=None, log=None):
+class ServerTls(NamedTuple):
+    """A server's TLS credentials, PEM bytes, as both front ends take them in add_port."""
+    key: bytes
+    certificate: bytes
+    client_ca: bytes | None         # CA certificates clients are verified against
+    client_auth: bool               # every client must present a certificate from client_ca
+
+
+def front(options: list, log=None):
     """A front end for a server with these gRPC `options`: the native one when its build is
-    cached (and the server is plaintext), else grpcio's."""
-    if credentials is None and os.environ.get("P4NIC_GRPC_FRONT") != "grpcio":
+    cached, else grpcio's."""
+    if os.environ.get("P4NIC_GRPC_FRONT") != "grpcio":
         FRONT.start(log)
         if FRONT.module is not None:
             if os.environ.get("GRPC_EXPERIMENTS") == GRPCIO_EXPERIMENTS:
                 del os.environ["GRPC_EXPERIMENTS"]      # read when the core starts, below
             return FRONT.module.Server(tuple(options))
-    return GrpcioFront(options, credentials)
+    return GrpcioFront(options)
 
 
 class GrpcioFront:
     """The front-end interface (module docstring) on grpcio's Cython layer."""
 
-    def __init__(self, options: list, credentials=None):
+    def __init__(self, options: list):
         from grpc._cython import cygrpc
 
         from p4nic.nic.p4runtime import calls
@@ -57,7 +67,6 @@ class GrpcioFront:
         self.queue = cygrpc.CompletionQueue()
         self.server = cygrpc.Server(tuple(options), False)
         self.server.register_completion_queue(self.queue)
-        self.credentials = credentials      # grpc.ServerCredentials, or None: plaintext
         self.convert = {
             calls.SEND_INITIAL: lambda: cygrpc.SendInitialMetadataOperation(None, 0),
             calls.SEND_MESSAGE: lambda data: cygrpc.SendMessageOperation(data, 0),
@@ -67,10 +76,14 @@ class GrpcioFront:
             calls.CLOSE: lambda: cygrpc.ReceiveCloseOnServerOperation(0),
         }
 
-    def add_port(self, address: str) -> int:
-        if self.credentials is None:
+    def add_port(self, address: str, tls: ServerTls | None = None) -> int:
+        if tls is None:
             return self.server.add_http2_port(address.encode())
-        return self.server.add_http2_port(address.encode(), self.credentials._credentials)
+        import grpc
+        credentials = grpc.ssl_server_credentials(
+            [(tls.key, tls.certificate)], root_certificates=tls.client_ca,
+            require_client_auth=tls.client_auth)
+        return self.server.add_http2_port(address.encode(), credentials._credentials)
 
     def start(self) -> None:
         self.server.start()

@@ -10,8 +10,8 @@
  * in Call.request, and needs no batch of its own to receive it. Such a method may also have a
  * handler that answers its calls in place, inside poll(): a one-update Write (rpc.py) then
  * never leaves C but for the handler itself, neither as an event nor as a batch of operations.
- * Only plaintext: TLS stays with grpcio (fronts.py chooses). Compiled at first use
- * (p4nic.native) against `pkg-config grpc`.
+ * Plaintext or TLS (PEM credentials given to add_port). Compiled at first use (p4nic.native)
+ * against `pkg-config grpc`.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -431,14 +431,37 @@ static void server_dealloc(ServerObject *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* add_port(address, tls=None) -> the bound port, 0 when it cannot bind. tls: (key, certificate
+ * chain, client CA certificates or None, whether clients must present a certificate from
+ * them), PEM bytes, as grpcio's ssl_server_credentials takes them; None: plaintext. */
 static PyObject *server_add_port(ServerObject *self, PyObject *args) {
     const char *address;
-    if (!PyArg_ParseTuple(args, "s", &address)) return NULL;
+    PyObject *tls = Py_None;
+    if (!PyArg_ParseTuple(args, "s|O", &address, &tls)) return NULL;
     if (self->server == NULL || self->started) {
         PyErr_SetString(PyExc_RuntimeError, "ports are added before the server starts");
         return NULL;
     }
-    grpc_server_credentials *credentials = grpc_insecure_server_credentials_create();
+    grpc_server_credentials *credentials;
+    if (tls == Py_None) {
+        credentials = grpc_insecure_server_credentials_create();
+    } else {
+        grpc_ssl_pem_key_cert_pair pair;
+        PyObject *ca;
+        int client_auth;
+        if (!PyTuple_Check(tls) || !PyArg_ParseTuple(tls, "yyOp", &pair.private_key,
+                                                     &pair.cert_chain, &ca, &client_auth)) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "tls: (key, certificate, CA or None, bool)");
+            return NULL;
+        }
+        const char *roots = ca == Py_None ? NULL : PyBytes_AsString(ca);
+        if (roots == NULL && ca != Py_None) return NULL;
+        credentials = grpc_ssl_server_credentials_create_ex(
+            roots, &pair, 1,
+            client_auth ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                        : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE, NULL);
+    }
     int port = grpc_server_add_http2_port(self->server, address, credentials);
     grpc_server_credentials_release(credentials);
     return PyLong_FromLong(port);
@@ -715,7 +738,8 @@ static PyObject *server_destroy(ServerObject *self, PyObject *unused) {
 
 static PyMethodDef server_methods[] = {
     {"add_port", (PyCFunction)server_add_port, METH_VARARGS,
-     "add_port(address) -> the bound port (plaintext), 0 when it cannot bind."},
+     "add_port(address, tls=None) -> the bound port, 0 when it cannot bind; tls: (key, "
+     "certificate chain, client CA or None, client certificate required), PEM bytes."},
     {"start", (PyCFunction)server_start, METH_NOARGS, "Start serving."},
     {"register", (PyCFunction)server_register, METH_O,
      "register(method) -> handle: that method's calls come with their request read ahead."},

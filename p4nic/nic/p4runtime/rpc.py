@@ -142,7 +142,7 @@ class Source:
 
 
 class RpcServer:
-    """Serves a P4RuntimeService over gRPC; `start(address, credentials)`, `stop(grace)`."""
+    """Serves a P4RuntimeService over gRPC; `start(address, tls)`, `stop(grace)`."""
 
     def __init__(self, service, log, max_streams: int = MAX_STREAMS, options=()):
         self.service = service
@@ -166,15 +166,15 @@ class RpcServer:
 
     # -- life cycle (any thread but the serving one) --------------------------------------------
 
-    def start(self, address: str, credentials=None) -> int:
+    def start(self, address: str, tls: fronts.ServerTls | None = None) -> int:
         """Bind and serve; returns the bound port. Raises RuntimeError when it cannot bind."""
         # gRPC cancels calls that wait to be picked up beyond its pending-request limits (1000
         # and 3000); raised so that a burst of new streams reaches the max_streams check.
         options = self.options + [("grpc.server.max_pending_requests", 2 * self.max_streams),
                                   ("grpc.server.max_pending_requests_hard_limit",
                                    4 * self.max_streams)]
-        server = fronts.front(options, credentials, self.log)
-        port = server.add_port(address)
+        server = fronts.front(options, self.log)
+        port = server.add_port(address, tls)
         if port == 0:
             raise RuntimeError(f"cannot bind {address}")
         register = getattr(server, "register", None)    # the native front end's

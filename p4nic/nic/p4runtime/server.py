@@ -26,6 +26,7 @@ from p4nic.nic.p4runtime.arbitration import Arbitrator, Controller
 from p4nic.nic.p4runtime.cpu_port import cpu_port_warnings
 from p4nic.nic.p4runtime.entities import Entities
 from p4nic.nic.p4runtime.errors import P4RuntimeError, invalid
+from p4nic.nic.p4runtime.fronts import ServerTls
 from p4nic.nic.p4runtime.pipeline_config import Pipeline, get_response, verify
 from p4nic.nic.p4runtime.native_writes import NATIVE
 from p4nic.nic.p4runtime.rpc import MAX_STREAMS, RpcServer, parse
@@ -562,7 +563,7 @@ def settle_heap(full: bool) -> None:
 
 def start_server(device, address: str = "0.0.0.0:9559", device_id: int = 0, cpu_port=None,
                  lock=None, inject=None, device_factory=None, logger=None,
-                 max_streams: int = MAX_STREAMS, credentials=None) -> ServerHandle:
+                 max_streams: int = MAX_STREAMS, tls: ServerTls | None = None) -> ServerHandle:
     """Serve P4Runtime for `device` on `address`; returns a ServerHandle.
 
     `lock` (a DeviceLock) is held around every device access; share it with the port loop.
@@ -571,7 +572,7 @@ def start_server(device, address: str = "0.0.0.0:9559", device_id: int = 0, cpu_
     Without it the server processes packet-outs itself and only loops CPU output back.
     `device_factory()` makes a scratch Device to verify configs (default: `type(device)()`).
     `logger` gets the server's log lines (default: the "p4nic.p4runtime" logger).
-    `credentials` (grpc.ssl_server_credentials) serve over TLS; None: plaintext.
+    `tls` (fronts.ServerTls): served over TLS; None: plaintext.
     Raises OSError when the address cannot be bound.
     """
     lock = lock if lock is not None else DeviceLock()
@@ -587,7 +588,7 @@ def start_server(device, address: str = "0.0.0.0:9559", device_id: int = 0, cpu_
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)])
     try:
-        port = rpc.start(address, credentials)
+        port = rpc.start(address, tls)
     except RuntimeError:
         port = 0
     if port == 0:
