@@ -106,7 +106,7 @@ def test_bench_runs_from_any_directory(installed):
              "2000", "--latency-read", "5000"], env=env, cwd=cwd)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "skipped" not in r.stdout
-    assert "vnic.p4:" in r.stdout and "inserts/s" in r.stdout
+    assert "vnic.p4:" in r.stdout and "INSERT, Writes of" in r.stdout
     assert "300 rules, 301 entries" in r.stdout and "check + entities" in r.stdout
     assert re.search(r"apply to a p4nic switch process: [\d,]+ entries/s", r.stdout)
 

@@ -13,15 +13,17 @@ def test_bench_reports_every_part():
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
     assert "Traceback" not in out + r.stderr
-    for title in ("compile time", "packets/s in-process", "P4Runtime table inserts/s",
-                  "packets/s through the nanomsg port", "guest service engine packets/s",
+    for title in ("compile time", "packets/s in-process", "packets/s through the nanomsg port", "guest service engine packets/s",
                   "stateful offload: 20 concurrent flows",
                   "packet latency through the nanomsg port", "end to end",
                   "pipeline DSL: check, entities and apply of a 300-rule file",
                   "P4Runtime control plane"):
         assert f"== {title}" in out, out
     assert re.search(r"vnic\.p4: \d+\.\d+ s", out) and re.search(r"pnic\.p4: \d+\.\d+ s", out), out
-    assert re.search(r"[\d,]+ inserts/s \(4000 entries in", out), out
+    for figure in (r"INSERT, Writes of 1,000 /32 LPM routes: p4nic [\d,]+ entries/s",
+                   r"Write of one INSERT, round trip: p4nic [\d.]+ ms",
+                   r"Read of the [\d,]+ routes: p4nic [\d.]+ s"):
+        assert re.search(figure, out), out
     assert len(re.findall(r"[\d,]+ packets/s \(300 packets in", out)) == 2, out
     assert re.search(r"switch process CPU: ([\d.]+ us/packet|below one clock tick)", out), out
     assert len(re.findall(r"(passed as is|translated \(DNAT\)), (64|1500)-byte frames: [\d,]+ "
