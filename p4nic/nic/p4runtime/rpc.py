@@ -6,7 +6,8 @@ event from gRPC's poller thread to its loop, and a thread-pool server from its s
 a worker; those hand-overs were half of a single Write's round trip. So:
 
 - a Write of one update is served inside the native front end's poll, answered from C, when
-  the service takes it whole there (`write_in_place`); a small Write (at most INLINE_BYTES) is
+  the service takes it whole there (`write_in_place`; with grpcio's front end, first thing
+  when it is served inline); a small Write (at most INLINE_BYTES) is
   served on the serving thread itself when no control work is waiting; otherwise Write, Read and SetForwardingPipelineConfig, which the service
   serializes anyway (its control lock), are parsed, served and serialized on one "control"
   thread, in arrival order;
@@ -158,6 +159,7 @@ class RpcServer:
         self.responders[f"/{SERVICE}/Read".encode()] = self.read
         self.sessions: set[StreamSession] = set()
         self.server = None            # the front end, once started
+        self.front_writes_in_place = False  # it offers Writes to write_in_place itself
         self.lock = threading.Lock()  # guards `due`, `stopping` and the server's end
         self.due = 0                  # batches started whose completion has not been served
         self.stopping = False
@@ -182,6 +184,7 @@ class RpcServer:
         sources = [Source(self, handle) for handle in [None, *handles.values()]]
         if WRITE in handles:
             server.answer_in_place(handles[WRITE], self.write_in_place)
+            self.front_writes_in_place = True
         server.start()
         self.server = server
         for source in sources:
@@ -301,9 +304,9 @@ class RpcServer:
 
     def write_in_place(self, data: bytes) -> bytes | None:
         """A Write as the native front end receives it, inside its poll (grpc_front.c
-        answer_in_place): the empty WriteResponse when the service served it whole in place,
-        None to serve it as any call. Only while the control thread is idle, as for an inline
-        Write, so that it does not overtake work queued there."""
+        answer_in_place), or as grpcio's brings it to an inline Write: the empty WriteResponse
+        when the service served it whole in place, None to serve it as any call. Only while the
+        control thread is idle, so that it does not overtake work queued there."""
         if not self.workers["control"].idle():
             return None
         try:
@@ -327,9 +330,15 @@ class RpcServer:
             self.start_batch(call, calls.reply(reply), ignore)
 
         def dispatch(call, data: bytes) -> None:
-            if worker is None or (name == "Write" and worker.idle()
-                                  and len(data) <= INLINE_BYTES):
+            if worker is None:
                 respond(call, data)
+            elif name == "Write" and worker.idle() and len(data) <= INLINE_BYTES:
+                # in place first, unless the front end has offered it already
+                reply = None if self.front_writes_in_place else self.write_in_place(data)
+                if reply is None:
+                    respond(call, data)
+                else:
+                    self.start_batch(call, calls.reply(reply), ignore)
             else:
                 worker.submit(respond, call, data)
         return dispatch
