@@ -14,12 +14,11 @@ from p4nic.proto import p4runtime_pb2 as pb
 from p4nic.nic.p4runtime import calls
 from p4nic.nic.p4runtime.fronts import FRONT
 
-from p4rt_client import (WAIT, Client, Names, SwitchProcess, environment, load_config, maps,
-                         wait_for)
+from p4rt_client import (FRONTS, WAIT, Client, Names, SwitchProcess, environment, load_config,
+                         maps, wait_for)
 
 pytestmark = pytest.mark.p4runtime
 
-FRONTS = {"native": {}, "grpcio": {"P4NIC_GRPC_FRONT": "grpcio"}}
 UNARY_REQUEST = ("Write", "Read", "Capabilities", "SetForwardingPipelineConfig",
                  "GetForwardingPipelineConfig")
 NAMES = Names(load_config().p4info)
@@ -202,7 +201,7 @@ def test_a_handler_answers_its_method_in_place_and_hands_back_what_it_declines(m
     def handler(request: bytes):
         if request == b"boom":
             raise ValueError("a bug in the handler")
-        return b"in place: " + request if request.startswith(b"mine") else None
+        return calls.reply(b"in place: " + request) if request.startswith(b"mine") else None
     server.answer_in_place(handle, handler)
     server.start()
     server.request_call("ask", handle)

@@ -240,37 +240,57 @@ static PyObject *call_peer(CallObject *self, PyObject *unused) {
     return result;
 }
 
-/* start_batch(operations, tag) -> bool: False when gRPC refuses the batch. */
-static PyObject *call_start_batch(CallObject *self, PyObject *args) {
-    PyObject *operations, *tag;
-    if (!PyArg_ParseTuple(args, "O!O", &PyTuple_Type, &operations, &tag)) return NULL;
+/* A pending batch of `kind` holding the Python operations `operations` (a tuple); NULL with an
+ * exception set when they are not operations. */
+static BatchPending *batch_new(int kind, PyObject *operations) {
+    if (!PyTuple_Check(operations)) {
+        PyErr_SetString(PyExc_TypeError, "a batch is a tuple of operations");
+        return NULL;
+    }
     Py_ssize_t count = PyTuple_GET_SIZE(operations);
     if (count > MAX_OPS) {
         PyErr_SetString(PyExc_ValueError, "too many operations in one batch");
         return NULL;
     }
     BatchPending *batch = PyMem_Calloc(1, sizeof *batch);
-    if (batch == NULL) return PyErr_NoMemory();
-    batch->head.kind = KIND_BATCH;
-    Py_INCREF(tag);
-    batch->head.tag = tag;
-    Py_INCREF(self);
-    batch->call = (PyObject *)self;
+    if (batch == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    batch->head.kind = kind;
     for (Py_ssize_t i = 0; i < count; i++) {
         if (!batch_op(batch, PyTuple_GET_ITEM(operations, i))) {
             batch_free(batch);
             return NULL;
         }
     }
+    return batch;
+}
+
+/* Start `batch` on `call`, without the GIL; 0 (the batch freed) when gRPC refuses it. */
+static int batch_start(grpc_call *call, BatchPending *batch) {
     grpc_call_error error;
     Py_BEGIN_ALLOW_THREADS
-    error = grpc_call_start_batch(self->call, batch->ops, batch->count, batch, NULL);
+    error = grpc_call_start_batch(call, batch->ops, batch->count, batch, NULL);
     Py_END_ALLOW_THREADS
     if (error != GRPC_CALL_OK) {
         batch_free(batch);
-        Py_RETURN_FALSE;
+        return 0;
     }
-    Py_RETURN_TRUE;
+    return 1;
+}
+
+/* start_batch(operations, tag) -> bool: False when gRPC refuses the batch. */
+static PyObject *call_start_batch(CallObject *self, PyObject *args) {
+    PyObject *operations, *tag;
+    if (!PyArg_ParseTuple(args, "OO", &operations, &tag)) return NULL;
+    BatchPending *batch = batch_new(KIND_BATCH, operations);
+    if (batch == NULL) return NULL;
+    Py_INCREF(tag);
+    batch->head.tag = tag;
+    Py_INCREF(self);
+    batch->call = (PyObject *)self;
+    return PyBool_FromLong(batch_start(self->call, batch));
 }
 
 static PyMethodDef call_methods[] = {
@@ -596,59 +616,33 @@ static PyObject *batch_done(BatchPending *batch, int success) {
     return result;
 }
 
-/* Answer a registered call in place when its method's handler gives a reply: the reply and an
- * OK status go out in one batch whose completion poll() keeps to itself, and the request's
- * tag is asked for the method's next call. 1 when answered (the request then belongs to the
- * next ask), 0 when the call is for Python, -1 with an exception set. */
+/* Answer a registered call in place when its method's handler gives the batch to answer with
+ * (calls.py's operations): it goes out at once, its completion kept from Python, and the
+ * request's tag is asked for the method's next call. 1 when answered (the request then belongs
+ * to the next ask), 0 when the call is for Python, -1 with an exception set. */
 static int answer_in_place(ServerObject *self, RequestPending *request) {
     PyObject *handler = self->in_place[request->index];
     if (handler == NULL || request->request == NULL || self->shutting_down) return 0;
     PyObject *data = buffer_bytes(request->request);
     if (data == NULL) return -1;
     Py_INCREF(handler);                 /* answer_in_place may replace it while it runs */
-    PyObject *reply = PyObject_CallOneArg(handler, data);
+    PyObject *operations = PyObject_CallOneArg(handler, data);
     Py_DECREF(handler);
     Py_DECREF(data);
-    if (reply == NULL) return -1;
-    if (reply == Py_None) { Py_DECREF(reply); return 0; }
-    if (!PyBytes_Check(reply)) {
-        Py_DECREF(reply);
-        PyErr_SetString(PyExc_TypeError, "an in-place handler returns bytes or None");
-        return -1;
-    }
-    BatchPending *batch = PyMem_Calloc(1, sizeof *batch);
-    if (batch == NULL) { Py_DECREF(reply); PyErr_NoMemory(); return -1; }
-    batch->head.kind = KIND_ANSWER;
-    grpc_slice slice = grpc_slice_from_copied_buffer(PyBytes_AS_STRING(reply),
-                                                     (size_t)PyBytes_GET_SIZE(reply));
-    Py_DECREF(reply);
-    batch->sent = grpc_raw_byte_buffer_create(&slice, 1);
-    grpc_slice_unref(slice);
-    batch->details = grpc_empty_slice();
-    batch->has_details = 1;
-    grpc_op *ops = batch->ops;
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[1].op = GRPC_OP_SEND_MESSAGE;
-    ops[1].data.send_message.send_message = batch->sent;
-    ops[2].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    ops[2].data.recv_close_on_server.cancelled = &batch->cancelled;
-    ops[3].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    ops[3].data.send_status_from_server.status = GRPC_STATUS_OK;
-    ops[3].data.send_status_from_server.status_details = &batch->details;
-    batch->count = 4;
+    if (operations == NULL) return -1;
+    if (operations == Py_None) { Py_DECREF(operations); return 0; }
+    BatchPending *batch = batch_new(KIND_ANSWER, operations);
+    Py_DECREF(operations);
+    if (batch == NULL) return -1;
     batch->answered = request->call;
     request->call = NULL;
-    grpc_call_error error;
-    Py_BEGIN_ALLOW_THREADS
-    error = grpc_call_start_batch(batch->answered, batch->ops, batch->count, batch, NULL);
-    Py_END_ALLOW_THREADS
-    if (error != GRPC_CALL_OK) batch_free(batch);   /* the client sees the call end */
+    batch_start(batch->answered, batch);     /* refused: the client sees the call end */
     /* the same ask again, for the method's next call */
     grpc_byte_buffer_destroy(request->request);
     request->request = NULL;
     grpc_metadata_array_destroy(&request->metadata);
     grpc_metadata_array_init(&request->metadata);
-    error = grpc_server_request_registered_call(
+    grpc_call_error error = grpc_server_request_registered_call(
         self->server, self->methods[request->index], &request->call, &request->deadline,
         &request->metadata, &request->request, self->queue, self->queue, request);
     return error == GRPC_CALL_OK ? 1 : 0;
@@ -694,8 +688,9 @@ static PyObject *server_poll(ServerObject *self, PyObject *unused) {
 }
 
 /* answer_in_place(handle, handler): handler(request) of each call of that registered method,
- * on the serving thread: the reply's bytes are sent with an OK status there and then, and the
- * call does not come out of poll(); None hands the call to poll() as usual. None: no handler. */
+ * on the serving thread: the batch of operations it gives (its answer) starts there and then,
+ * and the call does not come out of poll(); None hands the call to poll() as usual. None: no
+ * handler. */
 static PyObject *server_answer_in_place(ServerObject *self, PyObject *args) {
     long index;
     PyObject *handler;
@@ -747,8 +742,9 @@ static PyMethodDef server_methods[] = {
      "request_call(tag, handle=None): take one more call, of any method or of a registered "
      "one; (tag, success, Call) comes out of poll()."},
     {"answer_in_place", (PyCFunction)server_answer_in_place, METH_VARARGS,
-     "answer_in_place(handle, handler): handler(request) -> the reply's bytes, sent with an OK "
-     "status on the serving thread without an event, or None: the call comes out of poll()."},
+     "answer_in_place(handle, handler): handler(request) -> the batch of operations answering "
+     "the call, started on the serving thread without an event, or None: the call comes out "
+     "of poll()."},
     {"poll", (PyCFunction)server_poll, METH_NOARGS,
      "poll() -> (tag, success, value), or None when nothing completed."},
     {"shutdown", (PyCFunction)server_shutdown, METH_O,

@@ -7,10 +7,10 @@ a worker; those hand-overs were half of a single Write's round trip. So:
 
 - a Write of one update is served inside the native front end's poll, answered from C, when
   the service takes it whole there (`write_in_place`; with grpcio's front end, first thing
-  when it is served inline); a small Write (at most INLINE_BYTES) is
-  served on the serving thread itself when no control work is waiting; otherwise Write, Read and SetForwardingPipelineConfig, which the service
-  serializes anyway (its control lock), are parsed, served and serialized on one "control"
-  thread, in arrival order;
+  when it is served inline); a small Write (at most INLINE_BYTES) is served on the serving
+  thread itself when no control work is waiting; otherwise Write, Read and
+  SetForwardingPipelineConfig, which the service serializes anyway (its control lock), are
+  parsed, served and serialized on one "control" thread, in arrival order;
 - GetForwardingPipelineConfig (a big config to serialize) runs on a thread of its own, and
   Capabilities on the serving thread, so neither waits behind a long Read or Write;
 - a StreamChannel is a call with one receive and at most one send outstanding, not a thread
@@ -45,6 +45,7 @@ MAX_STREAMS = 2048
 CALLS_AHEAD = 2
 STREAM_CHANNEL = f"/{SERVICE}/StreamChannel".encode()
 WRITE = f"/{SERVICE}/Write".encode()
+WRITTEN = calls.reply(b"")    # a Write's answer: its (empty) WriteResponse, then OK
 # Writes up to this size are served on the serving thread when the control thread has nothing
 # waiting (about 50 table entries: well under a millisecond of work).
 INLINE_BYTES = 4096
@@ -302,15 +303,15 @@ class RpcServer:
 
     # -- unary RPCs -----------------------------------------------------------------------------
 
-    def write_in_place(self, data: bytes) -> bytes | None:
+    def write_in_place(self, data: bytes) -> tuple | None:
         """A Write as the native front end receives it, inside its poll (grpc_front.c
-        answer_in_place), or as grpcio's brings it to an inline Write: the empty WriteResponse
-        when the service served it whole in place, None to serve it as any call. Only while the
-        control thread is idle, so that it does not overtake work queued there."""
+        answer_in_place), or as grpcio's brings it to an inline Write: the batch answering it
+        (WRITTEN) when the service served it whole in place, None to serve it as any call. Only
+        while the control thread is idle, so that it does not overtake work queued there."""
         if not self.workers["control"].idle():
             return None
         try:
-            return b"" if self.service.write_in_place(data) else None
+            return WRITTEN if self.service.write_in_place(data) else None
         except Exception:  # noqa: BLE001 - a bug must not stop the server: served as any call
             self.log.exception("P4Runtime Write in place")
             return None
@@ -334,11 +335,11 @@ class RpcServer:
                 respond(call, data)
             elif name == "Write" and worker.idle() and len(data) <= INLINE_BYTES:
                 # in place first, unless the front end has offered it already
-                reply = None if self.front_writes_in_place else self.write_in_place(data)
-                if reply is None:
+                answer = None if self.front_writes_in_place else self.write_in_place(data)
+                if answer is None:
                     respond(call, data)
                 else:
-                    self.start_batch(call, calls.reply(reply), ignore)
+                    self.start_batch(call, answer, ignore)
             else:
                 worker.submit(respond, call, data)
         return dispatch
