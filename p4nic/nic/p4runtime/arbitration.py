@@ -194,15 +194,19 @@ class Arbitrator:
             raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, f"unknown device id {device_id}")
         if role and known_roles is not None and role not in known_roles:
             raise P4RuntimeError(grpc.StatusCode.NOT_FOUND, unknown_role(role, known_roles))
-        with self.lock:
-            state = self.roles.get(role)
-            election_id = election_key(request)
-            if state is None or not state.controllers:
-                if election_id is None:
+        election_id = election_key(request)
+        if self.sent_by_primary(role, election_id):
+            return
+        if election_id is None:
+            with self.lock:
+                state = self.roles.get(role)
+                if state is None or not state.controllers:
                     return
-                raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED, "not primary")
-            if state.primary is None or election_id != state.primary.election_id:
-                raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED, "not primary")
+        raise P4RuntimeError(grpc.StatusCode.PERMISSION_DENIED, "not primary")
+
+    def sent_by_primary(self, role: str, election_id: tuple | None) -> bool:
+        """Whether `election_id` is that of `role`'s primary (as of its last change)."""
+        return election_id is not None and self.primary_ids.get(role) == election_id
 
     def primaries(self) -> dict:
         """role name -> the primary Controller, for roles that have one."""

@@ -233,7 +233,7 @@ class P4RuntimeService:
         loaded and takes the request, else `write` of the parsed request. The checks come in
         the same order: a malformed request, arbitration, then the updates."""
         with self.control:
-            native = self.entities.native_writes() if self.entities is not None else None
+            native = self.native_writes()
             if native is None:
                 return self.write(parse(WriteRequest, data))
             split = native.split(data)
@@ -256,16 +256,20 @@ class P4RuntimeService:
         primary sent it: True when applied (the reply is an empty WriteResponse); False with
         nothing done, for `write_serialized` to serve it (and phrase any error)."""
         with self.control:
-            native = self.entities.native_writes() if self.entities is not None else None
+            native = self.native_writes()
             single = native.single(data) if native is not None else None
             if single is None:
                 return False
             device_id, election_id, item = single
-            if (device_id != self.device_id or election_id is None
-                    or self.arbitrator.primary_ids.get("") != election_id):
+            if device_id != self.device_id or not self.arbitrator.sent_by_primary("", election_id):
                 return False
             with self.lock:
                 return native.write_single(item)
+
+    def native_writes(self):
+        """The native Write path of the config Writes refer to; None without one (no config, or
+        the native module not loaded)."""
+        return self.entities.native_writes() if self.entities is not None else None
 
     @staticmethod
     def apply_native(batch, role: str, lock: DeviceLock, log) -> list:
