@@ -31,6 +31,10 @@ WAIT = 60.0
 SetRequest = pb.SetForwardingPipelineConfigRequest
 
 
+# The gRPC front ends a test can ask a switch for (fronts.py): its environment's settings.
+FRONTS = {"native": {}, "grpcio": {"P4NIC_GRPC_FRONT": "grpcio"}}
+
+
 def environment(**settings) -> dict:
     """This environment without a gRPC front-end choice (`make test`'s second run makes one),
     plus `settings`: for switches whose front end a test decides."""

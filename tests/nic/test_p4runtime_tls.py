@@ -17,14 +17,13 @@ from p4nic.proto import p4runtime_pb2_grpc
 
 from p4nic.nic.p4runtime.fronts import FRONT
 
-from p4rt_client import PROGRAMS, SwitchProcess, environment, maps
+from p4rt_client import FRONTS, PROGRAMS, SwitchProcess, environment, maps
 
 # P4Runtime server/client behaviour: `make test` runs it under both protobuf runtimes
 pytestmark = pytest.mark.p4runtime
 
 # A handshake that is going to fail fails at once; a generous bound for a loaded machine.
 CALL_TIMEOUT = 30
-FRONTS = {"native": {}, "grpcio": {"P4NIC_GRPC_FRONT": "grpcio"}}
 
 
 def make_certificate(path, name: str, issuer=None, server: bool = False, ca: bool = False):
